@@ -1,0 +1,211 @@
+// The kernel layer: the only code that changes kernel state. Operations are batched
+// (one `ip -batch` for all namespaces and veths, at most one process chain per namespace
+// for its own configuration) and recorded in the ledger before they happen.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import type { Ledger } from './ledger.js';
+import { isAlive, processStartTime, stopProcess } from './proc.js';
+import { KernelError, NETNS_DIR, pool, type RunOptions, type RunResult, run, sh } from './run.js';
+
+export interface VethSpec {
+  a: { ns: string; ifname: string; mac?: string };
+  b: { ns: string; ifname: string; mac?: string };
+  mtu?: number;
+}
+
+/** Configuration of one namespace, applied by a single process chain. */
+export interface NsScript {
+  sysctls: Record<string, string>;
+  ip: string[];
+  tc: string[];
+}
+
+export function emptyScript(): NsScript {
+  return { sysctls: {}, ip: [], tc: [] };
+}
+
+export interface DaemonSpec {
+  ns: string;
+  cmd: string;
+  args: string[];
+  logFile: string;
+  env?: Record<string, string>;
+}
+
+export class Kernel {
+  /** how many namespace configuration processes run at once */
+  concurrency = 16;
+
+  constructor(readonly ledger: Ledger) {}
+
+  static listNamespaces(): string[] {
+    try {
+      return readdirSync(NETNS_DIR);
+    } catch {
+      return [];
+    }
+  }
+
+  async addNamespaces(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
+    await ipBatch(names.map((n) => `netns add ${n}`));
+  }
+
+  /** Both ends are created directly inside their namespaces: the host never holds them. */
+  async addVeths(veths: VethSpec[]): Promise<void> {
+    if (veths.length === 0) return;
+    await ipBatch(
+      veths.map((v) => {
+        const mtu = v.mtu ? ` mtu ${v.mtu}` : '';
+        const amac = v.a.mac ? ` address ${v.a.mac}` : '';
+        const bmac = v.b.mac ? ` address ${v.b.mac}` : '';
+        return (
+          `link add ${v.a.ifname}${amac}${mtu} netns ${v.a.ns} type veth ` +
+          `peer name ${v.b.ifname}${bmac}${mtu} netns ${v.b.ns}`
+        );
+      }),
+    );
+  }
+
+  async applyScripts(scripts: Map<string, NsScript>): Promise<void> {
+    await pool([...scripts.entries()], this.concurrency, ([ns, s]) => this.applyScript(ns, s));
+  }
+
+  /** One process chain per namespace: `ip -batch` alone when that is all it needs. */
+  async applyScript(ns: string, s: NsScript): Promise<void> {
+    const sysctls = Object.entries(s.sysctls);
+    if (sysctls.length === 0 && s.tc.length === 0) {
+      if (s.ip.length) await run('ip', ['-batch', '-'], { ns, input: `${s.ip.join('\n')}\n` });
+      return;
+    }
+    const parts: string[] = ['set -e'];
+    if (sysctls.length) parts.push(`sysctl -qw ${sysctls.map(([k, v]) => `${k}=${v}`).join(' ')} >/dev/null`);
+    if (s.ip.length) parts.push(`ip -batch - <<'NETSIM_IP'\n${s.ip.join('\n')}\nNETSIM_IP`);
+    if (s.tc.length) parts.push(`tc -batch - <<'NETSIM_TC'\n${s.tc.join('\n')}\nNETSIM_TC`);
+    await run('sh', ['-s'], { ns, input: `${parts.join('\n')}\n` });
+  }
+
+  ip(ns: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    return run('ip', args, { ...opts, ns });
+  }
+
+  /** Parsed `ip -j` output. */
+  async ipJson<T = unknown>(ns: string, args: string[]): Promise<T> {
+    const res = await run('ip', ['-j', ...args], { ns });
+    return JSON.parse(res.stdout || '[]') as T;
+  }
+
+  async nsIpBatch(ns: string, lines: string[]): Promise<void> {
+    if (lines.length) await run('ip', ['-batch', '-'], { ns, input: `${lines.join('\n')}\n` });
+  }
+
+  async tcBatch(ns: string, lines: string[], check = true): Promise<RunResult> {
+    return run('tc', ['-batch', '-'], { ns, input: `${lines.join('\n')}\n`, check });
+  }
+
+  /** One atomic nftables transaction from libnftables JSON. */
+  async nft(ns: string, commands: unknown[]): Promise<void> {
+    await run('nft', ['-j', '-f', '-'], { ns, input: JSON.stringify({ nftables: commands }) });
+  }
+
+  async nftJson<T = unknown>(ns: string, args: string[]): Promise<T> {
+    const res = await run('nft', ['-j', ...args], { ns });
+    return JSON.parse(res.stdout) as T;
+  }
+
+  sysctl(ns: string, kv: Record<string, string>): Promise<RunResult> {
+    return run('sysctl', ['-qw', ...Object.entries(kv).map(([k, v]) => `${k}=${v}`)], { ns });
+  }
+
+  /** A shell line inside a namespace; never throws on a non-zero exit. */
+  exec(ns: string, line: string, opts: Omit<RunOptions, 'ns'> = {}): Promise<RunResult> {
+    return sh(ns, line, opts);
+  }
+
+  /**
+   * Starts a long-running process inside a namespace, recorded by PID and start time.
+   * nsenter execs the command in place, so the PID we get is the daemon's own.
+   */
+  spawnDaemon(spec: DaemonSpec): number {
+    const fd = openSync(spec.logFile, 'a');
+    try {
+      const child = spawn('nsenter', [`--net=${NETNS_DIR}/${spec.ns}`, '--', spec.cmd, ...spec.args], {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, ...spec.env },
+      });
+      if (child.pid === undefined) throw new KernelError(`spawn ${spec.cmd}`, 1, 'no pid');
+      child.unref();
+      this.recordProcess(child.pid, spec.ns, `${spec.cmd} ${spec.args.join(' ')}`);
+      return child.pid;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Records a process started by other means (e.g. a daemon that wrote a pid file). */
+  recordProcess(pid: number, ns: string | undefined, cmd: string): void {
+    const start = processStartTime(pid) ?? '';
+    this.ledger.append([{ t: 'proc', pid, start, ns, cmd }]);
+  }
+
+  async stopProcesses(procs: { pid: number; start?: string }[]): Promise<void> {
+    await Promise.all(procs.map((p) => stopProcess(p.pid, p.start)));
+  }
+
+  async deleteNamespaces(names: string[]): Promise<void> {
+    const present = new Set(Kernel.listNamespaces());
+    const doomed = names.filter((n) => present.has(n));
+    if (doomed.length === 0) return;
+    // -force: keep going past a namespace that vanished meanwhile
+    await run('ip', ['-force', '-batch', '-'], {
+      input: `${doomed.map((n) => `netns del ${n}`).join('\n')}\n`,
+      check: false,
+    });
+  }
+
+  /** Processes still running whose network namespace is one of ours (found via /proc). */
+  static processesInNamespaces(names: Set<string>): number[] {
+    const inodes = new Map<string, string>();
+    for (const n of names) {
+      try {
+        // the netns file is a bind mount of the namespace's nsfs inode
+        const st = nsfsId(`${NETNS_DIR}/${n}`);
+        if (st) inodes.set(st, n);
+      } catch {
+        /* gone */
+      }
+    }
+    if (inodes.size === 0) return [];
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const ino = nsfsId(`/proc/${entry}/ns/net`);
+      if (ino && inodes.has(ino)) pids.push(Number(entry));
+    }
+    return pids;
+  }
+
+  static alive(pid: number, start?: string): boolean {
+    return isAlive(pid, start);
+  }
+}
+
+/** dev:inode of a namespace file; equal for /run/netns/X and /proc/PID/ns/net of its members. */
+function nsfsId(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ipBatch(lines: string[]): Promise<void> {
+  await run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
+}
+
+export function ensureDir(path: string): void {
+  if (!existsSync(path)) mkdirSync(path, { recursive: true });
+}

@@ -1,0 +1,49 @@
+// The IPv4 neighbour table limits are global (shared by every namespace). With the default
+// gc_thresh3=1024 large simulations thrash ARP, so each running simulation holds them raised
+// (Mininet's values) and the last one to leave restores what the host had.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const KEYS = ['gc_thresh1', 'gc_thresh2', 'gc_thresh3'] as const;
+const RAISED: Record<(typeof KEYS)[number], string> = { gc_thresh1: '4096', gc_thresh2: '8192', gc_thresh3: '16384' };
+const PROC = (k: string) => `/proc/sys/net/ipv4/neigh/default/${k}`;
+
+interface Saved {
+  original: Record<string, string>;
+  holders: string[];
+}
+
+export function readNeighThresholds(): Record<string, string> {
+  return Object.fromEntries(KEYS.map((k) => [k, readFileSync(PROC(k), 'utf8').trim()]));
+}
+
+/** Raises the thresholds on behalf of `sim`, saving the host's values the first time. */
+export function holdNeighThresholds(runDir: string, sim: string): void {
+  const file = join(runDir, 'neigh-thresholds.json');
+  const saved: Saved = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Saved)
+    : { original: readNeighThresholds(), holders: [] };
+  if (!saved.holders.includes(sim)) saved.holders.push(sim);
+  writeFileSync(file, JSON.stringify(saved));
+  for (const k of KEYS) {
+    if (Number(readFileSync(PROC(k), 'utf8')) < Number(RAISED[k])) writeFileSync(PROC(k), RAISED[k]);
+  }
+}
+
+/**
+ * Drops `sim`'s hold (and holders for which `stillRunning` is false); restores the host's
+ * values when nobody holds them any more.
+ */
+export function releaseNeighThresholds(runDir: string, sim: string, stillRunning: (s: string) => boolean): void {
+  const file = join(runDir, 'neigh-thresholds.json');
+  if (!existsSync(file)) return;
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Saved;
+  saved.holders = saved.holders.filter((h) => h !== sim && stillRunning(h));
+  if (saved.holders.length > 0) {
+    writeFileSync(file, JSON.stringify(saved));
+    return;
+  }
+  // restore in an order the kernel accepts (thresh1 <= thresh2 <= thresh3 is not enforced, but keep it tidy)
+  for (const k of KEYS) writeFileSync(PROC(k), saved.original[k]);
+  rmSync(file, { force: true });
+}

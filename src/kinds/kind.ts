@@ -1,0 +1,31 @@
+// One interface for every node kind (host, switch, router, ... later worker, pod, etcd),
+// in the spirit of containerlab's kinds registry: the engine knows nothing kind-specific.
+import type { z } from 'zod';
+import type { IssueSink } from '../model/errors.js';
+import type { Model, NodeModel } from '../model/model.js';
+import type { Plan } from '../plan/plan.js';
+import type { SimNode } from '../runtime/node.js';
+import type { Simulation } from '../runtime/simulation.js';
+
+export interface NodeKind {
+  readonly name: string;
+  readonly description: string;
+  /** bridges join the L2 segments of their links; they carry no addresses */
+  readonly bridging: boolean;
+  /** routes packets between its interfaces (hosts on its subnets use it as default gateway) */
+  readonly forwards?: boolean;
+  /** part of pingall / check */
+  readonly pingable: boolean;
+  /** zod schema of the node's fields (strict: unknown keys are errors) */
+  readonly schema: z.ZodType<Record<string, unknown>>;
+  /** semantic checks that need the whole model (addresses allocated) */
+  validate?(node: NodeModel, model: Model, issues: IssueSink): void;
+  /** kernel configuration of the node's own namespace */
+  plan(node: NodeModel, model: Model, plan: Plan): void;
+  /** the live object for the REPL and API */
+  createRuntime?(node: NodeModel, sim: Simulation): SimNode;
+  /** processes started after every link is up (daemons) */
+  start?(node: SimNode, sim: Simulation): Promise<void>;
+  /** stops what start() started (processes are also stopped by PID at teardown) */
+  stop?(node: SimNode, sim: Simulation): Promise<void>;
+}

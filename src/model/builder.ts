@@ -1,0 +1,88 @@
+// The TypeScript way into a topology: scenarios call these methods, which produce the same
+// spec a YAML file does (validated the same way) and remember each call site for errors.
+import { type Issue, TopologyError } from './errors.js';
+import type { LinkSpec, RouteSpec, TopologySpec } from './spec.js';
+import { CallSiteSource, callerSite } from './source.js';
+
+export interface CommonOpts {
+  labels?: Record<string, string>;
+  sysctls?: Record<string, string | number>;
+  exec?: string[];
+}
+export interface HostOpts extends CommonOpts {
+  ip?: string;
+  gateway?: string;
+  routes?: RouteSpec[];
+}
+export interface SwitchOpts extends CommonOpts {
+  subnet?: string;
+  stp?: boolean;
+}
+export interface RouterOpts extends CommonOpts {
+  ip?: string;
+  routes?: RouteSpec[];
+  [field: string]: unknown;
+}
+export type LinkOpts = Omit<LinkSpec, 'endpoints'>;
+
+export class Topology {
+  private readonly nodes: Record<string, Record<string, unknown>> = {};
+  private readonly links: LinkSpec[] = [];
+  private readonly early: Issue[] = [];
+  private readonly expectations: string[] = [];
+  addressing?: TopologySpec['addressing'];
+  readonly source: CallSiteSource;
+
+  constructor(
+    public name: string,
+    file = 'scenario',
+  ) {
+    this.source = new CallSiteSource(file);
+    this.source.topSite = callerSite();
+  }
+
+  /** Any kind, with its own fields (the kinds registry validates them). */
+  node(name: string, kind: string, fields: Record<string, unknown> = {}): string {
+    const site = callerSite();
+    if (this.nodes[name] !== undefined) {
+      this.early.push({ path: ['nodes', name], message: `duplicate node name "${name}"`, pos: site });
+      return name;
+    }
+    if (site) this.source.nodeSites.set(name, site);
+    this.nodes[name] = { ...fields, kind };
+    return name;
+  }
+
+  host(name: string, opts: HostOpts = {}): string {
+    return this.node(name, 'host', { ...opts });
+  }
+
+  switch(name: string, opts: SwitchOpts = {}): string {
+    return this.node(name, 'switch', { ...opts });
+  }
+
+  router(name: string, opts: RouterOpts = {}): string {
+    return this.node(name, 'router', { ...opts });
+  }
+
+  /** `a` and `b` are node names, optionally with an interface: "r1:eth2". */
+  link(a: string, b: string, opts: LinkOpts = {}): this {
+    const site = callerSite();
+    if (site) this.source.linkSites[this.links.length] = site;
+    this.links.push({ endpoints: [a, b], ...opts });
+    return this;
+  }
+
+  expect(...lines: string[]): this {
+    this.expectations.push(...lines);
+    return this;
+  }
+
+  toSpec(): TopologySpec {
+    if (this.early.length) throw new TopologyError(this.early);
+    const spec: TopologySpec = { name: this.name, nodes: this.nodes, links: this.links };
+    if (this.addressing) spec.addressing = this.addressing;
+    if (this.expectations.length) spec.expect = this.expectations;
+    return spec;
+  }
+}

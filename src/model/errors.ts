@@ -1,0 +1,67 @@
+// Validation errors that name the file, the line and the field, for YAML files and for
+// TypeScript scenario calls alike.
+
+export type Path = (string | number)[];
+
+export interface SourcePos {
+  file: string;
+  line?: number;
+  col?: number;
+}
+
+/** Maps a path in the topology spec back to where the user wrote it. */
+export interface SourceLocator {
+  readonly file: string;
+  locate(path: Path): SourcePos;
+}
+
+export interface Issue {
+  path: Path;
+  message: string;
+  pos?: SourcePos;
+}
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (/^[A-Za-z_][\w-]*$/.test(p)) out += out ? `.${p}` : p;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out || '(top level)';
+}
+
+export function formatPos(pos: SourcePos | undefined): string {
+  if (!pos) return '';
+  return pos.line ? `${pos.file}:${pos.line}:${pos.col ?? 1}` : pos.file;
+}
+
+export class TopologyError extends Error {
+  constructor(readonly issues: Issue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'TopologyError';
+  }
+}
+
+export function formatIssue(i: Issue): string {
+  const where = formatPos(i.pos);
+  return `${where ? `${where}: ` : ''}${formatPath(i.path)}: ${i.message}`;
+}
+
+/** Collects issues during validation; locates each one through the source. */
+export class IssueSink {
+  readonly issues: Issue[] = [];
+  constructor(private readonly source: SourceLocator) {}
+
+  add(path: Path, message: string): void {
+    this.issues.push({ path, message, pos: this.source.locate(path) });
+  }
+
+  get empty(): boolean {
+    return this.issues.length === 0;
+  }
+
+  throwIfAny(): void {
+    if (!this.empty) throw new TopologyError(this.issues);
+  }
+}

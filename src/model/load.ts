@@ -1,0 +1,80 @@
+// Topology files and scenarios -> validated Model. YAML files, and TypeScript/JavaScript
+// scenario modules whose default export builds a Topology.
+import { existsSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Topology } from './builder.js';
+import { TopologyError } from './errors.js';
+import type { Model } from './model.js';
+import { YamlSource } from './source.js';
+import { type ValidateOptions, validate } from './validate.js';
+
+/** What a scenario module may export. */
+export interface ScenarioModule {
+  /** builds the topology: a function of a fresh Topology, or a ready spec object */
+  default: ((t: Topology) => void | Promise<void>) | Record<string, unknown>;
+  /** scenario name (default: the file name) */
+  name?: string;
+  /** runs after the network is up (prints example commands, starts workloads...) */
+  ready?: (sim: unknown) => void | Promise<void>;
+}
+
+export interface Loaded {
+  model: Model;
+  file: string;
+  scenario?: ScenarioModule;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** project root (dist/src/model -> ../../..) */
+export const PROJECT_ROOT = resolve(here, '..', '..', '..');
+const SCENARIO_EXT = ['.ts', '.mts', '.js', '.mjs'];
+const YAML_EXT = ['.yml', '.yaml'];
+
+/** A scenario name ("default"), a path to a scenario, or a path to a YAML topology. */
+export function resolveTopologyArg(arg: string): string {
+  if (existsSync(arg)) return resolve(arg);
+  for (const ext of [...SCENARIO_EXT, ...YAML_EXT, '.clab.yml']) {
+    const p = join(PROJECT_ROOT, 'scenarios', `${arg}${ext}`);
+    if (existsSync(p)) return p;
+  }
+  throw new TopologyError([{ path: [], message: `no such topology file or scenario: ${arg} (see netsim scenarios)`, pos: { file: arg } }]);
+}
+
+export async function loadTopology(arg: string, opts: ValidateOptions = {}): Promise<Loaded> {
+  const file = resolveTopologyArg(arg);
+  const ext = extname(file);
+  if (YAML_EXT.includes(ext)) {
+    const { source, value } = YamlSource.read(file);
+    return { model: validate(value, source, opts), file };
+  }
+  if (SCENARIO_EXT.includes(ext)) {
+    const mod = await importScenario(file);
+    const t = new Topology(mod.name ?? basename(file, ext), file);
+    let spec: unknown;
+    if (typeof mod.default === 'function') {
+      await mod.default(t);
+      spec = t.toSpec();
+    } else if (mod.default && typeof mod.default === 'object') {
+      spec = mod.default;
+    } else {
+      throw new TopologyError([{ path: [], message: 'a scenario must export default a function (t: Topology) => void', pos: { file } }]);
+    }
+    return { model: validate(spec, t.source, opts), file, scenario: mod };
+  }
+  throw new TopologyError([{ path: [], message: `unknown topology file type "${ext}" (.yml, .yaml, .ts, .js)`, pos: { file } }]);
+}
+
+/** Project scenarios run from their compiled copy; other .ts files through tsx. */
+async function importScenario(file: string): Promise<ScenarioModule> {
+  const rel = relative(PROJECT_ROOT, file);
+  if (!rel.startsWith('..') && /\.m?ts$/.test(file)) {
+    const compiled = join(PROJECT_ROOT, 'dist', rel.replace(/\.m?ts$/, '.js'));
+    if (existsSync(compiled)) return import(pathToFileURL(compiled).href) as Promise<ScenarioModule>;
+  }
+  if (/\.m?ts$/.test(file)) {
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(pathToFileURL(file).href, import.meta.url) as Promise<ScenarioModule>;
+  }
+  return import(pathToFileURL(file).href) as Promise<ScenarioModule>;
+}

@@ -1,0 +1,60 @@
+// The validated model: what the planner turns into kernel operations. Every name is
+// resolved, every interface named and every address allocated.
+import type { Cidr } from '../util/ipv4.js';
+import type { SourceLocator } from './errors.js';
+import type { LinkSpec } from './spec.js';
+
+export interface Addr {
+  ip: number;
+  prefix: number;
+}
+
+export interface IfaceModel {
+  node: string;
+  name: string;
+  link: number;
+  peer: { node: string; name: string };
+  segment: number;
+  addr?: Addr;
+  mtu?: number;
+}
+
+export interface NodeModel<S = Record<string, unknown>> {
+  name: string;
+  kind: string;
+  /** network namespace: netsim-<sim>-<node> */
+  ns: string;
+  spec: S;
+  ifaces: IfaceModel[];
+}
+
+export interface LinkModel {
+  index: number;
+  ends: [{ node: string; name: string }, { node: string; name: string }];
+  spec: LinkSpec;
+}
+
+/** An L2 domain: switches joined by links plus the interfaces attached to them, or one p2p link. */
+export interface SegmentModel {
+  id: number;
+  subnet: Cidr;
+  switches: string[];
+  ifaces: IfaceModel[];
+}
+
+export interface Model {
+  name: string;
+  source: SourceLocator;
+  nodes: Map<string, NodeModel>;
+  links: LinkModel[];
+  segments: SegmentModel[];
+  expect: string[];
+}
+
+export function namespaceName(sim: string, node: string): string {
+  return `netsim-${sim}-${node}`;
+}
+
+export function primaryAddr(node: NodeModel): Addr | undefined {
+  return node.ifaces.find((i) => i.addr)?.addr;
+}

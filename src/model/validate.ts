@@ -1,0 +1,324 @@
+// Spec -> Model. Every check that can be made before touching the kernel is made here,
+// so a bad topology fails with a located error and nothing is ever half-built.
+import type { z } from 'zod';
+import { kindNames, kindOf } from '../kinds/registry.js';
+import {
+  type Cidr,
+  contains,
+  formatCidr,
+  formatIp,
+  hostRange,
+  networkOf,
+  overlaps,
+  parseCidr,
+  prefixFor,
+  SubnetPool,
+} from '../util/ipv4.js';
+import { IssueSink, type Path, type SourceLocator, TopologyError } from './errors.js';
+import { type IfaceModel, type LinkModel, type Model, type NodeModel, namespaceName, type SegmentModel } from './model.js';
+import { IFNAME_RE, NODE_NAME_RE, type TopologySpec, topologySpec } from './spec.js';
+
+const DEFAULT_POOL = '10.0.0.0/9';
+const DEFAULT_P2P = '10.255.0.0/16';
+
+export interface ValidateOptions {
+  /** overrides the topology's name (two runs of one file side by side) */
+  simName?: string;
+}
+
+export function zodIssues(err: z.ZodError, prefix: Path, sink: IssueSink): void {
+  for (const issue of err.issues) {
+    const path = [...prefix, ...(issue.path as Path)];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) sink.add([...path, key], `unknown field "${key}"`);
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      sink.add(path, `missing required field (expected ${issue.expected})`);
+    } else {
+      sink.add(path, issue.message);
+    }
+  }
+}
+
+export function validate(raw: unknown, source: SourceLocator, opts: ValidateOptions = {}): Model {
+  const sink = new IssueSink(source);
+  const parsed = topologySpec.safeParse(raw);
+  if (!parsed.success) {
+    zodIssues(parsed.error, [], sink);
+    sink.throwIfAny();
+  }
+  const spec = parsed.data as TopologySpec;
+  const simName = opts.simName ?? spec.name;
+  const nodes = new Map<string, NodeModel>();
+
+  // 1. nodes and their kinds
+  for (const [name, nodeSpec] of Object.entries(spec.nodes)) {
+    const path: Path = ['nodes', name];
+    if (!NODE_NAME_RE.test(name)) {
+      sink.add(path, `invalid node name "${name}" (letters, digits, _ and ., at most 40, starting with a letter or digit)`);
+      continue;
+    }
+    const kindName = nodeSpec.kind;
+    if (typeof kindName !== 'string') {
+      sink.add([...path, 'kind'], `missing required field "kind" (one of ${kindNames().join(', ')})`);
+      continue;
+    }
+    const kind = kindOf(kindName, false);
+    if (!kind) {
+      sink.add([...path, 'kind'], `unknown kind "${kindName}" (one of ${kindNames().join(', ')})`);
+      continue;
+    }
+    const res = kind.schema.safeParse(nodeSpec);
+    if (!res.success) {
+      zodIssues(res.error, path, sink);
+      continue;
+    }
+    nodes.set(name, { name, kind: kindName, ns: namespaceName(simName, name), spec: res.data, ifaces: [] });
+  }
+
+  // 2. links: endpoints, interface names
+  const links: LinkModel[] = [];
+  const usedIfnames = new Map<string, Set<string>>(); // node -> names
+  const specLinks = spec.links ?? [];
+  const ends: ({ node: string; name?: string } | undefined)[][] = [];
+  specLinks.forEach((link, index) => {
+    const parsedEnds = link.endpoints.map((ep, side) => {
+      const path: Path = ['links', index, 'endpoints', side];
+      const [nodeName, ifname, extra] = ep.split(':');
+      if (extra !== undefined || !nodeName) {
+        sink.add(path, `endpoint "${ep}" must be "node" or "node:interface"`);
+        return undefined;
+      }
+      if (!nodes.has(nodeName)) {
+        if (spec.nodes[nodeName] === undefined) sink.add(path, `unknown node "${nodeName}"`);
+        return undefined;
+      }
+      if (ifname !== undefined) {
+        if (!IFNAME_RE.test(ifname) || ifname === 'lo') {
+          sink.add(path, `invalid interface name "${ifname}" (at most 15 characters, starting with a letter)`);
+          return undefined;
+        }
+        const used = usedIfnames.get(nodeName) ?? new Set();
+        if (used.has(ifname)) {
+          sink.add(path, `interface ${nodeName}:${ifname} is used by more than one link`);
+          return undefined;
+        }
+        used.add(ifname);
+        usedIfnames.set(nodeName, used);
+      }
+      return { node: nodeName, name: ifname };
+    });
+    if (parsedEnds[0] && parsedEnds[1] && parsedEnds[0].node === parsedEnds[1].node) {
+      sink.add(['links', index, 'endpoints'], `a link cannot connect node "${parsedEnds[0].node}" to itself`);
+    }
+    ends.push(parsedEnds);
+  });
+  sink.throwIfAny();
+
+  // automatic names: the next free ethN, in link order (containerlab's convention)
+  const nextIndex = new Map<string, number>();
+  const autoName = (node: string): string => {
+    const used = usedIfnames.get(node) ?? new Set<string>();
+    let n = nextIndex.get(node) ?? 1;
+    while (used.has(`eth${n}`)) n++;
+    used.add(`eth${n}`);
+    usedIfnames.set(node, used);
+    nextIndex.set(node, n + 1);
+    return `eth${n}`;
+  };
+  specLinks.forEach((link, index) => {
+    const [a, b] = ends[index] as { node: string; name?: string }[];
+    const resolved: LinkModel['ends'] = [
+      { node: a.node, name: a.name ?? autoName(a.node) },
+      { node: b.node, name: b.name ?? autoName(b.node) },
+    ];
+    links.push({ index, ends: resolved, spec: link });
+    resolved.forEach((end, side) => {
+      const peer = resolved[1 - side];
+      nodes.get(end.node)!.ifaces.push({ node: end.node, name: end.name, link: index, peer, segment: -1 });
+    });
+  });
+
+  // 3. L2 segments: union of bridging nodes joined by links
+  const bridging = (n: string) => kindOf(nodes.get(n)!.kind).bridging;
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(x, r);
+    return r;
+  };
+  for (const n of nodes.values()) if (bridging(n.name)) parent.set(n.name, n.name);
+  for (const l of links) {
+    const [a, b] = l.ends;
+    if (bridging(a.node) && bridging(b.node)) parent.set(find(a.node), find(b.node));
+  }
+  const segments: SegmentModel[] = [];
+  const segOfSwitchRoot = new Map<string, SegmentModel>();
+  const segExplicit = new Map<number, { cidr: Cidr; path: Path }>();
+  const newSegment = (): SegmentModel => {
+    const seg: SegmentModel = { id: segments.length, subnet: { net: 0, prefix: 32 }, switches: [], ifaces: [] };
+    segments.push(seg);
+    return seg;
+  };
+  for (const n of nodes.values()) {
+    if (!bridging(n.name)) continue;
+    const root = find(n.name);
+    let seg = segOfSwitchRoot.get(root);
+    if (!seg) {
+      seg = newSegment();
+      segOfSwitchRoot.set(root, seg);
+    }
+    seg.switches.push(n.name);
+  }
+  const ifaceOf = (node: string, name: string) => nodes.get(node)!.ifaces.find((i) => i.name === name)!;
+  const setExplicit = (seg: SegmentModel, c: Cidr, path: Path) => {
+    const prev = segExplicit.get(seg.id);
+    if (prev && (prev.cidr.net !== c.net || prev.cidr.prefix !== c.prefix)) {
+      sink.add(path, `subnet ${formatCidr(c)} conflicts with ${formatCidr(prev.cidr)} given for the same L2 segment`);
+      return;
+    }
+    segExplicit.set(seg.id, { cidr: c, path });
+  };
+  for (const n of nodes.values()) {
+    const sub = n.spec.subnet;
+    if (bridging(n.name) && typeof sub === 'string') {
+      const c = parseCidr(sub)!;
+      setExplicit(segOfSwitchRoot.get(find(n.name))!, networkOf(c.ip, c.prefix), ['nodes', n.name, 'subnet']);
+    }
+  }
+  for (const l of links) {
+    const [a, b] = l.ends;
+    let seg: SegmentModel;
+    if (bridging(a.node)) seg = segOfSwitchRoot.get(find(a.node))!;
+    else if (bridging(b.node)) seg = segOfSwitchRoot.get(find(b.node))!;
+    else seg = newSegment();
+    for (const end of l.ends) {
+      const iface = ifaceOf(end.node, end.name);
+      iface.segment = seg.id;
+      iface.mtu = l.spec.mtu;
+      if (!bridging(end.node)) seg.ifaces.push(iface);
+    }
+    if (l.spec.subnet) {
+      const c = parseCidr(l.spec.subnet)!;
+      setExplicit(seg, networkOf(c.ip, c.prefix), ['links', l.index, 'subnet']);
+    }
+    l.spec.ipv4?.forEach((addr, side) => {
+      if (addr === null) return;
+      const end = l.ends[side];
+      const path: Path = ['links', l.index, 'ipv4', side];
+      if (bridging(end.node)) {
+        sink.add(path, `"${end.node}" is a ${nodes.get(end.node)!.kind}: its ports carry no address (use null)`);
+        return;
+      }
+      const c = parseCidr(addr)!;
+      ifaceOf(end.node, end.name).addr = { ip: c.ip, prefix: c.prefix };
+      setExplicit(seg, networkOf(c.ip, c.prefix), path);
+    });
+  }
+  // node-level `ip:` shorthand: the address of the node's first interface
+  for (const n of nodes.values()) {
+    const ip = n.spec.ip;
+    if (typeof ip !== 'string') continue;
+    const path: Path = ['nodes', n.name, 'ip'];
+    const first = n.ifaces[0];
+    if (!first) {
+      sink.add(path, `node "${n.name}" has an ip but no link`);
+      continue;
+    }
+    if (first.addr) {
+      sink.add(path, `${n.name}:${first.name} already has an address from its link's ipv4`);
+      continue;
+    }
+    const c = parseCidr(ip)!;
+    first.addr = { ip: c.ip, prefix: c.prefix };
+    setExplicit(segments[first.segment], networkOf(c.ip, c.prefix), path);
+  }
+  sink.throwIfAny();
+
+  // 4. subnets: explicit ones must not overlap; the rest come from the pools
+  const pool = parseCidr(spec.addressing?.pool ?? DEFAULT_POOL)!;
+  const p2p = parseCidr(spec.addressing?.p2p ?? DEFAULT_P2P)!;
+  const lanPool = new SubnetPool(networkOf(pool.ip, pool.prefix));
+  const p2pPool = new SubnetPool(networkOf(p2p.ip, p2p.prefix));
+  const explicitList = [...segExplicit.entries()];
+  for (let i = 0; i < explicitList.length; i++) {
+    const [segId, { cidr, path }] = explicitList[i];
+    for (let j = 0; j < i; j++) {
+      const [, other] = explicitList[j];
+      if (overlaps(cidr, other.cidr)) {
+        sink.add(path, `subnet ${formatCidr(cidr)} overlaps ${formatCidr(other.cidr)} of another segment`);
+      }
+    }
+    lanPool.reserve(cidr);
+    p2pPool.reserve(cidr);
+    segments[segId].subnet = cidr;
+  }
+  sink.throwIfAny();
+  const lanPrefix = spec.addressing?.lanPrefix ?? 24;
+  for (const seg of segments) {
+    if (segExplicit.has(seg.id)) continue;
+    if (seg.ifaces.length === 0) continue; // switches with no hosts: nothing to address
+    const isP2p = seg.switches.length === 0;
+    const prefix = isP2p ? 30 : Math.min(lanPrefix, prefixFor(seg.ifaces.length + 1));
+    const got = (isP2p ? p2pPool : lanPool).allocate(prefix);
+    if (!got) {
+      const where = seg.switches[0] ? ['nodes', seg.switches[0]] : ['links', seg.ifaces[0].link];
+      sink.add(where, `address pool ${isP2p ? 'addressing.p2p' : 'addressing.pool'} is exhausted`);
+      continue;
+    }
+    seg.subnet = got;
+  }
+  sink.throwIfAny();
+
+  // 5. addresses: explicit ones inside their subnet and unique; others allocated in order
+  const taken = new Map<number, string>();
+  const addrPath = (i: IfaceModel): Path => {
+    const l = links[i.link];
+    const side = l.ends[0].node === i.node && l.ends[0].name === i.name ? 0 : 1;
+    if (l.spec.ipv4?.[side]) return ['links', i.link, 'ipv4', side];
+    return ['nodes', i.node, 'ip'];
+  };
+  for (const seg of segments) {
+    for (const i of seg.ifaces) {
+      if (!i.addr) continue;
+      const { first, last } = hostRange(seg.subnet);
+      if (!contains(seg.subnet, i.addr.ip) || i.addr.prefix !== seg.subnet.prefix) {
+        sink.add(addrPath(i), `address ${formatIp(i.addr.ip)}/${i.addr.prefix} is not in this segment's subnet ${formatCidr(seg.subnet)}`);
+      } else if (i.addr.ip < first || i.addr.ip > last) {
+        sink.add(addrPath(i), `address ${formatIp(i.addr.ip)} is the network or broadcast address of ${formatCidr(seg.subnet)}`);
+      } else if (taken.has(i.addr.ip)) {
+        sink.add(addrPath(i), `address ${formatIp(i.addr.ip)} is already used by ${taken.get(i.addr.ip)}`);
+      } else {
+        taken.set(i.addr.ip, `${i.node}:${i.name}`);
+      }
+    }
+  }
+  sink.throwIfAny();
+  for (const seg of segments) {
+    if (seg.ifaces.length === 0) continue;
+    const { first, last } = hostRange(seg.subnet);
+    let next = first;
+    for (const i of seg.ifaces) {
+      if (i.addr) continue;
+      while (next <= last && taken.has(next)) next++;
+      if (next > last) {
+        sink.add(addrPath(i), `subnet ${formatCidr(seg.subnet)} has no free address left for ${i.node}:${i.name}`);
+        break;
+      }
+      i.addr = { ip: next, prefix: seg.subnet.prefix };
+      taken.set(next, `${i.node}:${i.name}`);
+    }
+  }
+  sink.throwIfAny();
+
+  const model: Model = { name: simName, source, nodes, links, segments, expect: spec.expect ?? [] };
+  // 6. kind-specific checks (routes, gateways, daemons...)
+  for (const n of nodes.values()) kindOf(n.kind).validate?.(n, model, sink);
+  sink.throwIfAny();
+  return model;
+}
+
+/** Throws a TopologyError located at `path`. */
+export function fail(source: SourceLocator, path: Path, message: string): never {
+  throw new TopologyError([{ path, message, pos: source.locate(path) }]);
+}

@@ -1,0 +1,64 @@
+// The live object for one node: what the REPL and scenario scripts use (`await h1.exec('ip a')`).
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { RunOptions, RunResult } from '../kernel/run.js';
+import { NETNS_DIR } from '../kernel/run.js';
+import type { IfaceModel, NodeModel } from '../model/model.js';
+import { formatIp } from '../util/ipv4.js';
+import type { Simulation } from './simulation.js';
+
+export class SimNode {
+  constructor(
+    readonly sim: Simulation,
+    readonly model: NodeModel,
+  ) {}
+
+  get name(): string {
+    return this.model.name;
+  }
+
+  get kind(): string {
+    return this.model.kind;
+  }
+
+  get ns(): string {
+    return this.model.ns;
+  }
+
+  /** The node's first address (what `h1 ping h2` puts in place of h2). */
+  get ip(): string | undefined {
+    const a = this.model.ifaces.find((i) => i.addr)?.addr;
+    return a ? formatIp(a.ip) : undefined;
+  }
+
+  get ips(): string[] {
+    return this.model.ifaces.filter((i) => i.addr).map((i) => formatIp(i.addr!.ip));
+  }
+
+  get intfs(): IfaceModel[] {
+    return this.model.ifaces;
+  }
+
+  /** Runs a shell line in the node; resolves with its output and exit code, never throws on failure. */
+  exec(line: string, opts: Omit<RunOptions, 'ns'> = {}): Promise<RunResult> {
+    return this.sim.kernel.exec(this.ns, line, opts);
+  }
+
+  /** Mininet's node.cmd(): the combined output as a string. */
+  async cmd(line: string): Promise<string> {
+    const r = await this.exec(line);
+    return r.stdout + r.stderr;
+  }
+
+  /** A process in the node with its own stdio (the REPL streams it and can interrupt it). */
+  spawn(line: string, stdio: 'inherit' | 'pipe' = 'pipe'): ChildProcess {
+    return spawn('nsenter', [`--net=${NETNS_DIR}/${this.ns}`, '--', 'sh', '-c', line], { stdio });
+  }
+
+  toString(): string {
+    return `<${this.kind} ${this.name}${this.ip ? ` ${this.ip}` : ''}>`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}

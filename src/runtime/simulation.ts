@@ -1,0 +1,238 @@
+// A running simulation: builds the plan in phases (with progress and timings), owns the live
+// node objects, and tears everything down through the ledger.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Features, probeFeatures } from '../kernel/features.js';
+import { Kernel } from '../kernel/kernel.js';
+import { Ledger } from '../kernel/ledger.js';
+import { holdNeighThresholds } from '../kernel/neigh.js';
+import { processStartTime } from '../kernel/proc.js';
+import { pool } from '../kernel/run.js';
+import { kindOf } from '../kinds/registry.js';
+import type { Model } from '../model/model.js';
+import { buildPlan } from '../plan/plan.js';
+import { formatIp } from '../util/ipv4.js';
+import { SimNode } from './node.js';
+import { runDir, simDir } from './paths.js';
+import { type MatrixResult, type PingTarget, pingFrom, pingMatrix } from './ping.js';
+import { isRunning, readState, type SimState, writeState } from './state.js';
+import { teardownSim } from './teardown.js';
+
+export interface UpOptions {
+  /** progress lines ("[ 0.12s] namespaces: 201 ...") */
+  log?: (line: string) => void;
+  source?: string;
+  /** aborts the build between phases (everything made so far is removed) */
+  signal?: AbortSignal;
+}
+
+export interface PhaseTiming {
+  phase: string;
+  ms: number;
+  count?: number;
+}
+
+export class Simulation {
+  readonly nodes = new Map<string, SimNode>();
+  readonly timings: PhaseTiming[] = [];
+  readonly dir: string;
+  readonly kernel: Kernel;
+  features!: Features;
+  private stopped = false;
+
+  private constructor(
+    readonly model: Model,
+    private readonly opts: UpOptions,
+  ) {
+    this.dir = simDir(model.name);
+    this.kernel = new Kernel(new Ledger(join(this.dir, 'ledger.jsonl')));
+  }
+
+  get name(): string {
+    return this.model.name;
+  }
+
+  /** Builds the whole network. On any failure everything made so far is removed. */
+  static async up(model: Model, opts: UpOptions = {}): Promise<Simulation> {
+    const existing = readState(model.name);
+    if (isRunning(existing)) {
+      throw new Error(
+        `simulation "${model.name}" is already running (pid ${existing!.pid}); stop it with "netsim down ${model.name}" or pick another --name`,
+      );
+    }
+    if (existsSync(simDir(model.name))) await teardownSim(model.name); // leftovers of a crash
+    const sim = new Simulation(model, opts);
+    mkdirSync(sim.dir, { recursive: true });
+    sim.writeState('building');
+    try {
+      await sim.build();
+    } catch (err) {
+      await sim.down().catch(() => {});
+      throw err;
+    }
+    return sim;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private async phase<T>(name: string, count: number | undefined, fn: () => Promise<T>): Promise<T> {
+    if (this.opts.signal?.aborted) throw new Error('build interrupted');
+    const t0 = performance.now();
+    const out = await fn();
+    const ms = performance.now() - t0;
+    this.timings.push({ phase: name, ms, count });
+    this.log(`  ${name.padEnd(12)} ${count !== undefined ? String(count).padStart(5) : '     '}  ${ms.toFixed(0).padStart(6)} ms`);
+    return out;
+  }
+
+  private async build(): Promise<void> {
+    const t0 = performance.now();
+    const m = this.model;
+    this.log(`building ${m.name}: ${m.nodes.size} nodes, ${m.links.length} links`);
+    this.features = await this.phase('features', undefined, () =>
+      probeFeatures(runDir(), `netsim-${m.name}--probe`),
+    );
+    // planning can still reject the topology (e.g. delay without netem): before anything exists
+    const plan = buildPlan(m, this.features);
+    holdNeighThresholds(runDir(), m.name);
+    for (const node of m.nodes.values()) {
+      const kind = kindOf(node.kind);
+      this.nodes.set(node.name, kind.createRuntime?.(node, this) ?? new SimNode(this, node));
+    }
+    await this.phase('namespaces', plan.namespaces.length, () => this.kernel.addNamespaces(plan.namespaces));
+    await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
+    await this.phase('configure', plan.scripts.size, () => this.kernel.applyScripts(plan.scripts));
+    await this.phase('carrier', m.links.length, () => this.waitCarrier());
+    const starters = [...this.nodes.values()].filter((n) => kindOf(n.kind).start);
+    if (starters.length) {
+      await this.phase('daemons', starters.length, () =>
+        pool(starters, 8, (n) => kindOf(n.kind).start!(n, this)),
+      );
+    }
+    const execs = [...m.nodes.values()].filter((n) => Array.isArray(n.spec.exec) && n.spec.exec.length);
+    if (execs.length) {
+      await this.phase('exec', execs.length, () =>
+        pool(execs, 8, async (n) => {
+          for (const line of n.spec.exec as string[]) {
+            const r = await this.kernel.exec(n.ns, line);
+            if (r.exitCode !== 0) this.log(`  warning: ${n.name}: "${line}" exited ${r.exitCode}: ${r.stderr.trim()}`);
+          }
+        }),
+      );
+    }
+    this.writeState('ready');
+    this.log(`ready in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  }
+
+  /** Veth carriers come up asynchronously; wait until every enabled link reports it. */
+  private async waitCarrier(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    // the switch ports are where traffic first gets dropped while the carrier is down
+    const watched = [...this.model.nodes.values()].filter((n) => n.ifaces.length > 0 && kindOf(n.kind).bridging);
+    for (const node of watched) {
+      for (;;) {
+        const links = await this.kernel.ipJson<{ ifname: string; operstate: string; flags: string[] }[]>(node.ns, ['link', 'show']);
+        const waiting = links.filter(
+          (l) =>
+            l.flags.includes('UP') && l.ifname !== 'lo' && node.ifaces.some((i) => i.name === l.ifname) && !l.flags.includes('LOWER_UP'),
+        );
+        if (waiting.length === 0) break;
+        if (Date.now() > deadline) throw new Error(`${node.name}: no carrier on ${waiting.map((l) => l.ifname).join(', ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  }
+
+  node(name: string): SimNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node named "${name}" (nodes: ${[...this.nodes.keys()].join(', ')})`);
+    return n;
+  }
+
+  /** Links between two nodes (there may be several). */
+  linksBetween(a: string, b: string) {
+    return this.model.links.filter(
+      (l) => (l.ends[0].node === a && l.ends[1].node === b) || (l.ends[0].node === b && l.ends[1].node === a),
+    );
+  }
+
+  /** `link a b up|down`: both ends, as Mininet does. */
+  async setLink(a: string, b: string, state: 'up' | 'down'): Promise<number> {
+    this.node(a);
+    this.node(b);
+    const links = this.linksBetween(a, b);
+    if (links.length === 0) throw new Error(`no link between ${a} and ${b}`);
+    await Promise.all(
+      links.flatMap((l) =>
+        l.ends.map((e) => this.kernel.ip(this.node(e.node).ns, ['link', 'set', e.name, state])),
+      ),
+    );
+    for (const l of links) l.spec.state = state;
+    return links.length;
+  }
+
+  pingTargets(): PingTarget[] {
+    return [...this.nodes.values()]
+      .filter((n) => kindOf(n.kind).pingable && n.ip)
+      .map((n) => ({ name: n.name, ns: n.ns, ip: n.ip! }));
+  }
+
+  pingAll(opts: { timeoutMs?: number } = {}): Promise<MatrixResult> {
+    return pingMatrix(this.pingTargets(), opts);
+  }
+
+  async pingPair(a: string, b: string): Promise<boolean> {
+    const [ta, tb] = [a, b].map((n) => {
+      const node = this.node(n);
+      if (!node.ip) throw new Error(`${n} has no address`);
+      return { name: n, ns: node.ns, ip: node.ip };
+    });
+    const [r1, r2] = await Promise.all([pingFrom(ta, [tb]), pingFrom(tb, [ta])]);
+    return r1[0].ok && r2[0].ok;
+  }
+
+  state(status: SimState['status']): SimState {
+    return {
+      name: this.name,
+      pid: process.pid,
+      pidStart: processStartTime(process.pid) ?? '',
+      startedAt: new Date().toISOString(),
+      source: this.opts.source ?? this.model.source.file,
+      status,
+      nodes: [...this.model.nodes.values()].map((n) => ({
+        name: n.name,
+        kind: n.kind,
+        ns: n.ns,
+        pingable: kindOf(n.kind).pingable,
+        ifaces: n.ifaces.map((i) => ({
+          name: i.name,
+          addr: i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : undefined,
+          peer: `${i.peer.node}:${i.peer.name}`,
+        })),
+      })),
+      links: this.model.links.map((l) => ({
+        index: l.index,
+        a: `${l.ends[0].node}:${l.ends[0].name}`,
+        b: `${l.ends[1].node}:${l.ends[1].name}`,
+      })),
+    };
+  }
+
+  private writeState(status: SimState['status']): void {
+    writeState(this.state(status));
+  }
+
+  /** Stops daemons, deletes every namespace and file, restores host settings. Idempotent. */
+  async down(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const t0 = performance.now();
+    if (existsSync(this.dir)) this.writeState('stopping');
+    for (const n of this.nodes.values()) await kindOf(n.kind).stop?.(n, this).catch(() => {});
+    await teardownSim(this.name);
+    rmSync(this.dir, { recursive: true, force: true });
+    this.log(`stopped ${this.name} in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  }
+}

@@ -1,0 +1,73 @@
+// state.json: what other shells (`netsim exec|check|ls|down`) need to know about a running
+// simulation. Written by the process that owns the simulation.
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive } from '../kernel/proc.js';
+import { simDir, simsDir } from './paths.js';
+
+export interface NodeState {
+  name: string;
+  kind: string;
+  ns: string;
+  pingable: boolean;
+  /** where the node lives when it is nested (a pod: its worker) */
+  parent?: string;
+  ifaces: { name: string; addr?: string; peer: string }[];
+}
+
+export interface SimState {
+  name: string;
+  pid: number;
+  pidStart: string;
+  startedAt: string;
+  source: string;
+  status: 'building' | 'ready' | 'stopping';
+  nodes: NodeState[];
+  links: { index: number; a: string; b: string }[];
+}
+
+export function writeState(state: SimState): void {
+  const file = join(simDir(state.name), 'state.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 1));
+  renameSync(`${file}.tmp`, file);
+}
+
+export function readState(sim: string): SimState | undefined {
+  const file = join(simDir(sim), 'state.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as SimState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Names of every simulation with a state directory (running or crashed). */
+export function listSimDirs(): string[] {
+  try {
+    return readdirSync(simsDir());
+  } catch {
+    return [];
+  }
+}
+
+export function isRunning(state: SimState | undefined): boolean {
+  return state !== undefined && isAlive(state.pid, state.pidStart);
+}
+
+/** The running simulation named, or the only one running; a clear error otherwise. */
+export function pickRunning(name?: string): SimState {
+  if (name) {
+    const s = readState(name);
+    if (!s || !isRunning(s)) throw new Error(`no running simulation named "${name}" (see netsim ls)`);
+    return s;
+  }
+  const running = listSimDirs()
+    .map(readState)
+    .filter((s): s is SimState => isRunning(s));
+  if (running.length === 0) throw new Error('no simulation is running (start one with netsim up)');
+  if (running.length > 1) {
+    throw new Error(`several simulations are running (${running.map((s) => s.name).join(', ')}): pick one with --sim`);
+  }
+  return running[0];
+}

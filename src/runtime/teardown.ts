@@ -1,0 +1,42 @@
+// Removal of everything a simulation made, driven by its ledger (so it works the same for
+// a clean `down` and for the leftovers of a run killed with -9), and nothing else.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kernel } from '../kernel/kernel.js';
+import { Ledger } from '../kernel/ledger.js';
+import { releaseNeighThresholds } from '../kernel/neigh.js';
+import { isAlive, stopProcess } from '../kernel/proc.js';
+import { runDir, simDir } from './paths.js';
+import { isRunning, readState } from './state.js';
+
+export interface TeardownReport {
+  namespaces: string[];
+  processes: number[];
+  files: string[];
+}
+
+export async function teardownSim(sim: string): Promise<TeardownReport> {
+  const dir = simDir(sim);
+  const entries = new Ledger(join(dir, 'ledger.jsonl')).read();
+  const namespaces = new Set<string>();
+  const procs: { pid: number; start?: string }[] = [];
+  const files: string[] = [];
+  for (const e of entries) {
+    if (e.t === 'netns') namespaces.add(e.name);
+    else if (e.t === 'proc') procs.push({ pid: e.pid, start: e.start || undefined });
+    else if (e.t === 'file') files.push(e.path);
+  }
+  // also any process still inside one of our namespaces (e.g. started from the REPL with &)
+  const present = new Set(Kernel.listNamespaces().filter((n) => namespaces.has(n)));
+  for (const pid of Kernel.processesInNamespaces(present)) {
+    if (pid !== process.pid && !procs.some((p) => p.pid === pid)) procs.push({ pid });
+  }
+  const live = procs.filter((p) => isAlive(p.pid, p.start));
+  await Promise.all(live.map((p) => stopProcess(p.pid, p.start)));
+  const kernel = new Kernel(new Ledger('/dev/null'));
+  await kernel.deleteNamespaces([...present]);
+  for (const f of files) rmSync(f, { force: true, recursive: true });
+  releaseNeighThresholds(runDir(), sim, (other) => other !== sim && isRunning(readState(other)));
+  rmSync(dir, { recursive: true, force: true });
+  return { namespaces: [...present], processes: live.map((p) => p.pid), files };
+}
