@@ -27,10 +27,14 @@ class ExitError extends Error {
 }
 
 function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new ExitError('netsim needs root (network namespaces): run it with sudo');
+  if (process.getuid?.() !== 0)
+    throw new ExitError('netsim needs root (network namespaces): run it with sudo');
 }
 
-async function cmdUp(topology: string, opts: { name?: string; repl: boolean; script?: string; quiet?: boolean }) {
+async function cmdUp(
+  topology: string,
+  opts: { name?: string; repl: boolean; script?: string; quiet?: boolean },
+) {
   requireRoot();
   const log = opts.quiet ? undefined : (l: string) => process.stderr.write(`${l}\n`);
   const loaded = await loadTopology(topology, { simName: opts.name });
@@ -61,8 +65,12 @@ async function cmdUp(topology: string, opts: { name?: string; repl: boolean; scr
       return;
     }
     if (!opts.repl) {
-      log?.(`${sim.name} is up. From another shell: netsim exec <node> -- <cmd>, netsim check, netsim down ${sim.name}`);
-      await new Promise<void>(() => {}); // until SIGINT/SIGTERM (handlers exit the process)
+      log?.(
+        `${sim.name} is up. From another shell: netsim exec <node> -- <cmd>, netsim check, netsim down ${sim.name}`,
+      );
+      // until SIGINT/SIGTERM (their handlers tear down and exit); the timer keeps Node alive
+      setInterval(() => {}, 1 << 30);
+      await new Promise<void>(() => {});
     }
     process.on('SIGINT', () => {}); // the REPL handles Ctrl-C itself
     printBanner(sim);
@@ -86,7 +94,10 @@ function printBanner(sim: Simulation) {
 /** `--script FILE`: REPL lines one by one; exit status 1 if any line failed. */
 async function runScript(sim: Simulation, file: string): Promise<number> {
   const lines = readFileSync(file, 'utf8').split('\n');
-  const cmds = new Commands(sim, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  const cmds = new Commands(sim, {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+  });
   cmds.evalJs = makeEvaluator(vm.createContext({ ...liveObjects(sim), console }));
   let failed = 0;
   for (const [i, line] of lines.entries()) {
@@ -159,7 +170,8 @@ async function cmdClean(name: string | undefined, opts: { all?: boolean }) {
     );
     const orphans = Kernel.listNamespaces().filter((n) => n.startsWith('netsim-') && !claimed.has(n));
     if (orphans.length) {
-      for (const pid of Kernel.processesInNamespaces(new Set(orphans))) if (pid !== process.pid) process.kill(pid, 'SIGKILL');
+      for (const pid of Kernel.processesInNamespaces(new Set(orphans)))
+        if (pid !== process.pid) process.kill(pid, 'SIGKILL');
       spawnSync('ip', ['-force', '-batch', '-'], { input: orphans.map((o) => `netns del ${o}`).join('\n') });
       console.log(`removed ${orphans.length} orphan netsim namespaces`);
     }
@@ -169,7 +181,10 @@ async function cmdClean(name: string | undefined, opts: { all?: boolean }) {
 
 function findNode(state: SimState, ref: string) {
   const node = state.nodes.find((n) => n.name === ref || `${n.parent}/${n.name}` === ref);
-  if (!node) throw new ExitError(`no node "${ref}" in ${state.name} (nodes: ${state.nodes.map((n) => n.name).join(', ')})`);
+  if (!node)
+    throw new ExitError(
+      `no node "${ref}" in ${state.name} (nodes: ${state.nodes.map((n) => n.name).join(', ')})`,
+    );
   return node;
 }
 
@@ -177,7 +192,9 @@ function cmdExec(node: string, cmd: string[], opts: { sim?: string }) {
   requireRoot();
   const state = pickRunning(opts.sim);
   const n = findNode(state, node);
-  const argv = cmd.length ? cmd : [process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : 'sh'];
+  const argv = cmd.length
+    ? cmd
+    : [process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : 'sh'];
   const res = spawnSync('nsenter', [`--net=${NETNS_DIR}/${n.ns}`, '--', ...argv], {
     stdio: 'inherit',
     env: { ...process.env, NETSIM_NODE: n.name, PS1: `${n.name}# ` },
@@ -192,12 +209,16 @@ async function cmdCheck(opts: { sim?: string; json?: boolean; timeout?: string }
   const targets = state.nodes
     .filter((n) => n.pingable && n.ifaces.some((i) => i.addr))
     .map((n) => ({ name: n.name, ns: n.ns, ip: n.ifaces.find((i) => i.addr)!.addr!.split('/')[0] }));
-  const res = await pingMatrix(targets, { timeoutMs: opts.timeout ? Number(opts.timeout) * 1000 : undefined });
+  const res = await pingMatrix(targets, {
+    timeoutMs: opts.timeout ? Number(opts.timeout) * 1000 : undefined,
+  });
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ sim: state.name, ...res }, null, 1)}\n`);
   } else {
     for (const r of res.results.filter((x) => !x.ok)) console.log(`FAIL ${r.src} -> ${r.dst} (${r.dstIp})`);
-    console.log(`${state.name}: ${res.passed}/${res.pairs} pairs reachable, ${res.failed} failed (${(res.ms / 1000).toFixed(2)} s)`);
+    console.log(
+      `${state.name}: ${res.passed}/${res.pairs} pairs reachable, ${res.failed} failed (${(res.ms / 1000).toFixed(2)} s)`,
+    );
   }
   process.exitCode = res.failed ? 1 : 0;
 }
@@ -205,16 +226,27 @@ async function cmdCheck(opts: { sim?: string; json?: boolean; timeout?: string }
 function cmdLs(opts: { json?: boolean }) {
   const rows = listSimDirs().map((n) => {
     const s = readState(n);
-    return { name: n, status: s ? (isRunning(s) ? s.status : 'crashed (run netsim clean)') : 'unknown', pid: s?.pid, nodes: s?.nodes.length ?? 0, source: s?.source ?? '' };
+    return {
+      name: n,
+      status: s ? (isRunning(s) ? s.status : 'crashed (run netsim clean)') : 'unknown',
+      pid: s?.pid,
+      nodes: s?.nodes.length ?? 0,
+      source: s?.source ?? '',
+    };
   });
   if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 1)}\n`);
   if (rows.length === 0) return void console.log('no simulations');
-  for (const r of rows) console.log(`${r.name.padEnd(16)} ${r.status.padEnd(10)} pid ${String(r.pid ?? '-').padEnd(8)} ${String(r.nodes).padStart(4)} nodes  ${r.source}`);
+  for (const r of rows)
+    console.log(
+      `${r.name.padEnd(16)} ${r.status.padEnd(10)} pid ${String(r.pid ?? '-').padEnd(8)} ${String(r.nodes).padStart(4)} nodes  ${r.source}`,
+    );
 }
 
 async function cmdValidate(topology: string) {
   const { model } = await loadTopology(topology);
-  console.log(`${model.name}: ${model.nodes.size} nodes, ${model.links.length} links, ${model.segments.length} subnets: valid`);
+  console.log(
+    `${model.name}: ${model.nodes.size} nodes, ${model.links.length} links, ${model.segments.length} subnets: valid`,
+  );
 }
 
 function cmdScenarios() {
@@ -261,7 +293,10 @@ export function program(): Command {
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);
   p.command('ls').description('list simulations').option('--json').action(cmdLs);
-  p.command('validate').description('check a topology without building it').argument('<topology>').action(cmdValidate);
+  p.command('validate')
+    .description('check a topology without building it')
+    .argument('<topology>')
+    .action(cmdValidate);
   p.command('scenarios').description('list the bundled scenarios').action(cmdScenarios);
   return p;
 }

@@ -5,7 +5,11 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const KEYS = ['gc_thresh1', 'gc_thresh2', 'gc_thresh3'] as const;
-const RAISED: Record<(typeof KEYS)[number], string> = { gc_thresh1: '4096', gc_thresh2: '8192', gc_thresh3: '16384' };
+const RAISED: Record<(typeof KEYS)[number], string> = {
+  gc_thresh1: '4096',
+  gc_thresh2: '8192',
+  gc_thresh3: '16384',
+};
 const PROC = (k: string) => `/proc/sys/net/ipv4/neigh/default/${k}`;
 
 interface Saved {
@@ -34,7 +38,11 @@ export function holdNeighThresholds(runDir: string, sim: string): void {
  * Drops `sim`'s hold (and holders for which `stillRunning` is false); restores the host's
  * values when nobody holds them any more.
  */
-export function releaseNeighThresholds(runDir: string, sim: string, stillRunning: (s: string) => boolean): void {
+export function releaseNeighThresholds(
+  runDir: string,
+  sim: string,
+  stillRunning: (s: string) => boolean,
+): void {
   const file = join(runDir, 'neigh-thresholds.json');
   if (!existsSync(file)) return;
   const saved = JSON.parse(readFileSync(file, 'utf8')) as Saved;

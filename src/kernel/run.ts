@@ -64,7 +64,11 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
 }
 
 /** Runs a shell command line in a namespace, as a user types it. */
-export function sh(ns: string | undefined, line: string, opts: Omit<RunOptions, 'ns'> = {}): Promise<RunResult> {
+export function sh(
+  ns: string | undefined,
+  line: string,
+  opts: Omit<RunOptions, 'ns'> = {},
+): Promise<RunResult> {
   return run('sh', ['-c', line], { ...opts, ns, check: opts.check ?? false });
 }
 

@@ -16,7 +16,8 @@ export interface L3Spec {
 /** A next hop given as an IP, or as a node name meaning its address on a shared segment. */
 export function resolveNextHop(model: Model, node: NodeModel, via: string): number | string {
   const ip = parseIp(via);
-  const onLink = (addr: number) => node.ifaces.some((i) => model.segments[i.segment] && contains(model.segments[i.segment].subnet, addr));
+  const onLink = (addr: number) =>
+    node.ifaces.some((i) => model.segments[i.segment] && contains(model.segments[i.segment].subnet, addr));
   if (ip !== undefined) {
     return onLink(ip) ? ip : `next hop ${via} is not on any subnet of ${node.name}`;
   }
@@ -53,7 +54,8 @@ export function validateRoutes(model: Model, node: NodeModel, sink: IssueSink): 
       const hop = resolveNextHop(model, node, r.via);
       if (typeof hop === 'string') sink.add([...path, 'via'], hop);
     }
-    if (r.dev && !node.ifaces.some((i) => i.name === r.dev)) sink.add([...path, 'dev'], `${node.name} has no interface ${r.dev}`);
+    if (r.dev && !node.ifaces.some((i) => i.name === r.dev))
+      sink.add([...path, 'dev'], `${node.name} has no interface ${r.dev}`);
   });
   if (spec.gateway) {
     const hop = resolveNextHop(model, node, spec.gateway);

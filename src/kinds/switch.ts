@@ -22,12 +22,15 @@ export const switchKind: NodeKind = {
     const s = plan.script(node.ns);
     const stp = node.spec.stp === true ? 1 : 0;
     // forward_delay 0 and no multicast snooping: ports forward as soon as they are up
-    s.ip.push(`link add ${BRIDGE_NAME} type bridge stp_state ${stp} forward_delay ${stp ? 400 : 0} mcast_snooping 0`);
+    s.ip.push(
+      `link add ${BRIDGE_NAME} type bridge stp_state ${stp} forward_delay ${stp ? 400 : 0} mcast_snooping 0`,
+    );
     for (const iface of node.ifaces) {
       const up = model.links[iface.link].spec.state !== 'down';
       s.ip.push(`link set ${iface.name} master ${BRIDGE_NAME}${up ? ' up' : ''}`);
     }
     s.ip.push(`link set ${BRIDGE_NAME} up`);
-    for (const [k, v] of Object.entries((node.spec.sysctls as Record<string, string>) ?? {})) s.sysctls[k] = String(v);
+    for (const [k, v] of Object.entries((node.spec.sysctls as Record<string, string>) ?? {}))
+      s.sysctls[k] = String(v);
   },
 };

@@ -1,8 +1,8 @@
 // The TypeScript way into a topology: scenarios call these methods, which produce the same
 // spec a YAML file does (validated the same way) and remember each call site for errors.
 import { type Issue, TopologyError } from './errors.js';
-import type { LinkSpec, RouteSpec, TopologySpec } from './spec.js';
 import { CallSiteSource, callerSite } from './source.js';
+import type { LinkSpec, RouteSpec, TopologySpec } from './spec.js';
 
 export interface CommonOpts {
   labels?: Record<string, string>;

@@ -38,7 +38,13 @@ export function resolveTopologyArg(arg: string): string {
     const p = join(PROJECT_ROOT, 'scenarios', `${arg}${ext}`);
     if (existsSync(p)) return p;
   }
-  throw new TopologyError([{ path: [], message: `no such topology file or scenario: ${arg} (see netsim scenarios)`, pos: { file: arg } }]);
+  throw new TopologyError([
+    {
+      path: [],
+      message: `no such topology file or scenario: ${arg} (see netsim scenarios)`,
+      pos: { file: arg },
+    },
+  ]);
 }
 
 export async function loadTopology(arg: string, opts: ValidateOptions = {}): Promise<Loaded> {
@@ -58,11 +64,19 @@ export async function loadTopology(arg: string, opts: ValidateOptions = {}): Pro
     } else if (mod.default && typeof mod.default === 'object') {
       spec = mod.default;
     } else {
-      throw new TopologyError([{ path: [], message: 'a scenario must export default a function (t: Topology) => void', pos: { file } }]);
+      throw new TopologyError([
+        {
+          path: [],
+          message: 'a scenario must export default a function (t: Topology) => void',
+          pos: { file },
+        },
+      ]);
     }
     return { model: validate(spec, t.source, opts), file, scenario: mod };
   }
-  throw new TopologyError([{ path: [], message: `unknown topology file type "${ext}" (.yml, .yaml, .ts, .js)`, pos: { file } }]);
+  throw new TopologyError([
+    { path: [], message: `unknown topology file type "${ext}" (.yml, .yaml, .ts, .js)`, pos: { file } },
+  ]);
 }
 
 /** Project scenarios run from their compiled copy; other .ts files through tsx. */

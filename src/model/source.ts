@@ -19,7 +19,8 @@ export class YamlSource implements SourceLocator {
       throw new TopologyError(
         doc.errors.map((e) => {
           const at = e.linePos?.[0];
-          const msg = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${firstLine(e.message)}` : firstLine(e.message);
+          const msg =
+            e.code === 'DUPLICATE_KEY' ? `duplicate key: ${firstLine(e.message)}` : firstLine(e.message);
           return { path: [], message: msg, pos: { file, line: at?.line, col: at?.col } };
         }),
       );
@@ -32,7 +33,9 @@ export class YamlSource implements SourceLocator {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new TopologyError([{ path: [], message: `cannot read file: ${(err as Error).message}`, pos: { file } }]);
+      throw new TopologyError([
+        { path: [], message: `cannot read file: ${(err as Error).message}`, pos: { file } },
+      ]);
     }
     return YamlSource.parse(file, text);
   }

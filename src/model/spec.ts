@@ -13,7 +13,9 @@ export const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
 export const ipv4 = z.string().refine((s) => parseIp(s) !== undefined, { message: 'not an IPv4 address' });
 
 /** "10mbit", "1gbit", "500kbit", "1000000" (bit/s) */
-export const rate = z.string().regex(/^\d+(\.\d+)?\s*([kmg]?bit|[kmg]?bps)?$/i, 'rate like 10mbit, 1gbit, 500kbit');
+export const rate = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*([kmg]?bit|[kmg]?bps)?$/i, 'rate like 10mbit, 1gbit, 500kbit');
 export const duration = z.string().regex(/^\d+(\.\d+)?(us|ms|s)$/, 'duration like 10ms, 1s, 200us');
 export const percent = z.string().regex(/^\d+(\.\d+)?%$/, 'percentage like 1% or 0.5%');
 

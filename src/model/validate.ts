@@ -15,7 +15,14 @@ import {
   SubnetPool,
 } from '../util/ipv4.js';
 import { IssueSink, type Path, type SourceLocator, TopologyError } from './errors.js';
-import { type IfaceModel, type LinkModel, type Model, type NodeModel, namespaceName, type SegmentModel } from './model.js';
+import {
+  type IfaceModel,
+  type LinkModel,
+  type Model,
+  type NodeModel,
+  namespaceName,
+  type SegmentModel,
+} from './model.js';
 import { IFNAME_RE, NODE_NAME_RE, type TopologySpec, topologySpec } from './spec.js';
 
 const DEFAULT_POOL = '10.0.0.0/9';
@@ -54,7 +61,10 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
   for (const [name, nodeSpec] of Object.entries(spec.nodes)) {
     const path: Path = ['nodes', name];
     if (!NODE_NAME_RE.test(name)) {
-      sink.add(path, `invalid node name "${name}" (letters, digits, _ and ., at most 40, starting with a letter or digit)`);
+      sink.add(
+        path,
+        `invalid node name "${name}" (letters, digits, _ and ., at most 40, starting with a letter or digit)`,
+      );
       continue;
     }
     const kindName = nodeSpec.kind;
@@ -94,7 +104,10 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
       }
       if (ifname !== undefined) {
         if (!IFNAME_RE.test(ifname) || ifname === 'lo') {
-          sink.add(path, `invalid interface name "${ifname}" (at most 15 characters, starting with a letter)`);
+          sink.add(
+            path,
+            `invalid interface name "${ifname}" (at most 15 characters, starting with a letter)`,
+          );
           return undefined;
         }
         const used = usedIfnames.get(nodeName) ?? new Set();
@@ -156,7 +169,12 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
   const segOfSwitchRoot = new Map<string, SegmentModel>();
   const segExplicit = new Map<number, { cidr: Cidr; path: Path }>();
   const newSegment = (): SegmentModel => {
-    const seg: SegmentModel = { id: segments.length, subnet: { net: 0, prefix: 32 }, switches: [], ifaces: [] };
+    const seg: SegmentModel = {
+      id: segments.length,
+      subnet: { net: 0, prefix: 32 },
+      switches: [],
+      ifaces: [],
+    };
     segments.push(seg);
     return seg;
   };
@@ -174,7 +192,10 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
   const setExplicit = (seg: SegmentModel, c: Cidr, path: Path) => {
     const prev = segExplicit.get(seg.id);
     if (prev && (prev.cidr.net !== c.net || prev.cidr.prefix !== c.prefix)) {
-      sink.add(path, `subnet ${formatCidr(c)} conflicts with ${formatCidr(prev.cidr)} given for the same L2 segment`);
+      sink.add(
+        path,
+        `subnet ${formatCidr(c)} conflicts with ${formatCidr(prev.cidr)} given for the same L2 segment`,
+      );
       return;
     }
     segExplicit.set(seg.id, { cidr: c, path });
@@ -207,7 +228,10 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
       const end = l.ends[side];
       const path: Path = ['links', l.index, 'ipv4', side];
       if (bridging(end.node)) {
-        sink.add(path, `"${end.node}" is a ${nodes.get(end.node)!.kind}: its ports carry no address (use null)`);
+        sink.add(
+          path,
+          `"${end.node}" is a ${nodes.get(end.node)!.kind}: its ports carry no address (use null)`,
+        );
         return;
       }
       const c = parseCidr(addr)!;
@@ -283,9 +307,15 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
       if (!i.addr) continue;
       const { first, last } = hostRange(seg.subnet);
       if (!contains(seg.subnet, i.addr.ip) || i.addr.prefix !== seg.subnet.prefix) {
-        sink.add(addrPath(i), `address ${formatIp(i.addr.ip)}/${i.addr.prefix} is not in this segment's subnet ${formatCidr(seg.subnet)}`);
+        sink.add(
+          addrPath(i),
+          `address ${formatIp(i.addr.ip)}/${i.addr.prefix} is not in this segment's subnet ${formatCidr(seg.subnet)}`,
+        );
       } else if (i.addr.ip < first || i.addr.ip > last) {
-        sink.add(addrPath(i), `address ${formatIp(i.addr.ip)} is the network or broadcast address of ${formatCidr(seg.subnet)}`);
+        sink.add(
+          addrPath(i),
+          `address ${formatIp(i.addr.ip)} is the network or broadcast address of ${formatCidr(seg.subnet)}`,
+        );
       } else if (taken.has(i.addr.ip)) {
         sink.add(addrPath(i), `address ${formatIp(i.addr.ip)} is already used by ${taken.get(i.addr.ip)}`);
       } else {
@@ -302,7 +332,10 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
       if (i.addr) continue;
       while (next <= last && taken.has(next)) next++;
       if (next > last) {
-        sink.add(addrPath(i), `subnet ${formatCidr(seg.subnet)} has no free address left for ${i.node}:${i.name}`);
+        sink.add(
+          addrPath(i),
+          `subnet ${formatCidr(seg.subnet)} has no free address left for ${i.node}:${i.name}`,
+        );
         break;
       }
       i.addr = { ip: next, prefix: seg.subnet.prefix };

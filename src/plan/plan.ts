@@ -1,11 +1,12 @@
 // Model -> a plan of kernel operations, grouped so they can be applied in a few batches:
 // all namespaces in one `ip -batch`, all veths in another, then one script per namespace.
-import { emptyScript, type NsScript, type VethSpec } from '../kernel/kernel.js';
+
 import type { Features } from '../kernel/features.js';
+import { emptyScript, type NsScript, type VethSpec } from '../kernel/kernel.js';
+import { kindOf } from '../kinds/registry.js';
 import { TopologyError } from '../model/errors.js';
 import type { IfaceModel, Model } from '../model/model.js';
 import { formatIp } from '../util/ipv4.js';
-import { kindOf } from '../kinds/registry.js';
 
 export class Plan {
   readonly namespaces: string[] = [];
@@ -89,7 +90,9 @@ function addShaping(model: Model, index: number, plan: Plan): void {
       const bps = rateToBits(rate);
       // burst: at least one full-size frame and about 10 ms of traffic, or tbf stalls
       const burst = Math.max(Math.ceil(bps / 8 / 100), (link.spec.mtu ?? 1500) + 100, 5000);
-      tc.push(`qdisc add dev ${end.name} ${parent} handle 10: tbf rate ${bps}bit burst ${burst} latency 50ms`);
+      tc.push(
+        `qdisc add dev ${end.name} ${parent} handle 10: tbf rate ${bps}bit burst ${burst} latency 50ms`,
+      );
     }
   }
 }

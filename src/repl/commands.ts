@@ -165,7 +165,9 @@ export class Commands {
       const states = await this.linkStates();
       for (const l of sim.model.links) {
         const [a, b] = l.ends;
-        io.out(`${a.node}-${a.name}<->${b.node}-${b.name} (${states.get(`${a.node}:${a.name}`) ?? '?'} ${states.get(`${b.node}:${b.name}`) ?? '?'})\n`);
+        io.out(
+          `${a.node}-${a.name}<->${b.node}-${b.name} (${states.get(`${a.node}:${a.name}`) ?? '?'} ${states.get(`${b.node}:${b.name}`) ?? '?'})\n`,
+        );
       }
       return 0;
     });
@@ -177,7 +179,9 @@ export class Commands {
     this.def(['ports'], 'ports', 'ports of each node (same as intfs)', intfs);
     this.def(['dump'], 'dump', 'every node with its addresses and namespace', async () => {
       for (const n of sim.nodes.values()) {
-        const addrs = n.intfs.map((i) => `${i.name}:${i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : 'None'}`);
+        const addrs = n.intfs.map(
+          (i) => `${i.name}:${i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : 'None'}`,
+        );
         io.out(`<${kindOf(n.kind).name} ${n.name}: ${addrs.join(',')} ns=${n.ns}>\n`);
       }
       return 0;
@@ -192,10 +196,14 @@ export class Commands {
       const res = await sim.pingAll({ timeoutMs });
       const bySrc = new Map<string, string[]>();
       for (const r of res.results) bySrc.set(r.src, [...(bySrc.get(r.src) ?? []), r.ok ? r.dst : 'X']);
-      if (full) for (const r of res.results) io.out(`  ${r.src} -> ${r.dst} (${r.dstIp}): ${r.ok ? 'ok' : 'FAILED'}\n`);
+      if (full)
+        for (const r of res.results)
+          io.out(`  ${r.src} -> ${r.dst} (${r.dstIp}): ${r.ok ? 'ok' : 'FAILED'}\n`);
       else for (const [src, dsts] of bySrc) io.out(`${src} -> ${dsts.join(' ')}\n`);
       const pct = res.pairs ? ((res.failed / res.pairs) * 100).toFixed(0) : '0';
-      io.out(`*** Results: ${pct}% dropped (${res.passed}/${res.pairs} received) in ${(res.ms / 1000).toFixed(2)} s\n`);
+      io.out(
+        `*** Results: ${pct}% dropped (${res.passed}/${res.pairs} received) in ${(res.ms / 1000).toFixed(2)} s\n`,
+      );
       return res.failed ? 1 : 0;
     };
     this.def(['pingall'], 'pingall [timeout]', 'ping between every pair of hosts', pingall(false));
@@ -222,15 +230,20 @@ export class Commands {
     };
     this.def(['iperf'], 'iperf [a b]', 'TCP throughput between two hosts (iperf3)', iperf(false));
     this.def(['iperfudp'], 'iperfudp [bw] [a b]', 'UDP throughput at a given rate (e.g. 10M)', iperf(true));
-    this.def(['link'], 'link a b up|down', 'take both ends of the links between a and b up or down', async ([a, b, st]) => {
-      if (!a || !b || (st !== 'up' && st !== 'down')) {
-        io.err('*** usage: link a b up|down\n');
-        return 1;
-      }
-      const n = await sim.setLink(a, b, st);
-      io.out(`${n} link${n > 1 ? 's' : ''} ${a}<->${b} ${st}\n`);
-      return 0;
-    });
+    this.def(
+      ['link'],
+      'link a b up|down',
+      'take both ends of the links between a and b up or down',
+      async ([a, b, st]) => {
+        if (!a || !b || (st !== 'up' && st !== 'down')) {
+          io.err('*** usage: link a b up|down\n');
+          return 1;
+        }
+        const n = await sim.setLink(a, b, st);
+        io.out(`${n} link${n > 1 ? 's' : ''} ${a}<->${b} ${st}\n`);
+        return 0;
+      },
+    );
     this.def(['switch'], 'switch sw start|stop', "start or stop a switch's bridge", async ([sw, act]) => {
       const node = sim.node(sw ?? '');
       if (!kindOf(node.kind).bridging || (act !== 'start' && act !== 'stop')) {
@@ -243,8 +256,11 @@ export class Commands {
     this.def(['sh'], 'sh cmd', 'run a command in the host shell (outside the simulation)', async (_a, rest) =>
       this.stream(['sh', '-c', rest]),
     );
-    this.def(['noecho'], 'noecho node cmd', 'run a command in a node (Mininet compatibility)', async ([n], rest) =>
-      this.nodeCommand(sim.node(n), rest.slice(n.length).trim()),
+    this.def(
+      ['noecho'],
+      'noecho node cmd',
+      'run a command in a node (Mininet compatibility)',
+      async ([n], rest) => this.nodeCommand(sim.node(n), rest.slice(n.length).trim()),
     );
     this.def(['time'], 'time line', 'run a line and print how long it took', async (_a, rest) => {
       const t0 = performance.now();
@@ -265,14 +281,23 @@ export class Commands {
     };
     this.def(['py', 'js'], 'js expr', 'evaluate JavaScript with the live objects (py: Mininet alias)', js);
     this.def(['px'], 'px stmt', 'run a JavaScript statement (Mininet alias)', js);
-    this.def(['x', 'xterm'], 'xterm node', 'netsim has no X terminals: prints the command for another terminal', async ([n]) => {
-      io.out(`run in another terminal:  netsim exec ${sim.node(n ?? '').name}${sim.name ? ` --sim ${sim.name}` : ''}\n`);
-      return 0;
-    });
+    this.def(
+      ['x', 'xterm'],
+      'xterm node',
+      'netsim has no X terminals: prints the command for another terminal',
+      async ([n]) => {
+        io.out(
+          `run in another terminal:  netsim exec ${sim.node(n ?? '').name}${sim.name ? ` --sim ${sim.name}` : ''}\n`,
+        );
+        return 0;
+      },
+    );
   }
 
   private firstTwoHosts(): [string, string] {
-    const hosts = [...this.sim.nodes.values()].filter((n) => kindOf(n.kind).pingable && n.ip).map((n) => n.name);
+    const hosts = [...this.sim.nodes.values()]
+      .filter((n) => kindOf(n.kind).pingable && n.ip)
+      .map((n) => n.name);
     if (hosts.length < 2) throw new Error('need two hosts');
     return [hosts[0], hosts[1]];
   }
@@ -281,7 +306,10 @@ export class Commands {
     const out = new Map<string, string>();
     await Promise.all(
       [...this.sim.nodes.values()].map(async (n) => {
-        const links = await this.sim.kernel.ipJson<{ ifname: string; flags: string[] }[]>(n.ns, ['link', 'show']);
+        const links = await this.sim.kernel.ipJson<{ ifname: string; flags: string[] }[]>(n.ns, [
+          'link',
+          'show',
+        ]);
         for (const l of links) {
           const ok = l.flags.includes('UP') && l.flags.includes('LOWER_UP');
           out.set(`${n.name}:${l.ifname}`, ok ? 'OK' : 'MISSING');
@@ -311,7 +339,10 @@ export async function iperf3(
     const args = ['-c', server.ip, '-p', String(port), '-t', String(opts.seconds ?? 2), '-J'];
     if (opts.udp) args.push('-u', '-b', opts.bw ?? '10M');
     const res = await client.exec(`iperf3 ${args.join(' ')}`);
-    const json = JSON.parse(res.stdout) as { end?: { sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number } }; error?: string };
+    const json = JSON.parse(res.stdout) as {
+      end?: { sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number } };
+      error?: string;
+    };
     if (json.error) throw new Error(`iperf3: ${json.error}`);
     return json.end?.sum_received?.bits_per_second ?? json.end?.sum?.bits_per_second ?? 0;
   } finally {

@@ -65,7 +65,10 @@ export function startRepl(sim: Simulation): Promise<void> {
         (e) => cb(e as Error, undefined),
       );
     };
-    (r as unknown as { completer: unknown }).completer = (line: string, cb: (e: Error | null, res: [string[], string]) => void) => {
+    (r as unknown as { completer: unknown }).completer = (
+      line: string,
+      cb: (e: Error | null, res: [string[], string]) => void,
+    ) => {
       const first = words(line)[0];
       if (first === undefined || cmds.handles(line) || cmds.verbs.has(first) || !/[.(]/.test(line)) {
         const [hits, cur] = complete(cmds, line);

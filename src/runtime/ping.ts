@@ -36,26 +36,52 @@ export async function pingFrom(
   if (dsts.length === 0) return [];
   let alive: Set<string>;
   if (FPING) {
-    const res = await run(FPING, ['-a', '-q', '-r', String(retries), '-t', String(timeout), ...dsts.map((d) => d.ip)], {
-      ns: src.ns,
-      check: false,
-    });
-    alive = new Set(res.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    const res = await run(
+      FPING,
+      ['-a', '-q', '-r', String(retries), '-t', String(timeout), ...dsts.map((d) => d.ip)],
+      {
+        ns: src.ns,
+        check: false,
+      },
+    );
+    alive = new Set(
+      res.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
   } else {
     const script = dsts
-      .map((d) => `(ping -c1 -W${Math.ceil(timeout / 1000)} ${d.ip} >/dev/null 2>&1 || ping -c1 -W${Math.ceil(timeout / 1000)} ${d.ip} >/dev/null 2>&1) && echo ${d.ip} &`)
+      .map(
+        (d) =>
+          `(ping -c1 -W${Math.ceil(timeout / 1000)} ${d.ip} >/dev/null 2>&1 || ping -c1 -W${Math.ceil(timeout / 1000)} ${d.ip} >/dev/null 2>&1) && echo ${d.ip} &`,
+      )
       .join('\n');
     const res = await run('sh', ['-c', `${script}\nwait`], { ns: src.ns, check: false });
-    alive = new Set(res.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    alive = new Set(
+      res.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
   }
   return dsts.map((d) => ({ src: src.name, dst: d.name, dstIp: d.ip, ok: alive.has(d.ip) }));
 }
 
-export async function pingMatrix(targets: PingTarget[], opts: { timeoutMs?: number; concurrency?: number } = {}): Promise<MatrixResult> {
+export async function pingMatrix(
+  targets: PingTarget[],
+  opts: { timeoutMs?: number; concurrency?: number } = {},
+): Promise<MatrixResult> {
   const t0 = Date.now();
   const results: PairResult[] = [];
   await pool(targets, opts.concurrency ?? 32, async (src) => {
-    results.push(...(await pingFrom(src, targets.filter((t) => t !== src), opts)));
+    results.push(
+      ...(await pingFrom(
+        src,
+        targets.filter((t) => t !== src),
+        opts,
+      )),
+    );
   });
   const order = new Map(targets.map((t, i) => [t.name, i]));
   results.sort((a, b) => order.get(a.src)! - order.get(b.src)! || order.get(a.dst)! - order.get(b.dst)!);

@@ -83,7 +83,9 @@ export class Simulation {
     const out = await fn();
     const ms = performance.now() - t0;
     this.timings.push({ phase: name, ms, count });
-    this.log(`  ${name.padEnd(12)} ${count !== undefined ? String(count).padStart(5) : '     '}  ${ms.toFixed(0).padStart(6)} ms`);
+    this.log(
+      `  ${name.padEnd(12)} ${count !== undefined ? String(count).padStart(5) : '     '}  ${ms.toFixed(0).padStart(6)} ms`,
+    );
     return out;
   }
 
@@ -117,7 +119,8 @@ export class Simulation {
         pool(execs, 8, async (n) => {
           for (const line of n.spec.exec as string[]) {
             const r = await this.kernel.exec(n.ns, line);
-            if (r.exitCode !== 0) this.log(`  warning: ${n.name}: "${line}" exited ${r.exitCode}: ${r.stderr.trim()}`);
+            if (r.exitCode !== 0)
+              this.log(`  warning: ${n.name}: "${line}" exited ${r.exitCode}: ${r.stderr.trim()}`);
           }
         }),
       );
@@ -130,16 +133,25 @@ export class Simulation {
   private async waitCarrier(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     // the switch ports are where traffic first gets dropped while the carrier is down
-    const watched = [...this.model.nodes.values()].filter((n) => n.ifaces.length > 0 && kindOf(n.kind).bridging);
+    const watched = [...this.model.nodes.values()].filter(
+      (n) => n.ifaces.length > 0 && kindOf(n.kind).bridging,
+    );
     for (const node of watched) {
       for (;;) {
-        const links = await this.kernel.ipJson<{ ifname: string; operstate: string; flags: string[] }[]>(node.ns, ['link', 'show']);
+        const links = await this.kernel.ipJson<{ ifname: string; operstate: string; flags: string[] }[]>(
+          node.ns,
+          ['link', 'show'],
+        );
         const waiting = links.filter(
           (l) =>
-            l.flags.includes('UP') && l.ifname !== 'lo' && node.ifaces.some((i) => i.name === l.ifname) && !l.flags.includes('LOWER_UP'),
+            l.flags.includes('UP') &&
+            l.ifname !== 'lo' &&
+            node.ifaces.some((i) => i.name === l.ifname) &&
+            !l.flags.includes('LOWER_UP'),
         );
         if (waiting.length === 0) break;
-        if (Date.now() > deadline) throw new Error(`${node.name}: no carrier on ${waiting.map((l) => l.ifname).join(', ')}`);
+        if (Date.now() > deadline)
+          throw new Error(`${node.name}: no carrier on ${waiting.map((l) => l.ifname).join(', ')}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     }
@@ -230,7 +242,10 @@ export class Simulation {
     this.stopped = true;
     const t0 = performance.now();
     if (existsSync(this.dir)) this.writeState('stopping');
-    for (const n of this.nodes.values()) await kindOf(n.kind).stop?.(n, this).catch(() => {});
+    for (const n of this.nodes.values())
+      await kindOf(n.kind)
+        .stop?.(n, this)
+        .catch(() => {});
     await teardownSim(this.name);
     rmSync(this.dir, { recursive: true, force: true });
     this.log(`stopped ${this.name} in ${((performance.now() - t0) / 1000).toFixed(2)} s`);

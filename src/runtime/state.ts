@@ -67,7 +67,9 @@ export function pickRunning(name?: string): SimState {
     .filter((s): s is SimState => isRunning(s));
   if (running.length === 0) throw new Error('no simulation is running (start one with netsim up)');
   if (running.length > 1) {
-    throw new Error(`several simulations are running (${running.map((s) => s.name).join(', ')}): pick one with --sim`);
+    throw new Error(
+      `several simulations are running (${running.map((s) => s.name).join(', ')}): pick one with --sim`,
+    );
   }
   return running[0];
 }

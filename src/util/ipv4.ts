@@ -54,12 +54,12 @@ export function size(c: Cidr): number {
 }
 
 export function contains(c: Cidr, ip: number): boolean {
-  return ((ip & maskOf(c.prefix)) >>> 0) === c.net;
+  return (ip & maskOf(c.prefix)) >>> 0 === c.net;
 }
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefix, b.prefix);
-  return ((a.net & maskOf(p)) >>> 0) === ((b.net & maskOf(p)) >>> 0);
+  return (a.net & maskOf(p)) >>> 0 === (b.net & maskOf(p)) >>> 0;
 }
 
 /** Usable host addresses: /31 and /32 use every address (RFC 3021), others skip network and broadcast. */
