@@ -7,6 +7,7 @@ import { Topology } from './builder.js';
 import { TopologyError } from './errors.js';
 import type { Model } from './model.js';
 import { YamlSource } from './source.js';
+import { builtinTopology, TOPO_HELP } from './topos.js';
 import { type ValidateOptions, validate } from './validate.js';
 
 /** What a scenario module may export. */
@@ -48,6 +49,8 @@ export function resolveTopologyArg(arg: string): string {
 }
 
 export async function loadTopology(arg: string, opts: ValidateOptions = {}): Promise<Loaded> {
+  const builtin = existsSync(arg) ? undefined : builtinTopology(arg);
+  if (builtin) return { model: validate(builtin.toSpec(), builtin.source, opts), file: arg };
   const file = resolveTopologyArg(arg);
   const ext = extname(file);
   if (YAML_EXT.includes(ext)) {
