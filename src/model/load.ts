@@ -42,7 +42,7 @@ export function resolveTopologyArg(arg: string): string {
   throw new TopologyError([
     {
       path: [],
-      message: `no such topology file or scenario: ${arg} (see netsim scenarios)`,
+      message: `no such topology file or scenario: ${arg} (see netsim scenarios; built-in: ${TOPO_HELP})`,
       pos: { file: arg },
     },
   ]);
