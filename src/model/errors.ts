@@ -43,8 +43,10 @@ export class TopologyError extends Error {
   }
 }
 
+/** `<file>:<line>:<col>: <field path>: <message>`; a whole-file problem has no line and no field. */
 export function formatIssue(i: Issue): string {
   const where = formatPos(i.pos);
+  if (where && !i.pos?.line && i.path.length === 0) return `${where}: ${i.message}`;
   return `${where ? `${where}: ` : ''}${formatPath(i.path)}: ${i.message}`;
 }
 

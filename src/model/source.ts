@@ -1,30 +1,40 @@
 // Reading topology text into a plain object while keeping a way back to line numbers.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
-import { type Path, type SourceLocator, TopologyError } from './errors.js';
+import {
+  type CST,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  Parser,
+  parseDocument,
+  type YAMLError,
+} from 'yaml';
+import { type Issue, type Path, type SourceLocator, type SourcePos, TopologyError } from './errors.js';
+
+type Doc = ReturnType<typeof parseDocument>;
+type Range = [number, number, number];
+interface Located {
+  key?: Node;
+  value?: Node | null;
+}
 
 export class YamlSource implements SourceLocator {
   private constructor(
     readonly file: string,
-    private readonly doc: ReturnType<typeof parseDocument>,
+    private readonly doc: Doc,
     private readonly lines: LineCounter,
+    private readonly text: string,
   ) {}
 
   /** Parses YAML text; syntax errors and duplicate keys become TopologyErrors with a line. */
   static parse(file: string, text: string): { source: YamlSource; value: unknown } {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-    const source = new YamlSource(file, doc, lines);
-    if (doc.errors.length > 0) {
-      throw new TopologyError(
-        doc.errors.map((e) => {
-          const at = e.linePos?.[0];
-          const msg =
-            e.code === 'DUPLICATE_KEY' ? `duplicate key: ${firstLine(e.message)}` : firstLine(e.message);
-          return { path: [], message: msg, pos: { file, line: at?.line, col: at?.col } };
-        }),
-      );
-    }
+    const source = new YamlSource(file, doc, lines, text);
+    if (doc.errors.length > 0) throw new TopologyError(source.syntaxIssues(doc.errors));
     return { source, value: doc.toJS({ maxAliasCount: 1000 }) };
   }
 
@@ -40,18 +50,134 @@ export class YamlSource implements SourceLocator {
     return YamlSource.parse(file, text);
   }
 
-  locate(path: Path) {
-    // the deepest node on the path that exists (a missing field is reported at its parent)
-    for (let i = path.length; i >= 0; i--) {
-      const node = this.doc.getIn(path.slice(0, i), true) as { range?: [number, number, number] } | undefined;
-      const offset = node?.range?.[0] ?? (i === 0 ? this.doc.contents?.range?.[0] : undefined);
-      if (offset !== undefined) {
-        const { line, col } = this.lines.linePos(offset);
-        return { file: this.file, line, col };
+  /**
+   * One issue per real problem: after the first syntax error the parser's later complaints
+   * are mostly echoes of it, so only that one is reported; duplicate keys are independent,
+   * so each of them is.
+   */
+  private syntaxIssues(errors: YAMLError[]): Issue[] {
+    const syntax = errors.find((e) => e.code !== 'DUPLICATE_KEY');
+    return (syntax ? [syntax] : errors).map((e) => this.syntaxIssue(e));
+  }
+
+  private syntaxIssue(e: YAMLError): Issue {
+    // the parser often points at the indentation before the offending token
+    let offset = e.pos[0];
+    while (this.text[offset] === ' ') offset++;
+    let path = this.pathAt(offset);
+    let message = firstLine(e.message);
+    if (e.code === 'DUPLICATE_KEY') {
+      const key = path[path.length - 1];
+      const first = this.locate(path); // the path lookup finds the first occurrence
+      message = `duplicate key "${key}" (first defined at line ${first.line}; each key may appear once in a mapping)`;
+    } else if (e.code === 'MULTIPLE_DOCS') {
+      message = 'a topology file holds one YAML document, but a second one starts here ("---")';
+      path = [];
+    } else if (e.code === 'TAB_AS_INDENT') {
+      message = 'tab used for indentation: YAML indents with spaces only';
+    } else if (/^Flow (sequence|map)\b/.test(message)) {
+      // the parser notices an unclosed [ or { only on a later line: report where it was opened
+      const open = this.unclosedFlowBefore(offset);
+      if (open) {
+        path = open.path;
+        offset = open.start;
+        message = `unclosed "${this.text[offset]}": ${message[0].toLowerCase()}${message.slice(1)}`;
       }
     }
-    return { file: this.file };
+    return { path, message, pos: { file: this.file, ...this.lines.linePos(offset) } };
   }
+
+  /** The path of the deepest node that contains `offset` (for syntax errors). */
+  private pathAt(offset: number): Path {
+    const path: Path = [];
+    let node: unknown = this.doc.contents;
+    for (;;) {
+      let next: { seg: string | number; node: unknown } | undefined;
+      if (isMap(node)) {
+        for (const pair of node.items as Pair<Node, Node | null>[]) {
+          const seg = keyString(pair.key);
+          if (pair.value && inRange(pair.value.range, offset)) next = { seg, node: pair.value };
+          else if (pair.key && inRange(pair.key.range, offset)) return [...path, seg];
+          if (next) break;
+        }
+      } else if (isSeq(node)) {
+        const i = node.items.findIndex((item) => inRange((item as Node | null)?.range, offset));
+        if (i >= 0) next = { seg: i, node: node.items[i] };
+      }
+      if (!next) return path;
+      path.push(next.seg);
+      node = next.node;
+    }
+  }
+
+  /** The last flow collection ([...] or {...}) opened before `offset` and never closed. */
+  private unclosedFlowBefore(offset: number): { path: Path; start: number } | undefined {
+    let found: number | undefined;
+    const walk = (token: CST.Token | null | undefined): void => {
+      if (!token) return;
+      if (token.type === 'document') {
+        walk(token.value);
+        return;
+      }
+      if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection')
+        return;
+      if (token.type === 'flow-collection' && token.offset <= offset) {
+        const closed = token.end.some((t) => t.type === 'flow-map-end' || t.type === 'flow-seq-end');
+        if (!closed && (found === undefined || token.offset > found)) found = token.offset;
+      }
+      for (const item of token.items) {
+        walk((item as { key?: CST.Token | null }).key);
+        walk(item.value);
+      }
+    };
+    for (const token of new Parser().parse(this.text)) walk(token);
+    return found === undefined ? undefined : { path: this.pathAt(found), start: found };
+  }
+
+  /** The key and value nodes at `path`, or undefined when the path does not exist. */
+  private find(path: Path): Located | undefined {
+    let here: Located = { value: this.doc.contents as Node | null };
+    for (const seg of path) {
+      const node = here.value;
+      if (isMap(node)) {
+        const pair = (node.items as Pair<Node, Node | null>[]).find((p) => keyString(p.key) === String(seg));
+        if (!pair) return undefined;
+        here = { key: pair.key ?? undefined, value: pair.value };
+      } else if (isSeq(node) && typeof seg === 'number') {
+        if (seg >= node.items.length) return undefined;
+        here = { value: node.items[seg] as Node | null };
+      } else {
+        return undefined;
+      }
+    }
+    return here;
+  }
+
+  /**
+   * Where the field at `path` was written: a scalar at its value (the column of the bad
+   * value), a mapping or list at its key (the line that names it). A missing field is
+   * reported at its parent.
+   */
+  locate(path: Path): SourcePos {
+    for (let i = path.length; i >= 0; i--) {
+      const found = this.find(path.slice(0, i));
+      if (!found) continue;
+      const { key, value } = found;
+      const scalar = isScalar(value) && value.value !== null;
+      const offset = (scalar ? value?.range?.[0] : undefined) ?? key?.range?.[0] ?? value?.range?.[0];
+      if (offset !== undefined) return { file: this.file, ...this.lines.linePos(offset) };
+    }
+    // an empty document: its first line
+    return { file: this.file, line: 1, col: 1 };
+  }
+}
+
+function keyString(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function inRange(range: Range | null | undefined, offset: number): boolean {
+  return range !== undefined && range !== null && range[0] <= offset && offset < range[2];
 }
 
 function firstLine(s: string): string {
@@ -66,7 +192,7 @@ export class CallSiteSource implements SourceLocator {
 
   constructor(readonly file: string) {}
 
-  locate(path: Path) {
+  locate(path: Path): SourcePos {
     if (path[0] === 'nodes' && typeof path[1] === 'string') {
       const s = this.nodeSites.get(path[1]);
       if (s) return s;
@@ -75,7 +201,19 @@ export class CallSiteSource implements SourceLocator {
       const s = this.linkSites[path[1]];
       if (s) return s;
     }
-    return this.topSite ?? { file: this.file };
+    return this.fallbackSite();
+  }
+
+  /**
+   * Whole-topology fields have no call of their own: the place where the Topology was made
+   * when that is in the scenario file, else the scenario's first node or link call.
+   */
+  private fallbackSite(): SourcePos {
+    if (this.topSite && (this.topSite.file === this.file || !this.file.startsWith('/'))) return this.topSite;
+    const inFile = [...this.nodeSites.values(), ...this.linkSites]
+      .filter((s) => s && s.file === this.file)
+      .sort((a, b) => a.line - b.line || a.col - b.col);
+    return inFile[0] ?? { file: this.file };
   }
 }
 

@@ -1,28 +1,66 @@
 // The topology spec as users write it (YAML or the TypeScript builder produce the same
 // shape). Node fields beyond the common ones belong to the node's kind.
 import { z } from 'zod';
-import { parseCidr, parseIp } from '../util/ipv4.js';
+import { formatCidr, networkOf, parseCidr, parseIp } from '../util/ipv4.js';
 
 export const SIM_NAME_RE = /^[a-z0-9][a-z0-9_]{0,23}$/i;
 export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.]{0,39}$/;
 export const IFNAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
 
-export const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
-  message: 'not an IPv4 CIDR like 10.0.0.1/24',
-});
-export const ipv4 = z.string().refine((s) => parseIp(s) !== undefined, { message: 'not an IPv4 address' });
+const CIDR_MSG = 'not an IPv4 CIDR like 10.0.0.1/24';
+export const cidr = z
+  .string({ error: CIDR_MSG })
+  .refine((s) => parseCidr(s) !== undefined, { message: CIDR_MSG });
+export const ipv4 = z
+  .string({ error: 'not an IPv4 address' })
+  .refine((s) => parseIp(s) !== undefined, { message: 'not an IPv4 address' });
 
+/** A network: a CIDR whose host part is zero (`ip route` refuses 10.0.0.5/24). */
+function checkNetwork(s: string, ctx: z.RefinementCtx, notCidr: string): void {
+  const c = parseCidr(s);
+  if (!c) ctx.addIssue({ code: 'custom', message: notCidr });
+  else if (networkOf(c.ip, c.prefix).net !== c.ip)
+    ctx.addIssue({
+      code: 'custom',
+      message: `${s} has host bits set: the network is ${formatCidr(networkOf(c.ip, c.prefix))}`,
+    });
+}
+export const network = z
+  .string({ error: 'not an IPv4 network like 10.1.0.0/16' })
+  .superRefine((s, ctx) => checkNetwork(s, ctx, 'not an IPv4 network like 10.1.0.0/16'));
+const DST_MSG = '"default" or a network like 10.1.0.0/16';
+const routeDst = z
+  .string({ error: DST_MSG })
+  .superRefine((s, ctx) => (s === 'default' ? undefined : checkNetwork(s, ctx, DST_MSG)));
+
+const RATE_MSG = 'rate like 10mbit, 1gbit, 500kbit';
 /** "10mbit", "1gbit", "500kbit", "1000000" (bit/s) */
 export const rate = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*([kmg]?bit|[kmg]?bps)?$/i, 'rate like 10mbit, 1gbit, 500kbit');
-export const duration = z.string().regex(/^\d+(\.\d+)?(us|ms|s)$/, 'duration like 10ms, 1s, 200us');
-export const percent = z.string().regex(/^\d+(\.\d+)?%$/, 'percentage like 1% or 0.5%');
+  .string({ error: RATE_MSG })
+  .regex(/^\d+(\.\d+)?\s*([kmg]?bit|[kmg]?bps)?$/i, { message: RATE_MSG, abort: true })
+  .refine((s) => Number.parseFloat(s) > 0, 'rate must be more than 0');
+const DURATION_MSG = 'duration like 10ms, 1s, 200us';
+export const duration = z.string({ error: DURATION_MSG }).regex(/^\d+(\.\d+)?(us|ms|s)$/, DURATION_MSG);
+const PERCENT_MSG = 'percentage like 1% or 0.5% (a string with %)';
+export const percent = z
+  .string({ error: PERCENT_MSG })
+  .regex(/^\d+(\.\d+)?%$/, { message: PERCENT_MSG, abort: true })
+  .refine((s) => Number.parseFloat(s) <= 100, 'a percentage is at most 100%');
+
+/** Tuples of one entry per link end: a clear message when the count is wrong. */
+function perEnd<T extends z.ZodType>(item: T, what: string) {
+  return z.tuple([item, item], {
+    error: (iss) =>
+      iss.code === 'too_big' || iss.code === 'too_small'
+        ? `a link has exactly 2 ${what} (one per end), got ${Array.isArray(iss.input) ? iss.input.length : '?'}`
+        : undefined,
+  });
+}
 
 export const routeSpec = z.strictObject({
-  dst: z.union([cidr, z.literal('default')]),
+  dst: routeDst,
   via: z.string().optional(),
-  dev: z.string().regex(IFNAME_RE).optional(),
+  dev: z.string().regex(IFNAME_RE, 'not an interface name').optional(),
   metric: z.number().int().min(0).optional(),
 });
 export type RouteSpec = z.infer<typeof routeSpec>;
@@ -37,15 +75,16 @@ export const commonNodeFields = {
 };
 
 export const linkSpec = z.strictObject({
-  endpoints: z.tuple([z.string(), z.string()]),
-  ipv4: z.tuple([cidr.nullable(), cidr.nullable()]).optional(),
+  endpoints: perEnd(z.string(), 'endpoints'),
+  /** one address per end; null for an end without one (a switch port) */
+  ipv4: perEnd(cidr.nullable(), 'ipv4 entries').optional(),
   subnet: cidr.optional(),
   mtu: z.number().int().min(68).max(65535).optional(),
   rate: rate.optional(),
   delay: duration.optional(),
   jitter: duration.optional(),
   loss: percent.optional(),
-  state: z.enum(['up', 'down']).optional(),
+  state: z.enum(['up', 'down'], { error: 'state is "up" or "down"' }).optional(),
 });
 export type LinkSpec = z.infer<typeof linkSpec>;
 

@@ -14,8 +14,9 @@ import {
   prefixFor,
   SubnetPool,
 } from '../util/ipv4.js';
-import { IssueSink, type Path, type SourceLocator, TopologyError } from './errors.js';
+import { formatPath, IssueSink, type Path, type SourceLocator, TopologyError } from './errors.js';
 import {
+  type Addr,
   type IfaceModel,
   type LinkModel,
   type Model,
@@ -33,24 +34,184 @@ export interface ValidateOptions {
   simName?: string;
 }
 
-export function zodIssues(err: z.ZodError, prefix: Path, sink: IssueSink): void {
+/** Zod issues -> located issues with messages that name the field, the rule and what was given. */
+export function zodIssues(
+  err: z.ZodError,
+  prefix: Path,
+  sink: IssueSink,
+  schema?: z.ZodType,
+  input?: unknown,
+): void {
   for (const issue of err.issues) {
-    const path = [...prefix, ...(issue.path as Path)];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) sink.add([...path, key], `unknown field "${key}"`);
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-      sink.add(path, `missing required field (expected ${issue.expected})`);
-    } else {
-      sink.add(path, issue.message);
+    const rel = issue.path as Path;
+    const path = [...prefix, ...rel];
+    const value = valueAt(input, rel);
+    const given = describeValue(value.found ? value.value : undefined);
+    const custom = !/^(Invalid input|Invalid option|Too big|Too small)/.test(issue.message);
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const known = fieldsOf(schemaAt(schema, rel));
+        for (const key of issue.keys) sink.add([...path, key], `unknown field "${key}"${hint(key, known)}`);
+        break;
+      }
+      case 'invalid_type':
+        if (!value.found) {
+          const field = rel.length ? `"${rel[rel.length - 1]}" ` : '';
+          sink.add(
+            path,
+            `missing required field ${field}(${custom ? issue.message : typeName(issue.expected)})`,
+          );
+        } else {
+          sink.add(
+            path,
+            custom ? `${issue.message} (got ${given})` : `expected ${typeName(issue.expected)}, got ${given}`,
+          );
+        }
+        break;
+      case 'too_big':
+      case 'too_small': {
+        const big = issue.code === 'too_big';
+        const bound = big
+          ? (issue as { maximum: number | bigint }).maximum
+          : (issue as { minimum: number | bigint }).minimum;
+        const what =
+          issue.origin === 'array'
+            ? `${bound} entries`
+            : issue.origin === 'string'
+              ? `${bound} characters`
+              : String(bound);
+        sink.add(
+          path,
+          custom ? issue.message : `must be at ${big ? 'most' : 'least'} ${what} (got ${given})`,
+        );
+        break;
+      }
+      case 'invalid_value':
+        sink.add(
+          path,
+          custom
+            ? `${issue.message} (got ${given})`
+            : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${given})`,
+        );
+        break;
+      case 'invalid_union':
+        sink.add(path, custom ? `${issue.message} (got ${given})` : `unexpected ${given}`);
+        break;
+      default:
+        sink.add(path, issue.message);
     }
   }
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
+}
+
+function valueAt(input: unknown, path: Path): { found: boolean; value?: unknown } {
+  let v = input;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object' || !(seg in (v as object))) return { found: false };
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return { found: v !== undefined, value: v };
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function typeName(expected: string): string {
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    record: 'a mapping',
+    array: 'a list',
+    tuple: 'a list',
+    string: 'a string',
+    number: 'a number',
+    int: 'an integer',
+    boolean: 'true or false',
+  };
+  return names[expected] ?? expected;
+}
+
+interface ZodDefLike {
+  _zod?: {
+    def: {
+      type: string;
+      shape?: Record<string, unknown>;
+      element?: unknown;
+      innerType?: unknown;
+      valueType?: unknown;
+      items?: unknown[];
+    };
+  };
+}
+
+/** The sub-schema at `path` (through objects, arrays, records, tuples, optionals), for field lists. */
+function schemaAt(schema: unknown, path: Path): unknown {
+  let s = schema as ZodDefLike | undefined;
+  const unwrap = () => {
+    while (s?._zod && ['optional', 'nullable', 'default'].includes(s._zod.def.type))
+      s = s._zod.def.innerType as ZodDefLike;
+  };
+  for (const seg of path) {
+    unwrap();
+    const def = s?._zod?.def;
+    if (!def) return undefined;
+    if (def.type === 'object') s = def.shape?.[String(seg)] as ZodDefLike;
+    else if (def.type === 'array') s = def.element as ZodDefLike;
+    else if (def.type === 'record') s = def.valueType as ZodDefLike;
+    else if (def.type === 'tuple' && typeof seg === 'number') s = def.items?.[seg] as ZodDefLike;
+    else return undefined;
+  }
+  unwrap();
+  return s;
+}
+
+function fieldsOf(schema: unknown): string[] {
+  const def = (schema as ZodDefLike | undefined)?._zod?.def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/** "did you mean" for a near miss, else the fields that are allowed here. */
+function hint(key: string, known: string[]): string {
+  if (known.length === 0) return '';
+  // one typo in a short name, two in a longer one ("ip" is not a near miss of "stp")
+  const allowed = key.length <= 4 ? 1 : 2;
+  const near = known.filter((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= allowed);
+  if (near.length) return ` (did you mean "${near[0]}"?)`;
+  return ` (allowed here: ${known.join(', ')})`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
 export function validate(raw: unknown, source: SourceLocator, opts: ValidateOptions = {}): Model {
   const sink = new IssueSink(source);
+  if (raw === null || raw === undefined) {
+    sink.add([], 'the topology is empty (expected a mapping with name, nodes and links)');
+    sink.throwIfAny();
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    sink.add([], `expected a mapping with name, nodes and links, got ${describeValue(raw)}`);
+    sink.throwIfAny();
+  }
   const parsed = topologySpec.safeParse(raw);
   if (!parsed.success) {
-    zodIssues(parsed.error, [], sink);
+    zodIssues(parsed.error, [], sink, topologySpec, raw);
     sink.throwIfAny();
   }
   const spec = parsed.data as TopologySpec;
@@ -79,7 +240,7 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
     }
     const res = kind.schema.safeParse(nodeSpec);
     if (!res.success) {
-      zodIssues(res.error, path, sink);
+      zodIssues(res.error, path, sink, kind.schema, nodeSpec);
       continue;
     }
     nodes.set(name, { name, kind: kindName, ns: namespaceName(simName, name), spec: res.data, ifaces: [] });
@@ -122,6 +283,9 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
     });
     if (parsedEnds[0] && parsedEnds[1] && parsedEnds[0].node === parsedEnds[1].node) {
       sink.add(['links', index, 'endpoints'], `a link cannot connect node "${parsedEnds[0].node}" to itself`);
+    }
+    if (link.jitter && !link.delay) {
+      sink.add(['links', index, 'jitter'], 'jitter needs a delay to vary (add delay: 10ms or so)');
     }
     ends.push(parsedEnds);
   });
@@ -167,6 +331,7 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
   }
   const segments: SegmentModel[] = [];
   const segOfSwitchRoot = new Map<string, SegmentModel>();
+  /** where a segment's subnet was given: a subnet field, or the prefix of an address */
   const segExplicit = new Map<number, { cidr: Cidr; path: Path }>();
   const newSegment = (): SegmentModel => {
     const seg: SegmentModel = {
@@ -189,12 +354,16 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
     seg.switches.push(n.name);
   }
   const ifaceOf = (node: string, name: string) => nodes.get(node)!.ifaces.find((i) => i.name === name)!;
-  const setExplicit = (seg: SegmentModel, c: Cidr, path: Path) => {
+  const setExplicit = (seg: SegmentModel, c: Cidr, path: Path, address?: Addr) => {
     const prev = segExplicit.get(seg.id);
     if (prev && (prev.cidr.net !== c.net || prev.cidr.prefix !== c.prefix)) {
+      const prevLine = source.locate(prev.path).line;
+      const origin = `set by ${formatPath(prev.path)}${prevLine ? ` at line ${prevLine}` : ''}`;
       sink.add(
         path,
-        `subnet ${formatCidr(c)} conflicts with ${formatCidr(prev.cidr)} given for the same L2 segment`,
+        address
+          ? `address ${formatIp(address.ip)}/${address.prefix} is not in subnet ${formatCidr(prev.cidr)} of its L2 segment (${origin})`
+          : `subnet ${formatCidr(c)} conflicts with subnet ${formatCidr(prev.cidr)} of the same L2 segment (${origin})`,
       );
       return;
     }
@@ -236,7 +405,7 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
       }
       const c = parseCidr(addr)!;
       ifaceOf(end.node, end.name).addr = { ip: c.ip, prefix: c.prefix };
-      setExplicit(seg, networkOf(c.ip, c.prefix), path);
+      setExplicit(seg, networkOf(c.ip, c.prefix), path, c);
     });
   }
   // node-level `ip:` shorthand: the address of the node's first interface
@@ -255,7 +424,7 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
     }
     const c = parseCidr(ip)!;
     first.addr = { ip: c.ip, prefix: c.prefix };
-    setExplicit(segments[first.segment], networkOf(c.ip, c.prefix), path);
+    setExplicit(segments[first.segment], networkOf(c.ip, c.prefix), path, c);
   }
   sink.throwIfAny();
 
@@ -276,6 +445,14 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
     lanPool.reserve(cidr);
     p2pPool.reserve(cidr);
     segments[segId].subnet = cidr;
+    const { first, last } = hostRange(cidr);
+    const attached = segments[segId].ifaces.length;
+    if (attached > last - first + 1) {
+      sink.add(
+        path,
+        `subnet ${formatCidr(cidr)} has room for ${plural(last - first + 1, 'address')}, but ${attached} interfaces attach to its L2 segment`,
+      );
+    }
   }
   sink.throwIfAny();
   const lanPrefix = spec.addressing?.lanPrefix ?? 24;
@@ -284,12 +461,18 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
     if (seg.ifaces.length === 0) continue; // switches with no hosts: nothing to address
     const isP2p = seg.switches.length === 0;
     const prefix = isP2p ? 30 : Math.min(lanPrefix, prefixFor(seg.ifaces.length + 1));
-    const got = (isP2p ? p2pPool : lanPool).allocate(prefix);
+    const from = isP2p ? p2pPool : lanPool;
+    const got = from.allocate(prefix);
     if (!got) {
       const where = seg.switches[0] ? ['nodes', seg.switches[0]] : ['links', seg.ifaces[0].link];
-      sink.add(where, `address pool ${isP2p ? 'addressing.p2p' : 'addressing.pool'} is exhausted`);
+      sink.add(
+        where,
+        `address pool addressing.${isP2p ? 'p2p' : 'pool'} (${formatCidr(from.pool)}) is exhausted: no free /${prefix} left for this segment`,
+      );
       continue;
     }
+    // the two pools may overlap (a user's pool can contain the default p2p range)
+    (isP2p ? lanPool : p2pPool).reserve(got);
     seg.subnet = got;
   }
   sink.throwIfAny();
@@ -300,7 +483,9 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
     const l = links[i.link];
     const side = l.ends[0].node === i.node && l.ends[0].name === i.name ? 0 : 1;
     if (l.spec.ipv4?.[side]) return ['links', i.link, 'ipv4', side];
-    return ['nodes', i.node, 'ip'];
+    const node = nodes.get(i.node)!;
+    if (typeof node.spec.ip === 'string' && node.ifaces[0] === i) return ['nodes', i.node, 'ip'];
+    return ['links', i.link, 'endpoints', side];
   };
   for (const seg of segments) {
     for (const i of seg.ifaces) {
@@ -312,9 +497,10 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
           `address ${formatIp(i.addr.ip)}/${i.addr.prefix} is not in this segment's subnet ${formatCidr(seg.subnet)}`,
         );
       } else if (i.addr.ip < first || i.addr.ip > last) {
+        const which = i.addr.ip === seg.subnet.net ? 'network' : 'broadcast';
         sink.add(
           addrPath(i),
-          `address ${formatIp(i.addr.ip)} is the network or broadcast address of ${formatCidr(seg.subnet)}`,
+          `address ${formatIp(i.addr.ip)} is the ${which} address of ${formatCidr(seg.subnet)}: use one from ${formatIp(first)} to ${formatIp(last)}`,
         );
       } else if (taken.has(i.addr.ip)) {
         sink.add(addrPath(i), `address ${formatIp(i.addr.ip)} is already used by ${taken.get(i.addr.ip)}`);
