@@ -1,5 +1,5 @@
 // expect: missing required field "nodes"
 // path: nodes
-// line: 0
+// line: none
 // A scenario may export a ready spec object; it has no call sites, so no line.
 export default { name: 'spec_obj', links: [] };

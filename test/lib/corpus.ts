@@ -1,0 +1,146 @@
+// The bad-input corpus (test/bad-input): every file names the error it must produce in its
+// first comment lines, and these helpers run the real CLI on it and check that error.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { PROJECT_ROOT } from '../../src/model/load.js';
+
+export const CORPUS_DIR = join(PROJECT_ROOT, 'test', 'bad-input');
+export const NETSIM_BIN = join(PROJECT_ROOT, 'bin', 'netsim.js');
+
+export interface Expectation {
+  file: string;
+  /** a substring of the message */
+  expect: string;
+  /** the field path as printed, e.g. links[0].endpoints[1] */
+  path: string;
+  /** the line the error points at; undefined for "none" (the error has no line) */
+  line?: number;
+  /** kernel features this error depends on being absent (e.g. netem) */
+  needsMissing: string[];
+}
+
+/** Every YAML topology and builder scenario in the corpus, as absolute paths, sorted. */
+export function corpusFiles(): string[] {
+  const yaml = readdirSync(CORPUS_DIR)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => join(CORPUS_DIR, f));
+  const api = readdirSync(join(CORPUS_DIR, 'api'))
+    .filter((f) => /\.ts$/.test(f))
+    .map((f) => join(CORPUS_DIR, 'api', f));
+  return [...yaml, ...api].sort();
+}
+
+/** Reads the `# expect:` / `# path:` / `# line:` header (`//` in TypeScript files). */
+export function readExpectation(file: string): Expectation {
+  const fields = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(?:#|\/\/)\s*(expect|path|line|needs-missing):\s?(.*)$/.exec(line);
+    if (!m) break;
+    fields.set(m[1], m[2].trimEnd());
+  }
+  const expect = fields.get('expect');
+  const path = fields.get('path');
+  const line = fields.get('line');
+  if (!expect || !path || !line) {
+    throw new Error(`${file}: the corpus header needs "expect:", "path:" and "line:" comment lines`);
+  }
+  if (line !== 'none' && !/^\d+$/.test(line)) throw new Error(`${file}: "line:" is a number or none`);
+  return {
+    file,
+    expect,
+    path,
+    line: line === 'none' ? undefined : Number(line),
+    needsMissing: (fields.get('needs-missing') ?? '').split(/[\s,]+/).filter(Boolean),
+  };
+}
+
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('error:'));
+}
+
+/** Exactly one `error: <file>:<line>:<col>: <path>: <message>` line, matching the header. */
+export function checkError(t: Test, exp: Expectation, stderr: string): void {
+  const errors = errorLines(stderr);
+  t.equal(errors.length, 1, 'exactly one error: line', { stderr });
+  const line = errors[0] ?? '';
+  const where = exp.line === undefined ? `error: ${exp.file}: ` : `error: ${exp.file}:${exp.line}:`;
+  t.ok(line.startsWith(where), `points at ${exp.line === undefined ? 'the file' : `line ${exp.line}`}`, {
+    found: line,
+    wanted: where,
+  });
+  const afterPos = line.slice(where.length).replace(exp.line === undefined ? '' : /^\d+: /, '');
+  t.ok(afterPos.startsWith(`${exp.path}: `), `names the field ${exp.path}`, { found: line });
+  t.ok(line.includes(exp.expect), `says "${exp.expect}"`, { found: line });
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** still running after the time limit: the topology was accepted */
+  timedOut: boolean;
+  ms: number;
+}
+
+/**
+ * Runs `netsim <args>`. A run that outlives `timeoutMs` gets SIGTERM (its own handler tears
+ * the simulation down), then SIGKILL if it does not finish.
+ */
+export function runCli(
+  args: string[],
+  opts: { timeoutMs?: number; uid?: number; gid?: number } = {},
+): Promise<CliResult> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    // through env(1): tap re-adds its NODE_OPTIONS hook to every child it sees spawned, which
+    // doubles the start-up time of each run
+    const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, NETSIM_BIN, ...args], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: opts.uid,
+      gid: opts.gid,
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    let killer: NodeJS.Timeout | undefined;
+    const limit = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    }, opts.timeoutMs ?? 15_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr, timedOut, ms: performance.now() - t0 });
+    });
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+export async function boundedPool<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
