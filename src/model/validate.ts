@@ -467,7 +467,11 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
       const where = seg.switches[0] ? ['nodes', seg.switches[0]] : ['links', seg.ifaces[0].link];
       sink.add(
         where,
-        `address pool addressing.${isP2p ? 'p2p' : 'pool'} (${formatCidr(from.pool)}) is exhausted: no free /${prefix} left for this segment`,
+        `address pool addressing.${isP2p ? 'p2p' : 'pool'} (${formatCidr(from.pool)}) is exhausted: no free /${prefix} left for this segment${
+          !isP2p && prefix === lanPrefix
+            ? ` (LAN subnets are /${lanPrefix} or larger: see addressing.lanPrefix)`
+            : ''
+        }`,
       );
       continue;
     }

@@ -1,0 +1,109 @@
+// The REPL's string logic: word splitting, node names -> IPs, tab completion. A stand-in
+// simulation with a node map is enough; nothing here reaches the kernel.
+import t from 'tap';
+import { Commands, words } from '../../src/repl/commands.js';
+import { complete } from '../../src/repl/repl.js';
+import type { Simulation } from '../../src/runtime/simulation.js';
+
+interface FakeNode {
+  name: string;
+  kind: string;
+  ns: string;
+  ip?: string;
+}
+
+function fakeSim(): Simulation {
+  const list: FakeNode[] = [
+    { name: 'h1', kind: 'host', ns: 'netsim-fake-h1', ip: '10.0.0.1' },
+    { name: 'h2', kind: 'host', ns: 'netsim-fake-h2', ip: '10.0.0.2' },
+    { name: 'web.1', kind: 'host', ns: 'netsim-fake-web.1', ip: '10.0.0.3' },
+    { name: 's1', kind: 'switch', ns: 'netsim-fake-s1' },
+    { name: 'r1', kind: 'router', ns: 'netsim-fake-r1', ip: '10.0.0.254' },
+  ];
+  const nodes = new Map(list.map((n) => [n.name, n]));
+  const fake = {
+    name: 'fake',
+    nodes,
+    model: { links: [] },
+    node(name: string) {
+      const n = nodes.get(name);
+      if (!n) throw new Error(`no node ${name}`);
+      return n;
+    },
+  };
+  return fake as unknown as Simulation;
+}
+
+function commands() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const cmds = new Commands(fakeSim(), { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { cmds, out, err };
+}
+
+t.test('words', async (t) => {
+  t.same(words('h1 ping -c1 h2'), ['h1', 'ping', '-c1', 'h2']);
+  t.same(words('  h1   ip   addr  '), ['h1', 'ip', 'addr'], 'runs of spaces');
+  t.same(words('h1 sh -c "echo hi there"'), ['h1', 'sh', '-c', 'echo hi there'], 'double quotes group');
+  t.same(words("h1 echo 'a  b' c"), ['h1', 'echo', 'a  b', 'c'], 'single quotes keep inner spaces');
+  t.same(words('say ""'), ['say', ''], 'an empty quoted word');
+  t.same(words(''), []);
+});
+
+t.test('substitute: node names become their IPs', async (t) => {
+  const { cmds } = commands();
+  t.equal(cmds.substitute('ping -c1 h2'), 'ping -c1 10.0.0.2');
+  t.equal(cmds.substitute('ping h2 && ping h1'), 'ping 10.0.0.2 && ping 10.0.0.1', 'every occurrence');
+  t.equal(cmds.substitute('iperf3 -c h2 -t 1'), 'iperf3 -c 10.0.0.2 -t 1');
+  t.equal(cmds.substitute('curl web.1'), 'curl 10.0.0.3', 'names with dots');
+  t.equal(cmds.substitute('ping h2 h2'), 'ping 10.0.0.2 10.0.0.2', 'adjacent occurrences');
+  t.equal(
+    cmds.substitute('cat h2.log xh2 h2x h2:80 /tmp/h2'),
+    'cat h2.log xh2 h2x h2:80 /tmp/h2',
+    'only whole words are node names',
+  );
+  t.equal(cmds.substitute('ping s1'), 'ping s1', 'a node without an address stays a name');
+  t.equal(cmds.substitute('ping H2'), 'ping H2', 'names are case-sensitive');
+});
+
+t.test('<node> <cmd>: the first word picks the namespace and is not substituted', async (t) => {
+  const { cmds, err } = commands();
+  const ran: string[][] = [];
+  // capture instead of spawning nsenter
+  cmds.stream = async (argv) => {
+    ran.push(argv);
+    return 0;
+  };
+  t.equal(await cmds.run('h1 ping -c1 h2'), 0);
+  t.equal(await cmds.run('h2 ping -c1 h1'), 0);
+  t.same(ran, [
+    ['nsenter', '--net=/run/netns/netsim-fake-h1', '--', 'sh', '-c', 'ping -c1 10.0.0.2'],
+    ['nsenter', '--net=/run/netns/netsim-fake-h2', '--', 'sh', '-c', 'ping -c1 10.0.0.1'],
+  ]);
+  t.equal(await cmds.run('h1'), 1, 'a node without a command is an error');
+  t.match(err.join(''), 'give a command to run in h1');
+  t.ok(cmds.handles('h1 ip addr'), 'node lines are handled by the REPL');
+  t.ok(cmds.handles('pingall'), 'verbs too');
+  t.notOk(cmds.handles('h1.ip'), 'JavaScript is not');
+  t.equal(await cmds.run('   # a comment'), 0, 'comments do nothing');
+});
+
+t.test('complete', async (t) => {
+  const { cmds } = commands();
+  const hits = (line: string) => complete(cmds, line)[0];
+  const first = hits('');
+  for (const w of ['pingall', 'link', 'help', 'h1', 's1', 'exit', 'quit'])
+    t.ok(first.includes(w), `"" offers ${w}`);
+  t.same(hits('pi'), ['pingall', 'pingallfull', 'pingpair', 'pingpairfull'], 'verbs by prefix');
+  t.same(hits('h'), ['h1', 'h2', 'help'], 'verbs and node names together');
+  t.same(complete(cmds, 'h1 ping h'), [['h1', 'h2'], 'h'], 'node names after a node command');
+  t.same(hits('h1 ping '), ['h1', 'h2', 'r1', 's1', 'web.1']);
+  t.same(hits('link h'), ['h1', 'h2'], 'link a: node names');
+  t.same(hits('link h1 '), ['h1', 'h2', 'r1', 's1', 'web.1'], 'link a b: node names');
+  t.same(hits('link h1 s1 '), ['down', 'up'], 'link a b <up|down>');
+  t.same(hits('link h1 s1 d'), ['down']);
+  t.same(hits('switch s1 st'), ['start', 'stop']);
+  t.same(hits('help pingp'), ['pingpair', 'pingpairfull'], 'help completes verbs');
+  t.same(hits('iperf h2 '), ['h1', 'h2', 'r1', 's1', 'web.1']);
+  t.same(hits('zz'), [], 'nothing for an unknown prefix');
+});
