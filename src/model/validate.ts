@@ -2,6 +2,7 @@
 // so a bad topology fails with a located error and nothing is ever half-built.
 import type { z } from 'zod';
 import { kindNames, kindOf } from '../kinds/registry.js';
+import { BRIDGE_NAME } from '../kinds/switch.js';
 import {
   type Cidr,
   contains,
@@ -264,10 +265,18 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
         return undefined;
       }
       if (ifname !== undefined) {
-        if (!IFNAME_RE.test(ifname) || ifname === 'lo') {
+        if (!IFNAME_RE.test(ifname)) {
           sink.add(
             path,
-            `invalid interface name "${ifname}" (at most 15 characters, starting with a letter)`,
+            `invalid interface name "${ifname}" (at most 15 characters: letters, digits, _ . -, starting with a letter)`,
+          );
+          return undefined;
+        }
+        const own = ownIfnames(nodes.get(nodeName)!.kind);
+        if (own.includes(ifname)) {
+          sink.add(
+            path,
+            `interface name "${ifname}" is taken by ${nodeName} itself (reserved on a ${nodes.get(nodeName)!.kind}: ${own.join(', ')})`,
           );
           return undefined;
         }
@@ -539,6 +548,11 @@ export function validate(raw: unknown, source: SourceLocator, opts: ValidateOpti
   for (const n of nodes.values()) kindOf(n.kind).validate?.(n, model, sink);
   sink.throwIfAny();
   return model;
+}
+
+/** Interfaces a node of this kind makes for itself, which links must not be named after. */
+function ownIfnames(kind: string): string[] {
+  return kindOf(kind).bridging ? ['lo', BRIDGE_NAME] : ['lo'];
 }
 
 /** Throws a TopologyError located at `path`. */
