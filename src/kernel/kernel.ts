@@ -35,6 +35,8 @@ export interface DaemonSpec {
 export class Kernel {
   /** how many namespace configuration processes run at once */
   concurrency = 16;
+  /** next free ifindex of namespaces made here that no veth has entered yet (only lo: 1) */
+  private readonly freshIndex = new Map<string, number>();
 
   constructor(readonly ledger: Ledger) {}
 
@@ -50,19 +52,53 @@ export class Kernel {
     if (names.length === 0) return;
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
     await ipBatch(names.map((n) => `netns add ${n}`));
+    for (const n of names) this.freshIndex.set(n, 2);
+  }
+
+  /**
+   * Explicit ifindexes for veth ends in fresh namespaces, never equal to the peer's. The
+   * kernel treats a carrier change on a device whose ifindex equals its peer's ifindex as not
+   * urgent and may apply it up to a second later; until then a bridge keeps that port
+   * disabled and the first packets of a new simulation are lost. (Auto-numbering gives both
+   * ends ifindex 2 whenever the link is the first in both namespaces.)
+   */
+  private vethIndexes(veths: VethSpec[]): Map<VethSpec, [number | undefined, number | undefined]> {
+    const out = new Map<VethSpec, [number | undefined, number | undefined]>();
+    for (const v of veths) {
+      const a = this.freshIndex.get(v.a.ns);
+      let b = v.b.ns === v.a.ns ? (a === undefined ? undefined : a + 1) : this.freshIndex.get(v.b.ns);
+      if (a === undefined || b === undefined) {
+        out.set(v, [undefined, undefined]);
+        continue;
+      }
+      if (b === a) b++;
+      this.freshIndex.set(v.a.ns, a + 1);
+      this.freshIndex.set(v.b.ns, Math.max(this.freshIndex.get(v.b.ns)!, b + 1));
+      out.set(v, [a, b]);
+    }
+    // from now on other devices (bridges...) get numbers from the kernel: stop choosing
+    for (const v of veths) {
+      this.freshIndex.delete(v.a.ns);
+      this.freshIndex.delete(v.b.ns);
+    }
+    return out;
   }
 
   /** Both ends are created directly inside their namespaces: the host never holds them. */
   async addVeths(veths: VethSpec[]): Promise<void> {
     if (veths.length === 0) return;
+    const indexes = this.vethIndexes(veths);
     await ipBatch(
       veths.map((v) => {
         const mtu = v.mtu ? ` mtu ${v.mtu}` : '';
         const amac = v.a.mac ? ` address ${v.a.mac}` : '';
         const bmac = v.b.mac ? ` address ${v.b.mac}` : '';
+        const [ai, bi] = indexes.get(v)!;
+        const aidx = ai ? ` index ${ai}` : '';
+        const bidx = bi ? ` index ${bi}` : '';
         return (
-          `link add ${v.a.ifname}${amac}${mtu} netns ${v.a.ns} type veth ` +
-          `peer name ${v.b.ifname}${bmac}${mtu} netns ${v.b.ns}`
+          `link add ${v.a.ifname}${aidx}${amac}${mtu} netns ${v.a.ns} type veth ` +
+          `peer name ${v.b.ifname}${bidx}${bmac}${mtu} netns ${v.b.ns}`
         );
       }),
     );

@@ -147,7 +147,9 @@ export class Simulation {
             l.flags.includes('UP') &&
             l.ifname !== 'lo' &&
             node.ifaces.some((i) => i.name === l.ifname) &&
-            !l.flags.includes('LOWER_UP'),
+            // the carrier flag is set at once, but a bridge only enables the port when the
+            // kernel's link watcher has seen it (operstate), which can lag behind
+            (!l.flags.includes('LOWER_UP') || (l.operstate !== 'UP' && l.operstate !== 'UNKNOWN')),
         );
         if (waiting.length === 0) break;
         if (Date.now() > deadline)
