@@ -40,6 +40,8 @@ export class Simulation {
   features!: Features;
   private stopped = false;
 
+  /** the route lines planned for each namespace, replayed when a link comes back up */
+  private plannedRoutes = new Map<string, string[]>();
   private constructor(
     readonly model: Model,
     private readonly opts: UpOptions,
@@ -99,6 +101,10 @@ export class Simulation {
     // planning can still reject the topology (e.g. delay without netem): before anything exists
     const plan = buildPlan(m, this.features);
     holdNeighThresholds(runDir(), m.name);
+    for (const [ns, script] of plan.scripts) {
+      const routes = script.ip.filter((l) => l.startsWith('route '));
+      if (routes.length) this.plannedRoutes.set(ns, routes);
+    }
     for (const node of m.nodes.values()) {
       const kind = kindOf(node.kind);
       this.nodes.set(node.name, kind.createRuntime?.(node, this) ?? new SimNode(this, node));
@@ -185,6 +191,20 @@ export class Simulation {
     );
     for (const l of links) l.spec.state = state;
     return links.length;
+    // the kernel deletes routes through an interface that goes down (the default route
+    // too); up again must bring the topology's routes back, not only the link
+    if (state === 'up') {
+      const nodes = new Set(links.flatMap((l) => l.ends.map((e) => this.node(e.node).ns)));
+      await Promise.all(
+        [...nodes].map((ns) => {
+          const routes = this.plannedRoutes.get(ns);
+          // -force: a route whose next hop sits behind another link still down fails alone
+          return routes
+            ? this.kernel.ip(ns, ['-force', '-batch', '-'], { input: `${routes.join('\n')}\n`, check: false })
+            : undefined;
+        }),
+      );
+    }
   }
 
   pingTargets(): PingTarget[] {
