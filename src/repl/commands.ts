@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { frrVerbs, hasFrrRouters, reportConvergence } from '../frr/verbs.js';
 import { kindOf } from '../kinds/registry.js';
 import type { SimNode } from '../runtime/node.js';
 import type { Simulation } from '../runtime/simulation.js';
@@ -98,7 +99,8 @@ export class Commands {
       this.io.err(`*** give a command to run in ${node.name}, e.g. ${node.name} ip addr\n`);
       return 1;
     }
-    return this.stream(['nsenter', `--net=/run/netns/${node.ns}`, '--', 'sh', '-c', this.substitute(cmd)]);
+    const line = node.shellLine(this.substitute(cmd));
+    return this.stream(['nsenter', `--net=/run/netns/${node.ns}`, '--', 'sh', '-c', line]);
   }
 
   /** Runs a process with its output streamed to the REPL; Ctrl-C interrupts it. */
@@ -239,9 +241,10 @@ export class Commands {
           io.err('*** usage: link a b up|down\n');
           return 1;
         }
+        const t0 = performance.now();
         const n = await sim.setLink(a, b, st);
         io.out(`${n} link${n > 1 ? 's' : ''} ${a}<->${b} ${st}\n`);
-        return 0;
+        return hasFrrRouters(sim) ? reportConvergence(sim, io, t0) : 0;
       },
     );
     this.def(['switch'], 'switch sw start|stop', "start or stop a switch's bridge", async ([sw, act]) => {
@@ -253,6 +256,7 @@ export class Commands {
       await sim.kernel.ip(node.ns, ['link', 'set', 'br0', act === 'start' ? 'up' : 'down']);
       return 0;
     });
+    for (const v of frrVerbs(sim, io)) this.def(v.names, v.usage, v.help, (args) => v.run(args));
     this.def(['sh'], 'sh cmd', 'run a command in the host shell (outside the simulation)', async (_a, rest) =>
       this.stream(['sh', '-c', rest]),
     );

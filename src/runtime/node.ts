@@ -38,9 +38,14 @@ export class SimNode {
     return this.model.ifaces;
   }
 
+  /** A shell line as it runs in this node (kinds may prepend setup, e.g. a router's vtysh on PATH). */
+  shellLine(line: string): string {
+    return line;
+  }
+
   /** Runs a shell line in the node; resolves with its output and exit code, never throws on failure. */
   exec(line: string, opts: Omit<RunOptions, 'ns'> = {}): Promise<RunResult> {
-    return this.sim.kernel.exec(this.ns, line, opts);
+    return this.sim.kernel.exec(this.ns, this.shellLine(line), opts);
   }
 
   /** Mininet's node.cmd(): the combined output as a string. */
@@ -51,7 +56,9 @@ export class SimNode {
 
   /** A process in the node with its own stdio (the REPL streams it and can interrupt it). */
   spawn(line: string, stdio: 'inherit' | 'pipe' = 'pipe'): ChildProcess {
-    return spawn('nsenter', [`--net=${NETNS_DIR}/${this.ns}`, '--', 'sh', '-c', line], { stdio });
+    return spawn('nsenter', [`--net=${NETNS_DIR}/${this.ns}`, '--', 'sh', '-c', this.shellLine(line)], {
+      stdio,
+    });
   }
 
   toString(): string {
