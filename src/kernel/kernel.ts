@@ -1,16 +1,20 @@
 // The kernel layer: the only code that changes kernel state. Operations are batched
 // (one `ip -batch` for all namespaces and veths, at most one process chain per namespace
-// for its own configuration) and recorded in the ledger before they happen.
+// for its own configuration, started by a few shells) and recorded in the ledger before
+// they happen.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import type { Ledger } from './ledger.js';
 import { isAlive, processStartTime, stopProcess } from './proc.js';
-import { KernelError, NETNS_DIR, pool, type RunOptions, type RunResult, run, sh } from './run.js';
+import { KernelError, NETNS_DIR, type RunOptions, type RunResult, run, sh } from './run.js';
+import { DEFAULT_SHELLS, heredoc, nsenter, runShellJobs, type ShellJob, shellQuote } from './shells.js';
 
 export interface VethSpec {
   a: { ns: string; ifname: string; mac?: string };
   b: { ns: string; ifname: string; mac?: string };
   mtu?: number;
+  /** create end a up (the kernel cannot create the peer end up: b waits for its script) */
+  aUp?: boolean;
 }
 
 /** Configuration of one namespace, applied by a single process chain. */
@@ -18,6 +22,17 @@ export interface NsScript {
   sysctls: Record<string, string>;
   ip: string[];
   tc: string[];
+  /** scripts run in ascending waves, each wave after the previous one has finished (default 0) */
+  wave?: number;
+  /** once configured, report the namespace's interfaces (returned by applyScripts) */
+  report?: boolean;
+}
+
+/** One interface as `ip -j link show` reports it. */
+export interface LinkState {
+  ifname: string;
+  flags: string[];
+  operstate: string;
 }
 
 export function emptyScript(): NsScript {
@@ -33,8 +48,8 @@ export interface DaemonSpec {
 }
 
 export class Kernel {
-  /** how many namespace configuration processes run at once */
-  concurrency = 16;
+  /** how many shells configure namespaces side by side */
+  concurrency = DEFAULT_SHELLS;
   /** next free ifindex of namespaces made here that no veth has entered yet (only lo: 1) */
   private readonly freshIndex = new Map<string, number>();
 
@@ -97,15 +112,63 @@ export class Kernel {
         const aidx = ai ? ` index ${ai}` : '';
         const bidx = bi ? ` index ${bi}` : '';
         return (
-          `link add ${v.a.ifname}${aidx}${amac}${mtu} netns ${v.a.ns} type veth ` +
+          `link add ${v.a.ifname}${aidx}${amac}${mtu} netns ${v.a.ns}${v.aUp ? ' up' : ''} type veth ` +
           `peer name ${v.b.ifname}${bidx}${bmac}${mtu} netns ${v.b.ns}`
         );
       }),
     );
   }
 
-  async applyScripts(scripts: Map<string, NsScript>): Promise<void> {
-    await pool([...scripts.entries()], this.concurrency, ([ns, s]) => this.applyScript(ns, s));
+  /**
+   * Every namespace's script, shared out over a few shells (`concurrency`): per namespace
+   * `nsenter` + sysctl, `ip -batch` and `tc -batch` as needed, in that order; wave by wave.
+   * Returns the interfaces of the namespaces whose script asked to report them.
+   */
+  async applyScripts(scripts: Map<string, NsScript>): Promise<Map<string, LinkState[]>> {
+    const waves = new Map<number, ShellJob[]>();
+    for (const [ns, s] of scripts) {
+      const parts: string[] = [];
+      const sysctls = Object.entries(s.sysctls);
+      if (sysctls.length)
+        parts.push(
+          `${nsenter(ns, `sysctl -qw ${sysctls.map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ')}`)} </dev/null >/dev/null || fail ${ns}`,
+        );
+      const ip = s.report ? [...s.ip, 'link show'] : s.ip;
+      if (ip.length)
+        parts.push(heredoc(ns, nsenter(ns, `ip${s.report ? ' -j' : ''} -batch -`), 'NETSIM_IP', ip));
+      if (s.tc.length) parts.push(heredoc(ns, nsenter(ns, 'tc -batch -'), 'NETSIM_TC', s.tc));
+      if (parts.length === 0) continue;
+      const wave = s.wave ?? 0;
+      if (!waves.has(wave)) waves.set(wave, []);
+      waves
+        .get(wave)!
+        .push({ ns, text: parts.join('\n'), cost: parts.length * 50 + ip.length + s.tc.length });
+    }
+    const reported = new Map<string, LinkState[]>();
+    for (const wave of [...waves.keys()].sort((x, y) => x - y)) {
+      const outputs = await runShellJobs(waves.get(wave)!, this.concurrency);
+      for (const [ns, out] of outputs) {
+        if (!scripts.get(ns)?.report) continue;
+        // `link show` is the batch's only command with output: one line of JSON
+        const json = out
+          .split('\n')
+          .reverse()
+          .find((l) => l.startsWith('['));
+        if (json) reported.set(ns, JSON.parse(json) as LinkState[]);
+      }
+    }
+    return reported;
+  }
+
+  /** Every interface of each namespace (`ip -j link show`), read by the same few shells. */
+  async linkStates(namespaces: string[]): Promise<Map<string, LinkState[]>> {
+    const outputs = await runShellJobs(
+      namespaces.map((ns) => ({ ns, text: `${nsenter(ns, 'ip -j link show')} || fail ${ns}`, cost: 1 })),
+      this.concurrency,
+    );
+    const out = new Map<string, LinkState[]>();
+    for (const ns of namespaces) out.set(ns, JSON.parse(outputs.get(ns)?.trim() || '[]') as LinkState[]);
+    return out;
   }
 
   /** One process chain per namespace: `ip -batch` alone when that is all it needs. */

@@ -1,5 +1,6 @@
 // Model -> a plan of kernel operations, grouped so they can be applied in a few batches:
-// all namespaces in one `ip -batch`, all veths in another, then one script per namespace.
+// all namespaces in one `ip -batch`, all veths in another, then one script per namespace
+// (in waves: bridges after the nodes they connect).
 
 import type { Features } from '../kernel/features.js';
 import { emptyScript, type NsScript, type VethSpec } from '../kernel/kernel.js';
@@ -38,17 +39,66 @@ export function buildPlan(model: Model, features?: Features): Plan {
     // loopback first: many daemons bind to it
     plan.script(node.ns).ip.push('link set lo up');
   }
+  const waves = configurationWaves(model);
   for (const link of model.links) {
-    const [a, b] = link.ends;
+    let [a, b] = link.ends;
+    // the end configured later is created up (only one end can be): when the other end's
+    // script sets it up the carrier comes on, and the later script finds its port ready
+    const [wa, wb] = [waves.get(a.node)!, waves.get(b.node)!];
+    if (wb > wa) [a, b] = [b, a];
     plan.veths.push({
       a: { ns: model.nodes.get(a.node)!.ns, ifname: a.name },
       b: { ns: model.nodes.get(b.node)!.ns, ifname: b.name },
       mtu: link.spec.mtu,
+      aUp: wa !== wb && link.spec.state !== 'down',
     });
   }
   for (const node of model.nodes.values()) kindOf(node.kind).plan(node, model, plan);
   for (const link of model.links) addShaping(model, link.index, plan);
+  for (const node of model.nodes.values()) {
+    const script = plan.script(node.ns);
+    script.wave = waves.get(node.name);
+    // bridges report their ports as they finish, which usually spares the carrier wait a round
+    if (kindOf(node.kind).bridging) script.report = true;
+  }
   return plan;
+}
+
+/** More waves than this are merged into the last one (their links then wait a round). */
+const MAX_WAVES = 4;
+
+/**
+ * The order in which namespaces are configured: everything that is not a bridge first (wave
+ * 0), then the bridges, coloured so that two bridges linked to each other are in different
+ * waves. A bridge then finds every port's peer already up when it brings the port up, so its
+ * ports are forwarding by the time its script ends.
+ */
+export function configurationWaves(model: Model): Map<string, number> {
+  const waves = new Map<string, number>();
+  const bridging = (name: string) => kindOf(model.nodes.get(name)!.kind).bridging === true;
+  const neighbours = new Map<string, string[]>();
+  for (const link of model.links) {
+    const [a, b] = link.ends.map((e) => e.node);
+    if (a === b || !bridging(a) || !bridging(b)) continue;
+    neighbours.set(a, [...(neighbours.get(a) ?? []), b]);
+    neighbours.set(b, [...(neighbours.get(b) ?? []), a]);
+  }
+  for (const node of model.nodes.values()) if (!bridging(node.name)) waves.set(node.name, 0);
+  // breadth first from each uncoloured bridge: chains and trees get two colours
+  for (const start of model.nodes.keys()) {
+    if (waves.has(start)) continue;
+    const queue = [start];
+    for (let i = 0; i < queue.length; i++) {
+      const name = queue[i];
+      if (waves.has(name)) continue;
+      const taken = new Set((neighbours.get(name) ?? []).map((n) => waves.get(n)));
+      let wave = 1;
+      while (taken.has(wave) && wave < MAX_WAVES) wave++;
+      waves.set(name, wave);
+      for (const n of neighbours.get(name) ?? []) if (!waves.has(n)) queue.push(n);
+    }
+  }
+  return waves;
 }
 
 /** Address and up/down lines for an interface of an L3 node. */

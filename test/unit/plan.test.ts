@@ -44,11 +44,16 @@ t.test('linear topology: one namespace, one script and one address per node', as
     'one script (one ip -batch) per namespace',
   );
   t.equal(plan.veths.length, 5, 'one veth per link');
-  t.same(plan.veths[0], {
-    a: { ns: 'netsim-lin-h1', ifname: 'eth1' },
-    b: { ns: 'netsim-lin-s1', ifname: 'eth1' },
-    mtu: undefined,
-  });
+  t.same(
+    plan.veths[0],
+    {
+      a: { ns: 'netsim-lin-s1', ifname: 'eth1' },
+      b: { ns: 'netsim-lin-h1', ifname: 'eth1' },
+      mtu: undefined,
+      aUp: true,
+    },
+    'the switch end is created up: the switch is configured after the host',
+  );
   for (const h of ['h1', 'h2', 'h3']) {
     const s = plan.script(`netsim-lin-${h}`);
     t.same(s.ip.slice(0, 1), ['link set lo up'], `${h}: loopback first`);
@@ -76,6 +81,35 @@ t.test('linear topology: one namespace, one script and one address per node', as
   t.equal(plan.operationCount, 6 + 5 + 9 + 16, 'operation count');
 });
 
+t.test(
+  'waves: hosts first, then linked switches in alternate waves; the later end is created up',
+  async (t) => {
+    const topo = builtinTopology('linear,3')!;
+    const plan = buildPlan(validate(topo.toSpec(), topo.source, { simName: 'lin' }), ALL);
+    const wave = (n: string) => plan.script(`netsim-lin-${n}`).wave;
+    t.same(
+      ['h1', 'h2', 'h3', 's1', 's2', 's3'].map(wave),
+      [0, 0, 0, 1, 2, 1],
+      'a chain of switches takes two waves',
+    );
+    t.same(
+      ['h1', 's1', 's2'].map((n) => plan.script(`netsim-lin-${n}`).report === true),
+      [false, true, true],
+      'only bridges report their interfaces',
+    );
+    const s1s2 = plan.veths.find((v) => [v.a.ns, v.b.ns].sort().join() === 'netsim-lin-s1,netsim-lin-s2')!;
+    t.same([s1s2.a.ns, s1s2.aUp], ['netsim-lin-s2', true], 's1-s2: created up in s2, which comes later');
+    const ring = fromYaml(`
+name: x
+nodes: {s1: {kind: switch}, s2: {kind: switch}, s3: {kind: switch}}
+links: [{endpoints: [s1, s2]}, {endpoints: [s2, s3]}, {endpoints: [s3, s1]}]
+`);
+    const ringPlan = buildPlan(ring, ALL);
+    const waves = ['s1', 's2', 's3'].map((n) => ringPlan.script(`netsim-p-${n}`).wave);
+    t.equal(new Set(waves).size, 3, 'a triangle of switches needs three waves');
+  },
+);
+
 t.test('a link that starts down stays down; stp on', async (t) => {
   const model = fromYaml(`
 name: x
@@ -86,6 +120,7 @@ links:
   - {endpoints: [h1, s1], state: down}
 `);
   const plan = buildPlan(model, ALL);
+  t.equal(plan.veths[0].aUp, false, 'not created up either');
   t.same(plan.script('netsim-p-h1').ip, ['link set lo up', 'addr add 10.0.0.1/24 dev eth1']);
   t.same(plan.script('netsim-p-s1').ip, [
     'link set lo up',
