@@ -45,12 +45,17 @@ export async function probeFeatures(runDir: string, nsName: string): Promise<Fea
   await run('ip', ['netns', 'add', nsName]);
   const out = {} as Features;
   try {
-    for (const [feature, probe] of Object.entries(PROBES) as [keyof Features, string][]) {
-      // a fresh veth for each probe so one qdisc does not block the next
-      const script = `ip link add p0 type veth peer name p1 2>/dev/null; ip link set p0 up; ${probe} >/dev/null 2>&1; r=$?; ip link del p0 2>/dev/null; for d in vx0 br0 d0 v0 vrf0 wg0 gn0 gre0x; do ip link del $d 2>/dev/null; done; nft delete table inet netsimprobe 2>/dev/null; exit $r`;
-      const res = await run('sh', ['-c', script], { ns: nsName, check: false });
-      out[feature] = res.exitCode === 0;
-    }
+    // all probes in one shell, each on a fresh veth so one qdisc does not block the next
+    const script = Object.entries(PROBES)
+      .map(
+        ([feature, probe]) =>
+          `ip link add p0 type veth peer name p1 2>/dev/null; ip link set p0 up; ${probe} >/dev/null 2>&1; echo "${feature} $?"; ip link del p0 2>/dev/null; for d in vx0 br0 d0 v0 vrf0 wg0 gn0 gre0x; do ip link del $d 2>/dev/null; done; nft delete table inet netsimprobe 2>/dev/null`,
+      )
+      .join('\n');
+    const res = await run('sh', ['-c', script], { ns: nsName, check: false });
+    const codes = new Map(res.stdout.split('\n').map((l) => l.trim().split(' ') as [string, string]));
+    for (const feature of Object.keys(PROBES) as (keyof Features)[])
+      out[feature] = codes.get(feature) === '0';
   } finally {
     await run('ip', ['netns', 'del', nsName], { check: false });
   }
