@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Features, probeFeatures } from '../kernel/features.js';
-import { Kernel } from '../kernel/kernel.js';
+import { Kernel, type LinkState } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { holdNeighThresholds } from '../kernel/neigh.js';
 import { processStartTime } from '../kernel/proc.js';
@@ -111,8 +111,10 @@ export class Simulation {
     }
     await this.phase('namespaces', plan.namespaces.length, () => this.kernel.addNamespaces(plan.namespaces));
     await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
-    await this.phase('configure', plan.scripts.size, () => this.kernel.applyScripts(plan.scripts));
-    await this.phase('carrier', m.links.length, () => this.waitCarrier());
+    const reported = await this.phase('configure', plan.scripts.size, () =>
+      this.kernel.applyScripts(plan.scripts),
+    );
+    await this.phase('carrier', m.links.length, () => this.waitCarrier(reported));
     const starters = [...this.nodes.values()].filter((n) => kindOf(n.kind).start);
     if (starters.length) {
       await this.phase('daemons', starters.length, () =>
@@ -136,19 +138,21 @@ export class Simulation {
   }
 
   /** Veth carriers come up asynchronously; wait until every enabled link reports it. */
-  private async waitCarrier(timeoutMs = 5000): Promise<void> {
+  private async waitCarrier(reported = new Map<string, LinkState[]>(), timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     // the switch ports are where traffic first gets dropped while the carrier is down
-    const watched = [...this.model.nodes.values()].filter(
+    let watched = [...this.model.nodes.values()].filter(
       (n) => n.ifaces.length > 0 && kindOf(n.kind).bridging,
     );
-    for (const node of watched) {
-      for (;;) {
-        const links = await this.kernel.ipJson<{ ifname: string; operstate: string; flags: string[] }[]>(
-          node.ns,
-          ['link', 'show'],
-        );
-        const waiting = links.filter(
+    // all watched namespaces are read in one go, then again only those still waiting
+    while (watched.length) {
+      // the first round uses what the bridges reported as their scripts ended
+      const unread = watched.filter((n) => !reported.has(n.ns)).map((n) => n.ns);
+      const states = new Map([...reported, ...(await this.kernel.linkStates(unread))]);
+      reported = new Map();
+      const stillWaiting: string[] = [];
+      watched = watched.filter((node) => {
+        const waiting = (states.get(node.ns) ?? []).filter(
           (l) =>
             l.flags.includes('UP') &&
             l.ifname !== 'lo' &&
@@ -157,11 +161,12 @@ export class Simulation {
             // kernel's link watcher has seen it (operstate), which can lag behind
             (!l.flags.includes('LOWER_UP') || (l.operstate !== 'UP' && l.operstate !== 'UNKNOWN')),
         );
-        if (waiting.length === 0) break;
-        if (Date.now() > deadline)
-          throw new Error(`${node.name}: no carrier on ${waiting.map((l) => l.ifname).join(', ')}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+        if (waiting.length) stillWaiting.push(`${node.name}: ${waiting.map((l) => l.ifname).join(', ')}`);
+        return waiting.length > 0;
+      });
+      if (watched.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`no carrier on ${stillWaiting.join('; ')}`);
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 
