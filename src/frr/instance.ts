@@ -49,6 +49,8 @@ export class FrrInstance {
 
   constructor(
     private readonly kernel: Kernel,
+    /** the router's name, for messages */
+    readonly name: string,
     readonly ns: string,
     dir: string,
     /** -N: names this instance in ps and in FRR's own messages */
@@ -114,9 +116,7 @@ export class FrrInstance {
       this.spawn(zebra);
       await this.waitFor(zebra, [this.paths.zserv, vtySocket(this.paths, zebra)], timeoutMs);
     } else if (wanted.length && !this.isRunning('zebra')) {
-      throw new Error(
-        `${this.pathspace}: zebra is not running; start it first (the other daemons talk to it)`,
-      );
+      throw new Error(`${this.name}: zebra is not running; start it first (the other daemons talk to it)`);
     }
     const rest = wanted.filter((r) => r !== zebra);
     for (const r of rest) this.spawn(r);
@@ -141,7 +141,7 @@ export class FrrInstance {
   async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const r = this.running.get(id);
     if (!this.runIds.includes(id))
-      throw new Error(`${this.pathspace} runs no ${id} (it runs ${this.runIds.join(', ')})`);
+      throw new Error(`${this.name} runs no ${id} (it runs ${this.runIds.join(', ')})`);
     if (!r || !this.isRunning(id)) throw new Error(`${id} is not running`);
     // only if the PID still belongs to the daemon we started (never a recycled PID)
     if (isAlive(r.pid, r.start)) process.kill(r.pid, signal);
@@ -153,7 +153,7 @@ export class FrrInstance {
     if (!ids?.length) return runs;
     const unknown = ids.filter((id) => !runs.some((r) => runId(r) === id || r.daemon === id));
     if (unknown.length)
-      throw new Error(`${this.pathspace} runs no ${unknown.join(', ')} (it runs ${this.runIds.join(', ')})`);
+      throw new Error(`${this.name} runs no ${unknown.join(', ')} (it runs ${this.runIds.join(', ')})`);
     return runs.filter((r) => ids.includes(runId(r)) || ids.includes(r.daemon));
   }
 
@@ -171,10 +171,10 @@ export class FrrInstance {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (files.every((f) => existsSync(f))) return;
-      if (!this.isRunning(id)) throw new Error(`${this.pathspace}: ${id} exited at start:\n${this.tail(id)}`);
+      if (!this.isRunning(id)) throw new Error(`${this.name}: ${id} exited at start:\n${this.tail(id)}`);
       if (Date.now() > deadline)
         throw new Error(
-          `${this.pathspace}: ${id} did not open ${files.join(', ')} within ${timeoutMs} ms:\n${this.tail(id)}`,
+          `${this.name}: ${id} did not open ${files.join(', ')} within ${timeoutMs} ms:\n${this.tail(id)}`,
         );
       await sleep(10);
     }

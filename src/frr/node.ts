@@ -28,7 +28,7 @@ export class RouterNode extends SimNode {
     const setup = frrSetupOf(model);
     if (setup) {
       const dir = join(sim.dir, 'nodes', model.name);
-      this.frr = new FrrInstance(sim.kernel, model.ns, dir, `${sim.name}-${model.name}`, setup);
+      this.frr = new FrrInstance(sim.kernel, model.name, model.ns, dir, `${sim.name}-${model.name}`, setup);
     }
   }
 
