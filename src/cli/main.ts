@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { Command, Option } from 'commander';
 import { Kernel } from '../kernel/kernel.js';
-import { isAlive } from '../kernel/proc.js';
+import { isAlive, isZombie } from '../kernel/proc.js';
 import { NETNS_DIR } from '../kernel/run.js';
 import { formatIssue, TopologyError } from '../model/errors.js';
 import { loadTopology, PROJECT_ROOT } from '../model/load.js';
@@ -155,6 +155,9 @@ async function cmdClean(name: string | undefined, opts: { all?: boolean }) {
     if (isRunning(s)) {
       if (!opts.all && !name) continue;
       process.kill(s!.pid, 'SIGKILL'); // its own teardown would race with ours
+      const deadline = Date.now() + 2000;
+      while (isAlive(s!.pid, s!.pidStart) && !isZombie(s!.pid) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
     }
     const rep = await teardownSim(n);
     removed++;

@@ -1,5 +1,5 @@
 // Process identity by PID *and* start time, so a recycled PID is never signalled.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function processStartTime(pid: number): string | undefined {
   try {
@@ -40,11 +40,39 @@ export async function stopProcess(pid: number, start: string | undefined, graceM
   }
 }
 
-function isZombie(pid: number): boolean {
+export function isZombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
   } catch {
     return true;
   }
+}
+
+/** The environment entry every process started by a simulation's owner carries. */
+export const OWNER_ENV = 'NETSIM_OWNER';
+
+/** This process as the owner of simulations: PID and start time (unique even if the PID is reused). */
+export function ownerTag(pid = process.pid, start = processStartTime(pid) ?? ''): string {
+  return `${pid}:${start}`;
+}
+
+/**
+ * Processes whose environment carries `NETSIM_OWNER=<tag>`: what an owner started, still
+ * running after the owner died (e.g. an `ip -batch` in the middle of adding namespaces).
+ */
+export function processesOfOwner(tag: string): number[] {
+  const entry = Buffer.from(`${OWNER_ENV}=${tag}\0`);
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${name}/environ`);
+      const at = env.indexOf(entry);
+      if (at === 0 || (at > 0 && env[at - 1] === 0)) pids.push(Number(name));
+    } catch {
+      /* gone, or a kernel thread */
+    }
+  }
+  return pids;
 }

@@ -1,12 +1,12 @@
 // A running simulation: builds the plan in phases (with progress and timings), owns the live
 // node objects, and tears everything down through the ledger.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Features, probeFeatures } from '../kernel/features.js';
 import { Kernel, type LinkState } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { holdNeighThresholds } from '../kernel/neigh.js';
-import { processStartTime } from '../kernel/proc.js';
+import { OWNER_ENV, ownerTag, processStartTime } from '../kernel/proc.js';
 import { pool } from '../kernel/run.js';
 import { kindOf } from '../kinds/registry.js';
 import type { Model } from '../model/model.js';
@@ -39,9 +39,9 @@ export class Simulation {
   readonly kernel: Kernel;
   features!: Features;
   private stopped = false;
-
   /** the route lines planned for each namespace, replayed when a link comes back up */
   private plannedRoutes = new Map<string, string[]>();
+
   private constructor(
     readonly model: Model,
     private readonly opts: UpOptions,
@@ -64,6 +64,9 @@ export class Simulation {
     }
     if (existsSync(simDir(model.name))) await teardownSim(model.name); // leftovers of a crash
     const sim = new Simulation(model, opts);
+    // every process started from here on carries this, so `netsim clean` can find the ones
+    // still running after this process is killed
+    process.env[OWNER_ENV] = ownerTag();
     mkdirSync(sim.dir, { recursive: true });
     sim.writeState('building');
     try {
@@ -100,11 +103,11 @@ export class Simulation {
     );
     // planning can still reject the topology (e.g. delay without netem): before anything exists
     const plan = buildPlan(m, this.features);
-    holdNeighThresholds(runDir(), m.name);
     for (const [ns, script] of plan.scripts) {
       const routes = script.ip.filter((l) => l.startsWith('route '));
       if (routes.length) this.plannedRoutes.set(ns, routes);
     }
+    holdNeighThresholds(runDir(), m.name);
     for (const node of m.nodes.values()) {
       const kind = kindOf(node.kind);
       this.nodes.set(node.name, kind.createRuntime?.(node, this) ?? new SimNode(this, node));
@@ -125,10 +128,18 @@ export class Simulation {
     if (execs.length) {
       await this.phase('exec', execs.length, () =>
         pool(execs, 8, async (n) => {
+          // output goes to a file, not a pipe: a line that starts a background process
+          // ("sleep 1000 &") would otherwise hold the pipe open and the build would wait for it
+          const logFile = join(this.dir, `exec-${n.name}.log`);
           for (const line of n.spec.exec as string[]) {
-            const r = await this.kernel.exec(n.ns, line);
-            if (r.exitCode !== 0)
-              this.log(`  warning: ${n.name}: "${line}" exited ${r.exitCode}: ${r.stderr.trim()}`);
+            const start = existsSync(logFile) ? statSync(logFile).size : 0;
+            const r = await this.node(n.name).exec(`{ ${line}\n} >>'${logFile}' 2>&1 </dev/null`);
+            if (r.exitCode !== 0) {
+              const output = readFileSync(logFile).subarray(start).toString().trim().split('\n');
+              this.log(
+                `  warning: ${n.name}: "${line}" exited ${r.exitCode}: ${output.slice(-3).join(' | ')}`,
+              );
+            }
           }
         }),
       );
@@ -195,7 +206,6 @@ export class Simulation {
       ),
     );
     for (const l of links) l.spec.state = state;
-    return links.length;
     // the kernel deletes routes through an interface that goes down (the default route
     // too); up again must bring the topology's routes back, not only the link
     if (state === 'up') {
@@ -210,6 +220,7 @@ export class Simulation {
         }),
       );
     }
+    return links.length;
   }
 
   pingTargets(): PingTarget[] {

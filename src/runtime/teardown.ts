@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Kernel } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { releaseNeighThresholds } from '../kernel/neigh.js';
-import { isAlive, stopProcess } from '../kernel/proc.js';
+import { isAlive, isZombie, ownerTag, processesOfOwner, stopProcess } from '../kernel/proc.js';
 import { runDir, simDir } from './paths.js';
 import { isRunning, readState } from './state.js';
 
@@ -17,6 +17,12 @@ export interface TeardownReport {
 
 export async function teardownSim(sim: string): Promise<TeardownReport> {
   const dir = simDir(sim);
+  // an owner killed with -9 leaves its tools running (an `ip -batch` still adding namespaces,
+  // possibly one the ledger lists but /run/netns does not show yet): stop them first, so
+  // nothing is created after we have looked
+  const state = readState(sim);
+  if (state && (!isAlive(state.pid, state.pidStart) || isZombie(state.pid)))
+    await killAll(processesOfOwner(ownerTag(state.pid, state.pidStart)));
   const entries = new Ledger(join(dir, 'ledger.jsonl')).read();
   const namespaces = new Set<string>();
   const procs: { pid: number; start?: string }[] = [];
@@ -39,4 +45,17 @@ export async function teardownSim(sim: string): Promise<TeardownReport> {
   releaseNeighThresholds(runDir(), sim, (other) => other !== sim && isRunning(readState(other)));
   rmSync(dir, { recursive: true, force: true });
   return { namespaces: [...present], processes: live.map((p) => p.pid), files };
+}
+
+async function killAll(pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + 2000;
+  while (pids.some((p) => isAlive(p) && !isZombie(p)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
 }

@@ -113,7 +113,7 @@ export function startUp(t: Test, file: string, name: string, extra: string[] = [
     // whatever the test did: the process gone, then nothing of the simulation left
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15000).unref())]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     if (existsSync(simDir(name))) await netsim(['clean', name]);

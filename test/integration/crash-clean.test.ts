@@ -1,0 +1,218 @@
+// kill -9 of `netsim up` (in the middle of the build, and once it is ready with processes
+// running inside nodes), then `netsim clean NAME`: every namespace, process and file of that
+// simulation is gone, and a second simulation running meanwhile is untouched.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { simDir } from '../../src/runtime/paths.js';
+import { NETSIM, netsim, readSimState, startUp, tempDir, waitFor, waitReady, writeFile } from '../lib/cli.js';
+import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
+
+/** 300 hosts on three switches: big enough that the build takes a while. */
+function bigTopology(): string {
+  const lines = ['name: big', 'nodes:'];
+  for (let s = 1; s <= 3; s++) lines.push(`  s${s}: {kind: switch, subnet: 10.${60 + s}.0.0/24}`);
+  for (let h = 1; h <= 300; h++) lines.push(`  h${h}: {kind: host}`);
+  lines.push('links:');
+  for (let h = 1; h <= 300; h++) lines.push(`  - endpoints: [h${h}, s${Math.ceil(h / 100)}]`);
+  return `${lines.join('\n')}\n`;
+}
+
+const SMALL = `
+name: small
+nodes:
+  h1: {kind: host}
+  h2: {kind: host, exec: ["sleep 1000 &"]}
+  s1: {kind: switch}
+links:
+  - endpoints: [h1, s1]
+  - endpoints: [h2, s1]
+`;
+
+/** PIDs of processes whose network namespace is one of `sim`'s, with their command names. */
+function processesOf(sim: string): { pid: number; comm: string }[] {
+  return Kernel.processesInNamespaces(new Set(namespacesOf(sim))).map((pid) => ({
+    pid,
+    comm: comm(pid),
+  }));
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Direct children of `pid` (from /proc/N/stat's ppid field). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone */
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+/** A second simulation that must come through the clean untouched: its namespaces and pings. */
+async function bystander(t: Test, dir: string) {
+  const name = uniqueName('by');
+  const fg = startUp(t, writeFile(dir, 'bystander.yml', SMALL.replace('exec: ["sleep 1000 &"]', '')), name);
+  await waitReady(fg, name);
+  const namespaces = namespacesOf(name);
+  const inodes = namespaces.map((n) => statSync(`/run/netns/${n}`).ino);
+  return {
+    name,
+    async check(t: Test, when: string) {
+      t.same(namespacesOf(name), namespaces, `${when}: the bystander's namespaces are all there`);
+      t.same(
+        namespaces.map((n) => statSync(`/run/netns/${n}`).ino),
+        inodes,
+        `${when}: and they are the same namespaces (not re-created)`,
+      );
+      t.equal(readSimState(name)?.status, 'ready', `${when}: the bystander is still ready`);
+      const check = await netsim(['check', '--sim', name, '--json']);
+      t.equal(check.code, 0, `${when}: the bystander still pings`);
+    },
+  };
+}
+
+if (requireRoot(t)) {
+  t.test('kill -9 during the build of 300 hosts, then netsim clean NAME', async (t) => {
+    const dir = tempDir(t);
+    const other = await bystander(t, dir);
+    const name = uniqueName('k');
+    const fg = startUp(t, writeFile(dir, 'big.yml', bigTopology()), name);
+    await waitFor(
+      'the first namespaces of the build',
+      () => {
+        if (fg.child.exitCode !== null) throw new Error(`netsim up exited early:\n${fg.stderr()}`);
+        return namespacesOf(name).length > 0;
+      },
+      30000,
+      2,
+    );
+    // freeze the tools the build had running (the `ip -batch` adding namespaces) before the
+    // kill, and let them go on only after the clean: whatever they would still create must
+    // not survive the clean
+    const tools = childrenOf(fg.child.pid!);
+    for (const pid of tools) process.kill(pid, 'SIGSTOP');
+    t.teardown(() => {
+      for (const pid of tools) signal(pid, 'SIGKILL');
+    });
+    fg.child.kill('SIGKILL');
+    await fg.exited;
+    const seen = namespacesOf(name).length;
+    t.comment(
+      `killed with ${seen} namespaces of ${name} present; frozen: ${tools.map((p) => `${comm(p)}:${p}`).join(' ')}`,
+    );
+    t.ok(tools.length > 0, 'the build was still running tools when it was killed');
+    t.ok(existsSync(simDir(name)), 'the dead simulation left its state directory (the ledger)');
+
+    const ls = await netsim(['ls', '--json']);
+    const row = (JSON.parse(ls.stdout) as { name: string; status: string }[]).find((r) => r.name === name);
+    t.match(row?.status, /crashed/, 'netsim ls shows it as crashed');
+
+    const clean = await netsim(['clean', name]);
+    t.equal(clean.code, 0, `netsim clean ${name} succeeds`);
+    t.match(clean.stdout, new RegExp(`cleaned ${name}`));
+    t.same(namespacesOf(name), [], 'no namespace of the killed simulation is left');
+    for (const pid of tools) signal(pid, 'SIGCONT');
+    t.ok(
+      tools.every((pid) => !alive(pid)),
+      'the orphaned tools of the killed build were stopped by the clean',
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    t.same(namespacesOf(name), [], 'and none appears afterwards');
+    t.same(processesOf(name), [], 'no process runs in its namespaces');
+    t.notOk(existsSync(simDir(name)), `${simDir(name)} is gone`);
+    t.notOk(
+      readdirSync('/run/netns').some((n) => n.startsWith(`netsim-${name}-`)),
+      'nothing named after it in /run/netns',
+    );
+    await other.check(t, 'after the clean');
+  });
+
+  t.test('kill -9 once ready, with processes inside nodes, then netsim clean NAME', async (t) => {
+    const dir = tempDir(t);
+    const other = await bystander(t, dir);
+    const name = uniqueName('k');
+    const fg = startUp(t, writeFile(dir, 'small.yml', SMALL), name);
+    const state = await waitReady(fg, name);
+    const ls = JSON.parse((await netsim(['ls', '--json'])).stdout) as { name: string; status: string }[];
+    t.equal(ls.find((r) => r.name === name)?.status, 'ready', 'netsim ls --json shows it ready');
+
+    // a long-running process started from another shell, as a user would
+    const execChild = spawn(process.execPath, [NETSIM, 'exec', '--sim', name, 'h1', '--', 'sleep', '1000'], {
+      stdio: 'ignore',
+    });
+    t.teardown(() => {
+      if (execChild.exitCode === null) execChild.kill('SIGKILL');
+    });
+    const sleeps = await waitFor('both sleep processes (exec: line and netsim exec)', () => {
+      const s = processesOf(name).filter((p) => p.comm === 'sleep');
+      return s.length === 2 ? s : undefined;
+    });
+    const before = {
+      namespaces: namespacesOf(name),
+      processes: processesOf(name),
+      files: existsSync(simDir(name)) ? readdirSync(simDir(name)) : [],
+    };
+    t.same(
+      before.namespaces.sort(),
+      state.nodes.map((n) => n.ns).sort(),
+      'before: one namespace per node, as state.json lists',
+    );
+    t.ok(
+      before.files.includes('ledger.jsonl') && before.files.includes('state.json'),
+      'before: ledger and state',
+    );
+    t.comment(`before: ${before.processes.map((p) => `${p.comm}:${p.pid}`).join(' ')}`);
+
+    fg.child.kill('SIGKILL');
+    await fg.exited;
+    t.same(namespacesOf(name), before.namespaces, 'kill -9 leaves the namespaces (nothing ran the teardown)');
+    t.ok(
+      sleeps.every((p) => alive(p.pid)),
+      'and the processes inside them',
+    );
+
+    const clean = await netsim(['clean', name]);
+    t.equal(clean.code, 0, `netsim clean ${name} succeeds`);
+    t.match(clean.stdout, /cleaned .*: 3 namespaces, [1-9]\d* processes/);
+    t.same(namespacesOf(name), [], 'after: no namespace of the simulation');
+    for (const p of sleeps) t.notOk(alive(p.pid), `after: sleep ${p.pid} is gone`);
+    t.notOk(existsSync(simDir(name)), `after: ${simDir(name)} is gone`);
+    await waitFor(
+      'netsim exec to return once its command was killed',
+      () => execChild.exitCode !== null,
+      5000,
+    );
+    await other.check(t, 'after the clean');
+    const again = await netsim(['clean', name]);
+    t.equal(again.code, 0, 'a second clean is harmless');
+  });
+}
