@@ -1,7 +1,7 @@
 // One interface for every node kind (host, switch, router, ... later worker, pod, etcd),
 // in the spirit of containerlab's kinds registry: the engine knows nothing kind-specific.
 import type { z } from 'zod';
-import type { IssueSink } from '../model/errors.js';
+import type { IssueSink, Path } from '../model/errors.js';
 import type { Model, NodeModel } from '../model/model.js';
 import type { Plan } from '../plan/plan.js';
 import type { SimNode } from '../runtime/node.js';
@@ -18,6 +18,18 @@ export interface NodeKind {
   readonly pingable: boolean;
   /** zod schema of the node's fields (strict: unknown keys are errors) */
   readonly schema: z.ZodType<Record<string, unknown>>;
+  /**
+   * A node that stands for several (a cluster): replaced, before validation, by the nodes and
+   * links it returns (src/model/expand.ts). `spec` has passed the schema.
+   */
+  expand?(
+    name: string,
+    spec: Record<string, unknown>,
+    ctx: {
+      nodes: Record<string, Record<string, unknown>>;
+      issue(path: Path, message: string): void;
+    },
+  ): { nodes: Record<string, Record<string, unknown>>; links: { endpoints: [string, string] }[] };
   /** semantic checks that need the whole model (addresses allocated) */
   validate?(node: NodeModel, model: Model, issues: IssueSink): void;
   /** kernel configuration of the node's own namespace */

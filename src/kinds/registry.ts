@@ -1,8 +1,12 @@
 // The kinds registry: the engine looks kinds up by name and knows nothing else about them.
+import { clusterKind } from './cluster.js';
+import { etcdKind } from './etcd.js';
 import { hostKind } from './host.js';
 import type { NodeKind } from './kind.js';
 import { routerKind } from './router.js';
+import { podKind } from './pod.js';
 import { switchKind } from './switch.js';
+import { workerKind } from './worker.js';
 
 const kinds = new Map<string, NodeKind>();
 
@@ -22,4 +26,4 @@ export function kindNames(): string[] {
   return [...kinds.keys()];
 }
 
-for (const k of [hostKind, switchKind, routerKind]) registerKind(k);
+for (const k of [hostKind, switchKind, routerKind, clusterKind, etcdKind, workerKind, podKind]) registerKind(k);

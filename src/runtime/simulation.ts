@@ -34,6 +34,11 @@ export interface PhaseTiming {
 
 export class Simulation {
   readonly nodes = new Map<string, SimNode>();
+  /** live objects that are not nodes (a cluster), by name: the REPL and scripts see them */
+  readonly objects = new Map<string, unknown>();
+  /** nodes made while running (pods) -> the node they live in */
+  private readonly runtimeNodes = new Map<string, string | undefined>();
+  private status: SimState['status'] = 'building';
   readonly timings: PhaseTiming[] = [];
   readonly dir: string;
   readonly kernel: Kernel;
@@ -243,6 +248,25 @@ export class Simulation {
     return r1[0].ok && r2[0].ok;
   }
 
+  /**
+   * Registers nodes made while running (pods): their namespaces were made through the kernel
+   * layer (so the ledger has them); state.json lists them with their parent for other shells.
+   */
+  addRuntimeNodes(added: { node: SimNode; parent?: string }[]): void {
+    for (const { node, parent } of added) {
+      if (this.nodes.has(node.name)) throw new Error(`there is already a node named "${node.name}"`);
+      this.nodes.set(node.name, node);
+      this.runtimeNodes.set(node.name, parent);
+    }
+    if (existsSync(this.dir)) this.writeState(this.status);
+  }
+
+  removeRuntimeNode(name: string): void {
+    if (!this.runtimeNodes.delete(name)) return;
+    this.nodes.delete(name);
+    if (existsSync(this.dir)) this.writeState(this.status);
+  }
+
   state(status: SimState['status']): SimState {
     return {
       name: this.name,
@@ -251,11 +275,15 @@ export class Simulation {
       startedAt: new Date().toISOString(),
       source: this.opts.source ?? this.model.source.file,
       status,
-      nodes: [...this.model.nodes.values()].map((n) => ({
+      nodes: [
+        ...this.model.nodes.values(),
+        ...[...this.runtimeNodes.keys()].map((name) => this.nodes.get(name)!.model),
+      ].map((n) => ({
         name: n.name,
         kind: n.kind,
         ns: n.ns,
         pingable: kindOf(n.kind).pingable,
+        parent: this.runtimeNodes.get(n.name),
         ifaces: n.ifaces.map((i) => ({
           name: i.name,
           addr: i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : undefined,
@@ -271,6 +299,7 @@ export class Simulation {
   }
 
   private writeState(status: SimState['status']): void {
+    this.status = status;
     writeState(this.state(status));
   }
 

@@ -1,0 +1,174 @@
+// Every kernel call of the pod network agent, in one place. The agent plays flanneld's role
+// inside a worker's namespace (it was started there), so it calls iproute2 directly: `ip` and
+// `bridge` in batches, and `ip -j` to read what is already there after a restart.
+import { spawn } from 'node:child_process';
+
+interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function tool(cmd: string, args: string[], input?: string): Promise<Out> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: String(e) }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+async function must(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await tool(cmd, args, input);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return r.stdout;
+}
+
+async function json<T>(cmd: string, args: string[]): Promise<T> {
+  const out = await must(cmd, ['-j', ...args]);
+  return JSON.parse(out.trim() || '[]') as T;
+}
+
+export interface LinkInfo {
+  ifname: string;
+  mtu: number;
+  address?: string;
+  operstate?: string;
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: { id?: number; local?: string; port?: number; learning?: boolean };
+  };
+}
+
+export async function link(name: string): Promise<LinkInfo | undefined> {
+  const r = await tool('ip', ['-j', '-d', 'link', 'show', 'dev', name]);
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout) as LinkInfo[])[0];
+}
+
+export interface VxlanSpec {
+  name: string;
+  vni: number;
+  local: string;
+  dev: string;
+  port: number;
+  mtu: number;
+}
+
+/**
+ * flannel's VTEP: learning off (the agent fills the FDB and neighbours itself), local = the
+ * public IP. An existing device with the same parameters is kept, with its MAC, as flanneld
+ * does on restart; a different one is replaced.
+ */
+export async function ensureVxlan(v: VxlanSpec): Promise<string> {
+  const cur = await link(v.name);
+  const d = cur?.linkinfo?.info_data;
+  const same =
+    cur?.linkinfo?.info_kind === 'vxlan' && d?.id === v.vni && d?.local === v.local && d?.port === v.port;
+  if (cur && !same) await must('ip', ['link', 'del', v.name]);
+  if (!cur || !same)
+    await must('ip', [
+      'link',
+      'add',
+      v.name,
+      'type',
+      'vxlan',
+      'id',
+      String(v.vni),
+      'local',
+      v.local,
+      'dev',
+      v.dev,
+      'dstport',
+      String(v.port),
+      'nolearning',
+    ]);
+  await must('ip', ['link', 'set', v.name, 'mtu', String(v.mtu)]);
+  const now = await link(v.name);
+  if (!now?.address) throw new Error(`${v.name} has no MAC address`);
+  return now.address;
+}
+
+/** The device holds `<subnet>.0/32` (and nothing else) and is up. */
+export async function setVtepAddress(dev: string, addr: string): Promise<void> {
+  const addrs = await json<{ addr_info: { local: string; prefixlen: number }[] }[]>('ip', [
+    'addr',
+    'show',
+    'dev',
+    dev,
+  ]);
+  const lines: string[] = [];
+  for (const a of addrs[0]?.addr_info ?? [])
+    if (`${a.local}/${a.prefixlen}` !== `${addr}/32`)
+      lines.push(`addr del ${a.local}/${a.prefixlen} dev ${dev}`);
+  if (!addrs[0]?.addr_info.some((a) => a.local === addr && a.prefixlen === 32))
+    lines.push(`addr add ${addr}/32 dev ${dev}`);
+  lines.push(`link set ${dev} up`);
+  await must('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
+}
+
+export async function mtuOf(dev: string): Promise<number> {
+  const l = await link(dev);
+  if (!l) throw new Error(`no interface ${dev}`);
+  return l.mtu;
+}
+
+/** What flannel installs for one remote lease. */
+export interface RemoteVtep {
+  /** 10.244.2.0/24 */
+  subnet: string;
+  /** 10.244.2.0: the remote VTEP's address, the route's next hop */
+  gateway: string;
+  mac: string;
+  publicIp: string;
+}
+
+export interface VtepState {
+  routes: { dst: string; gateway?: string }[];
+  neighbours: { dst: string; lladdr?: string }[];
+  fdb: { mac: string; dst?: string }[];
+}
+
+/** Routes, permanent neighbours and FDB entries on the VTEP now. */
+export async function readVtepState(dev: string): Promise<VtepState> {
+  const [routes, neighbours, fdb] = await Promise.all([
+    json<{ dst: string; gateway?: string }[]>('ip', ['route', 'show', 'dev', dev]),
+    json<{ dst: string; lladdr?: string; state?: string[] }[]>('ip', ['neigh', 'show', 'dev', dev]),
+    json<{ mac: string; dst?: string }[]>('bridge', ['fdb', 'show', 'dev', dev]),
+  ]);
+  return {
+    routes: routes.filter((r) => r.gateway),
+    neighbours: neighbours.filter((n) => n.state?.includes('PERMANENT')),
+    fdb: fdb.filter((f) => f.dst),
+  };
+}
+
+/**
+ * Applies adds and removals in two batches (`ip` and `bridge`), -force so that one stale
+ * entry cannot stop the rest. Neighbour and FDB entries go in before the route that needs them.
+ */
+export async function applyVtep(dev: string, add: RemoteVtep[], remove: VtepState): Promise<void> {
+  const ip: string[] = [];
+  const bridge: string[] = [];
+  for (const r of remove.routes) ip.push(`route del ${r.dst} dev ${dev}`);
+  for (const n of remove.neighbours) ip.push(`neigh del ${n.dst} dev ${dev}`);
+  for (const f of remove.fdb) bridge.push(`fdb del ${f.mac} dev ${dev} dst ${f.dst} self`);
+  for (const a of add) {
+    ip.push(`neigh replace ${a.gateway} lladdr ${a.mac} dev ${dev} nud permanent`);
+    bridge.push(`fdb replace ${a.mac} dev ${dev} dst ${a.publicIp} self permanent`);
+  }
+  if (bridge.length) await tool('bridge', ['-force', '-batch', '-'], `${bridge.join('\n')}\n`);
+  for (const a of add) ip.push(`route replace ${a.subnet} via ${a.gateway} dev ${dev} onlink`);
+  if (ip.length) {
+    const r = await tool('ip', ['-force', '-batch', '-'], `${ip.join('\n')}\n`);
+    if (r.code !== 0 && add.length) throw new Error(`ip -batch: ${r.stderr.trim()}`);
+  }
+}

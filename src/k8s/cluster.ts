@@ -1,0 +1,368 @@
+// A Kubernetes-style cluster at run time: its etcd members, its workers, its pod network
+// config in etcd, and its pods (objects in etcd, namespaces in the kernel). The live object
+// `C0` of the REPL; `C0.addPod('w1', 'c1', {labels})` as in knetsim.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { Kernel } from '../kernel/kernel.js';
+import { processStartTime } from '../kernel/proc.js';
+import type { RunResult } from '../kernel/run.js';
+import { type MatrixResult, pingMatrix } from '../runtime/ping.js';
+import type { Simulation } from '../runtime/simulation.js';
+import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../util/ipv4.js';
+import type { EtcdNode } from './etcd.js';
+import { type LeaseAttrs, type NetworkConfig, parseLease, type SubnetEnv, subnetOfKey } from './flannel.js';
+import { PodNode, planPods, podModel, podNamespace } from './pod.js';
+import {
+  DuplicatePodError,
+  getPod,
+  listPods,
+  POD_NAMESPACE,
+  type PodObject,
+  registerPods,
+  unregisterPod,
+  updatePods,
+} from './registry.js';
+import { type ClusterConfig, networkConfig, POD_NAME_RE, resolveWorker } from './spec.js';
+import type { WorkerNode } from './worker.js';
+
+export interface PodRequest {
+  name: string;
+  /** "w1" or "C0w1" */
+  worker: string;
+  labels?: Record<string, string>;
+  command?: string;
+}
+
+export interface LeaseInfo {
+  subnet: string;
+  worker?: string;
+  attrs: LeaseAttrs;
+  /** the raw value, as flanneld would read it */
+  value: string;
+  lease: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The cluster object of a simulation, made on first use from a member's configuration. */
+export function clusterOf(sim: Simulation, config: ClusterConfig): Cluster {
+  let c = sim.objects.get(config.name) as Cluster | undefined;
+  if (!c) {
+    c = new Cluster(sim, config);
+    sim.objects.set(config.name, c);
+  }
+  return c;
+}
+
+export class Cluster {
+  private etcdClient?: Etcd3;
+  private configReady?: Promise<void>;
+  private readonly podProcs = new Map<string, { pid: number; start?: string }>();
+
+  constructor(
+    readonly sim: Simulation,
+    readonly config: ClusterConfig,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get etcdMembers(): EtcdNode[] {
+    return this.config.etcd.map((n) => this.sim.node(n) as EtcdNode);
+  }
+
+  get workers(): WorkerNode[] {
+    return this.config.workers.map((n) => this.sim.node(n) as WorkerNode);
+  }
+
+  worker(name: string): WorkerNode {
+    const full = resolveWorker(this.config, name);
+    if (!full)
+      throw new Error(
+        `unknown worker "${name}" in ${this.name} (workers: ${this.config.workers.join(', ')})`,
+      );
+    return this.sim.node(full) as WorkerNode;
+  }
+
+  /** The etcd client of the main process: the members' Unix sockets (not the simulated network). */
+  get etcd(): Etcd3 {
+    this.etcdClient ??= new Etcd3({
+      hosts: this.etcdMembers.map((m) => `unix://${m.socketPath}`),
+      dialTimeout: 1000,
+    });
+    return this.etcdClient;
+  }
+
+  get networkConfig(): NetworkConfig {
+    return networkConfig(this.config);
+  }
+
+  /** Health of each member (etcd's /health). */
+  async health(): Promise<Record<string, boolean>> {
+    const res = await Promise.all(this.etcdMembers.map(async (m) => [m.name, await m.health()] as const));
+    return Object.fromEntries(res);
+  }
+
+  /** Waits until a quorum answers. */
+  async waitHealthy(timeoutMs = 20000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const h = await this.health();
+      if (Object.values(h).some(Boolean)) return;
+      const dead = this.etcdMembers.filter((m) => !m.running);
+      if (dead.length > this.etcdMembers.length / 2 || Date.now() > deadline)
+        throw new Error(
+          `${this.name}: etcd has no quorum${dead.length ? ` (${dead.map((m) => m.name).join(', ')} not running)` : ''}:\n${this.etcdMembers[0].tail(8)}`,
+        );
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Writes flannel's network config at `<prefix>/config` once etcd answers (as an operator does
+   * with etcdctl before starting flanneld); an existing config is left as it is.
+   */
+  ensureNetworkConfig(): Promise<void> {
+    this.configReady ??= (async () => {
+      await this.waitHealthy();
+      const key = `${this.config.prefix}/config`;
+      await this.etcd
+        .if(key, 'Create', '==', 0)
+        .then(this.etcd.put(key).value(JSON.stringify(this.networkConfig)))
+        .commit();
+    })();
+    this.configReady.catch(() => {
+      this.configReady = undefined;
+    });
+    return this.configReady;
+  }
+
+  /** Subnet leases under `<prefix>/subnets/`, with the worker that holds each. */
+  async leases(): Promise<LeaseInfo[]> {
+    const res = await this.etcd.getAll().prefix(`${this.config.prefix}/subnets/`).exec();
+    const out: LeaseInfo[] = [];
+    for (const kv of res.kvs) {
+      const key = kv.key.toString();
+      const subnet = subnetOfKey(this.config.prefix, key);
+      const value = kv.value.toString();
+      const attrs = parseLease(value);
+      if (!subnet || !attrs) continue;
+      out.push({
+        subnet: formatCidr(subnet),
+        worker: this.workers.find((w) => w.ip === attrs.PublicIP)?.name,
+        attrs,
+        value,
+        lease: kv.lease,
+      });
+    }
+    return out;
+  }
+
+  /** Pods as the registry in etcd has them. */
+  pods(): Promise<PodObject[]> {
+    return listPods(this.etcd);
+  }
+
+  /** Live pod objects of this cluster (for exec, ping...). */
+  localPods(): PodNode[] {
+    return [...this.sim.nodes.values()].filter(
+      (n): n is PodNode => n instanceof PodNode && n.cluster === this.name,
+    );
+  }
+
+  pod(name: string): PodNode {
+    const p = this.localPods().find((x) => x.name === name);
+    if (!p)
+      throw new Error(
+        `no pod "${name}" in ${this.name} (pods: ${
+          this.localPods()
+            .map((x) => x.name)
+            .join(', ') || 'none'
+        })`,
+      );
+    return p;
+  }
+
+  /** knetsim's `C0.addPod('w1', 'c1')`, with labels and an optional command. */
+  async addPod(
+    worker: string,
+    name: string,
+    opts: { labels?: Record<string, string>; command?: string } = {},
+  ): Promise<PodNode> {
+    const [pod] = await this.createPods([{ name, worker, ...opts }]);
+    return pod;
+  }
+
+  /**
+   * Creates pods in batches: checks every request first (nothing is made if one is wrong),
+   * registers them and takes their addresses in etcd, then makes all namespaces, veths and
+   * addresses through the kernel layer in a few batches.
+   */
+  async createPods(reqs: PodRequest[]): Promise<PodNode[]> {
+    if (reqs.length === 0) return [];
+    const byWorker = new Map<WorkerNode, PodRequest[]>();
+    const seen = new Set<string>();
+    for (const r of reqs) {
+      if (!POD_NAME_RE.test(r.name))
+        throw new Error(
+          `invalid pod name "${r.name}": lower-case letters, digits and -, at most 32, starting and ending with a letter or digit`,
+        );
+      const worker = this.worker(r.worker);
+      if (seen.has(r.name)) throw new Error(`pod "${r.name}" is requested twice`);
+      seen.add(r.name);
+      const other = this.sim.nodes.get(r.name);
+      if (other instanceof PodNode)
+        throw new Error(
+          `a pod named "${r.name}" already exists (in ${other.cluster} on ${other.worker}, ${other.ip})`,
+        );
+      if (other)
+        throw new Error(`"${r.name}" is already the name of a node (${other.kind}): pick another pod name`);
+      byWorker.set(worker, [...(byWorker.get(worker) ?? []), r]);
+    }
+    await this.ensureNetworkConfig();
+    const made: PodNode[] = [];
+    const envs = new Map<WorkerNode, SubnetEnv>();
+    await Promise.all([...byWorker.keys()].map(async (w) => envs.set(w, await w.waitReady())));
+    try {
+      // 1. etcd: objects (Pending) and addresses, one transaction per worker chunk
+      for (const [worker, list] of byWorker) {
+        const env = envs.get(worker)!;
+        const subnet = networkOf(env.subnet.ip, env.subnet.prefix);
+        for (let i = 0; i < list.length; i += 100) {
+          const chunk = list.slice(i, i + 100);
+          const objects = chunk.map((r) => this.podObject(r, worker));
+          const ips = await registerPods(this.etcd, subnet, objects, (p, ip) => ({
+            phase: 'Pending',
+            podIP: formatIp(ip),
+            hostIP: worker.ip,
+            netns: podNamespace(this.sim.name, worker.name, p.metadata.name),
+          }));
+          for (const o of objects) {
+            const ip = ips.get(o.metadata.name)!;
+            const model = podModel(this.sim.name, worker.name, o.metadata.name, ip, env.subnet.prefix);
+            const object: PodObject = {
+              ...o,
+              status: { phase: 'Pending', podIP: formatIp(ip), hostIP: worker.ip, netns: model.ns },
+            };
+            made.push(new PodNode(this.sim, model, worker.name, this.name, object));
+          }
+        }
+      }
+      // 2. kernel: namespaces (ledger first), veths, one script per namespace
+      const k = this.sim.kernel;
+      await k.addNamespaces(made.map((p) => p.ns));
+      const veths = [];
+      const scripts = new Map();
+      for (const [worker] of byWorker) {
+        const mine = made.filter((p) => p.worker === worker.name);
+        const plan = planPods(
+          worker.ns,
+          envs.get(worker)!,
+          mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip })),
+        );
+        veths.push(...plan.veths);
+        for (const [ns, s] of plan.scripts) scripts.set(ns, s);
+      }
+      await k.addVeths(veths);
+      await k.applyScripts(scripts);
+      this.sim.addRuntimeNodes(made.map((p) => ({ node: p, parent: p.worker })));
+      // 3. commands, then the objects become Running
+      for (const p of made) {
+        const command = p.object.spec.command;
+        if (command) {
+          const logFile = join(this.sim.dir, 'pods', `${p.name}.log`);
+          mkdirSync(join(this.sim.dir, 'pods'), { recursive: true });
+          const pid = k.spawnDaemon({ ns: p.ns, cmd: 'sh', args: ['-c', `exec ${command}`], logFile });
+          this.podProcs.set(p.name, { pid, start: processStartTime(pid) });
+          p.object.status.pid = pid;
+        }
+        p.object.status.phase = 'Running';
+      }
+      await updatePods(
+        this.etcd,
+        made.map((p) => p.object),
+      );
+      return made;
+    } catch (err) {
+      await this.removePods(made).catch(() => {});
+      if (err instanceof DuplicatePodError) throw new Error(err.message);
+      throw err;
+    }
+  }
+
+  private podObject(r: PodRequest, worker: WorkerNode): Omit<PodObject, 'status'> {
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: r.name,
+        namespace: POD_NAMESPACE,
+        uid: randomUUID(),
+        labels: r.labels ?? {},
+        creationTimestamp: new Date().toISOString(),
+      },
+      spec: { nodeName: worker.name, ...(r.command ? { command: r.command } : {}) },
+    };
+  }
+
+  /** Deletes a pod: its processes and namespace, then its object and address in etcd. */
+  async deletePod(name: string): Promise<void> {
+    const pod = this.pod(name);
+    await this.removePods([pod]);
+  }
+
+  private async removePods(pods: PodNode[]): Promise<void> {
+    if (pods.length === 0) return;
+    const k = this.sim.kernel;
+    const procs = pods.flatMap((p) => (this.podProcs.has(p.name) ? [this.podProcs.get(p.name)!] : []));
+    const nsSet = new Set(pods.map((p) => p.ns));
+    // also whatever was started in them from the REPL or exec
+    for (const pid of Kernel.processesInNamespaces(nsSet)) if (pid !== process.pid) procs.push({ pid });
+    await k.stopProcesses(procs);
+    await k.deleteNamespaces([...nsSet]);
+    for (const p of pods) {
+      this.podProcs.delete(p.name);
+      this.sim.removeRuntimeNode(p.name);
+      const current = await getPod(this.etcd, p.name);
+      // only our own object (a failed duplicate must not delete the existing pod)
+      if (current && current.metadata.uid === p.object.metadata.uid) {
+        const ip = parseIp(current.status.podIP);
+        const worker = this.sim.nodes.get(current.spec.nodeName) as WorkerNode | undefined;
+        const env = worker?.subnet();
+        const subnet: Cidr | undefined = env ? networkOf(env.subnet.ip, env.subnet.prefix) : undefined;
+        await unregisterPod(this.etcd, current, ip !== undefined ? subnet : undefined);
+      }
+    }
+  }
+
+  /** Every pod of the cluster pings every other (one fping per pod). */
+  pingPods(opts: { timeoutMs?: number } = {}): Promise<MatrixResult> {
+    return pingMatrix(
+      this.localPods().map((p) => ({ name: p.name, ns: p.ns, ip: p.ip! })),
+      opts,
+    );
+  }
+
+  /** etcdctl against the whole cluster, run inside the first member that is up. */
+  etcdctl(args: string): Promise<RunResult> {
+    const m = this.etcdMembers.find((x) => x.running) ?? this.etcdMembers[0];
+    return m.exec(`etcdctl ${args}`);
+  }
+
+  /** Closes the main process's etcd connections (at teardown). */
+  close(): void {
+    this.etcdClient?.close();
+    this.etcdClient = undefined;
+  }
+
+  toString(): string {
+    return `<cluster ${this.name}: ${this.config.etcd.length} etcd, ${this.config.workers.length} workers, ${this.localPods().length} pods, ${this.config.podCidr}>`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}

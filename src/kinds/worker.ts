@@ -1,0 +1,43 @@
+// A worker of a cluster: a host on the underlay with the pod network agent and a cni0
+// bridge for its pods. Its pods (listed in the cluster's `pods`) are made once it has a lease.
+import { z } from 'zod';
+import { clusterOf } from '../k8s/cluster.js';
+import { memberFields, resolveWorker } from '../k8s/spec.js';
+import { WorkerNode } from '../k8s/worker.js';
+import { commonNodeFields } from '../model/spec.js';
+import type { NodeKind } from './kind.js';
+import { planL3 } from './l3.js';
+
+export const workerKind: NodeKind = {
+  name: 'worker',
+  description: 'cluster worker: flannel-compatible VXLAN agent, cni0 bridge, pods',
+  bridging: false,
+  pingable: true,
+  forwards: false,
+  schema: z.strictObject({ ...commonNodeFields, kind: z.literal('worker'), ...memberFields }),
+  plan(node, model, plan) {
+    planL3(node, model, plan, { autoGateway: true });
+    const s = plan.script(node.ns).sysctls;
+    // pods' traffic is routed between cni0 and flannel.<VNI>
+    s['net.ipv4.ip_forward'] = '1';
+  },
+  createRuntime(node, sim) {
+    const w = new WorkerNode(sim, node);
+    clusterOf(sim, w.config);
+    return w;
+  },
+  async start(node, sim) {
+    const w = node as WorkerNode;
+    const cluster = clusterOf(sim, w.config);
+    await cluster.ensureNetworkConfig();
+    w.startAgent();
+    await w.waitReady();
+    const pods = Object.entries(w.config.pods)
+      .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
+      .map(([name, p]) => ({ name, ...p }));
+    await cluster.createPods(pods);
+  },
+  stop: async (node) => {
+    await (node as WorkerNode).stopAgent();
+  },
+};
