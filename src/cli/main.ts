@@ -2,6 +2,7 @@
 // running simulations from any shell through their state directories.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import vm from 'node:vm';
 import { Command, Option } from 'commander';
 import { Kernel } from '../kernel/kernel.js';
@@ -198,9 +199,12 @@ function cmdExec(node: string, cmd: string[], opts: { sim?: string }) {
   const argv = cmd.length
     ? cmd
     : [process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : 'sh'];
+  // a router running FRR has its own vtysh wrapper (its daemons' sockets) first on the PATH
+  const bin = join(simDir(state.name), 'nodes', n.name, 'bin');
+  const path = existsSync(bin) ? `${bin}:${process.env.PATH ?? ''}` : process.env.PATH;
   const res = spawnSync('nsenter', [`--net=${NETNS_DIR}/${n.ns}`, '--', ...argv], {
     stdio: 'inherit',
-    env: { ...process.env, NETSIM_NODE: n.name, PS1: `${n.name}# ` },
+    env: { ...process.env, PATH: path, NETSIM_NODE: n.name, PS1: `${n.name}# ` },
   });
   if (res.error) throw new ExitError(res.error.message);
   process.exitCode = res.status ?? 1;

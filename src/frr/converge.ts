@@ -21,6 +21,7 @@ import {
   parseOspfNeighbors,
   parseRouterLsas,
   parseRoutes,
+  pendingBgpUpdates,
   type RouterLsa,
   vtyshSections,
 } from './vtysh.js';
@@ -69,6 +70,7 @@ interface View {
   neighbors: OspfNeighbor[];
   lsdb?: { routerIds: string[]; lsas: RouterLsa[] };
   peers?: BgpNeighborState[];
+  pendingUpdates?: string[];
   rib: string;
   error?: string;
 }
@@ -77,6 +79,7 @@ const OSPF_IF = 'show ip ospf interface json';
 const OSPF_NBR = 'show ip ospf neighbor json';
 const OSPF_LSDB = 'show ip ospf database router json';
 const BGP_NBR = 'show bgp neighbors json';
+const BGP_UPDATES = 'show bgp ipv4 unicast update-groups';
 const RIB = 'show ip route json';
 
 async function look(node: RouterNode): Promise<View | undefined> {
@@ -92,7 +95,7 @@ async function look(node: RouterNode): Promise<View | undefined> {
   };
   const cmds = [RIB];
   if (view.ospf) cmds.push(OSPF_IF, OSPF_NBR, OSPF_LSDB);
-  if (view.bgp) cmds.push(BGP_NBR);
+  if (view.bgp) cmds.push(BGP_NBR, BGP_UPDATES);
   try {
     const out = await vtyshSections(node.ns, frr.dir, node.name, cmds);
     const routes = parseRoutes(out.get(RIB) ?? '')
@@ -112,7 +115,10 @@ async function look(node: RouterNode): Promise<View | undefined> {
       view.neighbors = parseOspfNeighbors(out.get(OSPF_NBR) ?? '');
       view.lsdb = parseRouterLsas(out.get(OSPF_LSDB) ?? '');
     }
-    if (view.bgp) view.peers = parseBgpNeighbors(out.get(BGP_NBR) ?? '');
+    if (view.bgp) {
+      view.peers = parseBgpNeighbors(out.get(BGP_NBR) ?? '');
+      view.pendingUpdates = pendingBgpUpdates(out.get(BGP_UPDATES) ?? '');
+    }
   } catch (err) {
     view.error = (err as Error).message.split('\n')[0];
   }
@@ -178,6 +184,16 @@ export function missingFrom(
         missing.push(`${a.v.node.name}: ${a.name} is still waiting for the DR election`);
         continue;
       }
+      // a neighbour entry no live router accounts for (an old router-id, a restarted
+      // daemon) stays until its dead interval: not settled yet
+      const known = new Set(ends.filter((b) => b !== a).map((b) => b.addr));
+      const here = a.v.neighbors.filter((n) => n.iface === a.name);
+      const twice = (addr: string) => here.filter((n) => n.address === addr).length > 1;
+      for (const nbr of here)
+        if (nbr.state !== 'Full' && nbr.state !== '2-Way' && (!known.has(nbr.address) || twice(nbr.address)))
+          missing.push(
+            `${a.v.node.name}: stale OSPF neighbour ${nbr.routerId ?? '?'} (${nbr.address} on ${a.name}) in ${nbr.state}`,
+          );
       for (const b of ends) {
         if (a === b || a.iface?.area !== b.iface?.area || a.iface?.instance !== b.iface?.instance) continue;
         const nbr = a.v.neighbors.find((n) => n.iface === a.name && n.address === b.addr);
@@ -202,6 +218,7 @@ export function missingFrom(
     if (!v.bgp || v.error) continue;
     const spec = v.node.model.spec as FrrRouterSpec;
     const intended = spec.bgp ? bgpNeighbors(v.node.model, model, quiet) : [];
+    for (const p of v.pendingUpdates ?? []) missing.push(`${v.node.name}: BGP ${p}`);
     const live = v.peers ?? [];
     const addrs = new Set([...intended.map((n) => n.addr), ...live.map((p) => p.peer)]);
     for (const addr of addrs) {

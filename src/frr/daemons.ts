@@ -231,18 +231,29 @@ export function daemonsForConfig(conf: string): FrrDaemon[] {
 /** Where one router's FRR keeps its files (all in one directory owned by frr). */
 export interface FrrPaths {
   dir: string;
+  /** the integrated config, applied by `vtysh -b` once the daemons run */
   config: string;
+  /** what each daemon reads at start: nothing (see daemonArgv) */
+  empty: string;
   zserv: string;
 }
 
 export function frrPaths(dir: string): FrrPaths {
-  return { dir, config: join(dir, 'frr.conf'), zserv: join(dir, 'zserv.api') };
+  return {
+    dir,
+    config: join(dir, 'frr.conf'),
+    empty: join(dir, 'empty.conf'),
+    zserv: join(dir, 'zserv.api'),
+  };
 }
 
 /**
  * argv of one daemon, in the foreground (no -d) so the PID we spawn is the daemon's own.
  * Every path FRR would put under /var/run/frr is redirected into the router's directory;
- * `-P 0` turns off the TCP vty (vtysh uses the unix sockets).
+ * `-P 0` turns off the TCP vty (vtysh uses the unix sockets). The daemon starts with an
+ * empty config: the integrated frr.conf is then applied by `vtysh -b`, as FRR's own init
+ * does, because a daemon reading the whole file itself drops out of config mode at the
+ * `exit` that ends another daemon's block and ignores the rest.
  */
 export function daemonArgv(run: DaemonRun, paths: FrrPaths, pathspace: string, file: DaemonsFile): string[] {
   const id = runId(run);
@@ -254,7 +265,7 @@ export function daemonArgv(run: DaemonRun, paths: FrrPaths, pathspace: string, f
     '-N',
     pathspace,
     '-f',
-    paths.config,
+    paths.empty,
     '-i',
     join(paths.dir, `${id}.pid`),
     '--vty_socket',

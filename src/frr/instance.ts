@@ -15,6 +15,7 @@ import {
 import { join } from 'node:path';
 import type { Kernel } from '../kernel/kernel.js';
 import { isAlive, processStartTime } from '../kernel/proc.js';
+import { run } from '../kernel/run.js';
 import { type DaemonRun, daemonArgv, type FrrPaths, frrPaths, runId, vtySocket } from './daemons.js';
 import type { FrrSetup } from './setup.js';
 
@@ -46,6 +47,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class FrrInstance {
   readonly paths: FrrPaths;
   private readonly running = new Map<string, Running>();
+  /** lines of frr.conf that FRR rejected (`line N: % Unknown command: ...`) */
+  readonly configWarnings: string[] = [];
 
   constructor(
     private readonly kernel: Kernel,
@@ -77,13 +80,16 @@ export class FrrInstance {
     // the daemons read it after dropping to user frr: a copy they own, byte for byte the user's
     if (this.setup.configFile) copyFileSync(this.setup.configFile, this.paths.config);
     else writeFileSync(this.paths.config, this.setup.config);
+    writeFileSync(this.paths.empty, '');
+    // vtysh reads it (pager, hostname settings) and warns on every call without one
+    writeFileSync(join(this.dir, 'vtysh.conf'), '');
     const vtysh = join(this.dir, 'bin', 'vtysh');
     writeFileSync(
       vtysh,
-      `#!/bin/sh\n# this router's daemons, not the host's\nexec /usr/bin/vtysh --vty_socket '${this.dir}' "$@"\n`,
+      `#!/bin/sh\n# this router's daemons, not the host's\nexec /usr/bin/vtysh --vty_socket '${this.dir}' --config_dir '${this.dir}' "$@"\n`,
     );
     chmodSync(vtysh, 0o755);
-    for (const p of [this.dir, this.paths.config]) chownSync(p, uid, gid);
+    for (const p of [this.dir, this.paths.config, this.paths.empty]) chownSync(p, uid, gid);
     // -N makes FRR create /var/run/frr/<pathspace>: recorded so teardown and clean remove it
     this.kernel.ledger.append([{ t: 'file', path: join(FRR_STATE_DIR, this.pathspace) }]);
     chmodSync(this.dir, 0o755);
@@ -121,7 +127,34 @@ export class FrrInstance {
     const rest = wanted.filter((r) => r !== zebra);
     for (const r of rest) this.spawn(r);
     await Promise.all(rest.map((r) => this.waitFor(r, [vtySocket(this.paths, r)], timeoutMs)));
+    if (wanted.length)
+      await this.applyConfig(wanted.length === this.setup.daemons.runs.length ? undefined : wanted);
     return wanted.map(runId);
+  }
+
+  /**
+   * frr.conf into the running daemons (all, or those just restarted), the way FRR's init
+   * script does it: `vtysh -b` sends each line to the daemons that know it. Lines no daemon
+   * accepts are reported and skipped, as FRR does; they are kept in `configWarnings`.
+   */
+  private async applyConfig(only?: DaemonRun[]): Promise<void> {
+    const daemons = only ? [...new Set(only.map((r) => r.daemon))] : [undefined];
+    for (const d of daemons) {
+      const args = ['--vty_socket', this.dir, '--config_dir', this.dir, '-b'];
+      if (d) args.push('-d', d);
+      const res = await run('vtysh', args, { ns: this.ns, check: false, timeoutMs: 30000 });
+      const warnings = (res.stdout + res.stderr)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^line \d+:/.test(l));
+      if (res.exitCode !== 0 && warnings.length === 0)
+        throw new Error(
+          `${this.name}: vtysh -b could not apply frr.conf: ${(res.stderr || res.stdout).trim()}`,
+        );
+      for (const w of warnings) if (!this.configWarnings.includes(w)) this.configWarnings.push(w);
+    }
+    if (this.configWarnings.length)
+      writeFileSync(join(this.dir, 'config-warnings.log'), `${this.configWarnings.join('\n')}\n`);
   }
 
   /** SIGTERM (then SIGKILL), the routing daemons before zebra so their routes are withdrawn. */

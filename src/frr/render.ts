@@ -290,15 +290,19 @@ export function renderConfig(node: NodeModel, model: Model, report: Report): str
         ['nodes', node.name, 'ospf', 'timers', 'dead'],
         `the dead interval (${t.dead}) must be longer than the hello interval (${t.hello})`,
       );
+    // router ospf (with its router-id) comes first: an `ip ospf area` line creates the
+    // instance, and one created with zebra's router-id would say hello under that id first,
+    // leaving a stale neighbour in Init on the other side until its dead interval
+    const ifLines: string[] = [];
     for (const i of ospfIfaces) {
-      L.push(`interface ${i.name}`, ` ip ospf area ${i.area}`);
+      ifLines.push(`interface ${i.name}`, ` ip ospf area ${i.area}`);
       if (i.name !== 'lo') {
-        if (i.network) L.push(` ip ospf network ${i.network}`);
-        L.push(` ip ospf hello-interval ${t.hello}`, ` ip ospf dead-interval ${t.dead}`);
-        if (s.ospf.bfd && !i.passive) L.push(' ip ospf bfd');
+        if (i.network) ifLines.push(` ip ospf network ${i.network}`);
+        ifLines.push(` ip ospf hello-interval ${t.hello}`, ` ip ospf dead-interval ${t.dead}`);
+        if (s.ospf.bfd && !i.passive) ifLines.push(' ip ospf bfd');
       }
-      if (i.cost !== undefined) L.push(` ip ospf cost ${i.cost}`);
-      L.push('exit', '!');
+      if (i.cost !== undefined) ifLines.push(` ip ospf cost ${i.cost}`);
+      ifLines.push('exit', '!');
     }
     L.push('router ospf');
     if (rid) L.push(` ospf router-id ${rid}`);
@@ -307,7 +311,7 @@ export function renderConfig(node: NodeModel, model: Model, report: Report): str
     L.push(' timers throttle spf 0 50 500', ' timers throttle lsa all 0', ' timers lsa min-arrival 0');
     for (const i of ospfIfaces) if (i.passive && i.name !== 'lo') L.push(` passive-interface ${i.name}`);
     for (const r of s.ospf.redistribute ?? []) L.push(` redistribute ${r}`);
-    L.push('exit', '!');
+    L.push('exit', '!', ...ifLines);
   }
   if (s.bgp) {
     const b = s.bgp;

@@ -15,7 +15,7 @@ export class VtyshError extends Error {
 
 /** Runs vtysh commands (each a -c) against the daemons whose sockets are in `dir`. */
 export async function vtysh(ns: string, dir: string, router: string, commands: string[]): Promise<string> {
-  const args = ['--vty_socket', dir];
+  const args = ['--vty_socket', dir, '--config_dir', dir];
   for (const c of commands) args.push('-c', c);
   const res = await run('vtysh', args, { ns, check: false, timeoutMs: 15000 });
   const out = res.stdout + res.stderr;
@@ -302,6 +302,25 @@ export function parseBgpNeighbors(text: string): BgpNeighborState[] {
     });
 }
 
+/**
+ * `show bgp ipv4 unicast update-groups` (text: FRR 8.4 has no JSON for it): what is still
+ * waiting to go out — a coalesce timer running, queued packets, routes to advertise.
+ */
+export function pendingBgpUpdates(text: string): string[] {
+  const pending: string[] = [];
+  let group = '';
+  for (const line of text.split('\n')) {
+    const g = /^\s*Update-(?:sub)?group (\d+):/.exec(line);
+    if (g) group = line.trim().replace(/:$/, '');
+    if (/Coalesce Time: \d+\s*\(Running\)/.test(line)) pending.push(`${group}: coalesce timer running`);
+    const q = /Packet queue length: (\d+)/.exec(line);
+    if (q && Number(q[1]) > 0) pending.push(`${group}: ${q[1]} packets queued`);
+    const a = /Advertise list: (.*)$/.exec(line);
+    if (a && a[1].trim() !== 'empty') pending.push(`${group}: routes waiting to be advertised`);
+  }
+  return pending;
+}
+
 export interface RouteNexthop {
   ip?: string;
   iface?: string;
@@ -375,13 +394,24 @@ interface RawBgpPath {
   originatorId?: string;
   clusterList?: { list?: string[] };
   peerId?: string;
+  peer?: { peerId?: string };
 }
 
-/** `show bgp ipv4 unicast json`: every path of every prefix in the BGP table. */
+/**
+ * `show bgp ipv4 unicast json` (every prefix: {routes: {prefix: [path]}}) or
+ * `show bgp ipv4 unicast PREFIX json` (one prefix in detail: {prefix, paths: [path]}, with
+ * originator id and cluster list when a route reflector passed it on).
+ */
 export function parseBgpTable(text: string): BgpPath[] {
-  const doc = (parseJsonSequence(text)[0] ?? {}) as { routes?: Record<string, RawBgpPath[]> };
+  const doc = (parseJsonSequence(text)[0] ?? {}) as {
+    routes?: Record<string, RawBgpPath[]>;
+    prefix?: string;
+    paths?: RawBgpPath[];
+  };
+  const byPrefix: [string, RawBgpPath[]][] =
+    doc.paths && doc.prefix ? [[doc.prefix, doc.paths]] : Object.entries(doc.routes ?? {});
   const out: BgpPath[] = [];
-  for (const [prefix, paths] of Object.entries(doc.routes ?? {})) {
+  for (const [prefix, paths] of byPrefix) {
     for (const p of paths) {
       const pathText = p.path ?? p.aspath?.string ?? '';
       out.push({
@@ -395,7 +425,7 @@ export function parseBgpTable(text: string): BgpPath[] {
         valid: p.valid ?? false,
         originatorId: p.originatorId,
         clusterList: p.clusterList?.list ?? [],
-        peer: p.peerId,
+        peer: p.peerId ?? p.peer?.peerId,
       });
     }
   }
@@ -413,7 +443,7 @@ export async function vtyshSections(
   router: string,
   commands: string[],
 ): Promise<Map<string, string>> {
-  const args = ['--vty_socket', dir, '-E'];
+  const args = ['--vty_socket', dir, '--config_dir', dir, '-E'];
   for (const c of commands) args.push('-c', c);
   const res = await run('vtysh', args, { ns, check: false, timeoutMs: 15000 });
   if (res.exitCode !== 0) throw new VtyshError(router, commands.join('" -c "'), res.stdout + res.stderr);

@@ -2,6 +2,7 @@
 // node objects, and tears everything down through the ledger.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { type ConvergeOptions, type ConvergeReport, waitConverged } from '../frr/converge.js';
 import { type Features, probeFeatures } from '../kernel/features.js';
 import { Kernel, type LinkState } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
@@ -246,6 +247,14 @@ export class Simulation {
     });
     const [r1, r2] = await Promise.all([pingFrom(ta, [tb]), pingFrom(tb, [ta])]);
     return r1[0].ok && r2[0].ok;
+  }
+
+  /**
+   * Waits until routing has settled: OSPF adjacencies Full and BGP sessions Established as
+   * configured, routing tables unchanged (src/frr/converge.ts); throws what is missing on timeout.
+   */
+  waitConverged(opts: ConvergeOptions = {}): Promise<ConvergeReport> {
+    return waitConverged(this, opts);
   }
 
   /**
