@@ -1,6 +1,6 @@
 // Kernel features differ between machines (this CI kernel has no netem, dummy, vlan...).
 // They are probed once per kernel release inside a throwaway namespace and cached.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { run } from './run.js';
@@ -59,6 +59,10 @@ export async function probeFeatures(runDir: string, nsName: string): Promise<Fea
   } finally {
     await run('ip', ['netns', 'del', nsName], { check: false });
   }
-  writeFileSync(cacheFile, JSON.stringify(out));
+  // a fresh machine has no run directory yet; tests probe concurrently, so write then rename
+  mkdirSync(runDir, { recursive: true });
+  const tmp = `${cacheFile}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(out));
+  renameSync(tmp, cacheFile);
   return out;
 }
