@@ -58,8 +58,16 @@ export function buildPlan(model: Model, features?: Features): Plan {
   for (const node of model.nodes.values()) {
     const script = plan.script(node.ns);
     script.wave = waves.get(node.name);
+    if (!kindOf(node.kind).bridging) continue;
     // bridges report their ports as they finish, which usually spares the carrier wait a round
-    if (kindOf(node.kind).bridging) script.report = true;
+    script.report = true;
+    // ports not created up come up first thing, so the kernel's link watcher has the rest of
+    // the script to mark them operational before the report
+    const createdUp = new Set(plan.veths.filter((v) => v.aUp && v.a.ns === node.ns).map((v) => v.a.ifname));
+    const early = node.ifaces
+      .filter((i) => model.links[i.link].spec.state !== 'down' && !createdUp.has(i.name))
+      .map((i) => `link set ${i.name} up`);
+    script.ip.splice(1, 0, ...early);
   }
   return plan;
 }

@@ -77,8 +77,9 @@ t.test('linear topology: one namespace, one script and one address per node', as
     ],
     'the middle switch bridges its three ports',
   );
-  // 6 namespaces + 5 veths + ip lines: 3 per host, 5 + 6 + 5 for the switches
-  t.equal(plan.operationCount, 6 + 5 + 9 + 16, 'operation count');
+  // 6 namespaces + 5 veths + ip lines: 3 per host, 5 + 6 + 5 for the switches, and the
+  // 2 switch ports created down that the switches bring up first thing
+  t.equal(plan.operationCount, 6 + 5 + 9 + 16 + 2, 'operation count');
 });
 
 t.test(
@@ -99,6 +100,11 @@ t.test(
     );
     const s1s2 = plan.veths.find((v) => [v.a.ns, v.b.ns].sort().join() === 'netsim-lin-s1,netsim-lin-s2')!;
     t.same([s1s2.a.ns, s1s2.aUp], ['netsim-lin-s2', true], 's1-s2: created up in s2, which comes later');
+    t.same(
+      plan.script('netsim-lin-s1').ip.slice(0, 2),
+      ['link set lo up', 'link set eth2 up'],
+      's1 brings its end of s1-s2 up first thing (its end to h1 was created up)',
+    );
     const ring = fromYaml(`
 name: x
 nodes: {s1: {kind: switch}, s2: {kind: switch}, s3: {kind: switch}}
