@@ -3,8 +3,8 @@ import { clusterKind } from './cluster.js';
 import { etcdKind } from './etcd.js';
 import { hostKind } from './host.js';
 import type { NodeKind } from './kind.js';
-import { routerKind } from './router.js';
 import { podKind } from './pod.js';
+import { routerKind } from './router.js';
 import { switchKind } from './switch.js';
 import { workerKind } from './worker.js';
 
@@ -26,4 +26,5 @@ export function kindNames(): string[] {
   return [...kinds.keys()];
 }
 
-for (const k of [hostKind, switchKind, routerKind, clusterKind, etcdKind, workerKind, podKind]) registerKind(k);
+for (const k of [hostKind, switchKind, routerKind, clusterKind, etcdKind, workerKind, podKind])
+  registerKind(k);

@@ -24,6 +24,28 @@ export interface RouterOpts extends CommonOpts {
   [field: string]: unknown;
 }
 export type LinkOpts = Omit<LinkSpec, 'endpoints'>;
+export interface PodOpts {
+  /** "w1" (within the cluster) or the full worker name "C0w1" */
+  worker: string;
+  labels?: Record<string, string>;
+  /** a long-running command in the pod, e.g. a small HTTP server */
+  command?: string;
+}
+export interface ClusterOpts extends CommonOpts {
+  /** the switch(es) or router(s) workers and etcd members attach to, round robin */
+  underlay: string | string[];
+  workers?: number;
+  etcd?: number;
+  podCidr?: string;
+  subnetLen?: number;
+  vni?: number;
+  /** flannel's etcd prefix (default /coreos.com/network) */
+  prefix?: string;
+  /** subnet lease TTL and renewal margin, seconds (flannel: 86400, 3600) */
+  leaseTtl?: number;
+  leaseRenewMargin?: number;
+  pods?: Record<string, PodOpts>;
+}
 
 export class Topology {
   private readonly nodes: Record<string, Record<string, unknown>> = {};
@@ -63,6 +85,11 @@ export class Topology {
 
   router(name: string, opts: RouterOpts = {}): string {
     return this.node(name, 'router', { ...opts });
+  }
+
+  /** A Kubernetes-style cluster: etcd members <name>e1.., workers <name>w1.. on the underlay. */
+  cluster(name: string, opts: ClusterOpts): string {
+    return this.node(name, 'cluster', { ...opts });
   }
 
   /** `a` and `b` are node names, optionally with an interface: "r1:eth2". */

@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { frrVerbs, hasFrrRouters, reportConvergence } from '../frr/verbs.js';
+import { interruptWorkers, k8sVerbs } from '../k8s/verbs.js';
 import { kindOf } from '../kinds/registry.js';
 import type { SimNode } from '../runtime/node.js';
 import type { Simulation } from '../runtime/simulation.js';
@@ -49,7 +50,7 @@ export class Commands {
   /** Interrupts the foreground command, if any. */
   interrupt(): boolean {
     const c = this.current;
-    if (!c?.pid) return false;
+    if (!c?.pid) return interruptWorkers(this.sim);
     try {
       process.kill(-c.pid, 'SIGINT');
     } catch {
@@ -100,6 +101,14 @@ export class Commands {
       return 1;
     }
     const line = node.shellLine(this.substitute(cmd));
+    // `c1 ./server &`: in the background, recorded in the ledger, output to a file
+    if (/[^&]&\s*$/.test(cmd)) {
+      const logFile = `${this.sim.dir}/bg-${node.name}-${Date.now()}.log`;
+      const bg = line.replace(/&\s*$/, '');
+      const pid = this.sim.kernel.spawnDaemon({ ns: node.ns, cmd: 'sh', args: ['-c', bg], logFile });
+      this.io.out(`[${node.name}] pid ${pid} in the background, output in ${logFile}\n`);
+      return 0;
+    }
     return this.stream(['nsenter', `--net=/run/netns/${node.ns}`, '--', 'sh', '-c', line]);
   }
 
@@ -257,6 +266,13 @@ export class Commands {
       return 0;
     });
     for (const v of frrVerbs(sim, io)) this.def(v.names, v.usage, v.help, (args) => v.run(args));
+    const k8s = k8sVerbs(
+      sim,
+      io,
+      (l) => this.substitute(l),
+      (argv) => this.stream(argv),
+    );
+    for (const v of k8s) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
     this.def(['sh'], 'sh cmd', 'run a command in the host shell (outside the simulation)', async (_a, rest) =>
       this.stream(['sh', '-c', rest]),
     );

@@ -13,6 +13,8 @@ const IDENT = /^[A-Za-z_$][\w$]*$/;
 export function liveObjects(sim: Simulation): Record<string, unknown> {
   const ctx: Record<string, unknown> = { net: sim, sim };
   for (const [name, node] of sim.nodes) if (IDENT.test(name) && !(name in ctx)) ctx[name] = node;
+  // clusters (C0) and other objects that are not nodes
+  for (const [name, obj] of sim.objects) if (IDENT.test(name) && !(name in ctx)) ctx[name] = obj;
   return ctx;
 }
 
@@ -59,6 +61,8 @@ export function startRepl(sim: Simulation): Promise<void> {
         r.close();
         return;
       }
+      // nodes made since the last line (pods) become live objects too
+      for (const [k, v] of Object.entries(liveObjects(sim))) if (!(k in r.context)) r.context[k] = v;
       if (!cmds.handles(line)) return jsEval.call(r, code, context, file, cb);
       cmds.run(line).then(
         () => cb(null, undefined),

@@ -20,7 +20,8 @@ function fakeSim(): Simulation {
     { name: 's1', kind: 'switch', ns: 'netsim-fake-s1' },
     { name: 'r1', kind: 'router', ns: 'netsim-fake-r1', ip: '10.0.0.254' },
   ];
-  const nodes = new Map(list.map((n) => [n.name, n]));
+  // pods wrap their lines (hostname, mounts); plain nodes run them as given
+  const nodes = new Map(list.map((n) => [n.name, { ...n, shellLine: (l: string) => l }]));
   const fake = {
     name: 'fake',
     nodes,
@@ -94,7 +95,7 @@ t.test('complete', async (t) => {
   const first = hits('');
   for (const w of ['pingall', 'link', 'help', 'h1', 's1', 'exit', 'quit'])
     t.ok(first.includes(w), `"" offers ${w}`);
-  t.same(hits('pi'), ['pingall', 'pingallfull', 'pingpair', 'pingpairfull'], 'verbs by prefix');
+  t.same(hits('pi'), ['pingall', 'pingallfull', 'pingpair', 'pingpairfull', 'pingpods'], 'verbs by prefix');
   t.same(hits('h'), ['h1', 'h2', 'help'], 'verbs and node names together');
   t.same(complete(cmds, 'h1 ping h'), [['h1', 'h2'], 'h'], 'node names after a node command');
   t.same(hits('h1 ping '), ['h1', 'h2', 'r1', 's1', 'web.1']);
@@ -103,7 +104,7 @@ t.test('complete', async (t) => {
   t.same(hits('link h1 s1 '), ['down', 'up'], 'link a b <up|down>');
   t.same(hits('link h1 s1 d'), ['down']);
   t.same(hits('switch s1 st'), ['start', 'stop']);
-  t.same(hits('help pingp'), ['pingpair', 'pingpairfull'], 'help completes verbs');
+  t.same(hits('help pingp'), ['pingpair', 'pingpairfull', 'pingpods'], 'help completes verbs');
   t.same(hits('iperf h2 '), ['h1', 'h2', 'r1', 's1', 'web.1']);
   t.same(hits('zz'), [], 'nothing for an unknown prefix');
 });
