@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import { simDir } from '../../src/runtime/paths.js';
-import { netsim, startUp, tempDir, waitFor, waitReady, writeFile } from '../lib/cli.js';
+import { netsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
 import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
 
 const TOPOLOGY = `
@@ -140,7 +140,11 @@ if (requireRoot(t)) {
     const name = uniqueName('c');
     const ok = await netsim(['up', file, '-n', name, '-q', '--script', good]);
     t.equal(ok.code, 0, `all lines pass: exit 0 ${ok.stderr}`);
-    t.match(ok.stdout, /netsim> h1 ping -c1 -W2 h3\n[^]*1 received/, 'each line is echoed with its output');
+    t.match(
+      ok.stdout,
+      /netsim> h1 ping -c1 -W2 h3\n[\s\S]*1 received/,
+      'each line is echoed with its output',
+    );
     t.match(ok.stdout, /Results: 0% dropped \(12\/12 received\)/, 'pingall output');
     t.same(namespacesOf(name), [], 'torn down after the script');
     t.notOk(existsSync(simDir(name)), 'no state directory left');

@@ -1,0 +1,51 @@
+// netsim through its library API, as a program embedding it would: topology from the builder,
+// validated, Simulation.up, then down. The clock covers all of that.
+import { randomBytes } from 'node:crypto';
+import type { Model } from '../src/model/model.js';
+import { builtinTopology } from '../src/model/topos.js';
+import { validate } from '../src/model/validate.js';
+import type { PhaseTiming } from '../src/runtime/simulation.js';
+import { Simulation } from '../src/runtime/simulation.js';
+
+export function benchModel(topo: string, prefix: string): Model {
+  const t = builtinTopology(topo);
+  if (!t) throw new Error(`not a built-in topology: ${topo}`);
+  return validate(t.toSpec(), t.source, { simName: `${prefix}_${randomBytes(3).toString('hex')}` });
+}
+
+export interface NetsimRun {
+  seconds: number;
+  up: number;
+  down: number;
+  timings: PhaseTiming[];
+}
+
+export async function runNetsim(topo: string): Promise<NetsimRun> {
+  const t0 = performance.now();
+  const sim = await Simulation.up(benchModel(topo, 'bench'));
+  const t1 = performance.now();
+  await sim.down();
+  const t2 = performance.now();
+  return { seconds: (t2 - t0) / 1000, up: (t1 - t0) / 1000, down: (t2 - t1) / 1000, timings: sim.timings };
+}
+
+/** All-pairs ping (sim.pingAll) on single,<hosts>; the network is built before the clock starts. */
+export async function runPingAll(
+  hosts: number,
+  reps: number,
+): Promise<{ seconds: number[]; failures: number }> {
+  const sim = await Simulation.up(benchModel(`single,${hosts}`, 'benchping'));
+  const seconds: number[] = [];
+  let failures = 0;
+  try {
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      const r = await sim.pingAll();
+      seconds.push((performance.now() - t0) / 1000);
+      failures += r.failed;
+    }
+  } finally {
+    await sim.down();
+  }
+  return { seconds, failures };
+}

@@ -1,0 +1,177 @@
+// `npm run bench`: build+teardown of the same networks by netsim, by Mininet 2.3 (fenced in
+// its own namespaces) and by a plain ip-batch script (the floor), several times each,
+// interleaved so that load from other work on the machine falls on all three alike.
+//
+//   node dist/bench/run.js [--reps 3] [--topo single,200 ...] [--no-mininet] [--ping-reps 3]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runFloor } from './floor.js';
+import { loadAverage, median, settle, spreadPercent } from './measure.js';
+import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
+import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
+
+const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
+const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
+const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
+const PING_TARGET_S = 3;
+
+type Tool = 'netsim' | 'mininet' | 'floor';
+
+interface Cell {
+  seconds: number[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      reps: { type: 'string', default: '3' },
+      topo: { type: 'string', multiple: true },
+      'no-mininet': { type: 'boolean', default: false },
+      'ping-reps': { type: 'string', default: '3' },
+    },
+  });
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces)');
+  const reps = Number(values.reps);
+  const topos = values.topo?.length ? values.topo : DEFAULT_TOPOS;
+  const log = (l: string) => console.error(l);
+
+  let mininetSkip: string | undefined = values['no-mininet'] ? 'skipped (--no-mininet)' : undefined;
+  mininetSkip ??= await ensureMininet(log);
+  const tools: Tool[] = mininetSkip ? ['netsim', 'floor'] : ['netsim', 'floor', 'mininet'];
+
+  const started = new Date();
+  const loadBefore = loadAverage();
+  log(`warming up (feature probe, JIT)`);
+  await runNetsim('single,10');
+  await runFloor(benchModel('single,10', 'benchip'));
+  await settle();
+
+  const cells = new Map<string, Cell>();
+  const cell = (topo: string, tool: Tool) => {
+    const key = `${topo}/${tool}`;
+    if (!cells.has(key)) cells.set(key, { seconds: [] });
+    return cells.get(key)!;
+  };
+  const netsimRuns = new Map<string, NetsimRun[]>();
+  const mininetRuns: { topo: string; run: MininetRun }[] = [];
+
+  for (let rep = 0; rep < reps; rep++) {
+    for (const topo of topos) {
+      // rotate the order so no tool always runs right after the slow one
+      const order = tools.map((_, i) => tools[(i + rep) % tools.length]);
+      for (const tool of order) {
+        let seconds: number;
+        if (tool === 'netsim') {
+          const r = await runNetsim(topo);
+          seconds = r.seconds;
+          netsimRuns.set(topo, [...(netsimRuns.get(topo) ?? []), r]);
+        } else if (tool === 'floor') {
+          seconds = (await runFloor(benchModel(topo, 'benchip'))).seconds;
+        } else {
+          const r = await runMininet(topo);
+          seconds = r.seconds;
+          mininetRuns.push({ topo, run: r });
+        }
+        cell(topo, tool).seconds.push(seconds);
+        log(`  rep ${rep + 1}/${reps} ${topo.padEnd(11)} ${tool.padEnd(8)} ${seconds.toFixed(2)} s`);
+        await settle();
+      }
+    }
+  }
+
+  log(`all-pairs ping, 50 hosts on one switch`);
+  const ping = await runPingAll(50, Number(values['ping-reps']));
+  const loadAfter = loadAverage();
+
+  const fmt = (x: number | undefined, digits = 2) =>
+    x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits);
+  const med = (topo: string, tool: Tool) => {
+    const c = cells.get(`${topo}/${tool}`);
+    return c?.seconds.length ? median(c.seconds) : undefined;
+  };
+  const lines: string[] = [];
+  lines.push(
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, kernel ${release()}; median of ${reps} runs of build+teardown; load average ${loadBefore} before, ${loadAfter} after.`,
+  );
+  lines.push('');
+  lines.push('| topology | netsim s | Mininet s | ip-batch s | Mininet/netsim | netsim/ip-batch |');
+  lines.push('|---|---:|---:|---:|---:|---:|');
+  for (const topo of topos) {
+    const [n, m, f] = [med(topo, 'netsim'), med(topo, 'mininet'), med(topo, 'floor')];
+    const vsMininet = n && m ? m / n : undefined;
+    const vsFloor = n && f ? n / f : undefined;
+    lines.push(
+      `| ${topo} | ${fmt(n)} | ${fmt(m)} | ${fmt(f)} | ${vsMininet ? `${fmt(vsMininet, 1)}×` : '–'} | ${vsFloor ? `${fmt(vsFloor)}×` : '–'} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `All-pairs ping, 50 hosts on one switch (sim.pingAll): ${fmt(median(ping.seconds))} s median of ${ping.seconds.length} (target < ${PING_TARGET_S} s), ${ping.failures} failed pairs.`,
+  );
+  if (mininetSkip) lines.push(`Mininet: ${mininetSkip}.`);
+  lines.push('');
+  lines.push('Noise: (max − min) / median over the runs of each cell:');
+  lines.push('');
+  lines.push('| topology | netsim | Mininet | ip-batch |');
+  lines.push('|---|---:|---:|---:|');
+  for (const topo of topos) {
+    const sp = (tool: Tool) => {
+      const c = cells.get(`${topo}/${tool}`);
+      return c?.seconds.length ? `${spreadPercent(c.seconds).toFixed(0)}%` : '–';
+    };
+    lines.push(`| ${topo} | ${sp('netsim')} | ${sp('mininet')} | ${sp('floor')} |`);
+  }
+  lines.push('');
+  lines.push('Where netsim spends its time (median ms per phase of Simulation.up; teardown = down):');
+  lines.push('');
+  const phases = [...new Set([...netsimRuns.values()].flat().flatMap((r) => r.timings.map((t) => t.phase)))];
+  lines.push(`| topology | ${phases.join(' | ')} | teardown |`);
+  lines.push(`|---|${phases.map(() => '---:').join('|')}|---:|`);
+  for (const topo of topos) {
+    const runs = netsimRuns.get(topo) ?? [];
+    const ms = (p: string) =>
+      median(runs.map((r) => r.timings.find((t) => t.phase === p)?.ms ?? 0)).toFixed(0);
+    lines.push(
+      `| ${topo} | ${phases.map(ms).join(' | ')} | ${median(runs.map((r) => r.down * 1000)).toFixed(0)} |`,
+    );
+  }
+  const leftovers = mininetRuns.filter((r) => r.run.leftoverLinks.length || r.run.changedSysctls.length);
+  if (mininetRuns.length) {
+    lines.push('');
+    lines.push(
+      leftovers.length
+        ? `Mininet left behind (removed by the benchmark): ${leftovers
+            .map((r) => `${r.topo}: ${[...r.run.leftoverLinks, ...r.run.changedSysctls].join(', ')}`)
+            .join('; ')}`
+        : 'Mininet left nothing behind in its namespace and changed no host setting.',
+    );
+  }
+  lines.push('');
+  const checks: string[] = [];
+  for (const topo of topos.filter((t) => /^single,200$/.test(t))) {
+    const [n, m] = [med(topo, 'netsim'), med(topo, 'mininet')];
+    if (n && m)
+      checks.push(`${topo}: ${(m / n).toFixed(1)}× faster than Mininet (target ≥ ${TARGET_VS_MININET}×)`);
+  }
+  for (const topo of topos) {
+    const [n, f] = [med(topo, 'netsim'), med(topo, 'floor')];
+    if (n && f && n / f > TARGET_VS_FLOOR)
+      checks.push(`${topo}: ${(n / f).toFixed(2)}× the ip-batch floor (target ≤ ${TARGET_VS_FLOOR}×)`);
+  }
+  if (checks.length) lines.push(checks.map((c) => `- ${c}`).join('\n'));
+
+  const report = `${lines.join('\n')}\n`;
+  console.log(report);
+  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'latest.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, report);
+  log(`written to ${out}`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
