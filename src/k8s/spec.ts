@@ -78,6 +78,8 @@ export interface ExpandContext {
   /** every node of the topology as written (kinds by name) */
   nodes: Record<string, Record<string, unknown>>;
   issue(path: Path, message: string): void;
+  /** claims a name made by this generator (a pod); returns who already has it, if anyone */
+  claim(name: string, owner: string): string | undefined;
 }
 
 /** Full worker name for "w1" or "C0w1" within cluster C0; undefined if it is not one. */
@@ -133,6 +135,10 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     ctx.issue(at('leaseRenewMargin'), 'the renewal margin must be shorter than leaseTtl');
   for (const [pod, p] of Object.entries(cfg.pods)) {
     if (!POD_NAME_RE.test(pod)) ctx.issue(at('pods', pod), `invalid pod name "${pod}": ${POD_NAME_MSG}`);
+    const taken = ctx.nodes[pod]
+      ? `a node (${String(ctx.nodes[pod].kind)})`
+      : ctx.claim(pod, `a pod of ${name}`);
+    if (taken) ctx.issue(at('pods', pod), `a pod named "${pod}" clashes with ${taken}: pod names are unique`);
     if (!resolveWorker(cfg, p.worker))
       ctx.issue(
         at('pods', pod, 'worker'),

@@ -28,6 +28,8 @@ export interface NodeKind {
     ctx: {
       nodes: Record<string, Record<string, unknown>>;
       issue(path: Path, message: string): void;
+      /** claims a name the node makes besides its nodes (a pod); returns who already has it */
+      claim(name: string, owner: string): string | undefined;
     },
   ): { nodes: Record<string, Record<string, unknown>>; links: { endpoints: [string, string] }[] };
   /** semantic checks that need the whole model (addresses allocated) */

@@ -37,6 +37,7 @@ export function expandNodes(spec: TopologySpec, source: ExpandedSource, sink: Is
   if (generators.length === 0) return spec;
   const nodes: TopologySpec['nodes'] = {};
   const links = [...(spec.links ?? [])];
+  const claimed = new Map<string, string>();
   for (const [name, n] of Object.entries(spec.nodes)) {
     const kind = typeof n.kind === 'string' ? kindOf(n.kind, false) : undefined;
     if (!kind?.expand) {
@@ -51,6 +52,11 @@ export function expandNodes(spec: TopologySpec, source: ExpandedSource, sink: Is
     const out = kind.expand(name, parsed.data, {
       nodes: spec.nodes,
       issue: (path, message) => sink.add(path, message),
+      claim: (what, owner) => {
+        const had = claimed.get(what);
+        if (!had) claimed.set(what, owner);
+        return had;
+      },
     });
     for (const [gen, genSpec] of Object.entries(out.nodes)) {
       const clash = spec.nodes[gen] !== undefined ? 'a node of the topology' : source.nodeOwner.get(gen);

@@ -2,7 +2,7 @@
 // first comment lines, and these helpers run the real CLI on it and check that error.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Test } from 'tap';
 import { PROJECT_ROOT } from '../../src/model/load.js';
 
@@ -19,6 +19,8 @@ export interface Expectation {
   line?: number;
   /** kernel features this error depends on being absent (e.g. netem) */
   needsMissing: string[];
+  /** the file the error is located in: the topology, or one it refers to (`# in:`) */
+  at: string;
 }
 
 /** Every YAML topology and builder scenario in the corpus, as absolute paths, sorted. */
@@ -36,7 +38,7 @@ export function corpusFiles(): string[] {
 export function readExpectation(file: string): Expectation {
   const fields = new Map<string, string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(?:#|\/\/)\s*(expect|path|line|needs-missing):\s?(.*)$/.exec(line);
+    const m = /^(?:#|\/\/)\s*(expect|path|line|needs-missing|in):\s?(.*)$/.exec(line);
     if (!m) break;
     fields.set(m[1], m[2].trimEnd());
   }
@@ -53,6 +55,8 @@ export function readExpectation(file: string): Expectation {
     path,
     line: line === 'none' ? undefined : Number(line),
     needsMissing: (fields.get('needs-missing') ?? '').split(/[\s,]+/).filter(Boolean),
+    // an error in a file the topology refers to (a daemons file) is located in that file
+    at: fields.has('in') ? join(dirname(file), fields.get('in')!) : file,
   };
 }
 
@@ -65,7 +69,7 @@ export function checkError(t: Test, exp: Expectation, stderr: string): void {
   const errors = errorLines(stderr);
   t.equal(errors.length, 1, 'exactly one error: line', { stderr });
   const line = errors[0] ?? '';
-  const where = exp.line === undefined ? `error: ${exp.file}: ` : `error: ${exp.file}:${exp.line}:`;
+  const where = exp.line === undefined ? `error: ${exp.at}: ` : `error: ${exp.at}:${exp.line}:`;
   t.ok(line.startsWith(where), `points at ${exp.line === undefined ? 'the file' : `line ${exp.line}`}`, {
     found: line,
     wanted: where,
