@@ -8,7 +8,9 @@ import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Model } from '../src/model/model.js';
 import { runFloor } from './floor.js';
+import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
 import { loadAverage, median, settle, spreadPercent } from './measure.js';
 import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
 import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
@@ -17,6 +19,7 @@ const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
+const SUITES = ['engine', 'frr'];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -24,21 +27,16 @@ interface Cell {
   seconds: number[];
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      reps: { type: 'string', default: '3' },
-      topo: { type: 'string', multiple: true },
-      'no-mininet': { type: 'boolean', default: false },
-      'ping-reps': { type: 'string', default: '3' },
-    },
-  });
-  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces)');
-  const reps = Number(values.reps);
-  const topos = values.topo?.length ? values.topo : DEFAULT_TOPOS;
-  const log = (l: string) => console.error(l);
-
-  let mininetSkip: string | undefined = values['no-mininet'] ? 'skipped (--no-mininet)' : undefined;
+async function engineSuite(
+  reps: number,
+  topos: string[],
+  noMininet: boolean,
+  pingReps: number,
+  log: (l: string) => void,
+): Promise<string[]> {
+  const lines: string[] = [];
+  lines.push('## Build + teardown (engine)', '');
+  let mininetSkip: string | undefined = noMininet ? 'skipped (--no-mininet)' : undefined;
   mininetSkip ??= await ensureMininet(log);
   const tools: Tool[] = mininetSkip ? ['netsim', 'floor'] : ['netsim', 'floor', 'mininet'];
 
@@ -83,7 +81,7 @@ async function main(): Promise<void> {
   }
 
   log(`all-pairs ping, 50 hosts on one switch`);
-  const ping = await runPingAll(50, Number(values['ping-reps']));
+  const ping = await runPingAll(50, pingReps);
   const loadAfter = loadAverage();
 
   const fmt = (x: number | undefined, digits = 2) =>
@@ -92,7 +90,6 @@ async function main(): Promise<void> {
     const c = cells.get(`${topo}/${tool}`);
     return c?.seconds.length ? median(c.seconds) : undefined;
   };
-  const lines: string[] = [];
   lines.push(
     `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, kernel ${release()}; median of ${reps} runs of build+teardown; load average ${loadBefore} before, ${loadAfter} after.`,
   );
@@ -162,6 +159,69 @@ async function main(): Promise<void> {
       checks.push(`${topo}: ${(n / f).toFixed(2)}× the ip-batch floor (target ≤ ${TARGET_VS_FLOOR}×)`);
   }
   if (checks.length) lines.push(checks.map((c) => `- ${c}`).join('\n'));
+
+  return lines;
+}
+
+/** up -> converged -> full host ping matrix for a 10-router OSPF ring and a 10-AS eBGP chain. */
+async function frrSuite(reps: number, log: (l: string) => void): Promise<string[]> {
+  const cases: [string, () => Model][] = [
+    ['ospf-ring,10', () => ospfRing(10)],
+    ['bgp-chain,10', () => bgpChain(10)],
+  ];
+  const runs = new Map<string, FrrRun[]>();
+  for (let rep = 0; rep < reps; rep++) {
+    for (const [topo, model] of cases) {
+      const r = await runFrr(topo, model());
+      runs.set(topo, [...(runs.get(topo) ?? []), r]);
+      log(
+        `  rep ${rep + 1}/${reps} ${topo.padEnd(13)} built ${r.built.toFixed(2)} s, converged ${r.converged.toFixed(2)} s, matrix ${r.matrix.toFixed(2)} s`,
+      );
+      await settle();
+    }
+  }
+  const lines = ['', '## Routed topologies with real FRR (seconds from the start of up)', ''];
+  lines.push(
+    '| topology | built + daemons | converged | full host ping matrix | spread | adjacencies / sessions |',
+  );
+  lines.push('|---|---:|---:|---:|---:|---|');
+  for (const [topo] of cases) {
+    const rs = runs.get(topo) ?? [];
+    const m = (f: (r: FrrRun) => number) => median(rs.map(f)).toFixed(2);
+    lines.push(
+      `| ${topo} | ${m((r) => r.built)} | ${m((r) => r.converged)} | ${m((r) => r.matrix)} | ${spreadPercent(rs.map((r) => r.matrix)).toFixed(0)}% | ${rs[0]?.adjacencies ?? 0} OSPF / ${rs[0]?.sessions ?? 0} BGP |`,
+    );
+  }
+  lines.push(
+    '',
+    `Median of ${reps}; OSPF hello 1 s / dead 4 s, SPF throttle 0/50/500 ms; BGP keepalive/hold as rendered by netsim; each host ping waits at most 1 s.`,
+  );
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      reps: { type: 'string', default: '3' },
+      topo: { type: 'string', multiple: true },
+      'no-mininet': { type: 'boolean', default: false },
+      'ping-reps': { type: 'string', default: '3' },
+      suite: { type: 'string', multiple: true },
+    },
+  });
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces)');
+  const reps = Number(values.reps);
+  const topos = values.topo?.length ? values.topo : DEFAULT_TOPOS;
+  const log = (l: string) => console.error(l);
+  const suites = values.suite?.length ? values.suite.flatMap((x) => x.split(',')) : SUITES;
+  for (const x of suites)
+    if (!SUITES.includes(x)) throw new Error(`unknown suite "${x}" (suites: ${SUITES.join(', ')})`);
+  const lines: string[] = [];
+  if (suites.includes('engine'))
+    lines.push(
+      ...(await engineSuite(reps, topos, values['no-mininet'] ?? false, Number(values['ping-reps']), log)),
+    );
+  if (suites.includes('frr')) lines.push(...(await frrSuite(reps, log)));
 
   const report = `${lines.join('\n')}\n`;
   console.log(report);
