@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Model } from '../src/model/model.js';
 import { runFloor } from './floor.js';
 import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
+import { type PodRun, runDefaultScenario, runManyPods, runThroughput } from './k8s.js';
 import { loadAverage, median, settle, spreadPercent } from './measure.js';
 import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
 import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
@@ -19,7 +20,7 @@ const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
-const SUITES = ['engine', 'frr'];
+const SUITES = ['engine', 'frr', 'k8s'];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -199,6 +200,43 @@ async function frrSuite(reps: number, log: (l: string) => void): Promise<string[
   return lines;
 }
 
+/** Pods: up -> every pod reachable, agent memory, per-pod memory, VXLAN throughput vs a veth. */
+async function k8sSuite(reps: number, log: (l: string) => void): Promise<string[]> {
+  const def: PodRun[] = [];
+  for (let i = 0; i < reps; i++) {
+    def.push(await runDefaultScenario());
+    log(
+      `  rep ${i + 1}/${reps} default scenario: up ${def[i].up.toFixed(2)} s, all pods reachable ${def[i].reachable.toFixed(2)} s`,
+    );
+    await settle();
+  }
+  log('  50 workers x 20 pods');
+  const many = await runManyPods(50, 20);
+  log(`  1000 pods: up ${many.up.toFixed(1)} s, reachable ${many.reachable.toFixed(1)} s`);
+  await settle();
+  log('  iperf3: pod to pod across workers vs a raw veth');
+  const tp = await runThroughput(5);
+  const rss = [...def.flatMap((d) => d.agentRssMiB), ...many.agentRssMiB];
+  const lines = ['', '## Kubernetes pod networking', ''];
+  lines.push('| case | pods | workers | up s | all pods reachable s | agent RSS MiB (median / max) |');
+  lines.push('|---|---:|---:|---:|---:|---:|');
+  const row = (r: PodRun, up: number, reach: number) =>
+    `| ${r.name} | ${r.pods} | ${r.workers} | ${up.toFixed(2)} | ${reach.toFixed(2)} | ${median(r.agentRssMiB).toFixed(1)} / ${Math.max(...r.agentRssMiB).toFixed(1)} |`;
+  lines.push(row(def[0], median(def.map((d) => d.up)), median(def.map((d) => d.reachable))));
+  lines.push(row(many, many.up, many.reachable));
+  lines.push('');
+  lines.push(
+    `Default scenario: median of ${reps} (target: all pods reachable ≤ 5 s, spread ${spreadPercent(def.map((d) => d.reachable)).toFixed(0)}%). Reachable = the first pod of each cluster pings every other pod of it.`,
+  );
+  lines.push(
+    `Agent memory: ${Math.max(...rss).toFixed(1)} MiB RSS at most over ${rss.length} agents (target ≤ 60 MB). Per pod (kernel: namespace, veth pair, routes, neighbours; MemAvailable lost minus the processes' PSS, over 1000 pods): ${(many.perPodKiB ?? 0).toFixed(0)} KiB.`,
+  );
+  lines.push(
+    `iperf3 5 s, best of 2 interleaved: pod to pod across workers (VXLAN, MTU 1450) ${tp.podGbps.toFixed(2)} Gbit/s, raw veth ${tp.vethGbps.toFixed(2)} Gbit/s: ${((100 * tp.podGbps) / tp.vethGbps).toFixed(0)}% (target ≥ 70%).`,
+  );
+  return lines;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -216,19 +254,22 @@ async function main(): Promise<void> {
   const suites = values.suite?.length ? values.suite.flatMap((x) => x.split(',')) : SUITES;
   for (const x of suites)
     if (!SUITES.includes(x)) throw new Error(`unknown suite "${x}" (suites: ${SUITES.join(', ')})`);
-  const lines: string[] = [];
-  if (suites.includes('engine'))
-    lines.push(
-      ...(await engineSuite(reps, topos, values['no-mininet'] ?? false, Number(values['ping-reps']), log)),
-    );
-  if (suites.includes('frr')) lines.push(...(await frrSuite(reps, log)));
-
-  const report = `${lines.join('\n')}\n`;
-  console.log(report);
-  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'latest.md');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, report);
-  log(`written to ${out}`);
+  const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  // one file per suite, so running one suite does not erase the figures of another
+  for (const suite of suites) {
+    const lines =
+      suite === 'engine'
+        ? await engineSuite(reps, topos, values['no-mininet'] ?? false, Number(values['ping-reps']), log)
+        : suite === 'frr'
+          ? await frrSuite(reps, log)
+          : await k8sSuite(reps, log);
+    const report = `${lines.join('\n')}\n`;
+    console.log(report);
+    const out = join(resultsDir, `${suite}.md`);
+    writeFileSync(out, report);
+    log(`written to ${out}`);
+  }
 }
 
 main().catch((err) => {

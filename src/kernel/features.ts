@@ -18,9 +18,11 @@ export interface Features {
   geneve: boolean;
   gre: boolean;
   nftables: boolean;
+  /** br_netfilter is loaded: bridged frames go through the ip/ip6/arp hooks unless turned off per namespace */
+  brNetfilter: boolean;
 }
 
-const PROBES: Record<keyof Features, string> = {
+const PROBES: Record<Exclude<keyof Features, 'brNetfilter'>, string> = {
   netem: 'tc qdisc add dev p0 root netem delay 1ms',
   tbf: 'tc qdisc add dev p0 root tbf rate 1mbit burst 32kbit latency 50ms',
   htb: 'tc qdisc add dev p0 root handle 1: htb default 1',
@@ -41,7 +43,10 @@ const PROBES: Record<keyof Features, string> = {
  */
 export async function probeFeatures(runDir: string, nsName: string): Promise<Features> {
   const cacheFile = join(runDir, `features-${release()}.json`);
-  if (existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8')) as Features;
+  // a module can be loaded at any time, so this one is looked at on every run, not cached
+  const brNetfilter = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
+  if (existsSync(cacheFile))
+    return { ...(JSON.parse(readFileSync(cacheFile, 'utf8')) as Features), brNetfilter };
   await run('ip', ['netns', 'add', nsName]);
   const out = {} as Features;
   try {
@@ -54,8 +59,9 @@ export async function probeFeatures(runDir: string, nsName: string): Promise<Fea
       .join('\n');
     const res = await run('sh', ['-c', script], { ns: nsName, check: false });
     const codes = new Map(res.stdout.split('\n').map((l) => l.trim().split(' ') as [string, string]));
-    for (const feature of Object.keys(PROBES) as (keyof Features)[])
+    for (const feature of Object.keys(PROBES) as (keyof typeof PROBES)[])
       out[feature] = codes.get(feature) === '0';
+    out.brNetfilter = brNetfilter;
   } finally {
     await run('ip', ['netns', 'del', nsName], { check: false });
   }

@@ -30,6 +30,11 @@ export const switchKind: NodeKind = {
       s.ip.push(`link set ${iface.name} master ${BRIDGE_NAME}${up ? ' up' : ''}`);
     }
     s.ip.push(`link set ${BRIDGE_NAME} up`);
+    // a switch does not run a firewall: with br_netfilter loaded every bridged frame would
+    // otherwise go through the ip hooks (about a fifth of VXLAN throughput on this machine)
+    if (plan.features?.brNetfilter)
+      for (const f of ['iptables', 'ip6tables', 'arptables'])
+        s.sysctls[`net.bridge.bridge-nf-call-${f}`] = '0';
     for (const [k, v] of Object.entries((node.spec.sysctls as Record<string, string>) ?? {}))
       s.sysctls[k] = String(v);
   },

@@ -91,7 +91,12 @@ async function importScenario(file: string): Promise<ScenarioModule> {
   }
   if (/\.m?ts$/.test(file)) {
     const { tsImport } = await import('tsx/esm/api');
-    return tsImport(pathToFileURL(file).href, import.meta.url) as Promise<ScenarioModule>;
+    const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as ScenarioModule;
+    // a .ts file outside any "type": "module" package loads as CommonJS: its exports arrive
+    // wrapped in `default`
+    const inner = mod.default as unknown as ScenarioModule | undefined;
+    if (inner && typeof inner === 'object' && typeof inner.default === 'function') return inner;
+    return mod;
   }
   return import(pathToFileURL(file).href) as Promise<ScenarioModule>;
 }

@@ -21,6 +21,7 @@ const ALL: Features = {
   geneve: true,
   gre: true,
   nftables: true,
+  brNetfilter: false,
 };
 const NO_NETEM: Features = { ...ALL, netem: false };
 
