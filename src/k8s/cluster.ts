@@ -20,10 +20,20 @@ import {
   listPods,
   POD_NAMESPACE,
   type PodObject,
+  podKey,
   registerPods,
   unregisterPod,
   updatePods,
 } from './registry.js';
+import {
+  createService,
+  deleteService,
+  listServices,
+  parseServiceSpec,
+  type ServiceView,
+} from './services/api.js';
+import { EndpointsController } from './services/controller.js';
+import { parseServiceCidr, type ServiceObject, type ServiceSpec, specKey } from './services/objects.js';
 import { type ClusterConfig, networkConfig, POD_NAME_RE, resolveWorker } from './spec.js';
 import type { WorkerNode } from './worker.js';
 
@@ -60,6 +70,7 @@ export class Cluster {
   private etcdClient?: Etcd3;
   private configReady?: Promise<void>;
   private readonly podProcs = new Map<string, { pid: number; start?: string }>();
+  private controller?: EndpointsController;
 
   constructor(
     readonly sim: Simulation,
@@ -133,11 +144,92 @@ export class Cluster {
         .if(key, 'Create', '==', 0)
         .then(this.etcd.put(key).value(JSON.stringify(this.networkConfig)))
         .commit();
+      this.controller = new EndpointsController(this.etcd);
+      await this.controller.start();
+      const existing = new Set((await listServices(this.etcd)).map((s) => `${s.namespace}/${s.name}`));
+      for (const [name, spec] of Object.entries(this.config.services))
+        if (!existing.has(`${spec.namespace ?? 'default'}/${name}`))
+          await createService(this.etcd, name, spec, this.serviceCidr);
     })();
     this.configReady.catch(() => {
       this.configReady = undefined;
     });
     return this.configReady;
+  }
+
+  get serviceCidr(): Cidr {
+    return parseServiceCidr(this.config.serviceCidr);
+  }
+
+  // ---- services (kube-proxy's nftables mode in every worker) ----
+
+  /** `C0.addService('web', {selector: {app: 'web'}, ports: [{port: 80, targetPort: 8000}]})` */
+  async addService(name: string, spec: unknown): Promise<ServiceObject> {
+    const parsed = parseServiceSpec(name, spec, this.serviceCidr);
+    for (const p of parsed.pods ?? []) this.pod(p);
+    await this.ensureNetworkConfig();
+    const svc = await createService(this.etcd, name, parsed, this.serviceCidr);
+    this.controller?.observe(specKey(svc.metadata.namespace, name), svc);
+    await this.controller?.settled();
+    return svc;
+  }
+
+  async deleteService(name: string, namespace = 'default'): Promise<void> {
+    await deleteService(this.etcd, name, namespace);
+  }
+
+  /** Services with their ClusterIP, ports and current endpoints. */
+  services(): Promise<ServiceView[]> {
+    return listServices(this.etcd);
+  }
+
+  /**
+   * knetsim's `kp_vip_add(vip, pods)`: a service on `vip` (any address, not only the service
+   * CIDR, as knetsim allowed) to these pods, TCP `port` (default 80), answering ping.
+   */
+  async kp_vip_add(vip: string, pods: string[], opts: { port?: number; targetPort?: number } = {}) {
+    if (parseIp(vip) === undefined) throw new Error(`kp_vip_add: "${vip}" is not an IPv4 address`);
+    for (const p of pods) this.pod(p);
+    await this.ensureNetworkConfig();
+    const spec: ServiceSpec = {
+      clusterIP: vip,
+      pods,
+      ports: [{ port: opts.port ?? 80, targetPort: opts.targetPort ?? opts.port ?? 80 }],
+      answerPing: true,
+    };
+    const svc = await createService(this.etcd, `vip-${vip.replaceAll('.', '-')}`, spec, this.serviceCidr);
+    this.controller?.observe(specKey(svc.metadata.namespace, svc.metadata.name), svc);
+    await this.controller?.settled();
+    return svc;
+  }
+
+  kpVipAdd(vip: string, pods: string[], opts?: { port?: number; targetPort?: number }) {
+    return this.kp_vip_add(vip, pods, opts);
+  }
+
+  /** Packets DNATed to each endpoint of a service, summed over the workers (the endpoint chains' counters). */
+  async endpointCounters(name: string, namespace = 'default'): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    await Promise.all(
+      this.workers.map(async (w) => {
+        const r = await w.exec('nft -j list table ip kube-proxy');
+        if (r.exitCode !== 0) return;
+        const doc = JSON.parse(r.stdout) as {
+          nftables: { rule?: { chain: string; expr: { counter?: { packets: number } }[] } }[];
+        };
+        for (const x of doc.nftables) {
+          const rule = x.rule;
+          if (!rule?.chain.startsWith('endpoint-')) continue;
+          const m = /^endpoint-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|icmp)[^_]*__([\d.]+)/.exec(rule.chain);
+          if (!m || m[1] !== namespace || m[2] !== name) continue;
+          const c = rule.expr.find((e) => e.counter)?.counter;
+          if (!c) continue;
+          const key = `${m[4]} ${m[3]}`;
+          out[key] = (out[key] ?? 0) + c.packets;
+        }
+      }),
+    );
+    return out;
   }
 
   /** Subnet leases under `<prefix>/subnets/`, with the worker that holds each. */
@@ -317,6 +409,18 @@ export class Cluster {
   private async removePods(pods: PodNode[]): Promise<void> {
     if (pods.length === 0) return;
     const k = this.sim.kernel;
+    // like Kubernetes: the pod leaves its services' endpoints before its processes stop
+    const terminating = pods
+      .filter((p) => p.object.status.phase === 'Running')
+      .map((p) => ({
+        ...p.object,
+        metadata: { ...p.object.metadata, deletionTimestamp: new Date().toISOString() },
+      }));
+    if (terminating.length && this.controller) {
+      await updatePods(this.etcd, terminating).catch(() => {});
+      for (const o of terminating) this.controller.observe(podKey(o.metadata.name), o);
+      await this.controller.settled();
+    }
     const procs = pods.flatMap((p) => (this.podProcs.has(p.name) ? [this.podProcs.get(p.name)!] : []));
     const nsSet = new Set(pods.map((p) => p.ns));
     // also whatever was started in them from the REPL or exec
@@ -354,6 +458,8 @@ export class Cluster {
 
   /** Closes the main process's etcd connections (at teardown). */
   close(): void {
+    this.controller?.close();
+    this.controller = undefined;
     this.etcdClient?.close();
     this.etcdClient = undefined;
   }

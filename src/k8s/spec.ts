@@ -4,8 +4,16 @@
 import { z } from 'zod';
 import type { Path } from '../model/errors.js';
 import { commonNodeFields, network } from '../model/spec.js';
-import { formatCidr, formatIp } from '../util/ipv4.js';
+import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../util/ipv4.js';
 import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount } from './flannel.js';
+import { dnsServiceIp } from './services/api.js';
+import {
+  checkService,
+  DEFAULT_SERVICE_CIDR,
+  parseServiceCidr,
+  type ServiceSpec,
+  serviceSpecSchema,
+} from './services/objects.js';
 
 export const POD_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const POD_NAME_MSG =
@@ -44,6 +52,12 @@ export const clusterFields = {
   leaseRenewMargin: z.number().int().min(0).optional(),
   /** pods created as soon as their worker has its subnet */
   pods: z.record(z.string(), podSpec).optional(),
+  /** where ClusterIPs come from (Kubernetes' --service-cluster-ip-range; default 10.96.0.0/12) */
+  serviceCidr: network.optional(),
+  /** services created with the cluster (endpoints follow the pods they select) */
+  services: z.record(z.string(), serviceSpecSchema).optional(),
+  /** cluster DNS (default on): kube-dns at the 10th address of serviceCidr */
+  dns: z.boolean().optional(),
 };
 export const clusterSchema = z.strictObject(clusterFields);
 export type ClusterSpec = z.infer<typeof clusterSchema>;
@@ -61,6 +75,9 @@ export interface ClusterConfig {
   leaseRenewMargin?: number;
   pods: Record<string, PodSpec>;
   labels?: Record<string, string>;
+  serviceCidr: string;
+  services: Record<string, ServiceSpec>;
+  dns: boolean;
 }
 
 export function networkConfig(c: ClusterConfig): NetworkConfig {
@@ -118,7 +135,41 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     leaseRenewMargin: spec.leaseRenewMargin,
     pods: spec.pods ?? {},
     labels: spec.labels,
+    serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
+    services: spec.services ?? {},
+    dns: spec.dns ?? true,
   };
+  const svcCidr = parseServiceCidr(cfg.serviceCidr);
+  const podNet = parseCidr(cfg.podCidr);
+  if (podNet && overlaps(svcCidr, networkOf(podNet.ip, podNet.prefix)))
+    ctx.issue(at('serviceCidr'), `serviceCidr ${cfg.serviceCidr} overlaps the pod network ${cfg.podCidr}`);
+  const ips = new Map<string, string>([[dnsServiceIp(svcCidr), 'kube-dns']]);
+  const nodePorts = new Map<number, string>();
+  for (const [svc, s] of Object.entries(cfg.services)) {
+    checkService(svc, s, svcCidr, (f, m) => ctx.issue(at('services', svc, ...f), m));
+    if (s.clusterIP) {
+      const other = ips.get(s.clusterIP);
+      if (other)
+        ctx.issue(at('services', svc, 'clusterIP'), `clusterIP ${s.clusterIP} is already taken by ${other}`);
+      ips.set(s.clusterIP, svc);
+    }
+    s.ports.forEach((p, i) => {
+      if (!p.nodePort) return;
+      const other = nodePorts.get(p.nodePort);
+      if (other)
+        ctx.issue(
+          at('services', svc, 'ports', i, 'nodePort'),
+          `nodePort ${p.nodePort} is already used by ${other}`,
+        );
+      nodePorts.set(p.nodePort, svc);
+    });
+    for (const [i, pod] of (s.pods ?? []).entries())
+      if (!cfg.pods[pod])
+        ctx.issue(
+          at('services', svc, 'pods', i),
+          `unknown pod "${pod}" (pods of ${name}: ${Object.keys(cfg.pods).join(', ') || 'none'})`,
+        );
+  }
   const resolved = resolveConfig(networkConfig(cfg));
   if (typeof resolved === 'string') {
     ctx.issue(at(spec.subnetLen ? 'subnetLen' : 'podCidr'), resolved);

@@ -96,6 +96,7 @@ export class WorkerNode extends SimNode {
       `--lease-ttl=${c.leaseTtl ?? DEFAULT_LEASE_TTL_S}`,
       `--renew-margin=${c.leaseRenewMargin ?? Math.min(DEFAULT_RENEW_MARGIN_S, Math.floor((c.leaseTtl ?? DEFAULT_LEASE_TTL_S) / 2))}`,
       `--name=${this.name}`,
+      '--proxy',
     ];
   }
 
@@ -160,7 +161,10 @@ export class WorkerNode extends SimNode {
     const res = await this.sim.kernel.exec(
       this.ns,
       `ip link show ${BRIDGE} >/dev/null 2>&1 || ip link add ${BRIDGE} type bridge forward_delay 0 mcast_snooping 0; ` +
-        `ip addr replace ${addr} dev ${BRIDGE} && ip link set ${BRIDGE} mtu ${env.mtu} up`,
+        `ip addr replace ${addr} dev ${BRIDGE} && ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
+        // ClusterIPs need a route for the packet to reach kube-proxy's forward/output hooks
+        // (a real node has its default route); what kube-proxy does not DNAT it rejects there
+        `ip route replace ${this.config.serviceCidr} dev ${BRIDGE}`,
     );
     if (res.exitCode !== 0) throw new Error(`${this.name}: cannot set up ${BRIDGE}: ${res.stderr.trim()}`);
     this.bridgeFor = env.subnet.ip;

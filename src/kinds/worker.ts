@@ -20,6 +20,12 @@ export const workerKind: NodeKind = {
     const s = plan.script(node.ns).sysctls;
     // pods' traffic is routed between cni0 and flannel.<VNI>
     s['net.ipv4.ip_forward'] = '1';
+    // kube-proxy refuses connections to services without endpoints with ICMP; the default
+    // limit of one per second per peer would turn some refusals into timeouts
+    s['net.ipv4.icmp_ratelimit'] = '0';
+    // ClusterIPs route back out of cni0: a redirect would tell the pod the VIP is on its link
+    s['net.ipv4.conf.all.send_redirects'] = '0';
+    s['net.ipv4.conf.default.send_redirects'] = '0';
   },
   createRuntime(node, sim) {
     const w = new WorkerNode(sim, node);

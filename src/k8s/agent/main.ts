@@ -8,6 +8,7 @@
 //        --iface eth1 --subnet-file /run/.../subnet.env [--etcd-prefix /coreos.com/network]
 //        [--lease-ttl 86400] [--renew-margin 3600] [--name C0w1]
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../../util/ipv4.js';
@@ -28,6 +29,7 @@ import {
   vxlanDevice,
 } from '../flannel.js';
 import { applyVtep, ensureVxlan, mtuOf, type RemoteVtep, readVtepState, setVtepAddress } from './kernel.js';
+import { KubeProxy, setNftScratchDir } from './proxy.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -39,6 +41,8 @@ const { values: opt } = parseArgs({
     'lease-ttl': { type: 'string', default: String(DEFAULT_LEASE_TTL_S) },
     'renew-margin': { type: 'string', default: String(DEFAULT_RENEW_MARGIN_S) },
     name: { type: 'string', default: 'agent' },
+    /** also run kube-proxy (nftables mode) in this process */
+    proxy: { type: 'boolean', default: false },
   },
 });
 
@@ -223,6 +227,15 @@ async function main(): Promise<void> {
   }
   await resync(dev, remotes);
   log(`ready: subnet ${formatCidr(lease.subnet)}, ${remotes.size} remote leases, mtu ${mtu}, vtep ${mac}`);
+  if (opt.proxy) {
+    setNftScratchDir(dirname(subnetFile));
+    const proxy = new KubeProxy(
+      etcd,
+      { clusterCidr: { addr: formatIp(cfg.network.net), len: cfg.network.prefix } },
+      log,
+    );
+    void retry('kube-proxy', () => proxy.start());
+  }
 
   // then follow the changes from exactly that revision, applied in small batches
   let pending = new Map<string, RemoteVtep | null>();

@@ -1,0 +1,172 @@
+// kube-proxy (nftables mode) for one worker, inside the pod network agent's process: it lists
+// and then watches Services and Endpoints in etcd, loads table `ip kube-proxy` once in full and
+// afterwards sends one small `nft -j` transaction per burst of changes, with only the changed
+// services' chains and elements.
+import { spawn } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Etcd3, IKeyValue } from 'etcd3';
+import {
+  ENDPOINTS_PREFIX,
+  type EndpointsObject,
+  SERVICES_PREFIX,
+  type ServiceObject,
+  SPECS_PREFIX,
+} from '../services/objects.js';
+import {
+  type Command,
+  diffFragments,
+  type Fragment,
+  fullSync,
+  type ProxyContext,
+  renderService,
+} from './proxy-rules.js';
+
+let scratchDir = tmpdir();
+let scratchSeq = 0;
+
+/** Where transactions are written for nft to read (the agent's own directory of the simulation). */
+export function setNftScratchDir(dir: string): void {
+  scratchDir = dir;
+}
+
+/**
+ * Runs one nft transaction given as libnftables JSON. nft reads `-f -` by opening /dev/stdin,
+ * which fails on the socket Node gives a child as stdin, so the batch goes through a file.
+ */
+export async function nftJson(commands: Command[]): Promise<void> {
+  const file = join(scratchDir, `nft-${process.pid}-${scratchSeq++}.json`);
+  await writeFile(file, JSON.stringify({ nftables: commands }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('nft', ['-j', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`nft: ${err.trim().split('\n').slice(0, 6).join('\n')}`)),
+      );
+    });
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+export class KubeProxy {
+  private readonly services = new Map<string, ServiceObject>();
+  private readonly endpoints = new Map<string, EndpointsObject>();
+  private readonly fragments = new Map<string, Fragment>();
+  private readonly dirty = new Set<string>();
+  private flushing?: Promise<void>;
+
+  constructor(
+    private readonly etcd: Etcd3,
+    private readonly ctx: ProxyContext,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  /** `<ns>/<name>` of a Service or Endpoints key. */
+  private static idOf(key: string): { kind: 'spec' | 'endpoints'; id: string } | undefined {
+    if (key.startsWith(SPECS_PREFIX)) return { kind: 'spec', id: key.slice(SPECS_PREFIX.length) };
+    if (key.startsWith(ENDPOINTS_PREFIX))
+      return { kind: 'endpoints', id: key.slice(ENDPOINTS_PREFIX.length) };
+    return undefined;
+  }
+
+  private take(kv: IKeyValue): string | undefined {
+    const k = KubeProxy.idOf(kv.key.toString());
+    if (!k) return undefined;
+    try {
+      const obj = JSON.parse(kv.value.toString());
+      if (k.kind === 'spec') this.services.set(k.id, obj as ServiceObject);
+      else this.endpoints.set(k.id, obj as EndpointsObject);
+    } catch {
+      this.log(`ignoring ${kv.key.toString()}: not JSON`);
+      return undefined;
+    }
+    return k.id;
+  }
+
+  private render(id: string): Fragment | undefined {
+    const svc = this.services.get(id);
+    return svc ? renderService(svc, this.endpoints.get(id), this.ctx) : undefined;
+  }
+
+  /** Full sync, then follow changes from the revision that sync saw. */
+  async start(): Promise<void> {
+    const res = await this.etcd.getAll().prefix(SERVICES_PREFIX).exec();
+    for (const kv of res.kvs) this.take(kv);
+    const t0 = performance.now();
+    for (const id of this.services.keys()) this.fragments.set(id, this.render(id)!);
+    const cmds = fullSync(this.fragments.values());
+    const t1 = performance.now();
+    await nftJson(cmds);
+    const t2 = performance.now();
+    this.log(
+      `kube-proxy: full sync of ${this.services.size} services (${cmds.length} commands) in ${(t2 - t0).toFixed(0)} ms (render ${(t1 - t0).toFixed(0)} ms, nft ${(t2 - t1).toFixed(0)} ms)`,
+    );
+    const watcher = await this.etcd
+      .watch()
+      .prefix(SERVICES_PREFIX)
+      .startRevision(String(Number(res.header.revision) + 1))
+      .create();
+    watcher.on('put', (kv) => {
+      const id = this.take(kv);
+      if (id) this.mark(id);
+    });
+    watcher.on('delete', (kv) => {
+      const k = KubeProxy.idOf(kv.key.toString());
+      if (!k) return;
+      if (k.kind === 'spec') this.services.delete(k.id);
+      else this.endpoints.delete(k.id);
+      this.mark(k.id);
+    });
+    watcher.on('error', (err) => this.log(`kube-proxy watch: ${err.message}`));
+  }
+
+  private mark(id: string): void {
+    this.dirty.add(id);
+    // changes that arrive together (a service and its endpoints) go in one transaction
+    this.flushing ??= new Promise<void>((r) => setTimeout(r, 2)).then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    while (this.dirty.size) {
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      const t0 = performance.now();
+      const cmds: Command[] = [];
+      const next = new Map<string, Fragment | undefined>();
+      for (const id of ids) {
+        const after = this.render(id);
+        next.set(id, after);
+        cmds.push(...diffFragments(this.fragments.get(id), after));
+      }
+      try {
+        if (cmds.length) await nftJson(cmds);
+        for (const [id, f] of next) {
+          if (f) this.fragments.set(id, f);
+          else this.fragments.delete(id);
+        }
+        this.log(
+          `kube-proxy: updated ${ids.length} service${ids.length === 1 ? '' : 's'} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}): ${cmds.length} commands in ${(performance.now() - t0).toFixed(1)} ms`,
+        );
+      } catch (err) {
+        // the table may differ from what we think: start again from a full sync
+        this.log(`kube-proxy: update failed (${(err as Error).message}): full resync`);
+        for (const id of ids) {
+          const f = this.render(id);
+          if (f) this.fragments.set(id, f);
+          else this.fragments.delete(id);
+        }
+        await nftJson(fullSync(this.fragments.values())).catch((e: Error) =>
+          this.log(`kube-proxy: full resync failed: ${e.message}`),
+        );
+      }
+    }
+    this.flushing = undefined;
+  }
+}

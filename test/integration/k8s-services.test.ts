@@ -1,0 +1,175 @@
+// Services through the real kernel: kube-proxy's nftables table in each worker, endpoints that
+// follow pods (etcd), load balancing over three endpoints, a deleted endpoint gets no new
+// connections, no endpoints = connection refused, NodePort from another worker, knetsim's
+// ping-answering VIP, incremental updates, and wrong services refused with clear errors.
+import t from 'tap';
+import type { Cluster } from '../../src/k8s/cluster.js';
+import type { PodNode } from '../../src/k8s/pod.js';
+import type { WorkerNode } from '../../src/k8s/worker.js';
+import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// each web pod answers one line with its name on port 8000
+const server = (name: string) => `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo ${name}'`;
+
+/** `n` new TCP connections from `pod` to ip:port; the first line each one got. */
+async function connect(pod: PodNode, ip: string, port: number, n: number): Promise<string[]> {
+  const r = await pod.exec(
+    `for i in $(seq ${n}); do socat -T2 - TCP:${ip}:${port},connect-timeout=3 </dev/null 2>&1 | head -1; done`,
+    { timeoutMs: n * 4000 + 5000 },
+  );
+  return r.stdout.trim().split('\n');
+}
+
+function count(xs: string[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const x of xs) m[x] = (m[x] ?? 0) + 1;
+  return m;
+}
+
+if (requireRoot(t)) {
+  t.test('services in a cluster of 3 workers', async (t) => {
+    const model = modelFromYaml(`
+name: x
+nodes:
+  s1: {kind: switch, subnet: 192.168.66.0/24}
+  C0:
+    kind: cluster
+    underlay: s1
+    etcd: 1
+    pods:
+      web1: {worker: w1, labels: {app: web}, command: "${server('web1')}"}
+      web2: {worker: w2, labels: {app: web}, command: "${server('web2')}"}
+      web3: {worker: w3, labels: {app: web}, command: "${server('web3')}"}
+      client: {worker: w1}
+      far: {worker: w3}
+    services:
+      web: {selector: {app: web}, ports: [{port: 80, targetPort: 8000}]}
+      nothing: {clusterIP: 10.96.0.50, selector: {app: none}, ports: [{port: 80, targetPort: 80}]}
+`);
+    const sim = await up(t, model);
+    const C0 = sim.objects.get('C0') as Cluster;
+    const client = sim.node('client') as PodNode;
+    const far = sim.node('far') as PodNode;
+    const w1 = sim.node('C0w1') as WorkerNode;
+    const w2 = sim.node('C0w2') as WorkerNode;
+    const web = async () => (await C0.services()).find((s) => s.name === 'web')!;
+    // the agents load their table right after their lease: wait for the endpoints to be programmed
+    for (let i = 0; i < 100 && (await web()).endpoints.length < 3; i++) await sleep(50);
+    await sleep(300);
+
+    t.test("kube-proxy's table in the shape of its nftables mode", async (t) => {
+      const text = await w1.cmd('nft list table ip kube-proxy');
+      t.match(text, /map service-ips \{\s+type ipv4_addr \. inet_proto \. inet_service : verdict/);
+      t.match(text, /ip daddr \. meta l4proto \. th dport vmap @service-ips/);
+      t.match(text, /chain nat-prerouting \{\s+type nat hook prerouting priority dstnat/);
+      t.match(text, /10\.96\.0\.50 \. tcp \. 80 : goto reject-chain/, 'no endpoints: reject');
+      t.match(text, /chain endpoint-[A-Z2-7]{8}-default\/web\/tcp\/p80__10\.244\.[\d.]+\/8000/);
+      t.match(text, /dnat to 10\.244\.[\d.]+:8000/);
+      t.match(text, /masquerade fully-random/);
+      const svc = await web();
+      t.equal(svc.clusterIP, '10.96.0.1', 'first free address of 10.96.0.0/12');
+      t.equal(svc.endpoints.length, 3, 'three endpoints');
+      const raw = await C0.etcd.get('/registry/services/endpoints/default/web').json();
+      t.match(raw, { kind: 'Endpoints', subsets: [{ addresses: [{ targetRef: { kind: 'Pod' } }] }] });
+    });
+
+    t.test('load balancing over 3 endpoints: each chosen in 60 connections', async (t) => {
+      const got = count(await connect(client, '10.96.0.1', 80, 60));
+      t.same(Object.keys(got).sort(), ['web1', 'web2', 'web3'], `spread ${JSON.stringify(got)}`);
+      const counters = await C0.endpointCounters('web');
+      const total = Object.values(counters).reduce((a, b) => a + b, 0);
+      t.equal(total, 60, `per-endpoint counters add up (${JSON.stringify(counters)})`);
+    });
+
+    t.test('a service with no endpoints refuses connections', async (t) => {
+      const r = await client.exec('socat -T2 - TCP:10.96.0.50:80,connect-timeout=5 </dev/null');
+      t.not(r.exitCode, 0);
+      t.match(r.stderr, /Connection refused/, 'refused, not a timeout');
+      const wrongPort = await client.exec('socat -T2 - TCP:10.96.0.1:81,connect-timeout=5 </dev/null');
+      t.match(wrongPort.stderr, /Connection refused/, 'a port the ClusterIP does not serve: refused');
+    });
+
+    t.test('delete an endpoint pod: within 1 s no new connection goes to it', async (t) => {
+      await C0.deletePod('web2');
+      await sleep(1000);
+      const got = count(await connect(client, '10.96.0.1', 80, 30));
+      t.notOk(got.web2, `web2 no longer chosen: ${JSON.stringify(got)}`);
+      t.equal((got.web1 ?? 0) + (got.web3 ?? 0), 30, 'all 30 connections answered by web1 and web3');
+      t.equal((await web()).endpoints.length, 2);
+      // and a new pod with the label joins
+      await C0.addPod('w2', 'web4', { labels: { app: 'web' }, command: server('web4') });
+      await sleep(1000);
+      const again = count(await connect(client, '10.96.0.1', 80, 45));
+      t.ok(again.web4, `the new pod web4 gets connections: ${JSON.stringify(again)}`);
+    });
+
+    t.test('NodePort reached from another worker, incremental update', async (t) => {
+      const before = await w1.cmd('nft -a list chain ip kube-proxy services');
+      await C0.addService('np', {
+        type: 'NodePort',
+        selector: { app: 'web' },
+        ports: [{ port: 8080, targetPort: 8000, nodePort: 30080 }],
+      });
+      await sleep(500);
+      t.equal(await w1.cmd('nft -a list chain ip kube-proxy services'), before, 'base chains untouched');
+      t.match(await w1.cmd(`tail -3 ${w1.agentLog}`), /updated 1 service \(default\/np\)/);
+      const r = await w2.exec(`socat -T2 - TCP:${w1.ip}:30080,connect-timeout=3 </dev/null`);
+      t.match(r.stdout, /^web[134]$/m, `worker C0w2 -> C0w1:30080 answered by ${r.stdout.trim()}`);
+      const fromPod = await connect(far, w2.ip!, 30080, 3);
+      t.ok(
+        fromPod.every((x) => /^web[134]$/.test(x)),
+        `pod on C0w3 -> C0w2:30080: ${fromPod}`,
+      );
+    });
+
+    t.test("knetsim's kp_vip_add: a VIP that answers ping", async (t) => {
+      const plain = await client.exec('ping -c1 -W1 10.96.0.1');
+      t.not(plain.exitCode, 0, 'a ClusterIP does not answer ping (as real kube-proxy)');
+      await C0.kp_vip_add('100.64.10.1', ['web1', 'web3'], { port: 80, targetPort: 8000 });
+      await sleep(500);
+      const p = await client.exec('ping -c2 -W2 100.64.10.1');
+      t.equal(p.exitCode, 0, 'ping 100.64.10.1 answered by an endpoint');
+      const got = await connect(client, '100.64.10.1', 80, 4);
+      t.ok(
+        got.every((x) => x === 'web1' || x === 'web3'),
+        `TCP to the VIP: ${got}`,
+      );
+    });
+
+    t.test('bad services: clear errors', async (t) => {
+      await t.rejects(
+        C0.addService('a', { selector: { app: 'web' }, ports: [{ port: 70000, targetPort: 80 }] }),
+        /service "a": ports\[0\]\.port: ports are 1\.\.65535/,
+      );
+      await t.rejects(
+        C0.addService('b', { selector: { app: 'web' }, ports: [{ port: 80 }] }),
+        /service "b": ports\[0\]\.targetPort/,
+      );
+      await t.rejects(
+        C0.addService('c', {
+          clusterIP: '10.200.0.1',
+          selector: { app: 'web' },
+          ports: [{ port: 80, targetPort: 80 }],
+        }),
+        /clusterIP: 10\.200\.0\.1 is outside the service CIDR 10\.96\.0\.0\/12/,
+      );
+      await t.rejects(
+        C0.addService('d', {
+          clusterIP: '10.96.0.50',
+          selector: { app: 'web' },
+          ports: [{ port: 80, targetPort: 80 }],
+        }),
+        /clusterIP 10\.96\.0\.50 is already taken by default\/nothing/,
+      );
+      await t.rejects(
+        C0.addService('e', { selector: 'app=web', ports: [{ port: 80, targetPort: 80 }] }),
+        /service "e": selector: selector is a map of labels/,
+      );
+      t.notOk(
+        (await C0.services()).some((s) => 'abcde'.includes(s.name)),
+        'none of them was made',
+      );
+    });
+  });
+}
