@@ -8,12 +8,14 @@ import { Etcd3 } from 'etcd3';
 import { Kernel } from '../kernel/kernel.js';
 import { processStartTime } from '../kernel/proc.js';
 import type { RunResult } from '../kernel/run.js';
+import { formatPath } from '../model/errors.js';
 import { type MatrixResult, pingMatrix } from '../runtime/ping.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../util/ipv4.js';
+import { type NetworkPolicyObject, POLICY_PREFIX } from './agent/policy.js';
 import type { EtcdNode } from './etcd.js';
 import { type LeaseAttrs, type NetworkConfig, parseLease, type SubnetEnv, subnetOfKey } from './flannel.js';
-import { PodNode, planPods, podModel, podNamespace } from './pod.js';
+import { PodNode, planPods, podModel, podNamespace, podResolvConf, resolvConfPath } from './pod.js';
 import {
   DuplicatePodError,
   getPod,
@@ -28,14 +30,22 @@ import {
 import {
   createService,
   deleteService,
+  dnsServiceIp,
   listServices,
   parseServiceSpec,
   type ServiceView,
 } from './services/api.js';
 import { EndpointsController } from './services/controller.js';
-import { parseServiceCidr, type ServiceObject, type ServiceSpec, specKey } from './services/objects.js';
+import {
+  ANNOTATION_IPS,
+  parseServiceCidr,
+  policySpecSchema,
+  type ServiceObject,
+  type ServiceSpec,
+  specKey,
+} from './services/objects.js';
 import { type ClusterConfig, networkConfig, POD_NAME_RE, resolveWorker } from './spec.js';
-import type { WorkerNode } from './worker.js';
+import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
 
 export interface PodRequest {
   name: string;
@@ -159,6 +169,70 @@ export class Cluster {
 
   get serviceCidr(): Cidr {
     return parseServiceCidr(this.config.serviceCidr);
+  }
+
+  /**
+   * Cluster DNS: a process in worker `w` serving on its cni0 address, behind the kube-dns
+   * service (kube-system, the 10th address of the service CIDR) that every pod's resolv.conf names.
+   */
+  async startDns(w: WorkerNode): Promise<void> {
+    const env = await w.waitReady();
+    const listen = formatIp(env.subnet.ip);
+    const members = this.etcdMembers.map((m) => `http://${m.ip}:2379`).join(',');
+    mkdirSync(w.dir, { recursive: true });
+    this.sim.kernel.spawnDaemon({
+      ns: w.ns,
+      cmd: process.execPath,
+      args: [
+        ...AGENT_NODE_FLAGS,
+        DNS_MAIN,
+        `--etcd-endpoints=${members}`,
+        `--listen=${listen}`,
+        `--name=${this.name}-dns`,
+      ],
+      logFile: join(w.dir, 'dns.log'),
+    });
+    await this.ensureNetworkConfig();
+    const existing = await this.etcd.get(specKey('kube-system', 'kube-dns')).string();
+    if (existing) return;
+    const svc = await createService(
+      this.etcd,
+      'kube-dns',
+      {
+        namespace: 'kube-system',
+        clusterIP: dnsServiceIp(this.serviceCidr),
+        ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 53 }],
+      },
+      this.serviceCidr,
+      { annotations: { [ANNOTATION_IPS]: listen } },
+    );
+    this.controller?.observe(specKey('kube-system', 'kube-dns'), svc);
+  }
+
+  /**
+   * A NetworkPolicy (networking.k8s.io/v1 spec: podSelector, policyTypes, ingress.from /
+   * egress.to with podSelector, namespaceSelector, ipBlock, and ports), enforced by every
+   * worker's agent for its own pods.
+   */
+  async addNetworkPolicy(name: string, spec: unknown, namespace = 'default'): Promise<NetworkPolicyObject> {
+    const res = policySpecSchema.safeParse(spec);
+    if (!res.success)
+      throw new Error(
+        `network policy "${name}": ${res.error.issues.map((i) => `${formatPath(i.path as (string | number)[]) || '(spec)'}: ${i.message}`).join('; ')}`,
+      );
+    const obj: NetworkPolicyObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name, namespace },
+      spec: res.data as NetworkPolicyObject['spec'],
+    };
+    await this.ensureNetworkConfig();
+    await this.etcd.put(`${POLICY_PREFIX}${namespace}/${name}`).value(JSON.stringify(obj));
+    return obj;
+  }
+
+  async deleteNetworkPolicy(name: string, namespace = 'default'): Promise<void> {
+    await this.etcd.delete().key(`${POLICY_PREFIX}${namespace}/${name}`);
   }
 
   // ---- services (kube-proxy's nftables mode in every worker) ----
@@ -360,6 +434,17 @@ export class Cluster {
       }
       await k.addVeths(veths);
       await k.applyScripts(scripts);
+      if (this.config.dns) {
+        const ns = dnsServiceIp(this.serviceCidr);
+        k.writeNetnsFiles(
+          made.map((p) => ({
+            ns: p.ns,
+            file: 'resolv.conf',
+            content: podResolvConf(ns, p.object.metadata.namespace),
+          })),
+        );
+        for (const p of made) p.resolvConf = resolvConfPath(p.ns);
+      }
       this.sim.addRuntimeNodes(made.map((p) => ({ node: p, parent: p.worker })));
       // 3. commands, then the objects become Running
       for (const p of made) {
@@ -367,7 +452,12 @@ export class Cluster {
         if (command) {
           const logFile = join(this.sim.dir, 'pods', `${p.name}.log`);
           mkdirSync(join(this.sim.dir, 'pods'), { recursive: true });
-          const pid = k.spawnDaemon({ ns: p.ns, cmd: 'sh', args: ['-c', `exec ${command}`], logFile });
+          const pid = k.spawnDaemon({
+            ns: p.ns,
+            cmd: 'sh',
+            args: ['-c', p.shellLine(`exec ${command}`)],
+            logFile,
+          });
           this.podProcs.set(p.name, { pid, start: processStartTime(pid) });
           p.object.status.pid = pid;
         }
@@ -427,6 +517,7 @@ export class Cluster {
     for (const pid of Kernel.processesInNamespaces(nsSet)) if (pid !== process.pid) procs.push({ pid });
     await k.stopProcesses(procs);
     await k.deleteNamespaces([...nsSet]);
+    k.removeNetnsFiles([...nsSet]);
     for (const p of pods) {
       this.podProcs.delete(p.name);
       this.sim.removeRuntimeNode(p.name);

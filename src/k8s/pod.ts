@@ -2,7 +2,8 @@
 // end is a port of the worker's cni0 bridge, an address from the worker's subnet with the
 // bridge (.1) as default gateway. Made at run time, through the kernel layer.
 import type { NsScript, VethSpec } from '../kernel/kernel.js';
-import { emptyScript } from '../kernel/kernel.js';
+import { emptyScript, NETNS_ETC } from '../kernel/kernel.js';
+import { shellQuote } from '../kernel/shells.js';
 import type { NodeModel } from '../model/model.js';
 import { SimNode } from '../runtime/node.js';
 import type { Simulation } from '../runtime/simulation.js';
@@ -11,6 +12,15 @@ import type { SubnetEnv } from './flannel.js';
 import type { PodObject } from './registry.js';
 
 export const BRIDGE = 'cni0';
+
+export function resolvConfPath(ns: string): string {
+  return `${NETNS_ETC}/${ns}/resolv.conf`;
+}
+
+/** A pod's resolv.conf as the kubelet writes it (ClusterFirst). */
+export function podResolvConf(nameserver: string, namespace: string, domain = 'cluster.local'): string {
+  return `search ${namespace}.svc.${domain} svc.${domain} ${domain}\nnameserver ${nameserver}\noptions ndots:5\n`;
+}
 
 /** The worker-side end of a pod's veth: unique in the worker because the pod's IP is. */
 export function hostVethName(ip: number): string {
@@ -40,6 +50,19 @@ export class PodNode extends SimNode {
   /** PID of the pod's command (if it has one). */
   get pid(): number | undefined {
     return this.object.status.pid;
+  }
+
+  /** Its own resolv.conf, mounted over /etc/resolv.conf as `ip netns exec` would (when the cluster has DNS). */
+  resolvConf?: string;
+
+  /**
+   * Commands see the pod's resolv.conf: a private mount namespace with it bound over
+   * /etc/resolv.conf (`nsenter --net` alone leaves the host's /etc in place).
+   */
+  override shellLine(line: string): string {
+    if (!this.resolvConf) return line;
+    const setup = `mount --bind ${this.resolvConf} /etc/resolv.conf && exec sh -c "$1"`;
+    return `exec unshare --mount --propagation private sh -c ${shellQuote(setup)} pod ${shellQuote(line)}`;
   }
 
   override toString(): string {

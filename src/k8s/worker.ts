@@ -22,6 +22,7 @@ import type { ClusterConfig } from './spec.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const AGENT_MAIN = join(here, 'agent', 'main.js');
+export const DNS_MAIN = join(here, 'agent', 'dns.js');
 /**
  * V8 settings that keep the agent small: a 1 MB young generation, a capped heap, and no
  * optimizing compiler (it spends its life waiting on etcd).

@@ -3,8 +3,21 @@
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Ledger } from './ledger.js';
+
+/** Per-namespace files that `ip netns exec` mounts over /etc. */
+export const NETNS_ETC = '/etc/netns';
+
 import { isAlive, processStartTime, stopProcess } from './proc.js';
 import { KernelError, NETNS_DIR, type RunOptions, type RunResult, run, sh } from './run.js';
 import { DEFAULT_SHELLS, heredoc, nsenter, runShellJobs, type ShellJob, shellQuote } from './shells.js';
@@ -251,6 +264,22 @@ export class Kernel {
 
   async stopProcesses(procs: { pid: number; start?: string }[]): Promise<void> {
     await Promise.all(procs.map((p) => stopProcess(p.pid, p.start)));
+  }
+
+  /**
+   * Writes /etc/netns/<ns>/<file> (recorded first): what `ip netns exec` bind-mounts over
+   * /etc/<file>, e.g. a pod's own resolv.conf.
+   */
+  writeNetnsFiles(files: { ns: string; file: string; content: string }[]): void {
+    this.ledger.append(files.map((f) => ({ t: 'file' as const, path: `${NETNS_ETC}/${f.ns}` })));
+    for (const f of files) {
+      mkdirSync(`${NETNS_ETC}/${f.ns}`, { recursive: true });
+      writeFileSync(`${NETNS_ETC}/${f.ns}/${f.file}`, f.content);
+    }
+  }
+
+  removeNetnsFiles(namespaces: string[]): void {
+    for (const ns of namespaces) rmSync(`${NETNS_ETC}/${ns}`, { recursive: true, force: true });
   }
 
   async deleteNamespaces(names: string[]): Promise<void> {

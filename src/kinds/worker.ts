@@ -38,6 +38,7 @@ export const workerKind: NodeKind = {
     await cluster.ensureNetworkConfig();
     w.startAgent();
     await w.waitReady();
+    if (w.config.dns && w.name === w.config.workers[0]) await cluster.startDns(w);
     const pods = Object.entries(w.config.pods)
       .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
       .map(([name, p]) => ({ name, ...p }));

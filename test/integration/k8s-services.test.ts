@@ -9,13 +9,14 @@ import type { WorkerNode } from '../../src/k8s/worker.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// each web pod answers one line with its name on port 8000
-const server = (name: string) => `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo ${name}'`;
+// each web pod answers HTTP on port 8000 with its name as the last line
+const server = (name: string) =>
+  `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo ${name}'`;
 
-/** `n` new TCP connections from `pod` to ip:port; the first line each one got. */
+/** `n` new TCP connections from `pod` to ip:port; the last line each one got. */
 async function connect(pod: PodNode, ip: string, port: number, n: number): Promise<string[]> {
   const r = await pod.exec(
-    `for i in $(seq ${n}); do socat -T2 - TCP:${ip}:${port},connect-timeout=3 </dev/null 2>&1 | head -1; done`,
+    `for i in $(seq ${n}); do socat -T2 - TCP:${ip}:${port},connect-timeout=3 </dev/null 2>&1 | tail -1; done`,
     { timeoutMs: n * 4000 + 5000 },
   );
   return r.stdout.trim().split('\n');
@@ -74,12 +75,44 @@ nodes:
       t.match(raw, { kind: 'Endpoints', subsets: [{ addresses: [{ targetRef: { kind: 'Pod' } }] }] });
     });
 
+    t.test('cluster DNS: service and pod names from a pod', async (t) => {
+      t.match(
+        await client.cmd('cat /etc/resolv.conf'),
+        /search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local\nnameserver 10\.96\.0\.10/,
+      );
+      // the DNS process starts with the first worker: give it a moment to answer
+      for (let i = 0; i < 50 && (await client.exec('getent hosts web')).exitCode !== 0; i++) await sleep(100);
+      t.match(await client.cmd('getent hosts web.default.svc.cluster.local'), /^10\.96\.0\.1\s/, 'FQDN');
+      t.match(await client.cmd('getent hosts web'), /^10\.96\.0\.1\s/, 'short name through the search path');
+      t.match(
+        await far.cmd('getent hosts kube-dns.kube-system'),
+        /^10\.96\.0\.10\s/,
+        'from a pod on another worker',
+      );
+      const web1 = sim.node('web1') as PodNode;
+      const dashed = web1.ip!.replaceAll('.', '-');
+      t.match(
+        await client.cmd(`getent hosts ${dashed}.default.pod.cluster.local`),
+        new RegExp(`^${web1.ip}\\s`),
+        'pod A record',
+      );
+      t.match(
+        await client.cmd('getent hosts web1.default.pod.cluster.local'),
+        new RegExp(`^${web1.ip}\\s`),
+        'pod by name',
+      );
+      t.not((await client.exec('getent hosts nosuch')).exitCode, 0, 'an unknown name is not found');
+      const w = await client.exec('wget -qO- -T3 http://web/');
+      t.match(w.stdout, /^web[123]$/m, `wget http://web from a pod: ${w.stdout.trim()}`);
+    });
+
     t.test('load balancing over 3 endpoints: each chosen in 60 connections', async (t) => {
+      const sum = async () => Object.values(await C0.endpointCounters('web')).reduce((a, b) => a + b, 0);
+      const before = await sum();
       const got = count(await connect(client, '10.96.0.1', 80, 60));
       t.same(Object.keys(got).sort(), ['web1', 'web2', 'web3'], `spread ${JSON.stringify(got)}`);
       const counters = await C0.endpointCounters('web');
-      const total = Object.values(counters).reduce((a, b) => a + b, 0);
-      t.equal(total, 60, `per-endpoint counters add up (${JSON.stringify(counters)})`);
+      t.equal((await sum()) - before, 60, `per-endpoint counters count them (${JSON.stringify(counters)})`);
     });
 
     t.test('a service with no endpoints refuses connections', async (t) => {
@@ -134,6 +167,43 @@ nodes:
       t.ok(
         got.every((x) => x === 'web1' || x === 'web3'),
         `TCP to the VIP: ${got}`,
+      );
+    });
+
+    t.test('a NetworkPolicy that allows one pod and blocks another', async (t) => {
+      const web1 = sim.node('web1') as PodNode;
+      const reach = async (from: PodNode) =>
+        (await from.exec(`socat -T2 - TCP:${web1.ip}:8000,connect-timeout=2 </dev/null`)).stdout.includes(
+          'web1',
+        );
+      t.ok(await reach(client), 'before: client reaches web1');
+      t.ok(await reach(far), 'before: far reaches web1');
+      await C0.addNetworkPolicy('web-from-client', {
+        podSelector: { matchLabels: { app: 'web' } },
+        ingress: [
+          {
+            from: [{ podSelector: { matchLabels: { role: 'client' } } }],
+            ports: [{ protocol: 'TCP', port: 8000 }],
+          },
+        ],
+      });
+      // client gets the label the policy allows; far does not have it
+      await C0.deletePod('client');
+      await C0.addPod('w1', 'client', { labels: { role: 'client' } });
+      const client2 = sim.node('client') as PodNode;
+      await sleep(800);
+      t.ok(await reach(client2), 'allowed: a pod with role=client (same worker) reaches web1');
+      t.notOk(await reach(far), 'blocked: far (no label, another worker) cannot');
+      t.match(
+        await (sim.node('C0w1') as WorkerNode).cmd('nft list table ip netsim-policy'),
+        /chain ingress-default\/web1/,
+      );
+      await C0.deleteNetworkPolicy('web-from-client');
+      await sleep(800);
+      t.ok(await reach(far), 'policy deleted: far reaches web1 again');
+      await t.rejects(
+        C0.addNetworkPolicy('bad', { podSelector: 'app=web' }),
+        /network policy "bad": podSelector/,
       );
     });
 

@@ -29,6 +29,7 @@ import {
   vxlanDevice,
 } from '../flannel.js';
 import { applyVtep, ensureVxlan, mtuOf, type RemoteVtep, readVtepState, setVtepAddress } from './kernel.js';
+import { PolicyAgent } from './policy.js';
 import { KubeProxy, setNftScratchDir } from './proxy.js';
 
 const { values: opt } = parseArgs({
@@ -235,6 +236,8 @@ async function main(): Promise<void> {
       log,
     );
     void retry('kube-proxy', () => proxy.start());
+    const policy = new PolicyAgent(etcd, opt.name!, log);
+    void retry('network policy', () => policy.start());
   }
 
   // then follow the changes from exactly that revision, applied in small batches

@@ -156,3 +156,27 @@ export function selects(
 export function servicePortName(svc: ServiceObject, p: ServicePort): string {
   return `${svc.metadata.namespace}/${svc.metadata.name}/${p.protocol.toLowerCase()}/${p.name ?? `p${p.port}`}`;
 }
+
+const labelSelector = z.strictObject({
+  matchLabels: z.record(z.string(), z.string(), { error: 'matchLabels is a map of labels' }).optional(),
+});
+const policyPeer = z
+  .strictObject({
+    podSelector: labelSelector.optional(),
+    namespaceSelector: labelSelector.optional(),
+    ipBlock: z.strictObject({ cidr: z.string(), except: z.array(z.string()).optional() }).optional(),
+  })
+  .refine((p) => !(p.ipBlock && (p.podSelector || p.namespaceSelector)), 'ipBlock stands alone in a peer');
+const policyPort = z.strictObject({ protocol: z.enum(['TCP', 'UDP']).optional(), port: port.optional() });
+
+/** A NetworkPolicy spec as networking.k8s.io/v1 has it (matchLabels selectors only). */
+export const policySpecSchema = z.strictObject({
+  podSelector: labelSelector,
+  policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
+  ingress: z
+    .array(z.strictObject({ from: z.array(policyPeer).optional(), ports: z.array(policyPort).optional() }))
+    .optional(),
+  egress: z
+    .array(z.strictObject({ to: z.array(policyPeer).optional(), ports: z.array(policyPort).optional() }))
+    .optional(),
+});

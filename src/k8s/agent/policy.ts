@@ -1,0 +1,216 @@
+// NetworkPolicy for the pods of one worker (what a policy-capable CNI agent does; flannel
+// itself has none), in the pod network agent's process. It watches policies and pods in etcd
+// and keeps table `ip netsim-policy`: in the forward hook, replies of allowed flows pass;
+// a pod selected by an Ingress policy only takes new flows its rules allow, a pod selected by
+// an Egress policy only opens those its rules allow; pods no policy selects are not touched.
+// Policies are few: every change rebuilds the table in one transaction.
+import type { Etcd3, IKeyValue } from 'etcd3';
+import type { PodObject } from '../registry.js';
+import { nftJson } from './proxy.js';
+import type { Command } from './proxy-rules.js';
+
+export const POLICY_PREFIX = '/registry/networkpolicies/';
+const POD_ROOT = '/registry/pods/';
+const TABLE = 'netsim-policy';
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+}
+
+export interface PolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string; except?: string[] };
+}
+
+export interface PolicyPort {
+  protocol?: 'TCP' | 'UDP';
+  port?: number;
+}
+
+export interface NetworkPolicyObject {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'NetworkPolicy';
+  metadata: { name: string; namespace: string };
+  spec: {
+    podSelector: LabelSelector;
+    policyTypes?: ('Ingress' | 'Egress')[];
+    ingress?: { from?: PolicyPeer[]; ports?: PolicyPort[] }[];
+    egress?: { to?: PolicyPeer[]; ports?: PolicyPort[] }[];
+  };
+}
+
+/** An empty selector selects everything (Kubernetes' rule for podSelector: {}). */
+const matches = (sel: LabelSelector | undefined, labels: Record<string, string>) =>
+  Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+
+const nsLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns });
+
+export function policyTypes(p: NetworkPolicyObject): ('Ingress' | 'Egress')[] {
+  return p.spec.policyTypes ?? (p.spec.egress ? ['Ingress', 'Egress'] : ['Ingress']);
+}
+
+type Expr = Record<string, unknown>;
+const tbl = { family: 'ip', table: TABLE };
+const addr = (field: 'saddr' | 'daddr') => ({ payload: { protocol: 'ip', field } });
+const prefixOf = (cidr: string) => {
+  const [a, l] = cidr.split('/');
+  return l ? { prefix: { addr: a, len: Number(l) } } : a;
+};
+
+/** The addresses a peer stands for: pod IPs, or a CIDR with exceptions. */
+function peerMatches(
+  peer: PolicyPeer,
+  policyNs: string,
+  pods: PodObject[],
+  field: 'saddr' | 'daddr',
+): Expr[][] {
+  if (peer.ipBlock) {
+    const m: Expr[] = [{ match: { op: '==', left: addr(field), right: prefixOf(peer.ipBlock.cidr) } }];
+    for (const e of peer.ipBlock.except ?? [])
+      m.push({ match: { op: '!=', left: addr(field), right: prefixOf(e) } });
+    return [m];
+  }
+  const ips = pods
+    .filter((p) => {
+      const ns = p.metadata.namespace;
+      const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, nsLabels(ns)) : ns === policyNs;
+      const podOk = peer.podSelector ? matches(peer.podSelector, p.metadata.labels) : true;
+      return nsOk && podOk && p.status.podIP;
+    })
+    .map((p) => p.status.podIP);
+  if (ips.length === 0) return []; // selects nobody: allows nothing
+  return [[{ match: { op: '==', left: addr(field), right: { set: ips } } }]];
+}
+
+function portMatches(ports: PolicyPort[] | undefined): Expr[][] {
+  if (!ports?.length) return [[]];
+  return ports.map((p) => {
+    const proto = (p.protocol ?? 'TCP').toLowerCase();
+    const m: Expr[] = [{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: proto } }];
+    if (p.port)
+      m.push({ match: { op: '==', left: { payload: { protocol: 'th', field: 'dport' } }, right: p.port } });
+    return m;
+  });
+}
+
+/** The whole table for the pods of `node`, given every pod and policy of the cluster. */
+export function renderPolicies(node: string, pods: PodObject[], policies: NetworkPolicyObject[]): Command[] {
+  const cmds: Command[] = [
+    { add: { table: { family: 'ip', name: TABLE } } },
+    { delete: { table: { family: 'ip', name: TABLE } } },
+    { add: { table: { family: 'ip', name: TABLE } } },
+    {
+      add: { chain: { ...tbl, name: 'forward', type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } },
+    },
+  ];
+  const rule = (chain: string, expr: Expr[]) => cmds.push({ add: { rule: { ...tbl, chain, expr } } });
+  rule('forward', [
+    { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+    { accept: null },
+  ]);
+  const live = pods.filter(
+    (p) => p.status.podIP && !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp,
+  );
+  const local = live.filter((p) => p.spec.nodeName === node && p.status.phase === 'Running');
+  const dispatch: Expr[][] = [];
+  for (const pod of local) {
+    for (const dir of ['Egress', 'Ingress'] as const) {
+      const selecting = policies.filter(
+        (pol) =>
+          pol.metadata.namespace === pod.metadata.namespace &&
+          policyTypes(pol).includes(dir) &&
+          matches(pol.spec.podSelector, pod.metadata.labels),
+      );
+      if (selecting.length === 0) continue;
+      const chain = `${dir.toLowerCase()}-${pod.metadata.namespace}/${pod.metadata.name}`;
+      cmds.push({ add: { chain: { ...tbl, name: chain } } });
+      const peerField = dir === 'Ingress' ? 'saddr' : 'daddr';
+      for (const pol of selecting) {
+        const rules = dir === 'Ingress' ? (pol.spec.ingress ?? []) : (pol.spec.egress ?? []);
+        for (const r of rules) {
+          const peers =
+            (dir === 'Ingress' ? (r as { from?: PolicyPeer[] }).from : (r as { to?: PolicyPeer[] }).to) ?? [];
+          const peerSets = peers.length
+            ? peers.flatMap((p) => peerMatches(p, pol.metadata.namespace, live, peerField))
+            : [[]];
+          for (const pm of peerSets)
+            for (const portm of portMatches(r.ports)) rule(chain, [...pm, ...portm, { return: null }]);
+        }
+      }
+      rule(chain, [{ counter: { packets: 0, bytes: 0 } }, { drop: null }]);
+      const own = dir === 'Ingress' ? 'daddr' : 'saddr';
+      dispatch.push([
+        { match: { op: '==', left: addr(own), right: pod.status.podIP } },
+        { jump: { target: chain } },
+      ]);
+    }
+  }
+  // egress checks first (they come before the traffic reaches its destination's rules)
+  for (const d of dispatch) rule('forward', d);
+  return cmds;
+}
+
+export class PolicyAgent {
+  private readonly pods = new Map<string, PodObject>();
+  private readonly policies = new Map<string, NetworkPolicyObject>();
+  private pending?: Promise<void>;
+  private last = '';
+
+  constructor(
+    private readonly etcd: Etcd3,
+    private readonly node: string,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  private take(into: Map<string, unknown>, kv: IKeyValue): void {
+    try {
+      into.set(kv.key.toString(), JSON.parse(kv.value.toString()));
+    } catch {
+      /* not JSON */
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const [prefix, into] of [
+      [POD_ROOT, this.pods],
+      [POLICY_PREFIX, this.policies],
+    ] as const) {
+      const res = await this.etcd.getAll().prefix(prefix).exec();
+      for (const kv of res.kvs) this.take(into as Map<string, unknown>, kv);
+      const w = await this.etcd
+        .watch()
+        .prefix(prefix)
+        .startRevision(String(Number(res.header.revision) + 1))
+        .create();
+      w.on('put', (kv) => {
+        this.take(into as Map<string, unknown>, kv);
+        this.schedule();
+      });
+      w.on('delete', (kv) => {
+        into.delete(kv.key.toString());
+        this.schedule();
+      });
+      w.on('error', (e) => this.log(`policy watch: ${e.message}`));
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.pending ??= new Promise<void>((r) => setTimeout(r, 5)).then(() => this.apply());
+  }
+
+  private async apply(): Promise<void> {
+    this.pending = undefined;
+    const cmds = renderPolicies(this.node, [...this.pods.values()], [...this.policies.values()]);
+    const text = JSON.stringify(cmds);
+    if (text === this.last) return;
+    try {
+      await nftJson(cmds);
+      this.last = text;
+      this.log(`network policy: ${this.policies.size} policies, table ${TABLE} rebuilt`);
+    } catch (err) {
+      this.log(`network policy: ${(err as Error).message}`);
+    }
+  }
+}
