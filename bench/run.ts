@@ -15,12 +15,13 @@ import { type PodRun, runDefaultScenario, runManyPods, runThroughput } from './k
 import { loadAverage, median, settle, spreadPercent } from './measure.js';
 import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
 import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
+import { runServices, type ServicesRun } from './services.js';
 
 const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
-const SUITES = ['engine', 'frr', 'k8s'];
+const SUITES = ['engine', 'frr', 'k8s', 'services'];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -201,6 +202,30 @@ async function frrSuite(reps: number, log: (l: string) => void): Promise<string[
 }
 
 /** Pods: up -> every pod reachable, agent memory, per-pod memory, VXLAN throughput vs a veth. */
+/** kube-proxy at 10,000 services × 2 endpoints on one worker. */
+async function servicesSuite(log: (l: string) => void): Promise<string[]> {
+  const runs: ServicesRun[] = [];
+  for (const n of [10000]) {
+    log(`  ${n} services x 2 endpoints`);
+    runs.push(await runServices(n));
+    await settle();
+  }
+  const lines = ['', '## Services: kube-proxy nftables mode on one worker', ''];
+  lines.push(
+    '| services | full sync ms (nft part) | one-service update ms (median of 5) | first connection ms, 10 services | same, N services | ratio |',
+  );
+  lines.push('|---:|---:|---:|---:|---:|---:|');
+  for (const r of runs)
+    lines.push(
+      `| ${r.services} | ${r.fullSyncMs} (${r.fullSyncNftMs}) | ${median(r.updateMs).toFixed(1)} | ${r.firstConnectMs10.toFixed(2)} | ${r.firstConnectMsN.toFixed(2)} | ${(r.firstConnectMsN / r.firstConnectMs10).toFixed(2)} |`,
+    );
+  lines.push(
+    '',
+    'Targets: full sync ≤ 1 s, one-service update ≤ 50 ms, first connection with 10,000 services within 10% of 10. Full sync = a restarted agent reading every service from etcd, rendering and loading the table in one `nft -j` transaction; update = one new service, from the watch event to nft done; first connection = median of 30 fresh TCP connections (connect + one line) from a pod to a ClusterIP, timed in the pod.',
+  );
+  return lines;
+}
+
 async function k8sSuite(reps: number, log: (l: string) => void): Promise<string[]> {
   const def: PodRun[] = [];
   for (let i = 0; i < reps; i++) {
@@ -263,7 +288,9 @@ async function main(): Promise<void> {
         ? await engineSuite(reps, topos, values['no-mininet'] ?? false, Number(values['ping-reps']), log)
         : suite === 'frr'
           ? await frrSuite(reps, log)
-          : await k8sSuite(reps, log);
+          : suite === 'k8s'
+            ? await k8sSuite(reps, log)
+            : await servicesSuite(log);
     const report = `${lines.join('\n')}\n`;
     console.log(report);
     const out = join(resultsDir, `${suite}.md`);

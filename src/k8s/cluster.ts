@@ -1,6 +1,7 @@
 // A Kubernetes-style cluster at run time: its etcd members, its workers, its pod network
 // config in etcd, and its pods (objects in etcd, namespaces in the kernel). The live object
 // `C0` of the REPL; `C0.addPod('w1', 'c1', {labels})` as in knetsim.
+
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,14 +37,8 @@ import {
   type ServiceView,
 } from './services/api.js';
 import { EndpointsController } from './services/controller.js';
-import {
-  ANNOTATION_IPS,
-  parseServiceCidr,
-  policySpecSchema,
-  type ServiceObject,
-  type ServiceSpec,
-  specKey,
-} from './services/objects.js';
+import { ANNOTATION_IPS, parseServiceCidr, type ServiceObject, specKey } from './services/objects.js';
+import { policySpecSchema, type ServiceSpec } from './services/schema.js';
 import { type ClusterConfig, networkConfig, POD_NAME_RE, resolveWorker } from './spec.js';
 import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
 

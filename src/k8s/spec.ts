@@ -1,19 +1,15 @@
 // The `cluster` node as users write it, and its expansion into ordinary nodes and links:
 // etcd members <C>e1.., workers <C>w1.., each linked to the underlay (switches or routers,
 // round robin). Expansion happens before validation, so the rest of the engine sees one model.
+
 import { z } from 'zod';
 import type { Path } from '../model/errors.js';
 import { commonNodeFields, network } from '../model/spec.js';
 import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../util/ipv4.js';
 import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount } from './flannel.js';
 import { dnsServiceIp } from './services/api.js';
-import {
-  checkService,
-  DEFAULT_SERVICE_CIDR,
-  parseServiceCidr,
-  type ServiceSpec,
-  serviceSpecSchema,
-} from './services/objects.js';
+import { DEFAULT_SERVICE_CIDR, parseServiceCidr } from './services/objects.js';
+import { checkService, type ServiceSpec, serviceSpecSchema } from './services/schema.js';
 
 export const POD_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const POD_NAME_MSG =

@@ -45,6 +45,12 @@ export interface ClusterOpts extends CommonOpts {
   leaseTtl?: number;
   leaseRenewMargin?: number;
   pods?: Record<string, PodOpts>;
+  /** where ClusterIPs come from (default 10.96.0.0/12) */
+  serviceCidr?: string;
+  /** services made with the cluster: `{web: {selector: {app: 'web'}, ports: [{port: 80, targetPort: 8000}]}}` */
+  services?: Record<string, Record<string, unknown>>;
+  /** cluster DNS (default true) */
+  dns?: boolean;
 }
 
 export class Topology {

@@ -9,6 +9,7 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
+import { listPrefix } from '../etcd-list.js';
 import { type ServiceObject, SPECS_PREFIX } from '../services/objects.js';
 
 const { values: opt } = parseArgs({
@@ -57,12 +58,12 @@ function recordsOf(key: string, value: string): [string, string][] {
 }
 
 async function follow(etcd: Etcd3, prefix: string): Promise<void> {
-  const res = await etcd.getAll().prefix(prefix).exec();
+  const res = await listPrefix(etcd, prefix);
   for (const kv of res.kvs) setRecords(kv.key.toString(), recordsOf(kv.key.toString(), kv.value.toString()));
   const w = await etcd
     .watch()
     .prefix(prefix)
-    .startRevision(String(Number(res.header.revision) + 1))
+    .startRevision(String(Number(res.revision) + 1))
     .create();
   w.on('put', (kv) => {
     try {

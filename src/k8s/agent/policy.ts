@@ -4,7 +4,9 @@
 // a pod selected by an Ingress policy only takes new flows its rules allow, a pod selected by
 // an Egress policy only opens those its rules allow; pods no policy selects are not touched.
 // Policies are few: every change rebuilds the table in one transaction.
+
 import type { Etcd3, IKeyValue } from 'etcd3';
+import { listPrefix } from '../etcd-list.js';
 import type { PodObject } from '../registry.js';
 import { nftJson } from './proxy.js';
 import type { Command } from './proxy-rules.js';
@@ -176,12 +178,12 @@ export class PolicyAgent {
       [POD_ROOT, this.pods],
       [POLICY_PREFIX, this.policies],
     ] as const) {
-      const res = await this.etcd.getAll().prefix(prefix).exec();
+      const res = await listPrefix(this.etcd, prefix);
       for (const kv of res.kvs) this.take(into as Map<string, unknown>, kv);
       const w = await this.etcd
         .watch()
         .prefix(prefix)
-        .startRevision(String(Number(res.header.revision) + 1))
+        .startRevision(String(Number(res.revision) + 1))
         .create();
       w.on('put', (kv) => {
         this.take(into as Map<string, unknown>, kv);

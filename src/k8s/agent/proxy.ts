@@ -7,6 +7,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3, IKeyValue } from 'etcd3';
+import { listPrefix } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
@@ -97,7 +98,7 @@ export class KubeProxy {
 
   /** Full sync, then follow changes from the revision that sync saw. */
   async start(): Promise<void> {
-    const res = await this.etcd.getAll().prefix(SERVICES_PREFIX).exec();
+    const res = await listPrefix(this.etcd, SERVICES_PREFIX);
     for (const kv of res.kvs) this.take(kv);
     const t0 = performance.now();
     for (const id of this.services.keys()) this.fragments.set(id, this.render(id)!);
@@ -111,7 +112,7 @@ export class KubeProxy {
     const watcher = await this.etcd
       .watch()
       .prefix(SERVICES_PREFIX)
-      .startRevision(String(Number(res.header.revision) + 1))
+      .startRevision(String(Number(res.revision) + 1))
       .create();
     watcher.on('put', (kv) => {
       const id = this.take(kv);

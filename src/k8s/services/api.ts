@@ -2,14 +2,15 @@
 // [{port: 80, targetPort: 8000}]})`, knetsim's `C0.kp_vip_add(vip, [pods])`, `C0.services()`.
 // A service is validated, gets its ClusterIP (and node ports) in one etcd transaction, and
 // the endpoints controller and every kube-proxy take it from there.
+
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { formatPath } from '../../model/errors.js';
 import { type Cidr, formatIp, hostRange, parseIp } from '../../util/ipv4.js';
+import { listPrefix } from '../etcd-list.js';
 import {
   ANNOTATION_PING,
   ANNOTATION_PODS,
-  checkService,
   ENDPOINTS_PREFIX,
   type EndpointsObject,
   endpointsKey,
@@ -17,17 +18,22 @@ import {
   NODEPORT_MIN,
   SERVICE_IPAM_PREFIX,
   type ServiceObject,
-  type ServiceSpec,
   SPECS_PREFIX,
   serviceIpKey,
-  serviceSpecSchema,
   specKey,
 } from './objects.js';
+import { checkService, type ServiceSpec, serviceSpecSchema } from './schema.js';
 
 /** The ClusterIP of the cluster DNS service: the 10th address of the service CIDR (kubeadm's). */
 export const dnsServiceIp = (cidr: Cidr) => formatIp(cidr.net + 10);
 
 export class ServiceError extends Error {}
+
+/** key -> value of a prefix, read in pages. */
+async function strings(etcd: Etcd3, prefix: string): Promise<Record<string, string>> {
+  const { kvs } = await listPrefix(etcd, prefix);
+  return Object.fromEntries(kvs.map((kv) => [kv.key.toString(), kv.value.toString()]));
+}
 
 /** Parses and checks a service as given to the API; throws one message naming the fields. */
 export function parseServiceSpec(name: string, raw: unknown, serviceCidr: Cidr): ServiceSpec {
@@ -58,7 +64,7 @@ export async function createService(
   opts: { annotations?: Record<string, string> } = {},
 ): Promise<ServiceObject> {
   const ns = spec.namespace ?? 'default';
-  const existing = await etcd.getAll().prefix(SPECS_PREFIX).strings();
+  const existing = await strings(etcd, SPECS_PREFIX);
   const services = Object.values(existing).map((v) => JSON.parse(v) as ServiceObject);
   if (existing[specKey(ns, name)]) throw new ServiceError(`service "${ns}/${name}" already exists`);
   // node ports: given ones must be free; others are the lowest free from 30000
@@ -89,7 +95,7 @@ export async function createService(
   const annotations: Record<string, string> = { ...opts.annotations };
   if (spec.pods) annotations[ANNOTATION_PODS] = spec.pods.join(',');
   if (spec.answerPing) annotations[ANNOTATION_PING] = 'true';
-  const ipsTaken = await etcd.getAll().prefix(SERVICE_IPAM_PREFIX).strings();
+  const ipsTaken = await strings(etcd, SERVICE_IPAM_PREFIX);
   const { first, last } = hostRange(serviceCidr);
   for (let attempt = 0; attempt < 10; attempt++) {
     let ip = spec.clusterIP;
@@ -141,7 +147,7 @@ export async function createService(
       const owner = await etcd.get(serviceIpKey(ip!)).string();
       throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
     }
-    Object.assign(ipsTaken, await etcd.getAll().prefix(SERVICE_IPAM_PREFIX).strings());
+    Object.assign(ipsTaken, await strings(etcd, SERVICE_IPAM_PREFIX));
   }
   throw new ServiceError('could not allocate a ClusterIP: too many concurrent changes');
 }
@@ -161,10 +167,7 @@ export async function deleteService(etcd: Etcd3, name: string, ns = 'default'): 
 }
 
 export async function listServices(etcd: Etcd3): Promise<ServiceView[]> {
-  const [specs, eps] = await Promise.all([
-    etcd.getAll().prefix(SPECS_PREFIX).strings(),
-    etcd.getAll().prefix(ENDPOINTS_PREFIX).strings(),
-  ]);
+  const [specs, eps] = await Promise.all([strings(etcd, SPECS_PREFIX), strings(etcd, ENDPOINTS_PREFIX)]);
   return Object.values(specs)
     .map((v) => JSON.parse(v) as ServiceObject)
     .map((s) => {

@@ -1,7 +1,9 @@
 // The endpoints controller (kube-controller-manager's job), run in the main process: it
 // watches pods and services in etcd and keeps /registry/services/endpoints/<ns>/<name> equal
 // to the running pods each service selects. kube-proxy in every worker watches the result.
+
 import type { Etcd3, Watcher } from 'etcd3';
+import { listPrefix } from '../etcd-list.js';
 import { PODS_PREFIX, type PodObject } from '../registry.js';
 import {
   ANNOTATION_IPS,
@@ -63,8 +65,8 @@ export class EndpointsController {
 
   async start(): Promise<void> {
     const [pods, specs] = await Promise.all([
-      this.etcd.getAll().prefix(POD_ROOT).exec(),
-      this.etcd.getAll().prefix(SPECS_PREFIX).exec(),
+      await listPrefix(this.etcd, POD_ROOT),
+      await listPrefix(this.etcd, SPECS_PREFIX),
     ]);
     for (const kv of pods.kvs) this.pods.set(kv.key.toString(), JSON.parse(kv.value.toString()));
     for (const kv of specs.kvs) this.services.set(kv.key.toString(), JSON.parse(kv.value.toString()));
@@ -88,8 +90,8 @@ export class EndpointsController {
       });
       this.watchers.push(w);
     };
-    await watch(POD_ROOT, pods.header.revision, this.pods as Map<string, unknown>);
-    await watch(SPECS_PREFIX, specs.header.revision, this.services as Map<string, unknown>);
+    await watch(POD_ROOT, pods.revision, this.pods as Map<string, unknown>);
+    await watch(SPECS_PREFIX, specs.revision, this.services as Map<string, unknown>);
     for (const k of this.services.keys()) this.dirty.add(k);
     this.kick();
   }

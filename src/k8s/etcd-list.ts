@@ -1,0 +1,25 @@
+// Listing a key prefix in pages: one etcd response is capped by gRPC at 4 MB (10,000 services
+// and their endpoints are more), so a list is read 500 keys at a time, all at the revision of
+// the first page, and a watch started after that revision misses nothing.
+import { type Etcd3, type IKeyValue, Range } from 'etcd3';
+
+export async function listPrefix(
+  etcd: Etcd3,
+  prefix: string,
+  pageSize = 500,
+): Promise<{ kvs: IKeyValue[]; revision: string }> {
+  const end = Range.prefix(prefix).end;
+  const kvs: IKeyValue[] = [];
+  let start: Buffer = Buffer.from(prefix);
+  let revision: string | undefined;
+  for (;;) {
+    let q = etcd.getAll().inRange(new Range(start, end)).limit(pageSize);
+    if (revision) q = q.revision(revision);
+    const res = await q.exec();
+    revision ??= res.header.revision;
+    kvs.push(...res.kvs);
+    if (!res.more || res.kvs.length === 0) return { kvs, revision };
+    // the next page starts just after the last key
+    start = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+  }
+}
