@@ -1,7 +1,7 @@
 // Listing a key prefix in pages: one etcd response is capped by gRPC at 4 MB (10,000 services
 // and their endpoints are more), so a list is read 500 keys at a time, all at the revision of
 // the first page, and a watch started after that revision misses nothing.
-import { type Etcd3, type IKeyValue, Range } from 'etcd3';
+import { type Etcd3, type IKeyValue, Range, type Watcher } from 'etcd3';
 
 export async function listPrefix(
   etcd: Etcd3,
@@ -22,4 +22,22 @@ export async function listPrefix(
     // the next page starts just after the last key
     start = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
   }
+}
+
+/** Follows a prefix from just after `revision` (the revision a `listPrefix` read at). */
+export async function watchAfter(
+  etcd: Etcd3,
+  prefix: string,
+  revision: string,
+  on: { put: (kv: IKeyValue) => void; delete: (kv: IKeyValue) => void; error?: (e: Error) => void },
+): Promise<Watcher> {
+  const w = await etcd
+    .watch()
+    .prefix(prefix)
+    .startRevision(String(Number(revision) + 1))
+    .create();
+  w.on('put', on.put);
+  w.on('delete', on.delete);
+  if (on.error) w.on('error', on.error);
+  return w;
 }

@@ -9,7 +9,7 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { listPrefix } from '../etcd-list.js';
+import { listPrefix, watchAfter } from '../etcd-list.js';
 import { type ServiceObject, SPECS_PREFIX } from '../services/objects.js';
 
 const { values: opt } = parseArgs({
@@ -60,20 +60,17 @@ function recordsOf(key: string, value: string): [string, string][] {
 async function follow(etcd: Etcd3, prefix: string): Promise<void> {
   const res = await listPrefix(etcd, prefix);
   for (const kv of res.kvs) setRecords(kv.key.toString(), recordsOf(kv.key.toString(), kv.value.toString()));
-  const w = await etcd
-    .watch()
-    .prefix(prefix)
-    .startRevision(String(Number(res.revision) + 1))
-    .create();
-  w.on('put', (kv) => {
-    try {
-      setRecords(kv.key.toString(), recordsOf(kv.key.toString(), kv.value.toString()));
-    } catch {
-      /* not JSON: ignore */
-    }
+  await watchAfter(etcd, prefix, res.revision, {
+    put: (kv) => {
+      try {
+        setRecords(kv.key.toString(), recordsOf(kv.key.toString(), kv.value.toString()));
+      } catch {
+        /* not JSON: ignore */
+      }
+    },
+    delete: (kv) => setRecords(kv.key.toString(), []),
+    error: (e) => log(`watch ${prefix}: ${e.message}`),
   });
-  w.on('delete', (kv) => setRecords(kv.key.toString(), []));
-  w.on('error', (e) => log(`watch ${prefix}: ${e.message}`));
 }
 
 /** The question of a query: name, type, and where the question section ends. */

@@ -1,7 +1,10 @@
-// Every kernel call of the pod network agent, in one place. The agent plays flanneld's role
-// inside a worker's namespace (it was started there), so it calls iproute2 directly: `ip` and
-// `bridge` in batches, and `ip -j` to read what is already there after a restart.
+// Every kernel call of the pod network agent (flannel, kube-proxy, policy), in one place.
+// The agent runs inside a worker's namespace (it was started there), so it calls the tools
+// directly: `ip` and `bridge` in batches, `ip -j` to read what a restart finds, `nft -j`.
 import { spawn } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface Out {
   code: number;
@@ -170,5 +173,37 @@ export async function applyVtep(dev: string, add: RemoteVtep[], remove: VtepStat
   if (ip.length) {
     const r = await tool('ip', ['-force', '-batch', '-'], `${ip.join('\n')}\n`);
     if (r.code !== 0 && add.length) throw new Error(`ip -batch: ${r.stderr.trim()}`);
+  }
+}
+
+let scratchDir = tmpdir();
+let scratchSeq = 0;
+
+/** Where transactions are written for nft to read (the agent's own directory of the simulation). */
+export function setNftScratchDir(dir: string): void {
+  scratchDir = dir;
+}
+
+/**
+ * Runs one nft transaction given as libnftables JSON. nft reads `-f -` by opening /dev/stdin,
+ * which fails on the socket Node gives a child as stdin, so the batch goes through a file.
+ */
+export async function nftJson(commands: unknown[]): Promise<void> {
+  const file = join(scratchDir, `nft-${process.pid}-${scratchSeq++}.json`);
+  await writeFile(file, JSON.stringify({ nftables: commands }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('nft', ['-j', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`nft: ${err.trim().split('\n').slice(0, 6).join('\n')}`)),
+      );
+    });
+  } finally {
+    await rm(file, { force: true });
   }
 }

@@ -28,9 +28,17 @@ import {
   VXLAN_OVERHEAD,
   vxlanDevice,
 } from '../flannel.js';
-import { applyVtep, ensureVxlan, mtuOf, type RemoteVtep, readVtepState, setVtepAddress } from './kernel.js';
+import {
+  applyVtep,
+  ensureVxlan,
+  mtuOf,
+  type RemoteVtep,
+  readVtepState,
+  setNftScratchDir,
+  setVtepAddress,
+} from './kernel.js';
 import { PolicyAgent } from './policy.js';
-import { KubeProxy, setNftScratchDir } from './proxy.js';
+import { KubeProxy } from './proxy.js';
 
 const { values: opt } = parseArgs({
   options: {

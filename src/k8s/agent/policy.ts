@@ -6,9 +6,9 @@
 // Policies are few: every change rebuilds the table in one transaction.
 
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { listPrefix } from '../etcd-list.js';
+import { listPrefix, watchAfter } from '../etcd-list.js';
 import type { PodObject } from '../registry.js';
-import { nftJson } from './proxy.js';
+import { nftJson } from './kernel.js';
 import type { Command } from './proxy-rules.js';
 
 export const POLICY_PREFIX = '/registry/networkpolicies/';
@@ -180,20 +180,17 @@ export class PolicyAgent {
     ] as const) {
       const res = await listPrefix(this.etcd, prefix);
       for (const kv of res.kvs) this.take(into as Map<string, unknown>, kv);
-      const w = await this.etcd
-        .watch()
-        .prefix(prefix)
-        .startRevision(String(Number(res.revision) + 1))
-        .create();
-      w.on('put', (kv) => {
-        this.take(into as Map<string, unknown>, kv);
-        this.schedule();
+      await watchAfter(this.etcd, prefix, res.revision, {
+        put: (kv) => {
+          this.take(into as Map<string, unknown>, kv);
+          this.schedule();
+        },
+        delete: (kv) => {
+          into.delete(kv.key.toString());
+          this.schedule();
+        },
+        error: (e) => this.log(`policy watch: ${e.message}`),
       });
-      w.on('delete', (kv) => {
-        into.delete(kv.key.toString());
-        this.schedule();
-      });
-      w.on('error', (e) => this.log(`policy watch: ${e.message}`));
     }
     this.schedule();
   }

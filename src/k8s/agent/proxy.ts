@@ -2,12 +2,8 @@
 // and then watches Services and Endpoints in etcd, loads table `ip kube-proxy` once in full and
 // afterwards sends one small `nft -j` transaction per burst of changes, with only the changed
 // services' chains and elements.
-import { spawn } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { listPrefix } from '../etcd-list.js';
+import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
@@ -15,6 +11,7 @@ import {
   type ServiceObject,
   SPECS_PREFIX,
 } from '../services/objects.js';
+import { nftJson } from './kernel.js';
 import {
   type Command,
   diffFragments,
@@ -23,38 +20,6 @@ import {
   type ProxyContext,
   renderService,
 } from './proxy-rules.js';
-
-let scratchDir = tmpdir();
-let scratchSeq = 0;
-
-/** Where transactions are written for nft to read (the agent's own directory of the simulation). */
-export function setNftScratchDir(dir: string): void {
-  scratchDir = dir;
-}
-
-/**
- * Runs one nft transaction given as libnftables JSON. nft reads `-f -` by opening /dev/stdin,
- * which fails on the socket Node gives a child as stdin, so the batch goes through a file.
- */
-export async function nftJson(commands: Command[]): Promise<void> {
-  const file = join(scratchDir, `nft-${process.pid}-${scratchSeq++}.json`);
-  await writeFile(file, JSON.stringify({ nftables: commands }));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('nft', ['-j', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-      });
-      child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`nft: ${err.trim().split('\n').slice(0, 6).join('\n')}`)),
-      );
-    });
-  } finally {
-    await rm(file, { force: true });
-  }
-}
 
 export class KubeProxy {
   private readonly services = new Map<string, ServiceObject>();
@@ -109,23 +74,20 @@ export class KubeProxy {
     this.log(
       `kube-proxy: full sync of ${this.services.size} services (${cmds.length} commands) in ${(t2 - t0).toFixed(0)} ms (render ${(t1 - t0).toFixed(0)} ms, nft ${(t2 - t1).toFixed(0)} ms)`,
     );
-    const watcher = await this.etcd
-      .watch()
-      .prefix(SERVICES_PREFIX)
-      .startRevision(String(Number(res.revision) + 1))
-      .create();
-    watcher.on('put', (kv) => {
-      const id = this.take(kv);
-      if (id) this.mark(id);
+    await watchAfter(this.etcd, SERVICES_PREFIX, res.revision, {
+      put: (kv) => {
+        const id = this.take(kv);
+        if (id) this.mark(id);
+      },
+      delete: (kv) => {
+        const k = KubeProxy.idOf(kv.key.toString());
+        if (!k) return;
+        if (k.kind === 'spec') this.services.delete(k.id);
+        else this.endpoints.delete(k.id);
+        this.mark(k.id);
+      },
+      error: (err) => this.log(`kube-proxy watch: ${err.message}`),
     });
-    watcher.on('delete', (kv) => {
-      const k = KubeProxy.idOf(kv.key.toString());
-      if (!k) return;
-      if (k.kind === 'spec') this.services.delete(k.id);
-      else this.endpoints.delete(k.id);
-      this.mark(k.id);
-    });
-    watcher.on('error', (err) => this.log(`kube-proxy watch: ${err.message}`));
   }
 
   private mark(id: string): void {

@@ -3,7 +3,7 @@
 // to the running pods each service selects. kube-proxy in every worker watches the result.
 
 import type { Etcd3, Watcher } from 'etcd3';
-import { listPrefix } from '../etcd-list.js';
+import { listPrefix, watchAfter } from '../etcd-list.js';
 import { PODS_PREFIX, type PodObject } from '../registry.js';
 import {
   ANNOTATION_IPS,
@@ -65,28 +65,25 @@ export class EndpointsController {
 
   async start(): Promise<void> {
     const [pods, specs] = await Promise.all([
-      await listPrefix(this.etcd, POD_ROOT),
-      await listPrefix(this.etcd, SPECS_PREFIX),
+      listPrefix(this.etcd, POD_ROOT),
+      listPrefix(this.etcd, SPECS_PREFIX),
     ]);
     for (const kv of pods.kvs) this.pods.set(kv.key.toString(), JSON.parse(kv.value.toString()));
     for (const kv of specs.kvs) this.services.set(kv.key.toString(), JSON.parse(kv.value.toString()));
     const watch = async (prefix: string, rev: string, into: Map<string, unknown>) => {
-      const w = await this.etcd
-        .watch()
-        .prefix(prefix)
-        .startRevision(String(Number(rev) + 1))
-        .create();
-      w.on('put', (kv) => {
-        try {
-          into.set(kv.key.toString(), JSON.parse(kv.value.toString()));
-        } catch {
-          return;
-        }
-        this.touch(kv.key.toString());
-      });
-      w.on('delete', (kv) => {
-        into.delete(kv.key.toString());
-        this.touch(kv.key.toString());
+      const w = await watchAfter(this.etcd, prefix, rev, {
+        put: (kv) => {
+          try {
+            into.set(kv.key.toString(), JSON.parse(kv.value.toString()));
+          } catch {
+            return;
+          }
+          this.touch(kv.key.toString());
+        },
+        delete: (kv) => {
+          into.delete(kv.key.toString());
+          this.touch(kv.key.toString());
+        },
       });
       this.watchers.push(w);
     };
