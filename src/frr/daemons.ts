@@ -257,7 +257,8 @@ export function frrPaths(dir: string): FrrPaths {
  */
 export function daemonArgv(run: DaemonRun, paths: FrrPaths, pathspace: string, file: DaemonsFile): string[] {
   const id = runId(run);
-  const args = [...run.options];
+  // a daemons file's `--daemon`/`-d` would fork away from the PID netsim records and supervises
+  const args = run.options.filter((o) => o !== '-d' && o !== '--daemon');
   if (file.profile) args.push('-F', file.profile);
   if (file.maxFds) args.push('--limit-fds', String(file.maxFds));
   if (run.instance !== undefined) args.push('-n', String(run.instance));
@@ -278,7 +279,8 @@ export function daemonArgv(run: DaemonRun, paths: FrrPaths, pathspace: string, f
     `file:${join(paths.dir, `${id}.log`)}`,
   );
   if (run.daemon === 'bfdd') args.push('--bfdctl', join(paths.dir, 'bfdd.sock'));
-  if (run.daemon === 'ldpd') args.push('--ctl_socket', join(paths.dir, 'ldpd.sock'));
+  // ldpd puts ldpd.sock into the directory it is given
+  if (run.daemon === 'ldpd') args.push('--ctl_socket', paths.dir);
   return [join(FRR_BIN_DIR, run.daemon), ...args];
 }
 

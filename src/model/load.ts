@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { clabIssues, importClabFile, isClabFile } from '../clab/import.js';
 import { Topology } from './builder.js';
 import { TopologyError } from './errors.js';
 import type { Model } from './model.js';
@@ -24,6 +25,13 @@ export interface Loaded {
   model: Model;
   file: string;
   scenario?: ScenarioModule;
+  /** what an import adapted or left out (containerlab files), to show the user */
+  notes?: string[];
+}
+
+export interface LoadOptions extends ValidateOptions {
+  /** containerlab files: an address mapping file (default: found among the nodes' binds) */
+  ipMapping?: string;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,11 +56,19 @@ export function resolveTopologyArg(arg: string): string {
   ]);
 }
 
-export async function loadTopology(arg: string, opts: ValidateOptions = {}): Promise<Loaded> {
+export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise<Loaded> {
   const builtin = existsSync(arg) ? undefined : builtinTopology(arg);
   if (builtin) return { model: validate(builtin.toSpec(), builtin.source, opts), file: arg };
   const file = resolveTopologyArg(arg);
   const ext = extname(file);
+  if (isClabFile(file)) {
+    const imported = importClabFile(file, { ipMapping: opts.ipMapping, simName: opts.simName });
+    try {
+      return { model: validate(imported.spec, imported.source, opts), file, notes: imported.notes };
+    } catch (err) {
+      throw err instanceof TopologyError ? clabIssues(err, imported) : err;
+    }
+  }
   if (YAML_EXT.includes(ext)) {
     const { source, value } = YamlSource.read(file);
     return { model: validate(value, source, opts), file };

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { formatCidr, networkOf, parseCidr, parseIp } from '../util/ipv4.js';
 
 export const SIM_NAME_RE = /^[a-z0-9][a-z0-9_]{0,23}$/i;
-export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.]{0,39}$/;
+export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 export const IFNAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
 
 const CIDR_MSG = 'not an IPv4 CIDR like 10.0.0.1/24';
@@ -98,6 +98,8 @@ export const topologySpec = z.strictObject({
       p2p: cidr.optional(),
       /** smallest LAN prefix (default 24) */
       lanPrefix: z.number().int().min(8).max(30).optional(),
+      /** false: only the addresses the topology gives (containerlab's way: nothing is added) */
+      automatic: z.boolean().optional(),
     })
     .optional(),
   nodes: z.record(z.string(), z.record(z.string(), z.unknown())),

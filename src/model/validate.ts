@@ -229,7 +229,7 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
     if (!NODE_NAME_RE.test(name)) {
       sink.add(
         path,
-        `invalid node name "${name}" (letters, digits, _ and ., at most 40, starting with a letter or digit)`,
+        `invalid node name "${name}" (letters, digits, _ . and -, at most 40, starting with a letter or digit)`,
       );
       continue;
     }
@@ -469,8 +469,9 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
   }
   sink.throwIfAny();
   const lanPrefix = spec.addressing?.lanPrefix ?? 24;
+  const automatic = spec.addressing?.automatic !== false;
   for (const seg of segments) {
-    if (segExplicit.has(seg.id)) continue;
+    if (segExplicit.has(seg.id) || !automatic) continue;
     if (seg.ifaces.length === 0) continue; // switches with no hosts: nothing to address
     const isP2p = seg.switches.length === 0;
     const prefix = isP2p ? 30 : Math.min(lanPrefix, prefixFor(seg.ifaces.length + 1));
@@ -528,7 +529,7 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
   }
   sink.throwIfAny();
   for (const seg of segments) {
-    if (seg.ifaces.length === 0) continue;
+    if (seg.ifaces.length === 0 || !automatic) continue;
     const { first, last } = hostRange(seg.subnet);
     let next = first;
     for (const i of seg.ifaces) {
