@@ -161,7 +161,12 @@ export function bgpNeighbors(node: NodeModel, model: Model, report: Report): Bgp
     } else {
       peerNode = model.nodes.get(n.peer);
       if (!peerNode) {
-        report(peerPath, `unknown node "${n.peer}" (give a router name or an IPv4 address)`);
+        const workers = clusterWorkers(model, n.peer);
+        if (workers.length) {
+          out.push(...clusterNeighbors(node, model, n.peer, workers, peerPath, report));
+          return;
+        }
+        report(peerPath, `unknown node "${n.peer}" (give a router name, a cluster name or an IPv4 address)`);
         return;
       }
       if (peerNode === node) {
@@ -225,6 +230,45 @@ export function bgpNeighbors(node: NodeModel, model: Model, report: Report): Bgp
       bfd: opts.bfd ?? false,
     });
   });
+  return out;
+}
+
+/** The workers a cluster node expanded into. */
+function clusterWorkers(model: Model, cluster: string): NodeModel[] {
+  return [...model.nodes.values()].filter(
+    (m) => m.kind === 'worker' && (m.spec as { cluster?: string }).cluster === cluster,
+  );
+}
+
+/** A cluster as a neighbour: a session to each of its workers on this router's subnets. */
+function clusterNeighbors(
+  node: NodeModel,
+  model: Model,
+  cluster: string,
+  workers: NodeModel[],
+  path: Path,
+  report: Report,
+): BgpNeighbor[] {
+  const asn = (workers[0].spec as { clusterConfig?: { bgp?: { asn: number } } }).clusterConfig?.bgp?.asn;
+  if (asn === undefined) {
+    report(path, `cluster ${cluster} does not announce its pods over BGP (give it bgp: {asn: N})`);
+    return [];
+  }
+  const out: BgpNeighbor[] = [];
+  for (const w of workers) {
+    const found = peerAddress(node, w);
+    if (!found?.direct) continue;
+    out.push({
+      addr: found.addr,
+      asn,
+      node: w.name,
+      multihop: false,
+      routeReflectorClient: false,
+      nextHopSelf: false,
+      bfd: false,
+    });
+  }
+  if (out.length === 0) report(path, `no worker of cluster ${cluster} is on a subnet of ${node.name}`);
   return out;
 }
 

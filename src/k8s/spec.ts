@@ -3,6 +3,7 @@
 // round robin). Expansion happens before validation, so the rest of the engine sees one model.
 
 import { z } from 'zod';
+import { asn } from '../frr/spec.js';
 import type { Path } from '../model/errors.js';
 import { commonNodeFields, network } from '../model/spec.js';
 import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../util/ipv4.js';
@@ -54,6 +55,11 @@ export const clusterFields = {
   services: z.record(z.string(), serviceSpecSchema).optional(),
   /** cluster DNS (default on): kube-dns at the 10th address of serviceCidr */
   dns: z.boolean().optional(),
+  /**
+   * Workers announce their pod subnet over BGP (FRR bgpd in each worker, like Calico's BGP
+   * mode) to the routers of their underlay, which list the cluster among their neighbours.
+   */
+  bgp: z.strictObject({ asn }).optional(),
 };
 export const clusterSchema = z.strictObject(clusterFields);
 export type ClusterSpec = z.infer<typeof clusterSchema>;
@@ -74,6 +80,7 @@ export interface ClusterConfig {
   serviceCidr: string;
   services: Record<string, ServiceSpec>;
   dns: boolean;
+  bgp?: { asn: number };
 }
 
 export function networkConfig(c: ClusterConfig): NetworkConfig {
@@ -134,6 +141,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
     services: spec.services ?? {},
     dns: spec.dns ?? true,
+    bgp: spec.bgp,
   };
   const svcCidr = parseServiceCidr(cfg.serviceCidr);
   const podNet = parseCidr(cfg.podCidr);

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FrrInstance } from '../frr/instance.js';
 import { isAlive, processStartTime } from '../kernel/proc.js';
 import { NETNS_DIR } from '../kernel/run.js';
 import { SimNode } from '../runtime/node.js';
@@ -45,6 +46,13 @@ export class WorkerNode extends SimNode {
   private bridgeFor?: number;
   /** the child of a streaming exec (Ctrl-C in the REPL interrupts it) */
   foreground?: ChildProcess;
+  /** zebra and bgpd, when the cluster announces pod subnets over BGP */
+  frr?: FrrInstance;
+
+  /** Lines typed in the worker find its own vtysh first (a BGP worker's FRR). */
+  override shellLine(line: string): string {
+    return this.frr ? `PATH='${join(this.frr.dir, 'bin')}':"$PATH"; ${line}` : line;
+  }
 
   get config(): ClusterConfig {
     return this.model.spec.clusterConfig as ClusterConfig;

@@ -1,10 +1,12 @@
 // A worker of a cluster: a host on the underlay with the pod network agent and a cni0
 // bridge for its pods. Its pods (listed in the cluster's `pods`) are made once it has a lease.
 import { z } from 'zod';
+import { startWorkerBgp } from '../k8s/bgp.js';
 import { clusterOf } from '../k8s/cluster.js';
 import { memberFields, resolveWorker } from '../k8s/spec.js';
 import { WorkerNode } from '../k8s/worker.js';
 import { commonNodeFields } from '../model/spec.js';
+import { formatIp } from '../util/ipv4.js';
 import type { NodeKind } from './kind.js';
 import { planL3 } from './l3.js';
 
@@ -37,7 +39,9 @@ export const workerKind: NodeKind = {
     const cluster = clusterOf(sim, w.config);
     await cluster.ensureNetworkConfig();
     w.startAgent();
-    await w.waitReady();
+    const env = await w.waitReady();
+    if (w.config.bgp)
+      w.frr = await startWorkerBgp(w, sim.model, `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`);
     if (w.config.dns && w.name === w.config.workers[0]) await cluster.startDns(w);
     const pods = Object.entries(w.config.pods)
       .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
@@ -45,6 +49,7 @@ export const workerKind: NodeKind = {
     await cluster.createPods(pods);
   },
   stop: async (node) => {
+    await (node as WorkerNode).frr?.stop();
     await (node as WorkerNode).stopAgent();
   },
 };

@@ -51,6 +51,8 @@ export interface ClusterOpts extends CommonOpts {
   services?: Record<string, Record<string, unknown>>;
   /** cluster DNS (default true) */
   dns?: boolean;
+  /** workers announce their pod subnets over BGP from this AS (routers list the cluster as a neighbour) */
+  bgp?: { asn: number };
 }
 
 export class Topology {

@@ -14,9 +14,11 @@ import { type ValidateOptions, validate } from './validate.js';
 /** What a scenario module may export. */
 export interface ScenarioModule {
   /** builds the topology: a function of a fresh Topology, or a ready spec object */
-  default: ((t: Topology) => void | Promise<void>) | Record<string, unknown>;
+  default?: ((t: Topology) => void | Promise<void>) | Record<string, unknown>;
   /** scenario name (default: the file name) */
   name?: string;
+  /** a topology file to run instead of building one (e.g. a containerlab lab), absolute */
+  topology?: string;
   /** runs after the network is up (prints example commands, starts workloads...) */
   ready?: (sim: unknown) => void | Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise
   }
   if (SCENARIO_EXT.includes(ext)) {
     const mod = await importScenario(file);
+    if (mod.topology) return { ...(await loadTopology(mod.topology, opts)), scenario: mod };
     const t = new Topology(mod.name ?? basename(file, ext), file);
     let spec: unknown;
     if (typeof mod.default === 'function') {
