@@ -1,10 +1,12 @@
 // The `netsim` command. `up` owns a simulation in the foreground; the other verbs act on
 // running simulations from any shell through their state directories.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import vm from 'node:vm';
 import { Command, Option } from 'commander';
+import { exportClab } from '../clab/export.js';
+import { importClabFile, netsimYaml } from '../clab/import.js';
 import { Kernel } from '../kernel/kernel.js';
 import { isAlive, isZombie } from '../kernel/proc.js';
 import { NETNS_DIR } from '../kernel/run.js';
@@ -17,6 +19,7 @@ import { pingMatrix } from '../runtime/ping.js';
 import { Simulation } from '../runtime/simulation.js';
 import { isRunning, listSimDirs, pickRunning, readState, type SimState } from '../runtime/state.js';
 import { teardownSim } from '../runtime/teardown.js';
+import { cmdWeb, serveControl, type WebFlags } from '../web/cli.js';
 
 class ExitError extends Error {
   constructor(
@@ -34,11 +37,12 @@ function requireRoot(): void {
 
 async function cmdUp(
   topology: string,
-  opts: { name?: string; repl: boolean; script?: string; quiet?: boolean },
+  opts: { name?: string; repl: boolean; script?: string; quiet?: boolean; ipMapping?: string } & WebFlags,
 ) {
   requireRoot();
   const log = opts.quiet ? undefined : (l: string) => process.stderr.write(`${l}\n`);
-  const loaded = await loadTopology(topology, { simName: opts.name });
+  const loaded = await loadTopology(topology, { simName: opts.name, ipMapping: opts.ipMapping });
+  for (const n of loaded.notes ?? []) log?.(`note: ${n}`);
   let sim: Simulation | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -58,6 +62,8 @@ async function cmdUp(
   if (!opts.repl || opts.script) process.on('SIGINT', onSignal);
   sim = await Simulation.up(loaded.model, { log, source: loaded.file, signal: abort.signal });
   try {
+    // other shells' `netsim web`; --web: the web view at once
+    await serveControl(sim, opts, (l) => process.stderr.write(`${l}\n`));
     if (loaded.scenario?.ready) await loaded.scenario.ready(sim);
     if (opts.script) {
       const code = await runScript(sim, opts.script);
@@ -249,11 +255,38 @@ function cmdLs(opts: { json?: boolean }) {
     );
 }
 
-async function cmdValidate(topology: string) {
-  const { model } = await loadTopology(topology);
+async function cmdValidate(topology: string, opts: { ipMapping?: string }) {
+  const { model, notes } = await loadTopology(topology, { ipMapping: opts.ipMapping });
+  for (const n of notes ?? []) console.log(`note: ${n}`);
   console.log(
     `${model.name}: ${model.nodes.size} nodes, ${model.links.length} links, ${model.segments.length} subnets: valid`,
   );
+}
+
+/** `netsim import lab.clab.yml`: the netsim topology it becomes, as YAML. */
+async function cmdImport(file: string, opts: { output?: string; ipMapping?: string }) {
+  const imported = importClabFile(file, { ipMapping: opts.ipMapping });
+  // validated like `up` would, so an import that prints is one that runs
+  const { model } = await loadTopology(file, { ipMapping: opts.ipMapping });
+  const out = opts.output ? resolve(opts.output) : undefined;
+  const yaml = netsimYaml(imported.spec, out ? dirname(out) : undefined, file);
+  if (out) writeFileSync(out, yaml);
+  else process.stdout.write(yaml);
+  for (const n of imported.notes) process.stderr.write(`note: ${n}\n`);
+  process.stderr.write(
+    `${model.name}: ${model.nodes.size} nodes, ${model.links.length} links${out ? ` -> ${out}` : ''}\n`,
+  );
+}
+
+/** `netsim export --clab topology`: a containerlab file (and the FRR files it binds). */
+async function cmdExport(topology: string, opts: { clab?: boolean; output?: string }) {
+  if (!opts.clab) throw new ExitError('give the format: netsim export --clab <topology> [-o lab.clab.yml]');
+  const { model } = await loadTopology(topology);
+  const out = resolve(opts.output ?? `${model.name}.clab.yml`);
+  const res = exportClab(model, out, { write: true });
+  writeFileSync(out, res.yaml);
+  for (const n of res.notes) process.stderr.write(`note: ${n}\n`);
+  process.stderr.write(`wrote ${out}${res.files.length ? ` and ${res.files.length} FRR files` : ''}\n`);
 }
 
 function cmdScenarios() {
@@ -276,6 +309,11 @@ export function program(): Command {
     .option('--no-repl', 'stay in the foreground without a REPL until SIGINT/SIGTERM or netsim down')
     .option('-s, --script <file>', 'run REPL lines from a file, tear down, exit with their status')
     .option('-q, --quiet', 'no progress output')
+    .option('--web', 'serve the live web view (and /metrics) on 127.0.0.1; prints its URL')
+    .option('--web-bind <addr>', 'serve the web view on this address (not 127.0.0.1: a token is required)')
+    .option('--web-port <port>', 'port of the web view (default: any free port)')
+    .option('--web-token <token>', 'token the web view requires (default: generated when not on 127.0.0.1)')
+    .option('--ip-mapping <file>', 'containerlab labs: address hosts from "<node> <cidr> <gateway>" lines')
     .action(cmdUp);
   p.command('down')
     .description('tear down a running simulation (the only one, or the one named)')
@@ -300,10 +338,37 @@ export function program(): Command {
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);
   p.command('ls').description('list simulations').option('--json').action(cmdLs);
+  p.command('web')
+    .description("the URL of a running simulation's web view and /metrics (started if needed)")
+    .argument('[name]', 'simulation (default: the only one running)')
+    .option('--sim <name>', 'simulation (same as [name])')
+    .option('--bind <addr>', 'address to serve on when starting it (default 127.0.0.1; others need a token)')
+    .option('--port <port>', 'port when starting it (default: any free port)')
+    .option('--token <token>', 'token to require (default: generated when not on 127.0.0.1)')
+    .action(async (name, opts) => {
+      requireRoot();
+      await cmdWeb(name, opts);
+    });
   p.command('validate')
     .description('check a topology without building it')
     .argument('<topology>')
+    .option('--ip-mapping <file>', 'containerlab labs: address hosts from "<node> <cidr> <gateway>" lines')
     .action(cmdValidate);
+  p.command('import')
+    .description('convert a containerlab topology (.clab.yml) to a netsim topology (YAML)')
+    .argument('<file>', 'the .clab.yml file')
+    .option('-o, --output <file>', 'write the netsim topology here (default: standard output)')
+    .option(
+      '--ip-mapping <file>',
+      'address hosts from "<node> <cidr> <gateway>" lines (default: found among binds)',
+    )
+    .action(cmdImport);
+  p.command('export')
+    .description('write a topology as a containerlab file (for containerlab or clabernetes)')
+    .argument('<topology>', 'topology file or scenario name')
+    .option('--clab', 'containerlab format')
+    .option('-o, --output <file>', 'output file (default: <name>.clab.yml)')
+    .action(cmdExport);
   p.command('scenarios').description('list the bundled scenarios').action(cmdScenarios);
   return p;
 }

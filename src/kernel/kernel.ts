@@ -256,6 +256,29 @@ export class Kernel {
     }
   }
 
+  /**
+   * A short-lived process inside a namespace (recorded like a daemon, so teardown ends it if
+   * it is still running), with a promise of its exit status: e.g. one burst of generated traffic.
+   */
+  spawnTracked(spec: DaemonSpec): { pid: number; exited: Promise<number | null> } {
+    const fd = openSync(spec.logFile, 'a');
+    try {
+      const child = spawn('nsenter', [`--net=${NETNS_DIR}/${spec.ns}`, '--', spec.cmd, ...spec.args], {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, ...spec.env },
+      });
+      if (child.pid === undefined) throw new KernelError(`spawn ${spec.cmd}`, 1, 'no pid');
+      this.recordProcess(child.pid, spec.ns, `${spec.cmd} ${spec.args.join(' ')}`);
+      const exited = new Promise<number | null>((resolve) => {
+        child.on('exit', (code) => resolve(code));
+        child.on('error', () => resolve(null));
+      });
+      return { pid: child.pid, exited };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** Records a process started by other means (e.g. a daemon that wrote a pid file). */
   recordProcess(pid: number, ns: string | undefined, cmd: string): void {
     const start = processStartTime(pid) ?? '';

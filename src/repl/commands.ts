@@ -9,6 +9,7 @@ import { kindOf } from '../kinds/registry.js';
 import type { SimNode } from '../runtime/node.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { formatIp } from '../util/ipv4.js';
+import { seeVerbs } from '../web/verbs.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -273,6 +274,7 @@ export class Commands {
       (argv) => this.stream(argv),
     );
     for (const v of k8s) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
+    for (const v of seeVerbs(sim, io)) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
     this.def(['sh'], 'sh cmd', 'run a command in the host shell (outside the simulation)', async (_a, rest) =>
       this.stream(['sh', '-c', rest]),
     );

@@ -13,6 +13,7 @@ import { kindOf } from '../kinds/registry.js';
 import type { Model } from '../model/model.js';
 import { buildPlan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
+import { SimEvents } from './events.js';
 import { SimNode } from './node.js';
 import { runDir, simDir } from './paths.js';
 import { type MatrixResult, type PingTarget, pingFrom, pingMatrix } from './ping.js';
@@ -41,6 +42,8 @@ export class Simulation {
   private readonly runtimeNodes = new Map<string, string | undefined>();
   private status: SimState['status'] = 'building';
   readonly timings: PhaseTiming[] = [];
+  /** links up/down, pods made and removed, teardown: what the web view pushes to the page */
+  readonly events = new SimEvents();
   readonly dir: string;
   readonly kernel: Kernel;
   features!: Features;
@@ -88,10 +91,33 @@ export class Simulation {
     this.opts.log?.(line);
   }
 
-  private async phase<T>(name: string, count: number | undefined, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One build phase, timed. A phase that runs longer than 2 s reports how far it got every
+   * 2 s (items done out of `count`, elapsed time); `fn` counts items with `done()`.
+   */
+  private async phase<T>(
+    name: string,
+    count: number | undefined,
+    fn: (done: () => void) => Promise<T>,
+  ): Promise<T> {
     if (this.opts.signal?.aborted) throw new Error('build interrupted');
     const t0 = performance.now();
-    const out = await fn();
+    let finished = 0;
+    const progress = setInterval(() => {
+      const s = ((performance.now() - t0) / 1000).toFixed(1);
+      this.log(
+        `  ${name.padEnd(12)} ${count !== undefined ? `${String(finished).padStart(5)}/${count}` : '     '}  ${s} s ...`,
+      );
+    }, 2000);
+    progress.unref();
+    let out: T;
+    try {
+      out = await fn(() => {
+        finished++;
+      });
+    } finally {
+      clearInterval(progress);
+    }
     const ms = performance.now() - t0;
     this.timings.push({ phase: name, ms, count });
     this.log(
@@ -126,13 +152,16 @@ export class Simulation {
     await this.phase('carrier', m.links.length, () => this.waitCarrier(reported));
     const starters = [...this.nodes.values()].filter((n) => kindOf(n.kind).start);
     if (starters.length) {
-      await this.phase('daemons', starters.length, () =>
-        pool(starters, 8, (n) => kindOf(n.kind).start!(n, this)),
+      await this.phase('daemons', starters.length, (done) =>
+        pool(starters, 8, async (n) => {
+          await kindOf(n.kind).start!(n, this);
+          done();
+        }),
       );
     }
     const execs = [...m.nodes.values()].filter((n) => Array.isArray(n.spec.exec) && n.spec.exec.length);
     if (execs.length) {
-      await this.phase('exec', execs.length, () =>
+      await this.phase('exec', execs.length, (done) =>
         pool(execs, 8, async (n) => {
           // output goes to a file, not a pipe: a line that starts a background process
           // ("sleep 1000 &") would otherwise hold the pipe open and the build would wait for it
@@ -147,6 +176,7 @@ export class Simulation {
               );
             }
           }
+          done();
         }),
       );
     }
@@ -212,6 +242,7 @@ export class Simulation {
       ),
     );
     for (const l of links) l.spec.state = state;
+    this.events.emit({ type: 'link', a, b, state, links: links.map((l) => l.index) });
     // the kernel deletes routes through an interface that goes down (the default route
     // too); up again must bring the topology's routes back, not only the link
     if (state === 'up') {
@@ -268,12 +299,14 @@ export class Simulation {
       this.runtimeNodes.set(node.name, parent);
     }
     if (existsSync(this.dir)) this.writeState(this.status);
+    this.events.emit({ type: 'nodes', added: added.map((x) => x.node.name), removed: [] });
   }
 
   removeRuntimeNode(name: string): void {
     if (!this.runtimeNodes.delete(name)) return;
     this.nodes.delete(name);
     if (existsSync(this.dir)) this.writeState(this.status);
+    this.events.emit({ type: 'nodes', added: [], removed: [name] });
   }
 
   state(status: SimState['status']): SimState {
@@ -317,6 +350,7 @@ export class Simulation {
     if (this.stopped) return;
     this.stopped = true;
     const t0 = performance.now();
+    this.events.emit({ type: 'down' });
     if (existsSync(this.dir)) this.writeState('stopping');
     for (const n of this.nodes.values())
       await kindOf(n.kind)

@@ -1,0 +1,32 @@
+// What happens to a running simulation, for whoever watches it (the web view pushes these to
+// the page): links set up or down, nodes made or removed while running (pods), teardown.
+import { EventEmitter } from 'node:events';
+
+export type SimEvent =
+  /** `link a b up|down` (the REPL verb, sim.setLink): the model links that changed */
+  | { type: 'link'; a: string; b: string; state: 'up' | 'down'; links: number[] }
+  /** nodes made or removed while running (pods) */
+  | { type: 'nodes'; added: string[]; removed: string[] }
+  /** a pod's workload series started or stopped (src/workload) */
+  | { type: 'workload'; pod: string; state: 'started' | 'stopped' }
+  /** the simulation is being torn down */
+  | { type: 'down' };
+
+export class SimEvents {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    // one listener per open page and per collector: no leak warning at 10
+    this.emitter.setMaxListeners(0);
+  }
+
+  emit(event: SimEvent): void {
+    this.emitter.emit('event', event);
+  }
+
+  /** Calls `fn` for every event; returns the function that stops it. */
+  on(fn: (event: SimEvent) => void): () => void {
+    this.emitter.on('event', fn);
+    return () => this.emitter.off('event', fn);
+  }
+}

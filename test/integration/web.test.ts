@@ -1,0 +1,181 @@
+// The web view in a real browser: Debian's headless Chromium driven by playwright-core
+// against the default scenario. The page loads (everything from the netsim server), shows
+// every node, turns a link red when the REPL sets it down (pushed, no reload), shows a pod's
+// IP when the pod is clicked, and follows pods that come and go. Screenshot:
+// test-artifacts/web-default.png.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import t from 'tap';
+import type { Cluster } from '../../src/k8s/cluster.js';
+import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
+import { Commands } from '../../src/repl/commands.js';
+import { webServerOf } from '../../src/web/server.js';
+import { requireRoot, uniqueName, up } from '../lib/harness.js';
+
+const CHROMIUM = process.env.NETSIM_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
+const RED = 'rgb(220,38,38)';
+const GREEN = 'rgb(22,163,74)';
+
+/** The bits of cytoscape the checks use, inside the page (the test has no DOM types). */
+interface PageCy {
+  nodes(): { map<T>(f: (n: PageNode) => T): T[] };
+  getElementById(id: string): PageNode & { empty(): boolean; style(k: string): string };
+  container(): { getBoundingClientRect(): { left: number; top: number; width: number; height: number } };
+}
+interface PageNode {
+  id(): string;
+  visible(): boolean;
+  renderedPosition(): { x: number; y: number };
+  renderedBoundingBox(): { x1: number; y1: number; x2: number; y2: number };
+}
+type PageGlobal = { netsim?: { cy: PageCy; ready: boolean; events: number }; marker?: number };
+
+async function edgeColor(page: Page, id: string): Promise<string> {
+  return page.evaluate(
+    (id) =>
+      (globalThis as unknown as PageGlobal)
+        .netsim!.cy.getElementById(id)
+        .style('line-color')
+        .replace(/\s/g, ''),
+    id,
+  );
+}
+
+async function waitEdge(page: Page, id: string, color: string, timeout = 10000): Promise<void> {
+  await page.waitForFunction(
+    ([id, color]) => {
+      const e = (globalThis as unknown as PageGlobal).netsim?.cy.getElementById(id);
+      return !!e && !e.empty() && e.style('line-color').replace(/\s/g, '') === color;
+    },
+    [id, color],
+    { timeout },
+  );
+}
+
+if (requireRoot(t)) {
+  t.test(
+    'the default scenario in headless Chromium',
+    { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (apt-get install chromium)` },
+    async (t) => {
+      const { model } = await loadTopology('default', { simName: uniqueName('web') });
+      const sim = await up(t, model);
+      const web = await webServerOf(sim, { statsIntervalMs: 1000 });
+      t.teardown(() => web.close());
+      t.match(web.url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'on 127.0.0.1, no token');
+
+      // root: Chromium's sandbox needs a user namespace it cannot have here
+      const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      t.teardown(() => browser.close());
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => requests.push(r.url()));
+
+      const t0 = performance.now();
+      await page.goto(web.url);
+      await page.waitForFunction(
+        () => (globalThis as unknown as PageGlobal).netsim?.ready === true,
+        undefined,
+        { timeout: 15000 },
+      );
+      t.comment(`page ready in ${(performance.now() - t0).toFixed(0)} ms`);
+      const origin = new URL(web.url).origin;
+      t.same(
+        requests.filter((u) => !u.startsWith(origin)),
+        [],
+        'every request goes to the netsim server (no CDN)',
+      );
+
+      // every node of the scenario is drawn, inside the viewport
+      const shown = await page.evaluate(() => {
+        const cy = (globalThis as unknown as PageGlobal).netsim!.cy;
+        const box = cy.container().getBoundingClientRect();
+        return cy.nodes().map((n) => {
+          const b = n.renderedBoundingBox();
+          const inside = b.x1 >= -1 && b.y1 >= -1 && b.x2 <= box.width + 1 && b.y2 <= box.height + 1;
+          return { id: n.id(), visible: n.visible() && inside };
+        });
+      });
+      const visible = new Set(shown.filter((n) => n.visible).map((n) => n.id));
+      const missing = [...sim.nodes.keys()].filter((n) => !visible.has(n));
+      t.same(missing, [], `all ${sim.nodes.size} nodes are on the page`);
+      t.ok(
+        visible.has('cluster:C0') && visible.has('cluster:C1'),
+        'pods grouped in their clusters C0 and C1',
+      );
+
+      // a link set down in the REPL turns red without a reload
+      const r1lan1 = sim.linksBetween('r1', 'lan1')[0];
+      const edge = `l${r1lan1.index}`;
+      await waitEdge(page, edge, GREEN);
+      t.pass(`r1-lan1 (${edge}) is green`);
+      await page.evaluate(() => {
+        (globalThis as unknown as PageGlobal).marker = 42;
+      });
+      const cmds = new Commands(sim, { out: () => {}, err: () => {} });
+      const tDown = performance.now();
+      t.equal(await cmds.run('link r1 lan1 down'), 0, 'REPL: link r1 lan1 down');
+      await waitEdge(page, edge, RED, 5000);
+      t.comment(`red on the page ${(performance.now() - tDown).toFixed(0)} ms after the verb returned`);
+      t.equal(
+        await page.evaluate(() => (globalThis as unknown as PageGlobal).marker),
+        42,
+        'the same page (no reload)',
+      );
+      const other = `l${sim.linksBetween('r1', 'lan2')[0].index}`;
+      t.equal(await edgeColor(page, other), GREEN, 'r1-lan2 stays green');
+      // the counter updates the page gets every second agree: still red after two of them
+      await page.waitForTimeout(2200);
+      t.equal(await edgeColor(page, edge), RED, 'still red after the next counter updates');
+
+      // clicking a pod shows its IP
+      const pod = sim.node('c1');
+      const at = await page.evaluate(() => {
+        const cy = (globalThis as unknown as PageGlobal).netsim!.cy;
+        const box = cy.container().getBoundingClientRect();
+        const p = cy.getElementById('c1').renderedPosition();
+        return { x: box.left + p.x, y: box.top + p.y };
+      });
+      await page.mouse.click(at.x, at.y);
+      await page.waitForSelector('#detail-ip', { timeout: 5000 });
+      t.equal(await page.textContent('#detail-ip'), pod.ip, `clicking c1 shows its IP ${pod.ip}`);
+      t.match(await page.textContent('#details'), /pod in C0 on C0w1/, 'its cluster and worker');
+      t.match(await page.textContent('#details'), /default via/, 'and its routes');
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, 'web-default.png');
+      await page.screenshot({ path: shot });
+      t.ok(existsSync(shot), `screenshot: ${shot}`);
+
+      // back up: green again; a router's details list its interfaces
+      t.equal(await cmds.run('link r1 lan1 up'), 0, 'REPL: link r1 lan1 up');
+      await waitEdge(page, edge, GREEN, 5000);
+      t.pass('green again');
+
+      // pods that come and go
+      const C0 = sim.objects.get('C0') as Cluster;
+      await C0.addPod('w2', 'extra');
+      await page.waitForFunction(
+        () => !(globalThis as unknown as PageGlobal).netsim!.cy.getElementById('extra').empty(),
+        undefined,
+        {
+          timeout: 5000,
+        },
+      );
+      t.pass('a new pod appears');
+      await C0.deletePod('extra');
+      await page.waitForFunction(
+        () => (globalThis as unknown as PageGlobal).netsim!.cy.getElementById('extra').empty(),
+        undefined,
+        {
+          timeout: 5000,
+        },
+      );
+      t.pass('and goes');
+      t.same(errors, [], 'no errors in the page');
+    },
+  );
+}
