@@ -1,17 +1,28 @@
 // Services at scale on one worker: 10,000 services × 2 endpoints. kube-proxy's full sync (a
 // restarted agent loading the whole table), a one-service update, and the time of a first
-// connection to a ClusterIP with 10 and with 10,000 services (the vmap lookup is O(1)).
+// connection to a ClusterIP with 10 and with 10,000 services (the vmap lookup is O(1)); and
+// nft's own floor in the same namespace: one `nft add element`, and the full-sync
+// transaction loaded by nft alone.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fullSync, renderService, TABLE } from '../src/k8s/agent/proxy-rules.js';
 import type { Cluster } from '../src/k8s/cluster.js';
 import type { PodNode } from '../src/k8s/pod.js';
-import { ENDPOINTS_PREFIX, SERVICE_IPAM_PREFIX, SPECS_PREFIX } from '../src/k8s/services/objects.js';
+import {
+  ENDPOINTS_PREFIX,
+  type EndpointsObject,
+  SERVICE_IPAM_PREFIX,
+  type ServiceObject,
+  SPECS_PREFIX,
+} from '../src/k8s/services/objects.js';
 import type { WorkerNode } from '../src/k8s/worker.js';
+import { NETNS_DIR } from '../src/kernel/run.js';
 import { Topology } from '../src/model/builder.js';
 import { validate } from '../src/model/validate.js';
 import { Simulation } from '../src/runtime/simulation.js';
 import { formatIp } from '../src/util/ipv4.js';
-import { median } from './measure.js';
+import { median, mustRun } from './measure.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,10 +30,19 @@ export interface ServicesRun {
   services: number;
   fullSyncMs: number;
   fullSyncNftMs: number;
+  /** `nft -j -f` of the same full-sync transaction alone, same namespace (median of 3) */
+  fullSyncFloorMs: number;
   updateMs: number[];
-  firstConnectMs10: number;
-  firstConnectMsN: number;
+  /** one `nft add element` on the 10-service and on the N-service table (median of 7) */
+  addElementMs10: number;
+  addElementMsN: number;
+  connect10: ConnectTimes;
+  connectN: ConnectTimes;
 }
+
+/** connections per round, rounds */
+const CONNECTS = 300;
+const ROUNDS = 5;
 
 /** The agent log lines after `offset` that match. */
 function logLines(w: WorkerNode, re: RegExp, offset: number): string[] {
@@ -32,19 +52,132 @@ function logLines(w: WorkerNode, re: RegExp, offset: number): string[] {
     .filter((l) => re.test(l));
 }
 
-/** Median time of `n` fresh TCP connections (connect + one line), measured inside the pod. */
-async function connectMs(pod: PodNode, ip: string, n: number): Promise<number> {
-  const r = await pod.exec(
-    `for i in $(seq ${n}); do s=$(date +%s%N); socat -T2 - TCP:${ip}:80,connect-timeout=2 </dev/null >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )); done`,
-    { timeoutMs: n * 3000 + 5000 },
+/** Times of fresh TCP connections to a ClusterIP, in ms. */
+export interface ConnectTimes {
+  /** over all connections of all rounds: connect + the one line */
+  medianMs: number;
+  p90Ms: number;
+  /** to the connect event alone (SYN, SYN-ACK: the first packet's trip through the nat chains) */
+  connectMedianMs: number;
+  /** the median of each round (their spread is the noise) */
+  roundMediansMs: number[];
+  /** the same to the endpoint's own address, interleaved round by round: no DNAT */
+  directMedianMs: number;
+  n: number;
+}
+
+/**
+ * `rounds` × `n` sequential fresh TCP connections (connect + the one line the server sends)
+ * from one long-lived Node process inside the pod, each timed with process.hrtime: no process
+ * start per connection. Every connection is a new conntrack entry, so its first packet goes
+ * through kube-proxy's nat chains (the vmap lookup). After a warm-up of 50, each round to the
+ * VIP is followed by one to `direct` (an endpoint's own address and port) for comparison.
+ */
+async function connectMs(
+  pod: PodNode,
+  vip: string,
+  direct: string,
+  n: number,
+  rounds: number,
+): Promise<ConnectTimes> {
+  const script = join(pod.sim.dir, `connect-${randomBytes(3).toString('hex')}.mjs`);
+  writeFileSync(
+    script,
+    `import { connect } from 'node:net';
+const [vip, direct, n, rounds] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
+const one = (host, port) => new Promise((resolve, reject) => {
+  const t0 = process.hrtime.bigint();
+  const s = connect({ host, port });
+  s.setTimeout(2000, () => s.destroy(new Error('timeout')));
+  let c = 0;
+  s.once('connect', () => { c = Number(process.hrtime.bigint() - t0) / 1e6; });
+  s.once('data', () => { resolve([c, Number(process.hrtime.bigint() - t0) / 1e6]); s.destroy(); });
+  s.once('error', reject);
+});
+const series = async (host, port, k) => { const o = []; for (let i = 0; i < k; i++) o.push(await one(host, port)); return o; };
+const [dh, dp] = direct.split(':');
+await series(vip, 80, 50);
+const out = { vip: [], direct: [] };
+for (let r = 0; r < rounds; r++) {
+  out.vip.push(await series(vip, 80, n));
+  out.direct.push(await series(dh, Number(dp), n));
+  await new Promise((res) => setTimeout(res, 300));
+}
+console.log(JSON.stringify(out));
+`,
   );
-  return median(r.stdout.trim().split('\n').map(Number)) / 1000;
+  try {
+    const r = await pod.exec(`${process.execPath} ${script} ${vip} ${direct} ${n} ${rounds}`, {
+      timeoutMs: 2 * rounds * n * 2000 + 10000,
+    });
+    if (r.exitCode !== 0) throw new Error(`connect client in ${pod.name}: ${r.stderr.trim()}`);
+    const out = JSON.parse(r.stdout.trim()) as { vip: [number, number][][]; direct: [number, number][][] };
+    const all = out.vip.flat();
+    const times = all.map((p) => p[1]).sort((a, b) => a - b);
+    return {
+      medianMs: median(times),
+      p90Ms: times[Math.floor(0.9 * (times.length - 1))],
+      connectMedianMs: median(all.map((p) => p[0])),
+      roundMediansMs: out.vip.map((round) => median(round.map((p) => p[1]))),
+      directMedianMs: median(out.direct.flat().map((p) => p[1])),
+      n: all.length,
+    };
+  } finally {
+    rmSync(script, { force: true });
+  }
+}
+
+/** Median wall time in ms of an nft command run in the worker's namespace (process start included). */
+async function nftMs(ns: string, args: string[], reps: number): Promise<number> {
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await mustRun(['nsenter', `--net=${NETNS_DIR}/${ns}`, 'nft', ...args]);
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+/** One `nft add element` (and its delete, untimed) on kube-proxy's cluster-ips set: the floor of any update. */
+async function addElementMs(ns: string, reps: number): Promise<number> {
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const ip = `10.111.${i}.1`;
+    const t0 = performance.now();
+    await mustRun([
+      'nsenter',
+      `--net=${NETNS_DIR}/${ns}`,
+      'nft',
+      'add',
+      'element',
+      'ip',
+      TABLE,
+      'cluster-ips',
+      `{ ${ip} }`,
+    ]);
+    ts.push(performance.now() - t0);
+    await mustRun([
+      'nsenter',
+      `--net=${NETNS_DIR}/${ns}`,
+      'nft',
+      'delete',
+      'element',
+      'ip',
+      TABLE,
+      'cluster-ips',
+      `{ ${ip} }`,
+    ]);
+  }
+  return median(ts);
 }
 
 export async function runServices(count: number): Promise<ServicesRun> {
   const t = new Topology(`benchsvc_${randomBytes(3).toString('hex')}`, 'bench:services');
   t.switch('s1', { subnet: '192.168.0.0/24' });
-  const srv = (n: string) => `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo ${n}'`;
+  // servers that answer without starting a process per connection (socat's fork + sh would be
+  // most of what is timed)
+  const srv = (n: string) =>
+    `${process.execPath} -e "require('net').createServer((s) => s.end('${n}\\n')).listen(8000)"`;
   t.cluster('C0', {
     underlay: 's1',
     workers: 1,
@@ -63,31 +196,35 @@ export async function runServices(count: number): Promise<ServicesRun> {
     const client = sim.node('client') as PodNode;
     const e1 = (sim.node('e1') as PodNode).ip!;
     const e2 = (sim.node('e2') as PodNode).ip!;
+    const objects = (k: number) => {
+      const ip = formatIp(C0.serviceCidr.net + 256 + k);
+      const name = `s${k}`;
+      const spec = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: 'default', uid: name, creationTimestamp: '' },
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: ip,
+          ports: [{ protocol: 'TCP', port: 80, targetPort: 8000 }],
+          sessionAffinity: 'None',
+        },
+      } as ServiceObject;
+      const eps = {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name, namespace: 'default' },
+        subsets: [{ addresses: [{ ip: e1 }, { ip: e2 }], ports: [{ port: 8000, protocol: 'TCP' }] }],
+      } as EndpointsObject;
+      return { ip, name, spec, eps };
+    };
     // services written straight into etcd (what `addService` writes, without its per-call checks)
     const write = async (from: number, to: number) => {
       const etcd = C0.etcd;
       for (let i = from; i < to; i += 40) {
         const ops = [];
         for (let k = i; k < Math.min(i + 40, to); k++) {
-          const ip = formatIp(C0.serviceCidr.net + 256 + k);
-          const name = `s${k}`;
-          const spec = {
-            apiVersion: 'v1',
-            kind: 'Service',
-            metadata: { name, namespace: 'default', uid: name, creationTimestamp: '' },
-            spec: {
-              type: 'ClusterIP',
-              clusterIP: ip,
-              ports: [{ protocol: 'TCP', port: 80, targetPort: 8000 }],
-              sessionAffinity: 'None',
-            },
-          };
-          const eps = {
-            apiVersion: 'v1',
-            kind: 'Endpoints',
-            metadata: { name, namespace: 'default' },
-            subsets: [{ addresses: [{ ip: e1 }, { ip: e2 }], ports: [{ port: 8000, protocol: 'TCP' }] }],
-          };
+          const { ip, name, spec, eps } = objects(k);
           ops.push(
             etcd.put(`${SPECS_PREFIX}default/${name}`).value(JSON.stringify(spec)),
             etcd.put(`${ENDPOINTS_PREFIX}default/${name}`).value(JSON.stringify(eps)),
@@ -102,10 +239,14 @@ export async function runServices(count: number): Promise<ServicesRun> {
     };
     const vip0 = formatIp(C0.serviceCidr.net + 256);
     // the endpoints controller would empty endpoints of services without a selector: stop it
+    // (its watch cancel is asynchronous: give it time to end before the first write)
     (C0 as unknown as { controller?: { close(): void } }).controller?.close();
+    await sleep(1000);
     await write(0, 10);
-    await sleep(1500);
-    const firstConnectMs10 = await connectMs(client, vip0, 30);
+    // the agent idle again before anything is timed
+    await sleep(3000);
+    const connect10 = await connectMs(client, vip0, `${e1}:8000`, CONNECTS, ROUNDS);
+    const addElementMs10 = await addElementMs(w1.ns, 7);
     await write(10, count);
     // a restarted agent loads the whole table in one transaction
     await w1.stopAgent();
@@ -118,7 +259,9 @@ export async function runServices(count: number): Promise<ServicesRun> {
     }
     const m = /in (\d+) ms \(render (\d+) ms, nft (\d+) ms\)/.exec(full[0] ?? '');
     if (!m) throw new Error(`no full sync line in the agent log:\n${w1.agentTail()}`);
-    const firstConnectMsN = await connectMs(client, vip0, 30);
+    await sleep(3000);
+    const connectN = await connectMs(client, vip0, `${e1}:8000`, CONNECTS, ROUNDS);
+    const addElementMsN = await addElementMs(w1.ns, 7);
     // one-service updates: a new service each time
     const updateMs: number[] = [];
     for (let k = 0; k < 5; k++) {
@@ -132,13 +275,30 @@ export async function runServices(count: number): Promise<ServicesRun> {
       const u = /in ([\d.]+) ms/.exec(lines[0] ?? '');
       if (u) updateMs.push(Number(u[1]));
     }
+    // the floor of a full sync: nft alone loading the same transaction (the same services, rendered
+    // as the agent renders them) in the same namespace; it replaces the table by an equal one
+    await sleep(1000);
+    const [cidrAddr, cidrLen] = C0.config.podCidr.split('/');
+    const ctx = { clusterCidr: { addr: cidrAddr, len: Number(cidrLen) } };
+    const frags = [];
+    for (let k = 0; k < count + 5; k++) {
+      const { spec, eps } = objects(k);
+      frags.push(renderService(spec, eps, ctx));
+    }
+    const file = join(sim.dir, 'bench-full-sync.json');
+    writeFileSync(file, JSON.stringify({ nftables: fullSync(frags) }));
+    const fullSyncFloorMs = await nftMs(w1.ns, ['-j', '-f', file], 3);
+    rmSync(file, { force: true });
     return {
       services: count,
       fullSyncMs: Number(m[1]),
       fullSyncNftMs: Number(m[3]),
+      fullSyncFloorMs,
       updateMs,
-      firstConnectMs10,
-      firstConnectMsN,
+      addElementMs10,
+      addElementMsN,
+      connect10,
+      connectN,
     };
   } finally {
     await sim.down();

@@ -1,6 +1,6 @@
 // Services through the real kernel: kube-proxy's nftables table in each worker, endpoints that
 // follow pods (etcd), load balancing over three endpoints, a deleted endpoint gets no new
-// connections, no endpoints = connection refused, NodePort from another worker, knetsim's
+// connections, ClientIP affinity, no endpoints = connection refused, NodePort from another worker, knetsim's
 // ping-answering VIP, incremental updates, and wrong services refused with clear errors.
 import t from 'tap';
 import type { Cluster } from '../../src/k8s/cluster.js';
@@ -47,6 +47,7 @@ nodes:
     services:
       web: {selector: {app: web}, ports: [{port: 80, targetPort: 8000}]}
       nothing: {clusterIP: 10.96.0.50, selector: {app: none}, ports: [{port: 80, targetPort: 80}]}
+      sticky: {clusterIP: 10.96.0.60, selector: {app: web}, sessionAffinity: ClientIP, ports: [{port: 80, targetPort: 8000}]}
 `);
     const sim = await up(t, model);
     const C0 = sim.objects.get('C0') as Cluster;
@@ -113,6 +114,33 @@ nodes:
       t.same(Object.keys(got).sort(), ['web1', 'web2', 'web3'], `spread ${JSON.stringify(got)}`);
       const counters = await C0.endpointCounters('web');
       t.equal((await sum()) - before, 60, `per-endpoint counters count them (${JSON.stringify(counters)})`);
+    });
+
+    t.test('ClientIP session affinity: 20 connections from one pod, one endpoint', async (t) => {
+      const sticky = async () => (await C0.services()).find((s) => s.name === 'sticky')!;
+      for (let i = 0; i < 100 && (await sticky()).endpoints.length < 3; i++) await sleep(50);
+      t.equal((await sticky()).endpoints.length, 3, 'three endpoints');
+      const got = count(await connect(client, '10.96.0.60', 80, 20));
+      const chosen = Object.keys(got);
+      t.equal(chosen.length, 1, `all 20 on one endpoint: ${JSON.stringify(got)}`);
+      t.match(chosen[0], /^web[123]$/, 'answered by a web pod');
+      // the kernel remembers the client in the chosen endpoint's affinity set (w1: client's worker)
+      type NftSet = { set?: { name: string; elem?: unknown[] } };
+      const table = JSON.parse(await w1.cmd('nft -j list table ip kube-proxy')) as { nftables: NftSet[] };
+      const mine = table.nftables.flatMap((o) =>
+        o.set?.name.startsWith('affinity-') && o.set.name.includes('default/sticky/tcp/p80') ? [o.set] : [],
+      );
+      t.equal(mine.length, 3, 'one affinity set per endpoint');
+      const holding = mine.filter((x) => JSON.stringify(x.elem ?? []).includes(`"${client.ip}"`));
+      t.equal(holding.length, 1, 'the client address is in exactly one of them');
+      const chosenIp = (sim.node(chosen[0]) as PodNode).ip!;
+      t.ok(
+        holding[0]?.name.includes(`__${chosenIp}/8000`),
+        `the set of the endpoint that answered (${chosenIp})`,
+      );
+      // a second client may land elsewhere, but sticks as well
+      const other = count(await connect(far, '10.96.0.60', 80, 10));
+      t.equal(Object.keys(other).length, 1, `a second client sticks too: ${JSON.stringify(other)}`);
     });
 
     t.test('a service with no endpoints refuses connections', async (t) => {

@@ -281,11 +281,11 @@ export function diffFragments(before: Fragment | undefined, after: Fragment | un
     if (!b.chains.has(c) || rulesOf(a.chains, c) !== rulesOf(b.chains, c))
       out.push({ flush: { chain: { ...tbl, name: c } } });
   // 3. new sets and chains, then the rules of new and changed chains
+  // nft 1.0.6's JSON parser knows no "dynamic" flag (the whole transaction fails on it); nft
+  // makes the set dynamic itself because a rule updates it from the packet path
   for (const [s, timeout] of b.sets)
     if (!a.sets.has(s))
-      out.push({
-        add: { set: { ...tbl, name: s, type: 'ipv4_addr', flags: ['dynamic', 'timeout'], timeout } },
-      });
+      out.push({ add: { set: { ...tbl, name: s, type: 'ipv4_addr', flags: ['timeout'], timeout } } });
   for (const c of b.chains.keys()) if (!a.chains.has(c)) out.push({ add: { chain: { ...tbl, name: c } } });
   for (const [c, rules] of b.chains)
     if (!a.chains.has(c) || rulesOf(a.chains, c) !== rulesOf(b.chains, c))
