@@ -1,13 +1,13 @@
 // containerlab files: the documented forms (short and long links, defaults/kinds/groups
 // inheritance, binds with clab's magic variables, ${VAR} expansion), the mapping to netsim
 // kinds, and export followed by import giving the same topology.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { exportClab } from '../../src/clab/export.js';
 import { expandVars, parseClab } from '../../src/clab/file.js';
-import { CLAB_MTU, importClab } from '../../src/clab/import.js';
+import { CLAB_MTU, importClab, importClabFile, netsimYaml } from '../../src/clab/import.js';
 import { parseMapping } from '../../src/clab/mapping.js';
 import { interfaceAddresses } from '../../src/frr/interfaces.js';
 import { TopologyError } from '../../src/model/errors.js';
@@ -137,6 +137,13 @@ topology:
     notes?.some((n) => n.includes('image')),
     'container-only fields are listed as not emulated',
   );
+  // `netsim import -o`: a netsim YAML topology that loads to the same model
+  const out = join(dir, 'sub', 'lab.yml');
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(out, netsimYaml(importClabFile(file).spec, join(dir, 'sub'), file));
+  const again = await loadTopology(out);
+  t.same(shape(again.model), shape(model), 'the imported YAML file gives the same topology');
+  t.match(readFileSync(out, 'utf8'), /config: \.\.\/r1\/frr\.conf/, 'FRR paths relative to the written file');
 });
 
 t.test('errors in a clab file point at its own fields and lines', async (t) => {
