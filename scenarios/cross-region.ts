@@ -11,32 +11,39 @@ export const name = 'xregion';
 const web = (pod: string) =>
   `socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo hello from ${pod}'`;
 
+/** A region: its router, a LAN, and a cluster whose workers announce their pod subnets. */
+function region(
+  t: Topology,
+  r: { router: string; asn: number; peers: string[]; lan: string; subnet: string },
+  c: { name: string; podCidr: string; asn: number; prefix?: string; pods: [string, string] },
+): void {
+  t.router(r.router, { bgp: { asn: r.asn, neighbors: [...r.peers, c.name] } });
+  t.switch(r.lan, { subnet: r.subnet });
+  t.link(r.router, r.lan);
+  t.cluster(c.name, {
+    underlay: r.lan,
+    workers: 2,
+    etcd: 1,
+    podCidr: c.podCidr,
+    ...(c.prefix ? { prefix: c.prefix } : {}),
+    bgp: { asn: c.asn },
+    pods: { [c.pods[0]]: { worker: 'w1', command: web(c.pods[0]) }, [c.pods[1]]: { worker: 'w2' } },
+  });
+}
+
 export default (t: Topology) => {
   // region A: AS 65001, pods 10.244.0.0/16 announced from AS 64512
-  t.router('rA', { bgp: { asn: 65001, neighbors: ['rB', 'rT', 'C0'] } });
-  t.switch('lanA', { subnet: '192.168.10.0/24' });
-  t.link('rA', 'lanA');
-  t.cluster('C0', {
-    underlay: 'lanA',
-    workers: 2,
-    etcd: 1,
-    podCidr: '10.244.0.0/16',
-    bgp: { asn: 64512 },
-    pods: { a1: { worker: 'w1', command: web('a1') }, a2: { worker: 'w2' } },
-  });
+  region(
+    t,
+    { router: 'rA', asn: 65001, peers: ['rB', 'rT'], lan: 'lanA', subnet: '192.168.10.0/24' },
+    { name: 'C0', podCidr: '10.244.0.0/16', asn: 64512, pods: ['a1', 'a2'] },
+  );
   // region B: AS 65002, pods 10.245.0.0/16 announced from AS 64513
-  t.router('rB', { bgp: { asn: 65002, neighbors: ['rA', 'rT', 'C1'] } });
-  t.switch('lanB', { subnet: '192.168.20.0/24' });
-  t.link('rB', 'lanB');
-  t.cluster('C1', {
-    underlay: 'lanB',
-    workers: 2,
-    etcd: 1,
-    podCidr: '10.245.0.0/16',
-    prefix: '/c1/network',
-    bgp: { asn: 64513 },
-    pods: { b1: { worker: 'w1', command: web('b1') }, b2: { worker: 'w2' } },
-  });
+  region(
+    t,
+    { router: 'rB', asn: 65002, peers: ['rA', 'rT'], lan: 'lanB', subnet: '192.168.20.0/24' },
+    { name: 'C1', podCidr: '10.245.0.0/16', asn: 64513, prefix: '/c1/network', pods: ['b1', 'b2'] },
+  );
   // the inter-region links: direct (shortest AS path) and through the transit AS 65003
   t.router('rT', { bgp: { asn: 65003, neighbors: ['rA', 'rB'] } });
   t.link('rA', 'rB');

@@ -2,11 +2,10 @@
 // fields netsim understands, and the inheritance of node settings
 // (node > group > kind > defaults). Every resolved value keeps the YAML path it came from,
 // so errors point at the line the user wrote.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { IssueSink, type Path, TopologyError } from '../model/errors.js';
-import { YamlSource } from '../model/source.js';
+import { readInput, YamlSource } from '../model/source.js';
 import { zodIssues } from '../model/validate.js';
 
 const stringList = z.array(z.string({ error: 'a string' }), { error: 'a list of strings' });
@@ -121,15 +120,7 @@ export function labDirName(name: string, prefix?: string): string {
 }
 
 export function readClab(file: string): ClabLab {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TopologyError([
-      { path: [], message: `cannot read file: ${(err as Error).message}`, pos: { file } },
-    ]);
-  }
-  return parseClab(file, text);
+  return parseClab(file, readInput(file));
 }
 
 export function parseClab(file: string, text: string, env: NodeJS.ProcessEnv = process.env): ClabLab {

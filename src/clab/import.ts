@@ -118,7 +118,7 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
       );
       return;
     }
-    if (!l.endpoints || l.endpoints.length !== 2) {
+    if (l.endpoints?.length !== 2) {
       sink.add(
         [...path, 'endpoints'],
         `a veth link has exactly 2 endpoints, got ${l.endpoints?.length ?? 0}`,

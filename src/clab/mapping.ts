@@ -3,6 +3,7 @@
 // itself and addresses the hosts, so the lab runs without its container images.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { TopologyError } from '../model/errors.js';
+import { readInput } from '../model/source.js';
 import { parseCidr, parseIp } from '../util/ipv4.js';
 import type { ClabLab } from './file.js';
 
@@ -34,15 +35,7 @@ export function parseMapping(text: string): { entries: MappingEntry[] } | { badL
 }
 
 export function readMapping(file: string): AddressMapping {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TopologyError([
-      { path: [], message: `cannot read the address mapping: ${(err as Error).message}`, pos: { file } },
-    ]);
-  }
-  const r = parseMapping(text);
+  const r = parseMapping(readInput(file, 'the address mapping'));
   if ('badLine' in r)
     throw new TopologyError([
       {

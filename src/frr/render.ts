@@ -163,7 +163,7 @@ export function bgpNeighbors(node: NodeModel, model: Model, report: Report): Bgp
       if (!peerNode) {
         const workers = clusterWorkers(model, n.peer);
         if (workers.length) {
-          out.push(...clusterNeighbors(node, model, n.peer, workers, peerPath, report));
+          out.push(...clusterNeighbors(node, n.peer, workers, peerPath, report));
           return;
         }
         report(peerPath, `unknown node "${n.peer}" (give a router name, a cluster name or an IPv4 address)`);
@@ -243,7 +243,6 @@ function clusterWorkers(model: Model, cluster: string): NodeModel[] {
 /** A cluster as a neighbour: a session to each of its workers on this router's subnets. */
 function clusterNeighbors(
   node: NodeModel,
-  model: Model,
   cluster: string,
   workers: NodeModel[],
   path: Path,

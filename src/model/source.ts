@@ -21,6 +21,17 @@ interface Located {
   value?: Node | null;
 }
 
+/** A file the user gave, or a TopologyError naming it (`what` says what the file is for). */
+export function readInput(file: string, what = 'file'): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TopologyError([
+      { path: [], message: `cannot read ${what}: ${(err as Error).message}`, pos: { file } },
+    ]);
+  }
+}
+
 export class YamlSource implements SourceLocator {
   private constructor(
     readonly file: string,
@@ -39,15 +50,7 @@ export class YamlSource implements SourceLocator {
   }
 
   static read(file: string): { source: YamlSource; value: unknown } {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new TopologyError([
-        { path: [], message: `cannot read file: ${(err as Error).message}`, pos: { file } },
-      ]);
-    }
-    return YamlSource.parse(file, text);
+    return YamlSource.parse(file, readInput(file));
   }
 
   /**

@@ -21,6 +21,7 @@ function tempDir(t: Test): string {
   return dir;
 }
 
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: containerlab's own ${VAR} syntax
 t.test('${VAR} expansion: set, default, unset', async (t) => {
   const env = { IMG: 'alpine:3', EMPTY: '' };
   t.equal(expandVars('image: ${IMG}', env), 'image: alpine:3');
@@ -29,6 +30,7 @@ t.test('${VAR} expansion: set, default, unset', async (t) => {
   t.equal(expandVars('x: "${NOPE}"', env), 'x: ""');
   t.equal(expandVars('a\n${IMG}\nb', env).split('\n').length, 3, 'lines stay where they were');
 });
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: containerlab's own ${VAR} syntax
 
 t.test('inheritance: node > group > kind > defaults; env/labels merge; binds by destination', async (t) => {
   const lab = parseClab(
