@@ -19,6 +19,7 @@ import { pingMatrix } from '../runtime/ping.js';
 import { Simulation } from '../runtime/simulation.js';
 import { isRunning, listSimDirs, pickRunning, readState, type SimState } from '../runtime/state.js';
 import { teardownSim } from '../runtime/teardown.js';
+import { cmdTrace, cmdVerify } from '../trace/cli.js';
 import { cmdWeb, serveControl, type WebFlags } from '../web/cli.js';
 
 class ExitError extends Error {
@@ -33,6 +34,15 @@ class ExitError extends Error {
 function requireRoot(): void {
   if (process.getuid?.() !== 0)
     throw new ExitError('netsim needs root (network namespaces): run it with sudo');
+}
+
+function requireRootThen<A extends unknown[]>(
+  fn: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return (...args: A) => {
+    requireRoot();
+    return fn(...args);
+  };
 }
 
 async function cmdUp(
@@ -337,6 +347,23 @@ export function program(): Command {
     .option('--json', 'JSON output: {pairs, passed, failed, results}')
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);
+  p.command('trace')
+    .description('send a real probe in a running simulation and explain every hop it took')
+    .argument('<src>', 'source node or pod')
+    .argument('<dst>', 'node, pod, service (web, web.default) or IPv4 address; dst:port works too')
+    .argument('[port]', 'TCP port (default: a ping; a service: its first port)')
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .option('--json', 'the trace as JSON')
+    .option('--timeout <seconds>', 'how long the probe waits for an answer (default 2)')
+    .action(requireRootThen(cmdTrace));
+  p.command('verify')
+    .description('bring a topology up, check its expect: entries, tear it down; exit 1 naming a failed one')
+    .argument('<topology>', 'topology file or scenario name')
+    .option('-n, --name <name>', 'simulation name (default: the topology name)')
+    .option('--json', 'the report as JSON')
+    .option('--timeout <seconds>', 'how long to wait for convergence and each expectation (default 60)')
+    .option('-q, --quiet', 'no progress output')
+    .action(requireRootThen(cmdVerify));
   p.command('ls').description('list simulations').option('--json').action(cmdLs);
   p.command('web')
     .description("the URL of a running simulation's web view and /metrics (started if needed)")

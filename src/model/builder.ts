@@ -109,6 +109,10 @@ export class Topology {
   }
 
   expect(...lines: string[]): this {
+    const site = callerSite();
+    // only a call in the scenario file itself locates its entries (else the file is named)
+    if (site && site.file === this.source.file)
+      for (let i = 0; i < lines.length; i++) this.source.expectSites[this.expectations.length + i] = site;
     this.expectations.push(...lines);
     return this;
   }

@@ -191,6 +191,8 @@ function firstLine(s: string): string {
 export class CallSiteSource implements SourceLocator {
   readonly nodeSites = new Map<string, { file: string; line: number; col: number }>();
   readonly linkSites: { file: string; line: number; col: number }[] = [];
+  /** where each `expect(...)` entry was given */
+  readonly expectSites: { file: string; line: number; col: number }[] = [];
   topSite?: { file: string; line: number; col: number };
 
   constructor(readonly file: string) {}
@@ -202,6 +204,10 @@ export class CallSiteSource implements SourceLocator {
     }
     if (path[0] === 'links' && typeof path[1] === 'number') {
       const s = this.linkSites[path[1]];
+      if (s) return s;
+    }
+    if (path[0] === 'expect' && typeof path[1] === 'number') {
+      const s = this.expectSites[path[1]];
       if (s) return s;
     }
     return this.fallbackSite();

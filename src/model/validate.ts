@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import { kindNames, kindOf } from '../kinds/registry.js';
 import { BRIDGE_NAME } from '../kinds/switch.js';
+import { parseExpectations } from '../trace/expect.js';
 import {
   type Cidr,
   contains,
@@ -551,6 +552,8 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
   const model: Model = { name: simName, source, nodes, links, segments, expect: spec.expect ?? [] };
   // 6. kind-specific checks (routes, gateways, daemons...)
   for (const n of nodes.values()) kindOf(n.kind).validate?.(n, model, sink);
+  // 7. expectations (`netsim verify`): each entry parsed and its names checked, at its line
+  if (model.expect.length) model.expectations = parseExpectations(model.expect, model, sink);
   sink.throwIfAny();
   return model;
 }

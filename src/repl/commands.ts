@@ -8,6 +8,7 @@ import { interruptWorkers, k8sVerbs } from '../k8s/verbs.js';
 import { kindOf } from '../kinds/registry.js';
 import type { SimNode } from '../runtime/node.js';
 import type { Simulation } from '../runtime/simulation.js';
+import { traceVerbs } from '../trace/verbs.js';
 import { formatIp } from '../util/ipv4.js';
 import { seeVerbs } from '../web/verbs.js';
 
@@ -275,6 +276,8 @@ export class Commands {
     );
     for (const v of k8s) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
     for (const v of seeVerbs(sim, io)) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
+    for (const v of traceVerbs(sim, io))
+      this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
     this.def(['sh'], 'sh cmd', 'run a command in the host shell (outside the simulation)', async (_a, rest) =>
       this.stream(['sh', '-c', rest]),
     );

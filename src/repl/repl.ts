@@ -42,6 +42,7 @@ export function complete(cmds: Commands, line: string): [string[], string] {
   else if (ws[0] === 'link' && position === 3) candidates = ['up', 'down'];
   else if (ws[0] === 'switch' && position === 2) candidates = ['start', 'stop'];
   else if (ws[0] === 'help' && position === 1) candidates = [...cmds.verbs.keys()];
+  else if (ws[0] === 'trace' && position >= 3) candidates = ['--json'];
   else candidates = nodes;
   const hits = candidates.filter((c) => c.startsWith(current)).sort();
   return [[...new Set(hits)], current];

@@ -106,5 +106,8 @@ t.test('complete', async (t) => {
   t.same(hits('switch s1 st'), ['start', 'stop']);
   t.same(hits('help pingp'), ['pingpair', 'pingpairfull', 'pingpods'], 'help completes verbs');
   t.same(hits('iperf h2 '), ['h1', 'h2', 'r1', 's1', 'web.1']);
+  t.same(hits('tr'), ['trace'], 'trace is a verb');
+  t.same(hits('trace h1 h'), ['h1', 'h2'], 'trace src dst: node names');
+  t.same(hits('trace h1 h2 80 '), ['--json'], 'then --json');
   t.same(hits('zz'), [], 'nothing for an unknown prefix');
 });
