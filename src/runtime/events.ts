@@ -9,8 +9,20 @@ export type SimEvent =
   | { type: 'nodes'; added: string[]; removed: string[] }
   /** a pod's workload series started or stopped (src/workload) */
   | { type: 'workload'; pod: string; state: 'started' | 'stopped' }
+  /** a packet path explained by `trace` (src/trace): the page highlights it hop by hop */
+  | { type: 'trace'; trace: TracedPath }
   /** the simulation is being torn down */
   | { type: 'down' };
+
+/** What the web view needs of a trace: the nodes in order, what happened at each, the outcome. */
+export interface TracedPath {
+  src: string;
+  dst: string;
+  outcome: string;
+  summary: string;
+  hops: { node: string; in?: string; out?: string; steps: { kind: string; text: string }[] }[];
+  drop?: { node: string; reason: string };
+}
 
 export class SimEvents {
   private readonly emitter = new EventEmitter();

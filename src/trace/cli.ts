@@ -1,9 +1,11 @@
 // `netsim trace` (on the running simulation, from any shell, like `netsim exec`/`check`) and
 // `netsim verify` (brings a topology up, checks its expectations, tears it down).
+import { existsSync } from 'node:fs';
 import { loadTopology } from '../model/load.js';
+import { controlRequest, controlSocket } from '../runtime/control.js';
 import { Simulation } from '../runtime/simulation.js';
 import { pickRunning } from '../runtime/state.js';
-import { formatTrace, Tracer } from './trace.js';
+import { formatTrace, type TraceResult, Tracer } from './trace.js';
 import { traceArgs } from './verbs.js';
 import { formatVerify, verify } from './verify.js';
 
@@ -19,7 +21,17 @@ export async function cmdTrace(
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
   if (timeoutMs !== undefined && !(timeoutMs > 0))
     throw new Error(`--timeout: "${opts.timeout}" is not a number of seconds`);
-  const r = await Tracer.fromState(state).trace(a.src, a.dst, { port: a.port, timeoutMs });
+  // the simulation's own process traces when it can be reached (its web view then draws the
+  // path, and it knows services without endpoints); otherwise this process does, from the state
+  const r = existsSync(controlSocket(state.name))
+    ? ((
+        await controlRequest(
+          state.name,
+          { op: 'trace', src: a.src, dst: a.dst, port: a.port, timeoutMs },
+          (timeoutMs ?? 2000) + 60000,
+        )
+      ).trace as TraceResult)
+    : await Tracer.fromState(state).trace(a.src, a.dst, { port: a.port, timeoutMs });
   process.stdout.write(opts.json ? `${JSON.stringify(r, null, 1)}\n` : formatTrace(r));
   process.exitCode = r.outcome === 'delivered' ? 0 : 1;
 }

@@ -37,11 +37,14 @@ export function liveOptions(sim: Simulation, opts: TraceOptions = {}): TraceOpti
   };
 }
 
-export function traceLive(
+/** A trace from inside the simulation's process; a web view that is open draws its path. */
+export async function traceLive(
   sim: Simulation,
   src: string,
   dst: string,
   opts: TraceOptions = {},
 ): Promise<TraceResult> {
-  return liveTracer(sim).trace(src, dst, liveOptions(sim, opts));
+  const r = await liveTracer(sim).trace(src, dst, liveOptions(sim, opts));
+  sim.events.emit({ type: 'trace', trace: r });
+  return r;
 }

@@ -1,9 +1,11 @@
 // `netsim up --web` and `netsim web`: the `up` process answers on its control channel and
 // starts the web server when asked; `netsim web` in any shell prints the running server's
 // URL, asking the simulation's process to start it first when needed.
+
 import { ControlServer, controlRequest } from '../runtime/control.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { pickRunning } from '../runtime/state.js';
+import { traceLive } from '../trace/live.js';
 import { DEFAULT_BIND, runningWebServer, type WebOptions, webServerOf } from './server.js';
 
 export interface WebFlags {
@@ -57,6 +59,14 @@ export async function serveControl(
   try {
     const control = await ControlServer.listen(sim.name);
     control.handle('web', (req) => startWeb(sim, webOptions(req)));
+    // `netsim trace` from another shell runs here, so an open web view draws the path too
+    control.handle('trace', async (req) => {
+      const r = await traceLive(sim, String(req.src), String(req.dst), {
+        port: typeof req.port === 'number' ? req.port : undefined,
+        timeoutMs: typeof req.timeoutMs === 'number' ? req.timeoutMs : undefined,
+      });
+      return { trace: r };
+    });
     sim.events.on((e) => {
       if (e.type === 'down') control.close();
     });

@@ -250,6 +250,21 @@ export class WebServer {
         // at once, from the event itself: the kernel has just been told
         this.push('link', { links: e.links.map((i) => ({ id: `l${i}`, state: e.state })), a: e.a, b: e.b });
         break;
+      case 'trace':
+        this.push('trace', {
+          src: e.trace.src,
+          dst: e.trace.dst,
+          outcome: e.trace.outcome,
+          summary: e.trace.summary,
+          drop: e.trace.drop,
+          hops: e.trace.hops.map((h) => ({
+            node: h.node,
+            in: h.in,
+            out: h.out,
+            steps: h.steps.map((x) => ({ kind: x.kind, text: x.text })),
+          })),
+        });
+        break;
       case 'nodes':
       case 'workload':
         // pods come in batches: one new snapshot for a burst of changes

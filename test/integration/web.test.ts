@@ -20,7 +20,8 @@ const GREEN = 'rgb(22,163,74)';
 
 /** The bits of cytoscape the checks use, inside the page (the test has no DOM types). */
 interface PageCy {
-  nodes(): { map<T>(f: (n: PageNode) => T): T[] };
+  nodes(selector?: string): { map<T>(f: (n: PageNode) => T): T[] };
+  edges(selector?: string): { length: number };
   getElementById(id: string): PageNode & { empty(): boolean; style(k: string): string };
   container(): { getBoundingClientRect(): { left: number; top: number; width: number; height: number } };
 }
@@ -30,7 +31,15 @@ interface PageNode {
   renderedPosition(): { x: number; y: number };
   renderedBoundingBox(): { x1: number; y1: number; x2: number; y2: number };
 }
-type PageGlobal = { netsim?: { cy: PageCy; ready: boolean; events: number }; marker?: number };
+type PageGlobal = {
+  netsim?: {
+    cy: PageCy;
+    ready: boolean;
+    events: number;
+    trace?: { hops: { node: string }[]; drawn: number };
+  };
+  marker?: number;
+};
 
 async function edgeColor(page: Page, id: string): Promise<string> {
   return page.evaluate(
@@ -175,6 +184,31 @@ if (requireRoot(t)) {
         },
       );
       t.pass('and goes');
+
+      // a trace in the REPL is drawn on the page, hop by hop (c2 on C0w2 -> c1 on C0w1)
+      t.equal(await cmds.run('trace c2 c1'), 0, 'REPL: trace c2 c1 (delivered)');
+      await page.waitForFunction(
+        () => {
+          const n = (globalThis as unknown as PageGlobal).netsim!;
+          return n.trace !== undefined && n.trace.drawn === n.trace.hops.length;
+        },
+        undefined,
+        { timeout: 10000 },
+      );
+      const lit = await page.evaluate(() => {
+        const n = (globalThis as unknown as PageGlobal).netsim!;
+        return {
+          hops: n.trace!.hops.map((h) => h.node),
+          nodes: n.cy.nodes('.traced').map((e) => e.id()),
+          edges: n.cy.edges('.traced').length,
+        };
+      });
+      t.same(lit.hops.slice(0, 2), ['c2', 'C0w2'], 'the path starts at c2 and its worker');
+      t.equal(lit.hops.at(-1), 'c1', 'and ends at c1');
+      t.same([...lit.nodes].sort(), [...new Set(lit.hops)].sort(), 'every hop is lit on the graph');
+      t.ok(lit.edges >= lit.hops.length - 1, `and the links between them (${lit.edges})`);
+      t.match(await page.textContent('#trace-outcome'), /delivered/, 'the panel shows the outcome');
+      await page.screenshot({ path: join(ARTIFACTS, 'web-trace.png') });
       t.same(errors, [], 'no errors in the page');
     },
   );

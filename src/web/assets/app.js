@@ -1,11 +1,12 @@
 // The netsim page: the live topology drawn with cytoscape.js, updated from server-sent events
-// (topology, link, stats, routes, down); a click on a node shows its details.
+// (topology, link, stats, routes, trace, down); a click on a node shows its details; a trace
+// (REPL `trace`, `netsim trace`) is drawn hop by hop.
 /* global cytoscape */
 (() => {
   const token = new URLSearchParams(location.search).get('token');
   const withToken = (path) =>
     token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
-  const COLORS = { up: '#16a34a', down: '#dc2626', unknown: '#94a3b8' };
+  const COLORS = { up: '#16a34a', down: '#dc2626', unknown: '#94a3b8', trace: '#f59e0b' };
   /** what tests and curious users can look at: window.netsim.cy, .events, .ready */
   const state = { cy: undefined, ready: false, events: 0, selected: undefined, sim: '' };
   window.netsim = state;
@@ -122,6 +123,9 @@
       selector: 'edge[inter = "yes"]',
       style: { 'line-style': 'dashed', 'line-dash-pattern': [6, 3], 'target-arrow-shape': 'none' },
     },
+    { selector: 'node.traced', style: { 'border-width': 4, 'border-color': COLORS.trace } },
+    { selector: 'edge.traced', style: { 'line-color': COLORS.trace, width: 6, 'z-index': 10 } },
+    { selector: 'node.dropped', style: { 'border-width': 5, 'border-color': COLORS.down } },
   ];
 
   function layout(cy) {
@@ -264,6 +268,43 @@
   }
   state.select = select;
 
+  /** The path of a trace, lit hop by hop, and its explanation in the side panel. */
+  function drawTrace(tr) {
+    const cy = state.cy;
+    if (!cy) return;
+    clearTimeout(state.traceTimer);
+    cy.elements('.traced, .dropped').removeClass('traced dropped');
+    state.trace = { ...tr, drawn: 0 };
+    const between = (a, b) =>
+      cy.edges().filter((e) => {
+        const s = e.data('source');
+        const t = e.data('target');
+        return (s === a && t === b) || (s === b && t === a);
+      });
+    const step = (i) => {
+      if (i >= tr.hops.length) {
+        if (tr.drop) cy.getElementById(tr.drop.node).addClass('dropped');
+        return;
+      }
+      cy.getElementById(tr.hops[i].node).addClass('traced');
+      if (i > 0) between(tr.hops[i - 1].node, tr.hops[i].node).addClass('traced');
+      state.trace.drawn = i + 1;
+      state.traceTimer = setTimeout(() => step(i + 1), 250);
+    };
+    step(0);
+    state.selected = undefined;
+    const hops = tr.hops
+      .map(
+        (h) =>
+          `<li><b>${esc(h.node)}</b>${h.in ? ` in ${esc(h.in)}` : ''}${h.out ? ` out ${esc(h.out)}` : ''}<ul>${h.steps
+            .map((x) => `<li class="step-${esc(x.kind)}">${esc(x.text)}</li>`)
+            .join('')}</ul></li>`,
+      )
+      .join('');
+    document.getElementById('details').innerHTML =
+      `<h2>trace ${esc(tr.src)} → ${esc(tr.dst)}</h2><p id="trace-outcome" class="${tr.outcome === 'delivered' ? '' : 'down-text'}">${esc(tr.outcome)}: ${esc(tr.summary)}</p><ol class="trace">${hops}</ol>`;
+  }
+
   function connect() {
     const status = document.getElementById('status');
     const es = new EventSource(withToken('api/events'));
@@ -295,6 +336,7 @@
     on('routes', (m) => {
       if (state.selected && m.nodes.includes(state.selected)) void select(state.selected);
     });
+    on('trace', (tr) => drawTrace(tr));
     on('down', () => {
       status.textContent = 'simulation stopped';
       status.className = 'status gone';
