@@ -1,13 +1,18 @@
 // Listing a key prefix in pages: one etcd response is capped by gRPC at 4 MB (10,000 services
 // and their endpoints are more), so a list is read 500 keys at a time, all at the revision of
 // the first page, and a watch started after that revision misses nothing.
-import { type Etcd3, type IKeyValue, Range, type Watcher } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+
+/** etcd3 on first use: gRPC and protobufjs would cost every CLI run (even validate) ~0.3 s to load */
+export const etcd3 = (): typeof import('etcd3') => createRequire(import.meta.url)('etcd3');
 
 export async function listPrefix(
   etcd: Etcd3,
   prefix: string,
   pageSize = 500,
 ): Promise<{ kvs: IKeyValue[]; revision: string }> {
+  const { Range } = etcd3();
   const end = Range.prefix(prefix).end;
   const kvs: IKeyValue[] = [];
   let start: Buffer = Buffer.from(prefix);
