@@ -15,6 +15,7 @@ import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
 import { type PodRun, runDefaultScenario, runManyPods, runThroughput } from './k8s.js';
 import { loadAverage, median, settle, spreadPercent } from './measure.js';
 import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
+import { multiclusterSuite } from './multicluster.js';
 import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
 import { runServices, type ServicesRun } from './services.js';
 
@@ -22,7 +23,7 @@ const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
-const SUITES = ['engine', 'frr', 'k8s', 'services', 'clab'];
+const SUITES = ['engine', 'frr', 'k8s', 'services', 'clab', 'multicluster'];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -331,7 +332,9 @@ async function main(): Promise<void> {
             ? await k8sSuite(reps, log)
             : suite === 'clab'
               ? await clabSuite(reps, log)
-              : await servicesSuite(log);
+              : suite === 'multicluster'
+                ? await multiclusterSuite(reps, log)
+                : await servicesSuite(log);
     const report = `${lines.join('\n')}\n`;
     console.log(report);
     const out = join(resultsDir, `${suite}.md`);

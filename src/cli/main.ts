@@ -12,6 +12,7 @@ import { isAlive, isZombie } from '../kernel/proc.js';
 import { NETNS_DIR } from '../kernel/run.js';
 import { formatIssue, TopologyError } from '../model/errors.js';
 import { loadTopology, PROJECT_ROOT } from '../model/load.js';
+import { cmdPeer } from '../multicluster/liqo/verbs.js';
 import { Commands } from '../repl/commands.js';
 import { liveObjects, makeEvaluator, startRepl } from '../repl/repl.js';
 import { simDir } from '../runtime/paths.js';
@@ -347,6 +348,14 @@ export function program(): Command {
     .option('--json', 'JSON output: {pairs, passed, failed, results}')
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);
+  p.command('peer')
+    .description('Liqo-style peerings of the running clusters: add A B | remove A B | show | apply [A:B,...]')
+    .argument(
+      '[args...]',
+      'add C0 C1, remove C0 C1, show, apply (default hub-and-spoke) or apply C0:C1,C0:C2',
+    )
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .action(requireRootThen(cmdPeer));
   p.command('trace')
     .description('send a real probe in a running simulation and explain every hop it took')
     .argument('<src>', 'source node or pod')

@@ -5,16 +5,25 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { Kernel } from '../kernel/kernel.js';
 import { processStartTime } from '../kernel/proc.js';
 import type { RunResult } from '../kernel/run.js';
 import { formatPath } from '../model/errors.js';
+import { type Peering, peer, peeringsOf, unpeer, viewOf } from '../multicluster/liqo/peering.js';
+import {
+  type ExposeOptions,
+  encodeToken,
+  type SkupperSite,
+  type SkupperToken,
+  siteOf,
+} from '../multicluster/skupper/site.js';
 import { type MatrixResult, pingMatrix } from '../runtime/ping.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../util/ipv4.js';
 import { type NetworkPolicyObject, POLICY_PREFIX } from './agent/policy.js';
 import type { EtcdNode } from './etcd.js';
+import { etcd3 } from './etcd-list.js';
 import { type LeaseAttrs, type NetworkConfig, parseLease, type SubnetEnv, subnetOfKey } from './flannel.js';
 import { PodNode, planPods, podModel, podNamespace, podResolvConf, resolvConfPath } from './pod.js';
 import {
@@ -61,6 +70,9 @@ export interface LeaseInfo {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `C0.addPod('virtual-C1', 'p1')`: the virtual node of a peered cluster (Liqo's offloading). */
+export const VIRTUAL_NODE_PREFIX = 'virtual-';
+
 /** The cluster object of a simulation, made on first use from a member's configuration. */
 export function clusterOf(sim: Simulation, config: ClusterConfig): Cluster {
   let c = sim.objects.get(config.name) as Cluster | undefined;
@@ -76,6 +88,8 @@ export class Cluster {
   private configReady?: Promise<void>;
   private readonly podProcs = new Map<string, { pid: number; start?: string }>();
   private controller?: EndpointsController;
+  /** pods offloaded to peered clusters (Liqo-style), by name */
+  private readonly offloaded = new Map<string, { remote: Cluster; object: PodObject }>();
 
   constructor(
     readonly sim: Simulation,
@@ -105,7 +119,8 @@ export class Cluster {
 
   /** The etcd client of the main process: the members' Unix sockets (not the simulated network). */
   get etcd(): Etcd3 {
-    this.etcdClient ??= new Etcd3({
+    const { Etcd3: Client } = etcd3();
+    this.etcdClient ??= new Client({
       hosts: this.etcdMembers.map((m) => `unix://${m.socketPath}`),
       dialTimeout: 1000,
     });
@@ -247,6 +262,89 @@ export class Cluster {
     await deleteService(this.etcd, name, namespace);
   }
 
+  /** A ClusterIP service whose endpoints are fixed addresses, not pods (e.g. a Skupper listener). */
+  async addAddressService(
+    name: string,
+    ports: { port: number; targetPort: number }[],
+    ips: string[],
+  ): Promise<ServiceObject> {
+    await this.ensureNetworkConfig();
+    const svc = await createService(this.etcd, name, { ports }, this.serviceCidr, {
+      annotations: { [ANNOTATION_IPS]: ips.join(',') },
+    });
+    this.controller?.observe(specKey(svc.metadata.namespace, name), svc);
+    await this.controller?.settled();
+    return svc;
+  }
+
+  // ---- Skupper-style service interconnect (src/multicluster/skupper) ----
+
+  /** A token for one link to this cluster's site router (a client certificate from its site CA). */
+  async skupperToken(opts: { cost?: number } = {}): Promise<string> {
+    return encodeToken((await siteOf(this)).token(opts));
+  }
+
+  /** Links this cluster's site router to the token's site (mutual TLS over the underlay). */
+  async skupperLink(
+    token: string | SkupperToken,
+    opts: { name?: string; cost?: number } = {},
+  ): Promise<string> {
+    return (await siteOf(this)).link(token, opts);
+  }
+
+  async skupperUnlink(name: string): Promise<void> {
+    await (await siteOf(this)).unlink(name);
+  }
+
+  /** `C0.skupperExpose('svc1', {port: 80})`: other sites get a listener and a ClusterIP service svc1. */
+  async skupperExpose(name: string, opts: ExposeOptions): Promise<{ key: string; listenerPort: number }> {
+    return (await siteOf(this)).expose(name, opts);
+  }
+
+  async skupperUnexpose(name: string, opts: { routingKey?: string } = {}): Promise<void> {
+    await (await siteOf(this)).unexpose(name, opts);
+  }
+
+  /** The site router's links, routes, connectors and listeners. */
+  async skupperStatus(): Promise<Record<string, unknown>> {
+    return (await siteOf(this)).status();
+  }
+
+  /** The site object (waitLink, waitRoute, ...). */
+  skupperSite(): Promise<SkupperSite> {
+    return siteOf(this);
+  }
+
+  // ---- Liqo-style peering (src/multicluster/liqo) ----
+
+  private clusterNamed(other: Cluster | string): Cluster {
+    if (typeof other !== 'string') return other;
+    const c = this.sim.objects.get(other);
+    if (!(c instanceof Cluster)) throw new Error(`no cluster "${other}"`);
+    return c;
+  }
+
+  /** Peers with another cluster: gateways, a VXLAN tunnel, remapped pod CIDRs (`C0.peer('C1')`). */
+  peer(other: Cluster | string, opts: { remap?: [string, string] } = {}): Promise<Peering> {
+    return peer(this, this.clusterNamed(other), opts);
+  }
+
+  unpeer(other: Cluster | string): Promise<void> {
+    return unpeer(this, this.clusterNamed(other));
+  }
+
+  /** This cluster's peerings. */
+  peerings(): Peering[] {
+    return [...peeringsOf(this.sim).values()].filter((p) => p.sides.some((s) => s.cluster === this.name));
+  }
+
+  /** Where this cluster sees a pod of a peered cluster: `C0.remoteIp('C1', 'b1')` (pod name or IP). */
+  remoteIp(other: Cluster | string, pod: string): string {
+    const c = this.clusterNamed(other);
+    const ip = parseIp(pod) !== undefined ? pod : c.pod(pod).ip!;
+    return viewOf(this.sim, this.name, c.name, ip);
+  }
+
   /** Services with their ClusterIP, ports and current endpoints. */
   services(): Promise<ServiceView[]> {
     return listServices(this.etcd);
@@ -353,8 +451,69 @@ export class Cluster {
     name: string,
     opts: { labels?: Record<string, string>; command?: string } = {},
   ): Promise<PodNode> {
+    if (worker.startsWith(VIRTUAL_NODE_PREFIX))
+      return this.offloadPod(worker.slice(VIRTUAL_NODE_PREFIX.length), name, opts);
     const [pod] = await this.createPods([{ name, worker, ...opts }]);
     return pod;
+  }
+
+  /**
+   * Liqo-style offloading: `C0.addPod('virtual-C1', 'p1')` runs p1 in C1 (peering first if
+   * needed) and reflects it here as a pod of the virtual node virtual-C1 with its remapped IP,
+   * so this cluster's services select it and kube-proxy sends their traffic through the tunnel.
+   */
+  private async offloadPod(
+    remoteName: string,
+    name: string,
+    opts: { labels?: Record<string, string>; command?: string },
+  ): Promise<PodNode> {
+    const remote = this.clusterNamed(remoteName);
+    if (!this.peerings().some((p) => p.sides.some((s) => s.cluster === remote.name))) await this.peer(remote);
+    const workers = remote.config.workers;
+    const pod = await remote.addPod(workers[workers.length - 1], name, {
+      ...opts,
+      labels: { ...opts.labels, 'liqo.io/origin-cluster': this.name },
+    });
+    const shadow: PodObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: POD_NAMESPACE,
+        uid: randomUUID(),
+        labels: opts.labels ?? {},
+        creationTimestamp: new Date().toISOString(),
+      },
+      spec: {
+        nodeName: `${VIRTUAL_NODE_PREFIX}${remote.name}`,
+        ...(opts.command ? { command: opts.command } : {}),
+      },
+      status: { phase: 'Running', podIP: this.remoteIp(remote, pod.ip!), hostIP: remote.name, netns: pod.ns },
+    };
+    await this.ensureNetworkConfig();
+    await this.etcd.put(podKey(name)).value(JSON.stringify(shadow));
+    this.controller?.observe(podKey(name), shadow);
+    await this.controller?.settled();
+    this.offloaded.set(name, { remote, object: shadow });
+    return pod;
+  }
+
+  /** Virtual nodes (one per peered cluster that runs offloaded pods) and their pods as this cluster sees them. */
+  virtualNodes(): {
+    name: string;
+    cluster: string;
+    pods: { name: string; ip: string; remoteIp: string }[];
+  }[] {
+    const out = new Map<
+      string,
+      { name: string; cluster: string; pods: { name: string; ip: string; remoteIp: string }[] }
+    >();
+    for (const [name, o] of this.offloaded) {
+      const node = o.object.spec.nodeName;
+      if (!out.has(node)) out.set(node, { name: node, cluster: o.remote.name, pods: [] });
+      out.get(node)!.pods.push({ name, ip: o.object.status.podIP, remoteIp: o.remote.pod(name).ip! });
+    }
+    return [...out.values()];
   }
 
   /**
@@ -487,6 +646,15 @@ export class Cluster {
 
   /** Deletes a pod: its processes and namespace, then its object and address in etcd. */
   async deletePod(name: string): Promise<void> {
+    const off = this.offloaded.get(name);
+    if (off) {
+      this.offloaded.delete(name);
+      await this.etcd.delete().key(podKey(name));
+      this.controller?.observe(podKey(name), undefined);
+      await this.controller?.settled();
+      await off.remote.deletePod(name);
+      return;
+    }
     const pod = this.pod(name);
     await this.removePods([pod]);
   }
@@ -511,6 +679,10 @@ export class Cluster {
     // also whatever was started in them from the REPL or exec
     for (const pid of Kernel.processesInNamespaces(nsSet)) if (pid !== process.pid) procs.push({ pid });
     await k.stopProcesses(procs);
+    // the pod's veth goes first, at once: a deleted namespace is freed asynchronously, and its
+    // veth's worker end (named after the pod's IP) would still be there for a new pod given
+    // the same address
+    await Promise.all(pods.map((p) => k.ip(p.ns, ['link', 'del', 'eth0'], { check: false })));
     await k.deleteNamespaces([...nsSet]);
     k.removeNetnsFiles([...nsSet]);
     for (const p of pods) {

@@ -1,5 +1,6 @@
 // REPL verbs for clusters: pods, their reachability, subnet leases, etcd health, and the
 // knetsim-style container verbs (`exec_container C0w1 c1 ping -c1 c2` streams; Ctrl-C stops it).
+import { PEER_USAGE, peerCommand } from '../multicluster/liqo/verbs.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { formatIp } from '../util/ipv4.js';
 import { Cluster } from './cluster.js';
@@ -149,6 +150,15 @@ export function k8sVerbs(
           labels: Object.fromEntries(labels.map((l) => l.split('=', 2) as [string, string])),
         });
         io.out(`${p.name}: ${p.ip} on ${p.worker}\n`);
+        return 0;
+      },
+    },
+    {
+      names: ['peer'],
+      usage: PEER_USAGE,
+      help: 'Liqo-style peerings: gateways, a VXLAN tunnel, remapped pod CIDRs (apply: hub-and-spoke by default)',
+      async run(args) {
+        io.out(await peerCommand(sim, args));
         return 0;
       },
     },

@@ -21,8 +21,24 @@ export function readNeighThresholds(): Record<string, string> {
   return Object.fromEntries(KEYS.map((k) => [k, readFileSync(PROC(k), 'utf8').trim()]));
 }
 
-/** Raises the thresholds on behalf of `sim`, saving the host's values the first time. */
-export function holdNeighThresholds(runDir: string, sim: string): void {
+/**
+ * Raises the thresholds on behalf of `sim`, saving the host's values the first time. Returns a
+ * note instead when they cannot be changed from here: outside the host's network namespace (a
+ * container) the kernel does not show them, and a read-only /proc/sys refuses the write. The
+ * simulation then runs with the limits it finds (large ones may see ARP churn).
+ */
+export function holdNeighThresholds(runDir: string, sim: string): string | undefined {
+  if (!existsSync(PROC(KEYS[0])))
+    return (
+      'the IPv4 neighbour table limits (net.ipv4.neigh.default.gc_thresh*) are not visible in this ' +
+      "network namespace (a container?): they are left as the host has them; raise them on the host's " +
+      'side for simulations with thousands of addresses'
+    );
+  try {
+    for (const k of KEYS) writeFileSync(PROC(k), readFileSync(PROC(k), 'utf8').trim());
+  } catch (err) {
+    return `the IPv4 neighbour table limits cannot be changed here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): they are left as they are`;
+  }
   const file = join(runDir, 'neigh-thresholds.json');
   const saved: Saved = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as Saved)
@@ -32,6 +48,7 @@ export function holdNeighThresholds(runDir: string, sim: string): void {
   for (const k of KEYS) {
     if (Number(readFileSync(PROC(k), 'utf8')) < Number(RAISED[k])) writeFileSync(PROC(k), RAISED[k]);
   }
+  return undefined;
 }
 
 /**

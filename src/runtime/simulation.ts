@@ -139,7 +139,8 @@ export class Simulation {
       const routes = script.ip.filter((l) => l.startsWith('route '));
       if (routes.length) this.plannedRoutes.set(ns, routes);
     }
-    holdNeighThresholds(runDir(), m.name);
+    const neighNote = holdNeighThresholds(runDir(), m.name);
+    if (neighNote) this.log(`note: ${neighNote}`);
     for (const node of m.nodes.values()) {
       const kind = kindOf(node.kind);
       this.nodes.set(node.name, kind.createRuntime?.(node, this) ?? new SimNode(this, node));

@@ -2,6 +2,7 @@
 // starts the web server when asked; `netsim web` in any shell prints the running server's
 // URL, asking the simulation's process to start it first when needed.
 
+import { peerCommand } from '../multicluster/liqo/verbs.js';
 import { ControlServer, controlRequest } from '../runtime/control.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { pickRunning } from '../runtime/state.js';
@@ -67,6 +68,10 @@ export async function serveControl(
       });
       return { trace: r };
     });
+    // `netsim peer ...` from another shell (Liqo-style peerings of the live clusters)
+    control.handle('peer', async (req) => ({
+      text: await peerCommand(sim, Array.isArray(req.args) ? req.args.map(String) : []),
+    }));
     sim.events.on((e) => {
       if (e.type === 'down') control.close();
     });

@@ -105,6 +105,12 @@ nodes:
       t.not((await client.exec('getent hosts nosuch')).exitCode, 0, 'an unknown name is not found');
       const w = await client.exec('wget -qO- -T3 http://web/');
       t.match(w.stdout, /^web[123]$/m, `wget http://web from a pod: ${w.stdout.trim()}`);
+      // a process on the worker itself: DNATed in nat-output, checked only after that
+      const svc = (await C0.services()).find((x) => x.name === 'web')!;
+      const fromNode = await sim.node('C0w2').exec(`wget -qO- -T3 http://${svc.clusterIP}/`);
+      t.match(fromNode.stdout, /^web[123]$/m, 'a process on a worker reaches the ClusterIP too');
+      const closed = await sim.node('C0w2').exec(`wget -qO- -T2 http://${svc.clusterIP}:81/`);
+      t.not(closed.exitCode, 0, 'but not a port the service does not have');
     });
 
     t.test('load balancing over 3 endpoints: each chosen in 60 connections', async (t) => {

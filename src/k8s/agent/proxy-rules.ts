@@ -133,14 +133,14 @@ export function skeleton(): Command[] {
     ],
     filter('forward'),
   );
-  chain(
-    'filter-output',
-    [
-      [newConn, jump('service-endpoints-check')],
-      [newConn, jump('cluster-ips-check')],
-    ],
-    filter('output'),
-  );
+  chain('filter-output', [[newConn, jump('service-endpoints-check')]], filter('output'));
+  // a local process's packet is DNATed in nat-output: only after that (dstnat+10) can a
+  // ClusterIP that is still the destination be told apart from a service port being used
+  chain('filter-output-post-dnat', [[newConn, jump('cluster-ips-check')]], {
+    type: 'filter',
+    hook: 'output',
+    prio: -90,
+  });
   chain('nat-prerouting', [[jump('services')]], { type: 'nat', hook: 'prerouting', prio: -100 });
   chain('nat-output', [[jump('services')]], { type: 'nat', hook: 'output', prio: -100 });
   chain('nat-postrouting', [[jump('masquerading')]], { type: 'nat', hook: 'postrouting', prio: 100 });

@@ -1,0 +1,133 @@
+// Skupper-style link against direct TCP, between the same two pods in the same run: a client
+// pod in C1 and a server pod in C0 (one worker each, on two underlay LANs joined by r1, which
+// routes the pod CIDRs to the workers so that the direct path exists). Throughput with iperf3
+// (the link: C0.skupperExpose of the iperf3 pod, the client dials C1's listener), and the rate
+// of fresh TCP connections (connect, read one line, close; one after another from one Node
+// process in the pod). Rounds alternate direct / link.
+import type { Cluster } from '../src/k8s/cluster.js';
+import type { PodNode } from '../src/k8s/pod.js';
+import { Topology } from '../src/model/builder.js';
+import { validate } from '../src/model/validate.js';
+import { Simulation } from '../src/runtime/simulation.js';
+import { loadAverage, median, sleep } from './measure.js';
+
+export interface MulticlusterRun {
+  throughputDirect: number[];
+  throughputLink: number[];
+  connDirect: number[];
+  connLink: number[];
+}
+
+const CONNECT_SCRIPT = (host: string, port: number, n: number) =>
+  `const net=require('net');let i=0;const t0=process.hrtime.bigint();` +
+  `function one(){if(i++>=${n}){const s=Number(process.hrtime.bigint()-t0)/1e9;console.log((${n}/s).toFixed(1));return;}` +
+  `const c=net.connect(${port},'${host}');c.once('data',()=>{c.destroy();one();});c.on('error',e=>{console.log('error '+e.message);process.exit(1)});}one();`;
+
+async function iperf(client: PodNode, host: string, port: number, seconds: number): Promise<number> {
+  const r = await client.exec(`iperf3 -J -c ${host} -p ${port} -t ${seconds}`, {
+    timeoutMs: seconds * 1000 + 15000,
+  });
+  const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } }; error?: string };
+  if (j.error) throw new Error(`iperf3: ${j.error}`);
+  return j.end.sum_received.bits_per_second / 1e9;
+}
+
+async function connRate(client: PodNode, host: string, port: number, n: number): Promise<number> {
+  const r = await client.exec(`${process.execPath} -e "${CONNECT_SCRIPT(host, port, n)}"`, {
+    timeoutMs: 60000,
+  });
+  const v = Number(r.stdout.trim());
+  if (!Number.isFinite(v)) throw new Error(`connection rate: ${r.stdout}${r.stderr}`);
+  return v;
+}
+
+export async function runMulticluster(rounds: number, log: (l: string) => void): Promise<MulticlusterRun> {
+  const t = new Topology(`bmc${process.pid % 10000}`, 'bench');
+  t.switch('s0', { subnet: '192.168.91.0/24' });
+  t.switch('s1', { subnet: '192.168.92.0/24' });
+  t.router('r1');
+  t.link('r1', 's0');
+  t.link('r1', 's1');
+  const hello = `${process.execPath} -e "require('net').createServer(s=>s.end('hi\\\\n')).listen(8000)"`;
+  t.cluster('C0', {
+    underlay: 's0',
+    workers: 1,
+    etcd: 1,
+    podCidr: '10.244.0.0/16',
+    pods: {
+      srv: { worker: 'w1', command: 'iperf3 -s' },
+      hello: { worker: 'w1', command: hello },
+    },
+  });
+  t.cluster('C1', {
+    underlay: 's1',
+    workers: 1,
+    etcd: 1,
+    podCidr: '10.245.0.0/16',
+    prefix: '/c1/network',
+    pods: { cli: { worker: 'w1' } },
+  });
+  const model = validate(t.toSpec(), t.source, { simName: t.name });
+  const sim = await Simulation.up(model);
+  try {
+    const C0 = sim.objects.get('C0') as Cluster;
+    const C1 = sim.objects.get('C1') as Cluster;
+    const cli = sim.node('cli') as PodNode;
+    const srv = sim.node('srv') as PodNode;
+    const hi = sim.node('hello') as PodNode;
+    // the direct path: r1 routes each pod CIDR to its (only) worker
+    const r1 = sim.node('r1');
+    await sim.kernel.exec(
+      r1.ns,
+      `ip route add 10.244.0.0/16 via ${C0.workers[0].ip} && ip route add 10.245.0.0/16 via ${C1.workers[0].ip}`,
+    );
+    await C1.skupperLink(await C0.skupperToken());
+    await (await C1.skupperSite()).waitLink('C0');
+    const ip = await C0.skupperExpose('srv', { port: 5201 });
+    const hl = await C0.skupperExpose('hello', { port: 8000 });
+    await (await C1.skupperSite()).waitRoute('hello');
+    const lhost = C1.workers[0].ip!;
+    await sleep(500);
+    // warm-up
+    await connRate(cli, hi.ip!, 8000, 50);
+    await connRate(cli, lhost, hl.listenerPort, 50);
+    const run: MulticlusterRun = { throughputDirect: [], throughputLink: [], connDirect: [], connLink: [] };
+    for (let i = 0; i < rounds; i++) {
+      run.throughputDirect.push(await iperf(cli, srv.ip!, 5201, 3));
+      run.throughputLink.push(await iperf(cli, lhost, ip.listenerPort, 3));
+      run.connDirect.push(await connRate(cli, hi.ip!, 8000, 300));
+      run.connLink.push(await connRate(cli, lhost, hl.listenerPort, 300));
+      log(
+        `  round ${i + 1}: direct ${run.throughputDirect[i].toFixed(2)} Gbit/s, link ${run.throughputLink[i].toFixed(2)} Gbit/s; ` +
+          `direct ${run.connDirect[i]} conn/s, link ${run.connLink[i]} conn/s`,
+      );
+    }
+    return run;
+  } finally {
+    await sim.down();
+  }
+}
+
+export async function multiclusterSuite(reps: number, log: (l: string) => void): Promise<string[]> {
+  const rounds = Math.max(3, reps);
+  log(`multicluster: ${rounds} rounds`);
+  const load = loadAverage();
+  const r = await runMulticluster(rounds, log);
+  const f = (x: number, d = 2) => x.toFixed(d);
+  const td = median(r.throughputDirect);
+  const tl = median(r.throughputLink);
+  const cd = median(r.connDirect);
+  const cl = median(r.connLink);
+  const all = (xs: number[], d = 2) => xs.map((x) => f(x, d)).join(', ');
+  return [
+    '# Multi-cluster: Skupper-style link vs direct TCP',
+    '',
+    '| path | iperf3 throughput Gbit/s, median (rounds) | fresh TCP connections/s, median (rounds) |',
+    '| --- | --- | --- |',
+    `| direct pod to pod | ${f(td)} (${all(r.throughputDirect)}) | ${f(cd, 0)} (${all(r.connDirect, 0)}) |`,
+    `| through the site routers (mutual TLS link) | ${f(tl)} (${all(r.throughputLink)}) | ${f(cl, 0)} (${all(r.connLink, 0)}) |`,
+    `| link / direct | ${f(tl / td)} | ${f(cl / cd)} |`,
+    '',
+    `Same run, same two pods (client in C1, server in C0, one worker each on two LANs joined by r1, which routes the pod CIDRs so that the direct path exists). Rounds alternate: iperf3 3 s direct, 3 s through C1's listener (the link: C1 router → TLS 1.3 → C0 router → the pod), then 300 sequential fresh connections each way (connect, read one line, close; one Node process in the pod). Goal: link throughput ≥ 50% of direct. Load average at start: ${load}; 2 cores shared with other work, so rounds vary.`,
+  ];
+}
