@@ -17,7 +17,8 @@ function region(
   r: { router: string; asn: number; peers: string[]; lan: string; subnet: string },
   c: { name: string; podCidr: string; asn: number; prefix?: string; pods: [string, string] },
 ): void {
-  t.router(r.router, { bgp: { asn: r.asn, neighbors: [...r.peers, c.name] } });
+  // connected subnets too, so the underlays (etcd, workers) reach each other: `netsim check`
+  t.router(r.router, { bgp: { asn: r.asn, neighbors: [...r.peers, c.name], redistribute: ['connected'] } });
   t.switch(r.lan, { subnet: r.subnet });
   t.link(r.router, r.lan);
   t.cluster(c.name, {
@@ -45,7 +46,7 @@ export default (t: Topology) => {
     { name: 'C1', podCidr: '10.245.0.0/16', asn: 64513, prefix: '/c1/network', pods: ['b1', 'b2'] },
   );
   // the inter-region links: direct (shortest AS path) and through the transit AS 65003
-  t.router('rT', { bgp: { asn: 65003, neighbors: ['rA', 'rB'] } });
+  t.router('rT', { bgp: { asn: 65003, neighbors: ['rA', 'rB'], redistribute: ['connected'] } });
   t.link('rA', 'rB');
   t.link('rA', 'rT');
   t.link('rT', 'rB');
