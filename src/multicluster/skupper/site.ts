@@ -156,28 +156,7 @@ export class SkupperSite {
         ],
         this.dir,
       );
-      openssl(
-        [
-          'req',
-          '-x509',
-          '-CA',
-          'ca.crt',
-          '-CAkey',
-          'ca.key',
-          ...EC,
-          '-keyout',
-          'server.key',
-          '-out',
-          'server.crt',
-          '-days',
-          '365',
-          '-subj',
-          `/CN=${this.name}`,
-          '-addext',
-          `subjectAltName=IP:${this.ip}`,
-        ],
-        this.dir,
-      );
+      this.issue('server', this.name, 365, ['-addext', `subjectAltName=IP:${this.ip}`]);
     }
     const w = this.worker;
     const pid = this.cluster.sim.kernel.spawnDaemon({
@@ -242,10 +221,8 @@ export class SkupperSite {
   }
 
   /** Issues a token for one link: a client certificate signed by this site's CA. */
-  token(opts: { cost?: number } = {}): SkupperToken {
-    const n = ++this.linkCount;
-    const cn = `link-${this.name}-${n}`;
-    const base = `link-${n}`;
+  /** A key and certificate `<base>.key/.crt` signed by the site CA. */
+  private issue(base: string, cn: string, days: number, extra: string[] = []): void {
     openssl(
       [
         'req',
@@ -260,12 +237,20 @@ export class SkupperSite {
         '-out',
         `${base}.crt`,
         '-days',
-        '30',
+        String(days),
         '-subj',
         `/CN=${cn}`,
+        ...extra,
       ],
       this.dir,
     );
+  }
+
+  token(opts: { cost?: number } = {}): SkupperToken {
+    const n = ++this.linkCount;
+    const cn = `link-${this.name}-${n}`;
+    const base = `link-${n}`;
+    this.issue(base, cn, 30);
     return {
       site: this.name,
       host: this.ip,
