@@ -23,6 +23,7 @@ import {
   INFINITE_COST,
   MAX_DATA,
 } from './protocol.js';
+import type { SkupperToken } from './site.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -204,15 +205,8 @@ class LinkEnd implements End {
 
 // ---- links ----
 
-interface LinkConfig {
-  name: string;
-  host: string;
-  port: number;
-  cost: number;
-  ca: string;
-  cert: string;
-  key: string;
-}
+/** A token as the site gives it to the router: where to dial and the link's certificate. */
+type LinkConfig = Omit<SkupperToken, 'site'> & { name: string };
 
 class Link {
   peerSite?: string;
