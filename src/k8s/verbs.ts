@@ -1,6 +1,7 @@
 // REPL verbs for clusters: pods, their reachability, subnet leases, etcd health, and the
 // knetsim-style container verbs (`exec_container C0w1 c1 ping -c1 c2` streams; Ctrl-C stops it).
 import { PEER_USAGE, peerCommand } from '../multicluster/liqo/verbs.js';
+import type { SimNode } from '../runtime/node.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { formatIp } from '../util/ipv4.js';
 import { Cluster } from './cluster.js';
@@ -40,7 +41,7 @@ function worker(sim: Simulation, name: string | undefined): WorkerNode {
 export function k8sVerbs(
   sim: Simulation,
   io: K8sVerbIo,
-  substitute: (line: string) => string,
+  substitute: (line: string, from?: SimNode) => string,
   stream: (argv: string[]) => Promise<number>,
 ): K8sVerb[] {
   return [
@@ -134,7 +135,14 @@ export function k8sVerbs(
         const p = sim.node(pod);
         if (!(p instanceof PodNode) || p.worker !== worker(sim, w).name)
           throw new Error(`no pod "${pod}" on ${w}`);
-        return stream(['nsenter', `--net=/run/netns/${p.ns}`, '--', 'sh', '-c', substitute(cmd.join(' '))]);
+        return stream([
+          'nsenter',
+          `--net=/run/netns/${p.ns}`,
+          '--',
+          'sh',
+          '-c',
+          substitute(cmd.join(' '), p),
+        ]);
       },
     },
     {

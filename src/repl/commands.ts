@@ -4,8 +4,11 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { frrVerbs, hasFrrRouters, reportConvergence } from '../frr/verbs.js';
+import { PodNode } from '../k8s/pod.js';
 import { interruptWorkers, k8sVerbs } from '../k8s/verbs.js';
+import { WorkerNode } from '../k8s/worker.js';
 import { kindOf } from '../kinds/registry.js';
+import { peeringName, peeringsOf, viewOf } from '../multicluster/liqo/peering.js';
 import type { SimNode } from '../runtime/node.js';
 import type { Simulation } from '../runtime/simulation.js';
 import { traceVerbs } from '../trace/verbs.js';
@@ -89,11 +92,20 @@ export class Commands {
     }
   }
 
-  /** Words that name nodes become their IPs (Mininet's rule), except the first. */
-  substitute(cmd: string): string {
+  /**
+   * Words that name nodes become their IPs (Mininet's rule), except the first. Run in a pod or
+   * worker of a cluster peered Liqo-style with the named pod's cluster, the name becomes the
+   * address this cluster sees that pod at (its remapped IP), as it would in Liqo.
+   */
+  substitute(cmd: string, from?: SimNode): string {
+    const viewer = from && clusterNameOf(from);
     return cmd.replace(/(^|\s)([A-Za-z0-9][A-Za-z0-9_.]*)(?=\s|$)/g, (m, pre: string, word: string) => {
       const n = this.sim.nodes.get(word);
-      return n?.ip ? `${pre}${n.ip}` : m;
+      if (!n?.ip) return m;
+      const owner = n instanceof PodNode ? n.cluster : undefined;
+      if (viewer && owner && owner !== viewer && peeringsOf(this.sim).has(peeringName(viewer, owner)))
+        return `${pre}${viewOf(this.sim, viewer, owner, n.ip)}`;
+      return `${pre}${n.ip}`;
     });
   }
 
@@ -102,7 +114,7 @@ export class Commands {
       this.io.err(`*** give a command to run in ${node.name}, e.g. ${node.name} ip addr\n`);
       return 1;
     }
-    const line = node.shellLine(this.substitute(cmd));
+    const line = node.shellLine(this.substitute(cmd, node));
     // `c1 ./server &`: in the background, recorded in the ledger, output to a file
     if (/[^&]&\s*$/.test(cmd)) {
       const logFile = `${this.sim.dir}/bg-${node.name}-${Date.now()}.log`;
@@ -271,7 +283,7 @@ export class Commands {
     const k8s = k8sVerbs(
       sim,
       io,
-      (l) => this.substitute(l),
+      (l, from) => this.substitute(l, from),
       (argv) => this.stream(argv),
     );
     for (const v of k8s) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
@@ -379,4 +391,11 @@ export function formatBps(bps: number): string {
   if (bps >= 1e9) return `${(bps / 1e9).toFixed(2)} Gbits/sec`;
   if (bps >= 1e6) return `${(bps / 1e6).toFixed(2)} Mbits/sec`;
   return `${(bps / 1e3).toFixed(2)} Kbits/sec`;
+}
+
+/** The cluster a pod or worker belongs to. */
+function clusterNameOf(node: SimNode): string | undefined {
+  if (node instanceof PodNode) return node.cluster;
+  if (node instanceof WorkerNode) return node.config.name;
+  return undefined;
 }

@@ -1,5 +1,5 @@
 // Liqo-style peering through the real kernel: two clusters with the SAME pod CIDR
-// (10.244.0.0/16) on one underlay, peered through a VXLAN tunnel between their gateways (the
+// (10.244.0.0/16) on a routed underlay (C0's second worker is on another LAN), peered through a VXLAN tunnel between their gateways (the
 // first worker of each); each side sees the other's pods in a remapped CIDR, the gateways'
 // nftables translate, and pods on non-gateway workers ping and fetch across.
 import t from 'tap';
@@ -25,9 +25,11 @@ if (requireRoot(t)) {
 name: x
 nodes:
   s1: {kind: switch, subnet: 192.168.85.0/24}
+  s2: {kind: switch, subnet: 192.168.86.0/24}
+  r1: {kind: router}
   C0:
     kind: cluster
-    underlay: s1
+    underlay: [s1, s2]
     workers: 2
     etcd: 1
     podCidr: 10.244.0.0/16
@@ -44,6 +46,9 @@ nodes:
     pods:
       b1: {worker: w2, command: "${server('b1')}"}
       b2: {worker: w1}
+links:
+  - endpoints: [r1, s1]
+  - endpoints: [r1, s2]
 `);
     const sim = await up(t, model);
     const C0 = sim.objects.get('C0') as Cluster;
@@ -70,6 +75,17 @@ nodes:
       t.equal(r2.exitCode, 0, `b2 (C1 gateway worker) pings a1 at ${a1seen}`);
       const own = await a1.exec(`ping -c1 -W1 ${b1.ip}`);
       t.not(own.exitCode, 0, `b1's real address ${b1.ip} is C0's own CIDR: not b1`);
+    });
+
+    t.test("a worker off the gateway's LAN reaches it through flannel's VXLAN", async (t) => {
+      const w2 = C0.workers[1];
+      const route = await w2.cmd(`ip route show ${s0.remoteAs}`);
+      t.match(route, new RegExp(`via \\S+ dev ${w2.vxlanDevice} .*onlink`), `C0w2 (on s2): ${route.trim()}`);
+      // the agent's full resync at start removes stale VTEP routes, not this one
+      await w2.killAgent();
+      await w2.startAgentAndWait();
+      t.match(await w2.cmd(`ip route show ${s0.remoteAs}`), /onlink/, 'the route survives an agent restart');
+      t.equal((await a1.exec(`ping -c2 -i0.2 -W2 ${b1seen}`)).exitCode, 0, 'a1 still pings b1');
     });
 
     t.test('TCP across: the server sees the remapped client address', async (t) => {

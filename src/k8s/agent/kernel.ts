@@ -143,12 +143,14 @@ export interface VtepState {
 /** Routes, permanent neighbours and FDB entries on the VTEP now. */
 export async function readVtepState(dev: string): Promise<VtepState> {
   const [routes, neighbours, fdb] = await Promise.all([
-    json<{ dst: string; gateway?: string }[]>('ip', ['route', 'show', 'dev', dev]),
+    json<{ dst: string; gateway?: string; protocol?: string }[]>('ip', ['route', 'show', 'dev', dev]),
     json<{ dst: string; lladdr?: string; state?: string[] }[]>('ip', ['neigh', 'show', 'dev', dev]),
     json<{ mac: string; dst?: string }[]>('bridge', ['fdb', 'show', 'dev', dev]),
   ]);
   return {
-    routes: routes.filter((r) => r.gateway),
+    // only the agent's own routes (proto boot, which JSON leaves out): others on the VTEP, such
+    // as a Liqo-style gateway route (proto static), are not leases' to remove
+    routes: routes.filter((r) => r.gateway && (!r.protocol || r.protocol === 'boot')),
     neighbours: neighbours.filter((n) => n.state?.includes('PERMANENT')),
     fdb: fdb.filter((f) => f.dst),
   };

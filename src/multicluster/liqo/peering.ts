@@ -2,8 +2,8 @@
 // gateway (its first worker) and the two gateways are joined by a tunnel over the underlay.
 // Liqo uses WireGuard between gateways and Geneve from nodes to the gateway; this kernel has
 // neither, so the tunnel is a unicast VXLAN device (`lq-<peer>`, UDP 4790, its own VNI, a /30
-// link net from 169.254.0.0/16), and the other workers reach their gateway over the underlay
-// by plain routing.
+// link net from 169.254.0.0/16); the other workers reach their gateway by plain routing on a
+// shared LAN, else through the cluster's flannel VXLAN to the gateway's VTEP.
 //
 // Each side chooses a local CIDR for the remote pod CIDR (so pod CIDRs may overlap: both
 // clusters may use 10.244.0.0/16): C0 sees C1's pod 10.244.2.5 as 10.200.2.5. The gateways'
@@ -156,12 +156,23 @@ async function apply(c: Cluster, side: PeeringSide, peerSide: PeeringSide, vni: 
       `nft -f - <<'EOF'\n${nftTable(side, peerSide)}\nEOF`,
   );
   if (r.exitCode !== 0) throw new Error(`${c.name}: gateway ${gw.name}: ${r.stderr.trim()}`);
-  // the other workers send the remote pods' traffic to the gateway over the underlay
+  // The other workers send the remote pods' traffic to the gateway: over the underlay when the
+  // gateway is on their LAN, else through the cluster's own overlay to the gateway's VTEP (Liqo
+  // uses a Geneve tunnel from each node to its gateway; flannel's VXLAN is that tunnel here).
+  // `proto static` marks the routes as not flannel's, so the agent's resync leaves them alone.
+  const vtep = gw.subnet();
+  if (!vtep) throw new Error(`${c.name}: gateway ${gw.name} has no flannel subnet yet`);
+  const gwVtep = formatIp(networkOf(vtep.subnet.ip, vtep.subnet.prefix).net);
   await Promise.all(
     c.workers
       .filter((w) => w !== gw)
       .map(async (w) => {
-        const x = await k.exec(w.ns, `ip route replace ${side.remoteAs} via ${side.gatewayIp}`);
+        const x = await k.exec(
+          w.ns,
+          `if ip -o route get ${side.gatewayIp} | grep -q ' via '; then ` +
+            `ip route replace ${side.remoteAs} via ${gwVtep} dev ${w.vxlanDevice} onlink proto static; ` +
+            `else ip route replace ${side.remoteAs} via ${side.gatewayIp} proto static; fi`,
+        );
         if (x.exitCode !== 0) throw new Error(`${c.name}: ${w.name}: ${x.stderr.trim()}`);
       }),
   );
