@@ -9,7 +9,7 @@ import type { Simulation } from '../src/runtime/simulation.js';
 export const name = 'xregion';
 
 const web = (pod: string) =>
-  `socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo hello from ${pod}'`;
+  `socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo hello from ${pod}; sleep 0.05'`;
 
 /** A region: its router, a LAN, and a cluster whose workers announce their pod subnets. */
 function region(

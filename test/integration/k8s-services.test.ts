@@ -11,7 +11,7 @@ import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // each web pod answers HTTP on port 8000 with its name as the last line
 const server = (name: string) =>
-  `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo ${name}'`;
+  `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo ${name}; sleep 0.05'`;
 
 /** `n` new TCP connections from `pod` to ip:port; the last line each one got. */
 async function connect(pod: PodNode, ip: string, port: number, n: number): Promise<string[]> {

@@ -198,7 +198,8 @@ traffic:
 
 if (runnable) {
   t.test('a cluster: services, etcd, pods, a workload with real traffic, a token', async (t) => {
-    const server = "socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo web1'";
+    const server =
+      "socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo web1; sleep 0.05'";
     const sim = await up(t, modelFromYaml(CLUSTER(server)));
     const C0 = sim.objects.get('C0') as Cluster;
     const web = await WebServer.start(sim, { bind: '127.0.0.2' });

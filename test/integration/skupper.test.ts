@@ -15,7 +15,7 @@ import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 const HTTPD = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'http-server.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const server = (name: string, port = 8000) =>
-  `socat TCP-LISTEN:${port},fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo ${name}'`;
+  `socat TCP-LISTEN:${port},fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo ${name}; sleep 0.05'`;
 
 interface LinkView {
   name: string;
@@ -153,6 +153,28 @@ links:
       const r = await client1.exec(`wget -qO- -t1 -T2 http://${C1.workers[0].ip}:1029/`);
       t.not(r.exitCode, 0, 'and its listener');
       t.equal(await wget(client1, 'http://svc1/'), 'web1', 'svc1 unaffected');
+    });
+
+    t.test("the connector follows the service's endpoints (it dials the ClusterIP)", async (t) => {
+      await C0.addPod('w1', 'web3', {
+        labels: { app: 'web' },
+        command: `${process.execPath} ${HTTPD} web3 8000`,
+      });
+      const seen: Record<string, number> = {};
+      for (let i = 0; i < 60 && !seen.web3; i++) {
+        const got = await wget(client1, 'http://svc1/');
+        seen[got] = (seen[got] ?? 0) + 1;
+      }
+      t.ok(seen.web3, `a pod added after the expose answers from C1 (${JSON.stringify(seen)})`);
+      await C0.deletePod('web3');
+      let last: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        last = [];
+        for (let j = 0; j < 6; j++) last.push(await wget(client1, 'http://svc1/'));
+        if (last.every((x) => x === 'web1')) break;
+        await sleep(100);
+      }
+      t.same(last, Array(6).fill('web1'), 'after it is deleted, only web1 answers');
     });
 
     t.test('a router with a wrong or missing certificate is refused', async (t) => {

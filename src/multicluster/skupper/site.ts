@@ -310,7 +310,9 @@ export class SkupperSite {
     let hosts = opts.host ? [opts.host] : [];
     let port = opts.targetPort ?? opts.port;
     if (hosts.length === 0) {
-      // a service: its endpoints (pods), as a Skupper connector with the service's selector
+      // a service: its ClusterIP, so kube-proxy in the router's worker picks among the endpoints
+      // as they are at each connection (pods added or replaced after the expose count); a
+      // headless service: its endpoints now
       const raw = this.madeServices.has(name)
         ? undefined
         : await this.cluster.etcd.get(specKey('default', name)).string();
@@ -318,12 +320,17 @@ export class SkupperSite {
       if (raw) {
         const svc = JSON.parse(raw) as ServiceObject;
         const sp = svc.spec.ports.find((p) => p.port === opts.port) ?? svc.spec.ports[0];
-        port = opts.targetPort ?? sp.targetPort;
-        const view = (await this.cluster.services()).find(
-          (s) => s.name === name && s.namespace === 'default',
-        );
-        hosts = (view?.endpoints ?? []).map((e) => e.split(' ')[0]);
-        if (hosts.length === 0) throw new Error(`skupperExpose("${name}"): the service has no endpoints`);
+        if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None' && opts.targetPort === undefined) {
+          hosts = [svc.spec.clusterIP];
+          port = sp.port;
+        } else {
+          port = opts.targetPort ?? sp.targetPort;
+          const view = (await this.cluster.services()).find(
+            (s) => s.name === name && s.namespace === 'default',
+          );
+          hosts = (view?.endpoints ?? []).map((e) => e.split(' ')[0]);
+          if (hosts.length === 0) throw new Error(`skupperExpose("${name}"): the service has no endpoints`);
+        }
       } else if (pod) hosts = [pod.ip!];
       else
         throw new Error(
