@@ -4,6 +4,8 @@
 // (the link: C0.skupperExpose of the iperf3 pod, the client dials C1's listener), and the rate
 // of fresh TCP connections (connect, read one line, close; one after another from one Node
 // process in the pod). Rounds alternate direct / link.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Cluster } from '../src/k8s/cluster.js';
 import type { PodNode } from '../src/k8s/pod.js';
 import { Topology } from '../src/model/builder.js';
@@ -14,6 +16,7 @@ import { loadAverage, median, sleep } from './measure.js';
 export interface MulticlusterRun {
   throughputDirect: number[];
   throughputLink: number[];
+  throughputBare: number[];
   connDirect: number[];
   connLink: number[];
 }
@@ -22,6 +25,16 @@ const CONNECT_SCRIPT = (host: string, port: number, n: number) =>
   `const net=require('net');let i=0;const t0=process.hrtime.bigint();` +
   `function one(){if(i++>=${n}){const s=Number(process.hrtime.bigint()-t0)/1e9;console.log((${n}/s).toFixed(1));return;}` +
   `const c=net.connect(${port},'${host}');c.once('data',()=>{c.destroy();one();});c.on('error',e=>{console.log('error '+e.message);process.exit(1)});}one();`;
+
+// The floor of any user-space TLS relay: two bare Node processes, plain TCP in, TLS 1.3
+// (AES-128-GCM) between them, plain TCP out, `pipe` both ways; no framing, no multiplexing.
+const BARE_RELAY = `import net from 'node:net'; import tls from 'node:tls'; import fs from 'node:fs';
+const [mode, listen, host, port, dir] = process.argv.slice(2);
+const opts = { key: fs.readFileSync(dir + '/k.pem'), cert: fs.readFileSync(dir + '/c.pem'), ciphers: 'TLS_AES_128_GCM_SHA256', minVersion: 'TLSv1.3' };
+const join = (a, b) => { a.pipe(b); b.pipe(a); a.on('error', () => b.destroy()); b.on('error', () => a.destroy()); };
+if (mode === 'in') net.createServer((c) => join(c, tls.connect({ host, port: +port, rejectUnauthorized: false, ...opts }))).listen(+listen);
+else tls.createServer(opts, (c) => join(c, net.connect(+port, host))).listen(+listen);
+`;
 
 async function iperf(client: PodNode, host: string, port: number, seconds: number): Promise<number> {
   const r = await client.exec(`iperf3 -J -c ${host} -p ${port} -t ${seconds}`, {
@@ -91,14 +104,39 @@ export async function runMulticluster(rounds: number, log: (l: string) => void):
     // warm-up
     await connRate(cli, hi.ip!, 8000, 50);
     await connRate(cli, lhost, hl.listenerPort, 50);
-    const run: MulticlusterRun = { throughputDirect: [], throughputLink: [], connDirect: [], connLink: [] };
+    // the bare relay pair between the same two workers, for the floor of the approach
+    const bareDir = join(sim.dir, 'bare-relay');
+    mkdirSync(bareDir, { recursive: true });
+    writeFileSync(join(bareDir, 'relay.mjs'), BARE_RELAY);
+    const gen = await sim.kernel.exec(
+      C0.workers[0].ns,
+      `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ${bareDir}/k.pem -out ${bareDir}/c.pem -days 1 -subj /CN=bare 2>&1`,
+    );
+    if (gen.exitCode !== 0) throw new Error(`openssl: ${gen.stdout}`);
+    const relay = (ns: string, args: string[]) =>
+      sim.kernel.spawnDaemon({
+        ns,
+        cmd: process.execPath,
+        args: [join(bareDir, 'relay.mjs'), ...args, bareDir],
+        logFile: join(bareDir, 'relay.log'),
+      });
+    relay(C0.workers[0].ns, ['out', '7443', srv.ip!, '5201']);
+    relay(C1.workers[0].ns, ['in', '7000', C0.workers[0].ip!, '7443']);
+    const run: MulticlusterRun = {
+      throughputDirect: [],
+      throughputLink: [],
+      throughputBare: [],
+      connDirect: [],
+      connLink: [],
+    };
     for (let i = 0; i < rounds; i++) {
       run.throughputDirect.push(await iperf(cli, srv.ip!, 5201, 3));
       run.throughputLink.push(await iperf(cli, lhost, ip.listenerPort, 3));
+      run.throughputBare.push(await iperf(cli, lhost, 7000, 3));
       run.connDirect.push(await connRate(cli, hi.ip!, 8000, 300));
       run.connLink.push(await connRate(cli, lhost, hl.listenerPort, 300));
       log(
-        `  round ${i + 1}: direct ${run.throughputDirect[i].toFixed(2)} Gbit/s, link ${run.throughputLink[i].toFixed(2)} Gbit/s; ` +
+        `  round ${i + 1}: direct ${run.throughputDirect[i].toFixed(2)} Gbit/s, link ${run.throughputLink[i].toFixed(2)} Gbit/s, bare relay ${run.throughputBare[i].toFixed(2)} Gbit/s; ` +
           `direct ${run.connDirect[i]} conn/s, link ${run.connLink[i]} conn/s`,
       );
     }
@@ -116,6 +154,7 @@ export async function multiclusterSuite(reps: number, log: (l: string) => void):
   const f = (x: number, d = 2) => x.toFixed(d);
   const td = median(r.throughputDirect);
   const tl = median(r.throughputLink);
+  const tb = median(r.throughputBare);
   const cd = median(r.connDirect);
   const cl = median(r.connLink);
   const all = (xs: number[], d = 2) => xs.map((x) => f(x, d)).join(', ');
@@ -126,8 +165,11 @@ export async function multiclusterSuite(reps: number, log: (l: string) => void):
     '| --- | --- | --- |',
     `| direct pod to pod | ${f(td)} (${all(r.throughputDirect)}) | ${f(cd, 0)} (${all(r.connDirect, 0)}) |`,
     `| through the site routers (mutual TLS link) | ${f(tl)} (${all(r.throughputLink)}) | ${f(cl, 0)} (${all(r.connLink, 0)}) |`,
+    `| bare TLS relay pair (two Node processes, \`pipe\`, no framing) | ${f(tb)} (${all(r.throughputBare)}) | |`,
     `| link / direct | ${f(tl / td)} | ${f(cl / cd)} |`,
+    `| bare relay / direct | ${f(tb / td)} | |`,
+    `| link / bare relay | ${f(tl / tb)} | |`,
     '',
-    `Same run, same two pods (client in C1, server in C0, one worker each on two LANs joined by r1, which routes the pod CIDRs so that the direct path exists). Rounds alternate: iperf3 3 s direct, 3 s through C1's listener (the link: C1 router → TLS 1.3 → C0 router → the pod), then 300 sequential fresh connections each way (connect, read one line, close; one Node process in the pod). Goal: link throughput ≥ 50% of direct. Load average at start: ${load}; 2 cores shared with other work, so rounds vary.`,
+    `Same run, same two pods (client in C1, server in C0, one worker each on two LANs joined by r1, which routes the pod CIDRs so that the direct path exists). Rounds alternate: iperf3 3 s direct, 3 s through C1's listener (the link: C1 router → TLS 1.3 → C0 router → the pod), then 300 sequential fresh connections each way (connect, read one line, close; one Node process in the pod). The bare relay pair runs between the same two workers as the site routers, TLS 1.3 AES-128-GCM like the link, and shows what a user-space TLS relay costs by itself on this machine. Goal: link throughput ≥ 50% of direct. Load average at start: ${load}; 2 cores shared with other work, so rounds vary.`,
   ];
 }
