@@ -22,6 +22,7 @@ import {
   FrameType,
   INFINITE_COST,
   MAX_DATA,
+  STREAM_WINDOW,
 } from './protocol.js';
 import type { SkupperToken } from './site.js';
 
@@ -144,11 +145,20 @@ class LinkEnd implements End {
     link.streams.set(id, this);
   }
 
+  /** bytes we may still send before the receiver grants more */
+  private credit = STREAM_WINDOW;
+  private creditWaiters: (() => void)[] = [];
+  /** bytes received and handed on, not yet granted back */
+  private owed = 0;
+  /** our local destination is backed up: grant nothing until it drains */
+  private held = false;
+
   write(b: Buffer): boolean {
     let ok = true;
     for (let off = 0; off < b.length; off += MAX_DATA)
       ok = this.link.send(FrameType.DATA, this.id, b.subarray(off, off + MAX_DATA));
-    return ok;
+    this.credit -= b.length;
+    return ok && this.credit > 0;
   }
   end(): void {
     if (this.sentEnd) return;
@@ -162,18 +172,39 @@ class LinkEnd implements End {
     this.finish();
   }
   pause(): void {
-    this.link.pauseFor(this);
+    this.held = true;
   }
   resume(): void {
-    this.link.resumeFor(this);
+    this.held = false;
+    this.grant(true);
   }
   onDrain(cb: () => void): void {
-    this.link.drainWaiters.push(cb);
+    // out of window: wait for the receiver's grant; else the link itself is backed up
+    if (this.credit <= 0) this.creditWaiters.push(cb);
+    else this.link.drainWaiters.push(cb);
+  }
+  private grant(now = false): void {
+    if (this.held || this.done || this.owed === 0) return;
+    if (!now && this.owed < STREAM_WINDOW / 4) return;
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(this.owed, 0);
+    this.owed = 0;
+    this.link.send(FrameType.CREDIT, this.id, b);
   }
   /** frames from the link for this stream */
   received(f: Frame): void {
-    if (f.type === FrameType.DATA) pipeInto(this, f.payload);
-    else if (f.type === FrameType.END) {
+    if (f.type === FrameType.DATA) {
+      this.owed += f.payload.length;
+      pipeInto(this, f.payload);
+      this.grant();
+    } else if (f.type === FrameType.CREDIT) {
+      this.credit += f.payload.readUInt32BE(0);
+      if (this.credit > 0) {
+        const w = this.creditWaiters;
+        this.creditWaiters = [];
+        for (const cb of w) cb();
+      }
+    } else if (f.type === FrameType.END) {
       this.gotEnd = true;
       this.peer?.end();
       this.maybeDone();
@@ -198,7 +229,6 @@ class LinkEnd implements End {
     if (this.done) return;
     this.done = true;
     this.link.streams.delete(this.id);
-    this.link.resumeFor(this);
     this.finished?.();
   }
 }
@@ -216,7 +246,6 @@ class Link {
   routes = new Map<string, number>();
   streams = new Map<number, LinkEnd>();
   drainWaiters: (() => void)[] = [];
-  private pausedBy = new Set<LinkEnd>();
   private nextId: number;
   private lastSeen = Date.now();
   private timer?: NodeJS.Timeout;
@@ -276,7 +305,6 @@ class Link {
     this.sock = undefined;
     this.state = 'down';
     this.routes.clear();
-    this.pausedBy.clear();
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const s of [...this.streams.values()]) s.lost();
@@ -310,14 +338,6 @@ class Link {
       return sock.write(payload);
     }
     return sock.write(encodeFrame(type, id, payload));
-  }
-
-  pauseFor(s: LinkEnd): void {
-    this.pausedBy.add(s);
-    this.sock?.pause();
-  }
-  resumeFor(s: LinkEnd): void {
-    if (this.pausedBy.delete(s) && this.pausedBy.size === 0) this.sock?.resume();
   }
 
   private onFrame(f: Frame): void {
