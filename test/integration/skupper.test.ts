@@ -135,37 +135,9 @@ links:
       t.equal(toC0[0].connects, before.links.find((l) => l.site === 'C0')?.connects, 'not reconnected');
     });
 
-    t.test('a reader that stops reading stalls only its own stream (per-stream window)', async (t) => {
-      await C0.addPod('w1', 'bulk', { command: 'socat TCP-LISTEN:7000,fork,reuseaddr EXEC:yes' });
-      const e = await C0.skupperExpose('bulk', { port: 7000 });
-      await (await C1.skupperSite()).waitRoute('bulk');
-      // connects, reads nothing for 8 s: the endless stream backs up in C1's router
-      const stuck = `${process.execPath} -e "const c=require('net').connect(${e.listenerPort},'${C1.workers[0].ip}');c.pause();c.on('error',()=>{});setTimeout(()=>process.exit(0),8000)"`;
-      const r = await client1.exec(
-        `${stuck} & sleep 2; for i in 1 2 3; do wget -qO- -t1 -T3 http://svc1/ || echo timeout; done; kill %1 2>/dev/null; wait`,
-        { timeoutMs: 20000 },
-      );
-      t.same(
-        r.stdout.trim().split('\n'),
-        ['web1', 'web1', 'web1'],
-        'svc1 answers over the same link meanwhile',
-      );
-      const st = (await C1.skupperStatus()) as { links: LinkView[] };
-      t.equal(st.links.find((l) => l.site === 'C0')?.state, 'up', 'the link stayed up');
-      let streams = -1;
-      for (let i = 0; i < 30 && streams !== 0; i++) {
-        const s = (await C1.skupperStatus()) as { links: (LinkView & { streams: number })[] };
-        streams = s.links.find((l) => l.site === 'C0')?.streams ?? -1;
-        if (streams !== 0) await sleep(100);
-      }
-      t.equal(streams, 0, 'the stalled stream is gone once its reader exits');
-      await C0.skupperUnexpose('bulk');
-      await C0.deletePod('bulk');
-    });
-
     t.test('services added and removed while the link is up', async (t) => {
       const e = await C0.skupperExpose('other', { port: 90, targetPort: 9000 });
-      t.equal(e.listenerPort, 1029, 'the lowest free listener port');
+      t.equal(e.listenerPort, 1029, 'next listener port');
       await (await C2.skupperSite()).waitRoute('other');
       let got = '';
       for (let i = 0; i < 40 && got !== 'other'; i++) {

@@ -1,8 +1,7 @@
 // The site routers' link protocol: frames multiplexed over one mutual-TLS connection per link.
 // A frame is a 9-byte header (type u8, stream id u32, payload length u32) and its payload.
 // Control frames (HELLO, ROUTES, PING) use stream 0 and carry JSON; a TCP connection through
-// the link is a stream: OPEN (JSON {key, ttl}), DATA, CREDIT (u32: the receiver's grant of
-// more window), END (half close), RESET (abort).
+// the link is a stream: OPEN (JSON {key, ttl}), DATA, END (half close), RESET (abort).
 
 export const FrameType = {
   HELLO: 1,
@@ -12,19 +11,12 @@ export const FrameType = {
   END: 5,
   RESET: 6,
   PING: 7,
-  CREDIT: 8,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 export const HEADER = 9;
 /** largest payload of one DATA frame */
 export const MAX_DATA = 60 * 1024;
-/**
- * Per-stream flow control: a stream may have this many bytes sent and not yet granted back.
- * The receiver grants (CREDIT, u32 bytes) as it hands data on, and holds back while its local
- * socket is backed up, so one slow reader stops only its own stream, not the link.
- */
-export const STREAM_WINDOW = 1024 * 1024;
 /** largest frame accepted (a ROUTES table of many keys is the biggest) */
 export const MAX_FRAME = 4 * 1024 * 1024;
 /** a route cost at or beyond this is unreachable (bounds count-to-infinity) */

@@ -22,7 +22,6 @@ import {
   FrameType,
   INFINITE_COST,
   MAX_DATA,
-  STREAM_WINDOW,
 } from './protocol.js';
 import type { SkupperToken } from './site.js';
 
@@ -145,20 +144,11 @@ class LinkEnd implements End {
     link.streams.set(id, this);
   }
 
-  /** bytes we may still send before the receiver grants more */
-  private credit = STREAM_WINDOW;
-  private creditWaiters: (() => void)[] = [];
-  /** bytes received and handed on, not yet granted back */
-  private owed = 0;
-  /** our local destination is backed up: grant nothing until it drains */
-  private held = false;
-
   write(b: Buffer): boolean {
     let ok = true;
     for (let off = 0; off < b.length; off += MAX_DATA)
       ok = this.link.send(FrameType.DATA, this.id, b.subarray(off, off + MAX_DATA));
-    this.credit -= b.length;
-    return ok && this.credit > 0;
+    return ok;
   }
   end(): void {
     if (this.sentEnd) return;
@@ -172,39 +162,18 @@ class LinkEnd implements End {
     this.finish();
   }
   pause(): void {
-    this.held = true;
+    this.link.pauseFor(this);
   }
   resume(): void {
-    this.held = false;
-    this.grant(true);
+    this.link.resumeFor(this);
   }
   onDrain(cb: () => void): void {
-    // out of window: wait for the receiver's grant; else the link itself is backed up
-    if (this.credit <= 0) this.creditWaiters.push(cb);
-    else this.link.drainWaiters.push(cb);
-  }
-  private grant(now = false): void {
-    if (this.held || this.done || this.owed === 0) return;
-    if (!now && this.owed < STREAM_WINDOW / 4) return;
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32BE(this.owed, 0);
-    this.owed = 0;
-    this.link.send(FrameType.CREDIT, this.id, b);
+    this.link.drainWaiters.push(cb);
   }
   /** frames from the link for this stream */
   received(f: Frame): void {
-    if (f.type === FrameType.DATA) {
-      this.owed += f.payload.length;
-      pipeInto(this, f.payload);
-      this.grant();
-    } else if (f.type === FrameType.CREDIT) {
-      this.credit += f.payload.readUInt32BE(0);
-      if (this.credit > 0) {
-        const w = this.creditWaiters;
-        this.creditWaiters = [];
-        for (const cb of w) cb();
-      }
-    } else if (f.type === FrameType.END) {
+    if (f.type === FrameType.DATA) pipeInto(this, f.payload);
+    else if (f.type === FrameType.END) {
       this.gotEnd = true;
       this.peer?.end();
       this.maybeDone();
@@ -229,6 +198,7 @@ class LinkEnd implements End {
     if (this.done) return;
     this.done = true;
     this.link.streams.delete(this.id);
+    this.link.resumeFor(this);
     this.finished?.();
   }
 }
@@ -246,6 +216,7 @@ class Link {
   routes = new Map<string, number>();
   streams = new Map<number, LinkEnd>();
   drainWaiters: (() => void)[] = [];
+  private pausedBy = new Set<LinkEnd>();
   private nextId: number;
   private lastSeen = Date.now();
   private timer?: NodeJS.Timeout;
@@ -305,6 +276,7 @@ class Link {
     this.sock = undefined;
     this.state = 'down';
     this.routes.clear();
+    this.pausedBy.clear();
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const s of [...this.streams.values()]) s.lost();
@@ -338,6 +310,14 @@ class Link {
       return sock.write(payload);
     }
     return sock.write(encodeFrame(type, id, payload));
+  }
+
+  pauseFor(s: LinkEnd): void {
+    this.pausedBy.add(s);
+    this.sock?.pause();
+  }
+  resumeFor(s: LinkEnd): void {
+    if (this.pausedBy.delete(s) && this.pausedBy.size === 0) this.sock?.resume();
   }
 
   private onFrame(f: Frame): void {
