@@ -292,6 +292,11 @@ export class Cluster {
     return (await siteOf(this)).link(token, opts);
   }
 
+  /** Revokes a token this cluster's site issued: its link closes and stays refused. */
+  async skupperRevoke(token: string | SkupperToken): Promise<{ closed: number }> {
+    return (await siteOf(this)).revoke(token);
+  }
+
   async skupperUnlink(name: string): Promise<void> {
     await (await siteOf(this)).unlink(name);
   }

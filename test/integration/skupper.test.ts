@@ -201,11 +201,17 @@ links:
       const web2 = sim.node('web2') as PodNode;
       await C2.skupperExpose('svc1', { port: 80, host: web2.ip!, targetPort: 8000 });
       const C1site = await C1.skupperSite();
-      for (let i = 0; i < 50; i++) {
-        const st = (await C1site.status()) as { links: (LinkView & { routes: Record<string, number> })[] };
+      let st: { links: (LinkView & { routes: Record<string, number> })[] } = { links: [] };
+      for (let i = 0; i < 100; i++) {
+        st = (await C1site.status()) as typeof st;
         if (st.links.filter((l) => l.state === 'up' && l.routes.svc1 !== undefined).length === 2) break;
         await sleep(50);
       }
+      t.equal(
+        st.links.filter((l) => l.state === 'up' && l.routes.svc1 !== undefined).length,
+        2,
+        `C1 has svc1 over both links: ${JSON.stringify(st.links)}`,
+      );
       const fromC1: Record<string, number> = {};
       for (let i = 0; i < 12; i++) {
         const got = await wget(client1, 'http://svc1/');
@@ -267,6 +273,25 @@ links:
         if (got2 !== 'web1') await sleep(100);
       }
       t.equal(got2, 'web1', 'C2 through C1 again');
+    });
+
+    t.test('a revoked token: its link closes and is refused from then on', async (t) => {
+      const token = await C0.skupperToken();
+      await C2.skupperLink(token, { name: 'direct' });
+      const C2site = await C2.skupperSite();
+      const direct = async () =>
+        ((await C2site.status()) as { links: LinkView[] }).links.find((l) => l.name === 'direct');
+      for (let i = 0; i < 50 && (await direct())?.state !== 'up'; i++) await sleep(100);
+      t.equal((await direct())?.state, 'up', 'C2 links to C0 directly with a new token');
+      const r = await C0.skupperRevoke(token);
+      t.equal(r.closed, 1, 'C0 closes the link that uses it');
+      await sleep(3000);
+      const after = await direct();
+      t.not(after?.state, 'up', 'it is not up again after 3 s of redialling');
+      t.equal(after?.connects, 1, 'no reconnect was accepted');
+      t.match((await C0.skupperSite()).tail(40), /is revoked/, 'C0 logged the refusal');
+      t.equal(await wget(client1, 'http://svc1/'), 'web1', "C1's link (another token) still carries svc1");
+      await C2.skupperUnlink('direct');
     });
   });
 }

@@ -10,7 +10,7 @@
 // The main process drives it through a Unix socket (one JSON request per connection): link,
 // unlink, expose, unexpose, listen, unlisten, status. Link traffic only crosses the simulated
 // network.
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
@@ -460,12 +460,26 @@ const serverOpts = () => ({
   ciphers: CIPHERS,
 });
 
+// Revoked link certificates (SHA-256 fingerprints), kept in the site directory so a restarted
+// router still refuses them: a certificate our CA signed is refused after the TLS handshake.
+const REVOKED_FILE = `${DIR}/revoked.json`;
+const revoked = new Set<string>(
+  existsSync(REVOKED_FILE) ? (JSON.parse(readFileSync(REVOKED_FILE, 'utf8')) as string[]) : [],
+);
+const linkCerts = new Map<Link, string>();
+
 let accepted = 0;
 const linkServer = tls.createServer(serverOpts(), (sock) => {
   const cert = sock.getPeerCertificate();
+  if (revoked.has(cert.fingerprint256)) {
+    log(`refused a link from ${sock.remoteAddress}: certificate ${cert.subject?.CN} is revoked`);
+    sock.destroy();
+    return;
+  }
   const name = `in-${cert.subject?.CN ?? 'unknown'}-${++accepted}`;
   const link = new Link(name, false, 1);
   links.set(name, link);
+  linkCerts.set(link, cert.fingerprint256);
   log(`link ${name}: accepted from ${sock.remoteAddress} (certificate ${cert.subject?.CN})`);
   link.attach(sock);
   sock.on('error', (e) => {
@@ -475,6 +489,7 @@ const linkServer = tls.createServer(serverOpts(), (sock) => {
     log(`link ${name}: closed`);
     links.delete(name);
     lastAdvertised.delete(link);
+    linkCerts.delete(link);
     link.detach();
   });
 });
@@ -617,6 +632,19 @@ async function handle(req: Req): Promise<Req> {
       connectors.delete(String(req.key));
       routesChanged();
       return {};
+    case 'revoke': {
+      const fp = String(req.fingerprint);
+      revoked.add(fp);
+      writeFileSync(REVOKED_FILE, JSON.stringify([...revoked]));
+      let closed = 0;
+      for (const [l, f] of linkCerts)
+        if (f === fp) {
+          log(`link ${l.name}: its certificate is revoked, closing`);
+          l.sock?.destroy();
+          closed++;
+        }
+      return { closed };
+    }
     case 'listen':
       listen(String(req.key), Number(req.port));
       return {};

@@ -9,6 +9,7 @@
 // Certificates are made with the openssl CLI (files in the simulation's directory); the routers
 // speak the framed protocol of protocol.ts to each other over the simulated network.
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -269,6 +270,17 @@ export class SkupperSite {
     const name = opts.name ?? `to-${t.site}`;
     await this.request({ op: 'link', name, ...t, cost: opts.cost ?? t.cost });
     return name;
+  }
+
+  /**
+   * Revokes a token this site issued (Skupper: deleting the AccessGrant's link): the link that
+   * uses its certificate is closed and the certificate is refused from now on.
+   */
+  async revoke(token: string | SkupperToken): Promise<{ closed: number }> {
+    const t = decodeToken(token);
+    if (t.site !== this.name) throw new Error(`${this.name}: this token was issued by ${t.site}`);
+    const fingerprint = new X509Certificate(t.cert).fingerprint256;
+    return (await this.request({ op: 'revoke', fingerprint })) as { closed: number };
   }
 
   async unlink(name: string): Promise<void> {
