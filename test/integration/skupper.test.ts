@@ -30,6 +30,22 @@ async function wget(pod: PodNode, url: string, timeout = 3): Promise<string> {
   return r.exitCode === 0 ? r.stdout.trim() : `error ${r.exitCode}: ${r.stderr.trim()}`;
 }
 
+/** Fetches until `want` answers or `tries` run out (DNS and routes settle after a change); the last answer. */
+async function wgetUntil(
+  pod: PodNode,
+  url: string,
+  want: string,
+  tries: number,
+  timeout = 3,
+): Promise<string> {
+  let got = '';
+  for (let i = 0; i < tries && got !== want; i++) {
+    got = await wget(pod, url, timeout);
+    if (got !== want) await sleep(100);
+  }
+  return got;
+}
+
 if (requireRoot(t)) {
   t.test('skupper-style sites C0 - C1 - C2', async (t) => {
     const model = modelFromYaml(`
@@ -96,11 +112,7 @@ links:
       t.ok(svc, 'C1 has a ClusterIP service svc1');
       t.match(svc?.endpoints, [C1.workers[0].ip], 'whose endpoint is the router worker');
       // DNS answers once the cluster DNS has the new service
-      let got = '';
-      for (let i = 0; i < 40 && got !== 'web1'; i++) {
-        got = await wget(client1, 'http://svc1/');
-        if (got !== 'web1') await sleep(100);
-      }
+      const got = await wgetUntil(client1, 'http://svc1/', 'web1', 40);
       t.equal(got, 'web1', 'wget http://svc1 from C1');
       t.equal(await wget(client1, `http://${C1.workers[0].ip}:1028/`), 'web1', 'knetsim form');
     });
@@ -113,11 +125,7 @@ links:
         'C2 has one link, to C1',
       );
       t.equal(st.reachable.svc1, 2, 'svc1 is two link costs away');
-      let got = '';
-      for (let i = 0; i < 40 && got !== 'web1'; i++) {
-        got = await wget(client2, 'http://svc1/');
-        if (got !== 'web1') await sleep(100);
-      }
+      const got = await wgetUntil(client2, 'http://svc1/', 'web1', 40);
       t.equal(got, 'web1', 'wget http://svc1 from C2');
     });
 
@@ -139,11 +147,7 @@ links:
       const e = await C0.skupperExpose('other', { port: 90, targetPort: 9000 });
       t.equal(e.listenerPort, 1029, 'next listener port');
       await (await C2.skupperSite()).waitRoute('other');
-      let got = '';
-      for (let i = 0; i < 40 && got !== 'other'; i++) {
-        got = await wget(client2, 'http://other:90/');
-        if (got !== 'other') await sleep(100);
-      }
+      const got = await wgetUntil(client2, 'http://other:90/', 'other', 40);
       t.equal(got, 'other', 'a pod exposed after linking, reached from C2');
       await C0.skupperUnexpose('other');
       t.notOk(
@@ -233,11 +237,7 @@ links:
         (await C2.services()).some((s) => s.name === 'svc1'),
         'C0 still exposes svc1: C2 keeps its listener service',
       );
-      let got = '';
-      for (let i = 0; i < 30 && got !== 'web1'; i++) {
-        got = await wget(client2, 'http://svc1/');
-        if (got !== 'web1') await sleep(100);
-      }
+      const got = await wgetUntil(client2, 'http://svc1/', 'web1', 30);
       t.equal(got, 'web1', 'C2 back to C0 through C1');
     });
 
@@ -267,11 +267,7 @@ links:
       t.equal(got, 'web1', 'service back');
       t.ok(took < 5000, `within 5 s of restore (${took} ms)`);
       t.comment(`service back ${took} ms after restore`);
-      let got2 = '';
-      for (let i = 0; i < 50 && got2 !== 'web1'; i++) {
-        got2 = await wget(client2, 'http://svc1/', 1);
-        if (got2 !== 'web1') await sleep(100);
-      }
+      const got2 = await wgetUntil(client2, 'http://svc1/', 'web1', 50, 1);
       t.equal(got2, 'web1', 'C2 through C1 again');
     });
 
