@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster } from '../src/k8s/cluster.js';
-import type { EtcdNode } from '../src/k8s/etcd.js';
-import type { PodNode } from '../src/k8s/pod.js';
-import type { WorkerNode } from '../src/k8s/worker.js';
+import { Cluster } from '../src/features/k8s/cluster.js';
+import type { EtcdNode } from '../src/features/k8s/etcd.js';
+import type { PodNode } from '../src/features/k8s/pod.js';
+import type { WorkerNode } from '../src/features/k8s/worker.js';
 import { Topology } from '../src/model/builder.js';
 import { loadTopology, PROJECT_ROOT } from '../src/model/load.js';
 import type { Model } from '../src/model/model.js';

@@ -6,8 +6,8 @@
 // process in the pod). Rounds alternate direct / link.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cluster } from '../src/k8s/cluster.js';
-import type { PodNode } from '../src/k8s/pod.js';
+import type { Cluster } from '../src/features/k8s/cluster.js';
+import type { PodNode } from '../src/features/k8s/pod.js';
 import { Topology } from '../src/model/builder.js';
 import { validate } from '../src/model/validate.js';
 import { Simulation } from '../src/runtime/simulation.js';

@@ -6,17 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fullSync, renderService, TABLE } from '../src/k8s/agent/proxy-rules.js';
-import type { Cluster } from '../src/k8s/cluster.js';
-import type { PodNode } from '../src/k8s/pod.js';
+import { fullSync, renderService, TABLE } from '../src/features/k8s/agent/proxy-rules.js';
+import type { Cluster } from '../src/features/k8s/cluster.js';
+import type { PodNode } from '../src/features/k8s/pod.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
   SERVICE_IPAM_PREFIX,
   type ServiceObject,
   SPECS_PREFIX,
-} from '../src/k8s/services/objects.js';
-import type { WorkerNode } from '../src/k8s/worker.js';
+} from '../src/features/k8s/services/objects.js';
+import type { WorkerNode } from '../src/features/k8s/worker.js';
 import { NETNS_DIR } from '../src/kernel/run.js';
 import { Topology } from '../src/model/builder.js';
 import { validate } from '../src/model/validate.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm run build`).
-import('../dist/src/cli/main.js')
+import('../dist/src/surfaces/cli/main.js')
   .then((m) => m.main(process.argv))
   .catch((err) => {
     console.error(err?.message ?? err);

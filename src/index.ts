@@ -1,8 +1,8 @@
 // Public API for scenarios and programs that embed netsim.
 
-export { kindOf, registerKind } from './kinds/registry.js';
 export { Topology } from './model/builder.js';
 export { TopologyError } from './model/errors.js';
+export { kindOf, registerKind } from './model/kinds/registry.js';
 export { loadTopology } from './model/load.js';
 export type { Model, NodeModel } from './model/model.js';
 export { YamlSource } from './model/source.js';

@@ -1,8 +1,9 @@
 // Node kinds that stand for several nodes (a Kubernetes cluster: etcd members and workers)
 // are expanded into ordinary nodes and links before validation, so the rest of the engine
 // sees one model. Errors in what they generate point at the node that generated it.
-import { kindOf } from '../kinds/registry.js';
+
 import type { IssueSink, Path, SourceLocator, SourcePos } from './errors.js';
+import { kindOf } from './kinds/registry.js';
 import type { TopologySpec } from './spec.js';
 import { zodIssues } from './validate.js';
 

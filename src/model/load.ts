@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { clabIssues, importClabFile, isClabFile } from '../clab/import.js';
+import { clabIssues, importClabFile, isClabFile } from '../features/clab/import.js';
 import { Topology } from './builder.js';
 import { TopologyError } from './errors.js';
 import type { Model } from './model.js';

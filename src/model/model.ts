@@ -1,6 +1,6 @@
 // The validated model: what the planner turns into kernel operations. Every name is
 // resolved, every interface named and every address allocated.
-import type { Expectation } from '../trace/expect.js';
+import type { Expectation } from '../features/trace/expect.js';
 import type { Cidr } from '../util/ipv4.js';
 import type { SourceLocator } from './errors.js';
 import type { LinkSpec } from './spec.js';
@@ -50,7 +50,7 @@ export interface Model {
   links: LinkModel[];
   segments: SegmentModel[];
   expect: string[];
-  /** the `expect` entries parsed (src/trace/expect.ts), checked against the model */
+  /** the `expect` entries parsed (src/features/trace/expect.ts), checked against the model */
   expectations?: Expectation[];
 }
 

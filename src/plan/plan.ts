@@ -4,8 +4,8 @@
 
 import type { Features } from '../kernel/features.js';
 import { emptyScript, type NsScript, type VethSpec } from '../kernel/kernel.js';
-import { kindOf } from '../kinds/registry.js';
 import { TopologyError } from '../model/errors.js';
+import { kindOf } from '../model/kinds/registry.js';
 import type { IfaceModel, Model } from '../model/model.js';
 import { formatIp } from '../util/ipv4.js';
 

@@ -7,9 +7,9 @@ export type SimEvent =
   | { type: 'link'; a: string; b: string; state: 'up' | 'down'; links: number[] }
   /** nodes made or removed while running (pods) */
   | { type: 'nodes'; added: string[]; removed: string[] }
-  /** a pod's workload series started or stopped (src/workload) */
+  /** a pod's workload series started or stopped (src/features/workload) */
   | { type: 'workload'; pod: string; state: 'started' | 'stopped' }
-  /** a packet path explained by `trace` (src/trace): the page highlights it hop by hop */
+  /** a packet path explained by `trace` (src/features/trace): the page highlights it hop by hop */
   | { type: 'trace'; trace: TracedPath }
   /** the simulation is being torn down */
   | { type: 'down' };

@@ -2,14 +2,14 @@
 // node objects, and tears everything down through the ledger.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ConvergeOptions, type ConvergeReport, waitConverged } from '../frr/converge.js';
+import { type ConvergeOptions, type ConvergeReport, waitConverged } from '../features/frr/converge.js';
 import { type Features, probeFeatures } from '../kernel/features.js';
 import { Kernel, type LinkState } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { holdNeighThresholds } from '../kernel/neigh.js';
 import { OWNER_ENV, ownerTag, processStartTime } from '../kernel/proc.js';
 import { pool } from '../kernel/run.js';
-import { kindOf } from '../kinds/registry.js';
+import { kindOf } from '../model/kinds/registry.js';
 import type { Model } from '../model/model.js';
 import { buildPlan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
@@ -283,7 +283,7 @@ export class Simulation {
 
   /**
    * Waits until routing has settled: OSPF adjacencies Full and BGP sessions Established as
-   * configured, routing tables unchanged (src/frr/converge.ts); throws what is missing on timeout.
+   * configured, routing tables unchanged (src/features/frr/converge.ts); throws what is missing on timeout.
    */
   waitConverged(opts: ConvergeOptions = {}): Promise<ConvergeReport> {
     return waitConverged(this, opts);

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import type { RouterNode } from '../../src/frr/node.js';
+import type { RouterNode } from '../../src/features/frr/node.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import { Simulation } from '../../src/runtime/simulation.js';
 import { failedPairs, hostMatrix, requireFrr } from '../lib/frr.js';

@@ -9,10 +9,10 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import t from 'tap';
-import { program } from '../../src/cli/main.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
-import { Commands } from '../../src/repl/commands.js';
-import { liveObjects, makeEvaluator } from '../../src/repl/repl.js';
+import { program } from '../../src/surfaces/cli/main.js';
+import { Commands } from '../../src/surfaces/repl/commands.js';
+import { liveObjects, makeEvaluator } from '../../src/surfaces/repl/repl.js';
 import { tempDir } from '../lib/cli.js';
 import { isRoot, namespacesOf, uniqueName, up } from '../lib/harness.js';
 

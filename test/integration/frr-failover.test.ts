@@ -4,7 +4,7 @@
 // (2) the link silently drops everything while carrier stays up, so only the dead interval
 // (the timers netsim renders by default: hello 1 s, dead 4 s) notices it.
 import t from 'tap';
-import { OSPF_DEFAULT_TIMERS } from '../../src/frr/spec.js';
+import { OSPF_DEFAULT_TIMERS } from '../../src/features/frr/spec.js';
 import type { SimNode } from '../../src/runtime/node.js';
 import { requireFrr, router } from '../lib/frr.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';

@@ -2,10 +2,10 @@
 // and across workers (VXLAN), flannel's lease key and JSON, a worker restart keeps its lease,
 // deleting a pod frees its address, and wrong requests fail with clear errors.
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
-import { parseLease } from '../../src/k8s/flannel.js';
-import type { PodNode } from '../../src/k8s/pod.js';
-import type { WorkerNode } from '../../src/k8s/worker.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
+import { parseLease } from '../../src/features/k8s/flannel.js';
+import type { PodNode } from '../../src/features/k8s/pod.js';
+import type { WorkerNode } from '../../src/features/k8s/worker.js';
 import { modelFromYaml, namespacesOf, requireRoot, up } from '../lib/harness.js';
 
 const ping = async (from: PodNode, to: PodNode) => (await from.exec(`ping -c1 -W2 ${to.ip}`)).exitCode === 0;

@@ -4,10 +4,10 @@
 // the data plane working, and its restart resyncs from etcd, including a lease written the
 // way flanneld writes it and kernel state that drifted while it was away.
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
-import type { EtcdNode } from '../../src/k8s/etcd.js';
-import type { PodNode } from '../../src/k8s/pod.js';
-import type { WorkerNode } from '../../src/k8s/worker.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
+import type { EtcdNode } from '../../src/features/k8s/etcd.js';
+import type { PodNode } from '../../src/features/k8s/pod.js';
+import type { WorkerNode } from '../../src/features/k8s/worker.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,9 +3,9 @@
 // connections, ClientIP affinity, no endpoints = connection refused, NodePort from another worker, knetsim's
 // ping-answering VIP, incremental updates, and wrong services refused with clear errors.
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
-import type { PodNode } from '../../src/k8s/pod.js';
-import type { WorkerNode } from '../../src/k8s/worker.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
+import type { PodNode } from '../../src/features/k8s/pod.js';
+import type { WorkerNode } from '../../src/features/k8s/worker.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 // `link a b down|up`: through the API and through the REPL verb. Traffic stops while the
 // link is down and comes back when it is up again.
 import t from 'tap';
-import { Commands } from '../../src/repl/commands.js';
+import { Commands } from '../../src/surfaces/repl/commands.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const TOPOLOGY = `

@@ -3,10 +3,10 @@
 // first worker of each); each side sees the other's pods in a remapped CIDR, the gateways'
 // nftables translate, and pods on non-gateway workers ping and fetch across.
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
-import type { PodNode } from '../../src/k8s/pod.js';
-import { hubAndSpoke } from '../../src/multicluster/liqo/peering.js';
-import { peerCommand } from '../../src/multicluster/liqo/verbs.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
+import type { PodNode } from '../../src/features/k8s/pod.js';
+import { hubAndSpoke } from '../../src/features/multicluster/liqo/peering.js';
+import { peerCommand } from '../../src/features/multicluster/liqo/verbs.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const server = (name: string) =>

@@ -5,11 +5,11 @@
 // (labelled by where the pod runs, following it when it moves) and its real traffic.
 import { request } from 'node:http';
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
-import type { PodNode } from '../../src/k8s/pod.js';
-import { Commands } from '../../src/repl/commands.js';
-import { WebServer } from '../../src/web/server.js';
-import { workloadsOf } from '../../src/workload/player.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
+import type { PodNode } from '../../src/features/k8s/pod.js';
+import { workloadsOf } from '../../src/features/workload/player.js';
+import { Commands } from '../../src/surfaces/repl/commands.js';
+import { WebServer } from '../../src/surfaces/web/server.js';
 import { netsim, startUp, tempDir, waitFor, waitReady, writeFile } from '../lib/cli.js';
 import { requireFrr } from '../lib/frr.js';
 import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';

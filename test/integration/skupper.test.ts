@@ -7,9 +7,9 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
-import type { PodNode } from '../../src/k8s/pod.js';
-import { decodeToken, encodeToken, LINK_PORT } from '../../src/multicluster/skupper/site.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
+import type { PodNode } from '../../src/features/k8s/pod.js';
+import { decodeToken, encodeToken, LINK_PORT } from '../../src/features/multicluster/skupper/site.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const HTTPD = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'http-server.js');

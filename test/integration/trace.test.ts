@@ -7,12 +7,12 @@
 // `netsim trace` in another process, bad input, and that nothing is left behind.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
-import type { WorkerNode } from '../../src/k8s/worker.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
+import type { WorkerNode } from '../../src/features/k8s/worker.js';
+import { traceLive } from '../../src/features/trace/live.js';
+import type { TraceResult } from '../../src/features/trace/trace.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { Commands } from '../../src/repl/commands.js';
-import { traceLive } from '../../src/trace/live.js';
-import type { TraceResult } from '../../src/trace/trace.js';
+import { Commands } from '../../src/surfaces/repl/commands.js';
 import { runCli } from '../lib/corpus.js';
 import { requireFrr } from '../lib/frr.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';

@@ -4,7 +4,7 @@
 // input (an expectation of unknown syntax, a topology without expectations) gets a clear error.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import type { VerifyReport } from '../../src/trace/verify.js';
+import type { VerifyReport } from '../../src/features/trace/verify.js';
 import { tempDir, writeFile } from '../lib/cli.js';
 import { runCli } from '../lib/corpus.js';
 import { requireFrr } from '../lib/frr.js';

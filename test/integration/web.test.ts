@@ -7,10 +7,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import t from 'tap';
-import type { Cluster } from '../../src/k8s/cluster.js';
+import type { Cluster } from '../../src/features/k8s/cluster.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
-import { Commands } from '../../src/repl/commands.js';
-import { webServerOf } from '../../src/web/server.js';
+import { Commands } from '../../src/surfaces/repl/commands.js';
+import { webServerOf } from '../../src/surfaces/web/server.js';
 import { requireRoot, uniqueName, up } from '../lib/harness.js';
 
 const CHROMIUM = process.env.NETSIM_CHROMIUM ?? '/usr/bin/chromium';

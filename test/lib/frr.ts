@@ -2,11 +2,11 @@
 // output captured, and checks that a simulation's FRR left nothing behind.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Test } from 'tap';
-import { FRR_BIN_DIR } from '../../src/frr/daemons.js';
-import { RouterNode } from '../../src/frr/node.js';
-import { Commands } from '../../src/repl/commands.js';
+import { FRR_BIN_DIR } from '../../src/features/frr/daemons.js';
+import { RouterNode } from '../../src/features/frr/node.js';
 import { type MatrixResult, pingMatrix } from '../../src/runtime/ping.js';
 import type { Simulation } from '../../src/runtime/simulation.js';
+import { Commands } from '../../src/surfaces/repl/commands.js';
 
 /** Skips the whole file with a printed reason when FRR is not installed. */
 export function requireFrr(t: Test): boolean {

@@ -5,11 +5,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { exportClab } from '../../src/clab/export.js';
-import { expandVars, parseClab } from '../../src/clab/file.js';
-import { CLAB_MTU, importClab, importClabFile, netsimYaml } from '../../src/clab/import.js';
-import { parseMapping } from '../../src/clab/mapping.js';
-import { interfaceAddresses } from '../../src/frr/interfaces.js';
+import { exportClab } from '../../src/features/clab/export.js';
+import { expandVars, parseClab } from '../../src/features/clab/file.js';
+import { CLAB_MTU, importClab, importClabFile, netsimYaml } from '../../src/features/clab/import.js';
+import { parseMapping } from '../../src/features/clab/mapping.js';
+import { interfaceAddresses } from '../../src/features/frr/interfaces.js';
 import { TopologyError } from '../../src/model/errors.js';
 import { loadTopology } from '../../src/model/load.js';
 import type { Model } from '../../src/model/model.js';

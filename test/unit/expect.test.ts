@@ -1,10 +1,10 @@
-// The expectation grammar of `expect:` entries (src/trace/expect.ts): every form, and the
+// The expectation grammar of `expect:` entries (src/features/trace/expect.ts): every form, and the
 // errors a wrong entry gets, located at its line through validation.
 import t from 'tap';
+import { parseExpectation } from '../../src/features/trace/expect.js';
 import { TopologyError } from '../../src/model/errors.js';
 import { YamlSource } from '../../src/model/source.js';
 import { validate } from '../../src/model/validate.js';
-import { parseExpectation } from '../../src/trace/expect.js';
 
 t.test('the forms', async (t) => {
   t.match(parseExpectation('c1 -> web:80 reachable'), {

@@ -1,8 +1,13 @@
 // The site routers' framing (frames split and joined across arbitrary chunks) and the Liqo-style
 // address remapping.
 import t from 'tap';
-import { remapAddress } from '../../src/multicluster/liqo/peering.js';
-import { encodeFrame, type Frame, FrameReader, FrameType } from '../../src/multicluster/skupper/protocol.js';
+import { remapAddress } from '../../src/features/multicluster/liqo/peering.js';
+import {
+  encodeFrame,
+  type Frame,
+  FrameReader,
+  FrameType,
+} from '../../src/features/multicluster/skupper/protocol.js';
 
 t.test('frames survive any chunking', async (t) => {
   const big = Buffer.alloc(70000, 7);

@@ -8,10 +8,10 @@ import {
   renderService,
   serviceChain,
   skeleton,
-} from '../../src/k8s/agent/proxy-rules.js';
-import type { PodObject } from '../../src/k8s/registry.js';
-import { endpointsFor } from '../../src/k8s/services/controller.js';
-import type { ServiceObject } from '../../src/k8s/services/objects.js';
+} from '../../src/features/k8s/agent/proxy-rules.js';
+import type { PodObject } from '../../src/features/k8s/registry.js';
+import { endpointsFor } from '../../src/features/k8s/services/controller.js';
+import type { ServiceObject } from '../../src/features/k8s/services/objects.js';
 
 const ctx = { clusterCidr: { addr: '10.244.0.0', len: 16 } };
 const svc = (

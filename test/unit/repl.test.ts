@@ -1,9 +1,9 @@
 // The REPL's string logic: word splitting, node names -> IPs, tab completion. A stand-in
 // simulation with a node map is enough; nothing here reaches the kernel.
 import t from 'tap';
-import { Commands, words } from '../../src/repl/commands.js';
-import { complete } from '../../src/repl/repl.js';
 import type { Simulation } from '../../src/runtime/simulation.js';
+import { Commands, words } from '../../src/surfaces/repl/commands.js';
+import { complete } from '../../src/surfaces/repl/repl.js';
 
 interface FakeNode {
   name: string;

@@ -1,8 +1,6 @@
 // Workload templates: units, defaults, and malformed templates that must give one clear,
 // located error (file:line:col: field: message), as topologies do.
 import t from 'tap';
-import { formatIssue, TopologyError } from '../../src/model/errors.js';
-import { YamlSource } from '../../src/model/source.js';
 import {
   parseBytes,
   parseCpu,
@@ -11,7 +9,9 @@ import {
   parseWatts,
   parseWorkload,
   workloadFromObject,
-} from '../../src/workload/template.js';
+} from '../../src/features/workload/template.js';
+import { formatIssue, TopologyError } from '../../src/model/errors.js';
+import { YamlSource } from '../../src/model/source.js';
 
 function load(text: string) {
   const { source, value } = YamlSource.parse('wl.yml', text);

@@ -1,0 +1,78 @@
+// A router: an L3 node that forwards. Static routes come from the topology; with ospf/bgp
+// intent or its own frr.conf it runs real FRR daemons in its namespace (src/features/frr).
+import { z } from 'zod';
+import type { NodeKind } from '../../model/kinds/kind.js';
+import { planL3, validateRoutes } from '../../model/kinds/l3.js';
+import { cidr, commonNodeFields, routeSpec } from '../../model/spec.js';
+import { contains, parseIp } from '../../util/ipv4.js';
+import { RouterNode } from './node.js';
+import { routerIdOf } from './render.js';
+import { checkFrr, hasFrr } from './setup.js';
+import { type FrrRouterSpec, frrRouterFields } from './spec.js';
+
+export const routerKind: NodeKind = {
+  name: 'router',
+  description: 'IP router (forwarding on; static routes, or FRR: ospf/bgp intent or your own frr.conf)',
+  bridging: false,
+  pingable: true,
+  forwards: true,
+  schema: z.strictObject({
+    ...commonNodeFields,
+    kind: z.literal('router'),
+    ip: cidr.optional(),
+    routes: z.array(routeSpec).optional(),
+    ...frrRouterFields,
+  }),
+  validate(node, model, sink) {
+    validateRoutes(model, node, sink);
+    const s = node.spec as FrrRouterSpec;
+    if (s.loopback) {
+      const ip = parseIp(s.loopback)!;
+      for (const other of model.nodes.values()) {
+        const clash = other.ifaces.find((i) => i.addr?.ip === ip);
+        const otherLo = other !== node && (other.spec as FrrRouterSpec).loopback === s.loopback;
+        if (clash || otherLo)
+          sink.add(
+            ['nodes', node.name, 'loopback'],
+            `address ${s.loopback} is already used by ${clash ? `${clash.node}:${clash.name}` : `the loopback of ${other.name}`}`,
+          );
+      }
+      const seg = model.segments.find((g) => g.ifaces.length && contains(g.subnet, ip));
+      if (seg)
+        sink.add(
+          ['nodes', node.name, 'loopback'],
+          `${s.loopback} is inside a link subnet: a loopback needs an address of its own`,
+        );
+    }
+    if (s.routerId && hasFrr(node)) {
+      for (const other of model.nodes.values())
+        if (other !== node && other.kind === 'router' && hasFrr(other) && routerIdOf(other) === s.routerId)
+          sink.add(
+            ['nodes', node.name, 'routerId'],
+            `router id ${s.routerId} is also the router id of ${other.name}`,
+          );
+    }
+    checkFrr(node, model, sink);
+  },
+  plan(node, model, plan) {
+    const s = node.spec as FrrRouterSpec;
+    // with FRR the static routes are staticd's (rendered into frr.conf), so FRR can
+    // redistribute them; a user's own frr.conf leaves `routes` to the kernel
+    const routesInFrr = (s.ospf || s.bgp) && s.routes?.length;
+    planL3(routesInFrr ? { ...node, spec: { ...node.spec, routes: undefined } } : node, model, plan, {
+      autoGateway: false,
+    });
+    const script = plan.script(node.ns);
+    if (s.loopback) script.ip.push(`addr add ${s.loopback}/32 dev lo`);
+    const sysctls = script.sysctls;
+    sysctls['net.ipv4.ip_forward'] = '1';
+    // asymmetric paths are normal in routed topologies: don't let rp_filter drop them
+    sysctls['net.ipv4.conf.all.rp_filter'] = '0';
+    sysctls['net.ipv4.conf.default.rp_filter'] = '0';
+  },
+  createRuntime: (node, sim) => new RouterNode(sim, node),
+  start: (node, sim) => (node as RouterNode).startFrr(sim),
+  stop: async (node) => {
+    await (node as RouterNode).stopDaemons();
+  },
+};

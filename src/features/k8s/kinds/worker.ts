@@ -1,0 +1,55 @@
+// A worker of a cluster: a host on the underlay with the pod network agent and a cni0
+// bridge for its pods. Its pods (listed in the cluster's `pods`) are made once it has a lease.
+import { z } from 'zod';
+import type { NodeKind } from '../../../model/kinds/kind.js';
+import { planL3 } from '../../../model/kinds/l3.js';
+import { commonNodeFields } from '../../../model/spec.js';
+import { formatIp } from '../../../util/ipv4.js';
+import { startWorkerBgp } from '../bgp.js';
+import { clusterOf } from '../cluster.js';
+import { memberFields, resolveWorker } from '../spec.js';
+import { WorkerNode } from '../worker.js';
+
+export const workerKind: NodeKind = {
+  name: 'worker',
+  description: 'cluster worker: flannel-compatible VXLAN agent, cni0 bridge, pods',
+  bridging: false,
+  pingable: true,
+  forwards: false,
+  schema: z.strictObject({ ...commonNodeFields, kind: z.literal('worker'), ...memberFields }),
+  plan(node, model, plan) {
+    planL3(node, model, plan, { autoGateway: true });
+    const s = plan.script(node.ns).sysctls;
+    // pods' traffic is routed between cni0 and flannel.<VNI>
+    s['net.ipv4.ip_forward'] = '1';
+    // kube-proxy refuses connections to services without endpoints with ICMP; the default
+    // limit of one per second per peer would turn some refusals into timeouts
+    s['net.ipv4.icmp_ratelimit'] = '0';
+    // ClusterIPs route back out of cni0: a redirect would tell the pod the VIP is on its link
+    s['net.ipv4.conf.all.send_redirects'] = '0';
+    s['net.ipv4.conf.default.send_redirects'] = '0';
+  },
+  createRuntime(node, sim) {
+    const w = new WorkerNode(sim, node);
+    clusterOf(sim, w.config);
+    return w;
+  },
+  async start(node, sim) {
+    const w = node as WorkerNode;
+    const cluster = clusterOf(sim, w.config);
+    await cluster.ensureNetworkConfig();
+    w.startAgent();
+    const env = await w.waitReady();
+    if (w.config.bgp)
+      w.frr = await startWorkerBgp(w, sim.model, `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`);
+    if (w.config.dns && w.name === w.config.workers[0]) await cluster.startDns(w);
+    const pods = Object.entries(w.config.pods)
+      .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
+      .map(([name, p]) => ({ name, ...p }));
+    await cluster.createPods(pods);
+  },
+  stop: async (node) => {
+    await (node as WorkerNode).frr?.stop();
+    await (node as WorkerNode).stopAgent();
+  },
+};

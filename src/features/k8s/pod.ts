@@ -1,0 +1,118 @@
+// A pod: its own network namespace (netsim-<sim>-<worker>-<pod>), eth0 on a veth whose other
+// end is a port of the worker's cni0 bridge, an address from the worker's subnet with the
+// bridge (.1) as default gateway. Made at run time, through the kernel layer.
+import type { NsScript, VethSpec } from '../../kernel/kernel.js';
+import { emptyScript, NETNS_ETC } from '../../kernel/kernel.js';
+import { shellQuote } from '../../kernel/shells.js';
+import type { NodeModel } from '../../model/model.js';
+import { SimNode } from '../../runtime/node.js';
+import type { Simulation } from '../../runtime/simulation.js';
+import { formatIp } from '../../util/ipv4.js';
+import type { SubnetEnv } from './flannel.js';
+import type { PodObject } from './registry.js';
+
+export const BRIDGE = 'cni0';
+
+export function resolvConfPath(ns: string): string {
+  return `${NETNS_ETC}/${ns}/resolv.conf`;
+}
+
+/** A pod's resolv.conf as the kubelet writes it (ClusterFirst). */
+export function podResolvConf(nameserver: string, namespace: string, domain = 'cluster.local'): string {
+  return `search ${namespace}.svc.${domain} svc.${domain} ${domain}\nnameserver ${nameserver}\noptions ndots:5\n`;
+}
+
+/** The worker-side end of a pod's veth: unique in the worker because the pod's IP is. */
+export function hostVethName(ip: number): string {
+  return `veth${(ip >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+export function podNamespace(sim: string, worker: string, pod: string): string {
+  return `netsim-${sim}-${worker}-${pod}`;
+}
+
+export class PodNode extends SimNode {
+  constructor(
+    sim: Simulation,
+    model: NodeModel,
+    /** the worker the pod runs on */
+    readonly worker: string,
+    readonly cluster: string,
+    public object: PodObject,
+  ) {
+    super(sim, model);
+  }
+
+  get labels(): Record<string, string> {
+    return this.object.metadata.labels;
+  }
+
+  /** PID of the pod's command (if it has one). */
+  get pid(): number | undefined {
+    return this.object.status.pid;
+  }
+
+  /** Its own resolv.conf, mounted over /etc/resolv.conf as `ip netns exec` would (when the cluster has DNS). */
+  resolvConf?: string;
+
+  /**
+   * Commands see the pod's resolv.conf: a private mount namespace with it bound over
+   * /etc/resolv.conf (`nsenter --net` alone leaves the host's /etc in place).
+   */
+  override shellLine(line: string): string {
+    if (!this.resolvConf) return line;
+    const setup = `mount --bind ${this.resolvConf} /etc/resolv.conf && exec sh -c "$1"`;
+    return `exec unshare --mount --propagation private sh -c ${shellQuote(setup)} pod ${shellQuote(line)}`;
+  }
+
+  override toString(): string {
+    return `<pod ${this.name} on ${this.worker} ${this.ip ?? ''}>`;
+  }
+}
+
+export function podModel(sim: string, worker: string, name: string, ip: number, prefix: number): NodeModel {
+  const ns = podNamespace(sim, worker, name);
+  return {
+    name,
+    kind: 'pod',
+    ns,
+    spec: { kind: 'pod', worker },
+    ifaces: [
+      {
+        node: name,
+        name: 'eth0',
+        link: -1,
+        peer: { node: worker, name: hostVethName(ip) },
+        segment: -1,
+        addr: { ip, prefix },
+      },
+    ],
+  };
+}
+
+/** Kernel operations for a batch of pods on one worker: veths and one script per namespace. */
+export function planPods(
+  workerNs: string,
+  env: SubnetEnv,
+  pods: { ns: string; ip: number }[],
+): { veths: VethSpec[]; scripts: Map<string, NsScript> } {
+  const veths: VethSpec[] = [];
+  const scripts = new Map<string, NsScript>();
+  const worker = emptyScript();
+  const gateway = formatIp(env.subnet.ip);
+  for (const p of pods) {
+    const host = hostVethName(p.ip);
+    veths.push({ a: { ns: p.ns, ifname: 'eth0' }, b: { ns: workerNs, ifname: host }, mtu: env.mtu });
+    const s = emptyScript();
+    s.ip.push(
+      'link set lo up',
+      `addr add ${formatIp(p.ip)}/${env.subnet.prefix} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${gateway} dev eth0`,
+    );
+    scripts.set(p.ns, s);
+    worker.ip.push(`link set ${host} master ${BRIDGE} up`);
+  }
+  scripts.set(workerNs, worker);
+  return { veths, scripts };
+}

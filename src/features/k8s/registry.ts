@@ -1,0 +1,131 @@
+// The cluster's truth about pods, kept in its etcd like Kubernetes' /registry keyspace:
+// pod objects at /registry/pods/default/<name>, and the IPAM of each worker subnet at
+// /registry/ipam/<subnet>/<ip> (an address is taken exactly while its key exists).
+import type { Etcd3 } from 'etcd3';
+import { type Cidr, formatIp, hostRange, parseIp } from '../../util/ipv4.js';
+
+export const POD_NAMESPACE = 'default';
+export const PODS_PREFIX = `/registry/pods/${POD_NAMESPACE}/`;
+export const IPAM_PREFIX = '/registry/ipam/';
+
+export interface PodObject {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    labels: Record<string, string>;
+    creationTimestamp: string;
+  };
+  spec: { nodeName: string; command?: string };
+  status: {
+    phase: 'Pending' | 'Running' | 'Failed';
+    podIP: string;
+    hostIP?: string;
+    /** the pod's network namespace (netsim-<sim>-<worker>-<pod>) */
+    netns: string;
+    /** PID of the pod's command, when it has one */
+    pid?: number;
+  };
+}
+
+export function podKey(name: string): string {
+  return `${PODS_PREFIX}${name}`;
+}
+
+function subnetDir(subnet: Cidr): string {
+  return `${IPAM_PREFIX}${formatIp(subnet.net)}-${subnet.prefix}/`;
+}
+
+export function ipamKey(subnet: Cidr, ip: number): string {
+  return `${subnetDir(subnet)}${formatIp(ip)}`;
+}
+
+export async function listPods(etcd: Etcd3): Promise<PodObject[]> {
+  const all = await etcd.getAll().prefix(PODS_PREFIX).strings();
+  return Object.values(all).map((v) => JSON.parse(v) as PodObject);
+}
+
+export async function getPod(etcd: Etcd3, name: string): Promise<PodObject | undefined> {
+  const v = await etcd.get(podKey(name)).string();
+  return v ? (JSON.parse(v) as PodObject) : undefined;
+}
+
+/** Addresses of `subnet` taken now. */
+export async function allocatedIps(etcd: Etcd3, subnet: Cidr): Promise<Set<number>> {
+  const keys = await etcd.getAll().prefix(subnetDir(subnet)).keys();
+  return new Set(keys.map((k) => parseIp(k.slice(k.lastIndexOf('/') + 1))).filter((x) => x !== undefined));
+}
+
+export class DuplicatePodError extends Error {}
+
+/**
+ * Registers pods (phase Pending) and takes one address each from `subnet`, lowest free first
+ * (.1 is the bridge), in one transaction: it fails as a whole if any pod name exists or any
+ * address was taken meanwhile (then it is retried with fresh addresses).
+ */
+export async function registerPods(
+  etcd: Etcd3,
+  subnet: Cidr,
+  pods: Omit<PodObject, 'status'>[],
+  status: (pod: Omit<PodObject, 'status'>, ip: number) => PodObject['status'],
+): Promise<Map<string, number>> {
+  const { first, last } = hostRange(subnet);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const taken = await allocatedIps(etcd, subnet);
+    const ips = new Map<string, number>();
+    let next = first + 1; // first = .1: the gateway on cni0
+    for (const p of pods) {
+      while (next <= last && taken.has(next)) next++;
+      if (next > last)
+        throw new Error(
+          `subnet ${formatIp(subnet.net)}/${subnet.prefix} of ${p.spec.nodeName} has no free address for pod ${p.metadata.name}`,
+        );
+      ips.set(p.metadata.name, next++);
+    }
+    let txn = etcd.if(podKey(pods[0].metadata.name), 'Create', '==', 0);
+    for (const p of pods.slice(1)) txn = txn.and(podKey(p.metadata.name), 'Create', '==', 0);
+    for (const ip of ips.values()) txn = txn.and(ipamKey(subnet, ip), 'Create', '==', 0);
+    const puts = pods.flatMap((p) => {
+      const ip = ips.get(p.metadata.name)!;
+      return [
+        etcd.put(ipamKey(subnet, ip)).value(`${p.metadata.namespace}/${p.metadata.name}`),
+        etcd.put(podKey(p.metadata.name)).value(JSON.stringify({ ...p, status: status(p, ip) })),
+      ];
+    });
+    const res = await txn.then(...puts).commit();
+    if (res.succeeded) return ips;
+    const existing = await etcd.getAll().prefix(PODS_PREFIX).keys();
+    const dup = pods.find((p) => existing.includes(podKey(p.metadata.name)));
+    if (dup) {
+      const other = await getPod(etcd, dup.metadata.name);
+      throw new DuplicatePodError(
+        `a pod named "${dup.metadata.name}" already exists${other ? ` (on ${other.spec.nodeName}, ${other.status.podIP})` : ''}`,
+      );
+    }
+  }
+  throw new Error('could not allocate pod addresses: too many concurrent changes');
+}
+
+export async function updatePods(etcd: Etcd3, pods: PodObject[]): Promise<void> {
+  for (let i = 0; i < pods.length; i += 500) {
+    const chunk = pods.slice(i, i + 500);
+    const puts = chunk.map((p) => etcd.put(podKey(p.metadata.name)).value(JSON.stringify(p)));
+    await etcd
+      .if(podKey(chunk[0].metadata.name), 'Create', '>', 0)
+      .then(...puts)
+      .commit();
+  }
+}
+
+/** Removes a pod and frees its address, in one transaction. */
+export async function unregisterPod(etcd: Etcd3, pod: PodObject, subnet: Cidr | undefined): Promise<void> {
+  const ip = parseIp(pod.status.podIP);
+  const ops = [etcd.delete().key(podKey(pod.metadata.name))];
+  if (subnet && ip !== undefined) ops.push(etcd.delete().key(ipamKey(subnet, ip)));
+  await etcd
+    .if(podKey(pod.metadata.name), 'Create', '>', 0)
+    .then(...ops)
+    .commit();
+}

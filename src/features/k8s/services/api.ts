@@ -1,0 +1,190 @@
+// Services from the API and the REPL: `C0.addService('web', {selector: {app: 'web'}, ports:
+// [{port: 80, targetPort: 8000}]})`, knetsim's `C0.kp_vip_add(vip, [pods])`, `C0.services()`.
+// A service is validated, gets its ClusterIP (and node ports) in one etcd transaction, and
+// the endpoints controller and every kube-proxy take it from there.
+
+import { randomUUID } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
+import { formatPath } from '../../../model/errors.js';
+import { type Cidr, formatIp, hostRange, parseIp } from '../../../util/ipv4.js';
+import { listPrefix } from '../etcd-list.js';
+import {
+  ANNOTATION_PING,
+  ANNOTATION_PODS,
+  ENDPOINTS_PREFIX,
+  type EndpointsObject,
+  endpointsKey,
+  NODEPORT_MAX,
+  NODEPORT_MIN,
+  SERVICE_IPAM_PREFIX,
+  type ServiceObject,
+  SPECS_PREFIX,
+  serviceIpKey,
+  specKey,
+} from './objects.js';
+import { checkService, type ServiceSpec, serviceSpecSchema } from './schema.js';
+
+/** The ClusterIP of the cluster DNS service: the 10th address of the service CIDR (kubeadm's). */
+export const dnsServiceIp = (cidr: Cidr) => formatIp(cidr.net + 10);
+
+export class ServiceError extends Error {}
+
+/** key -> value of a prefix, read in pages. */
+async function strings(etcd: Etcd3, prefix: string): Promise<Record<string, string>> {
+  const { kvs } = await listPrefix(etcd, prefix);
+  return Object.fromEntries(kvs.map((kv) => [kv.key.toString(), kv.value.toString()]));
+}
+
+/** Parses and checks a service as given to the API; throws one message naming the fields. */
+export function parseServiceSpec(name: string, raw: unknown, serviceCidr: Cidr): ServiceSpec {
+  const res = serviceSpecSchema.safeParse(raw);
+  const problems: string[] = [];
+  if (!res.success)
+    for (const i of res.error.issues)
+      problems.push(`${formatPath(i.path as (string | number)[]) || '(spec)'}: ${i.message}`);
+  else checkService(name, res.data, serviceCidr, (f, m) => problems.push(`${formatPath(f) || name}: ${m}`));
+  if (problems.length) throw new ServiceError(`service "${name}": ${problems.join('; ')}`);
+  return res.data!;
+}
+
+export interface ServiceView {
+  name: string;
+  namespace: string;
+  type: string;
+  clusterIP: string;
+  ports: string;
+  endpoints: string[];
+}
+
+export async function createService(
+  etcd: Etcd3,
+  name: string,
+  spec: ServiceSpec,
+  serviceCidr: Cidr,
+  opts: { annotations?: Record<string, string> } = {},
+): Promise<ServiceObject> {
+  const ns = spec.namespace ?? 'default';
+  const existing = await strings(etcd, SPECS_PREFIX);
+  const services = Object.values(existing).map((v) => JSON.parse(v) as ServiceObject);
+  if (existing[specKey(ns, name)]) throw new ServiceError(`service "${ns}/${name}" already exists`);
+  // node ports: given ones must be free; others are the lowest free from 30000
+  const usedPorts = new Set(services.flatMap((s) => s.spec.ports.map((p) => p.nodePort).filter(Boolean)));
+  const type = spec.type ?? 'ClusterIP';
+  const ports = spec.ports.map((p) => ({
+    ...(p.name ? { name: p.name } : {}),
+    protocol: p.protocol ?? 'TCP',
+    port: p.port,
+    targetPort: p.targetPort,
+    ...(p.nodePort ? { nodePort: p.nodePort } : {}),
+  }));
+  for (const p of ports) {
+    if (type !== 'NodePort') continue;
+    if (p.nodePort) {
+      if (usedPorts.has(p.nodePort))
+        throw new ServiceError(
+          `service "${name}": nodePort ${p.nodePort} is already used by another service`,
+        );
+    } else {
+      let n = NODEPORT_MIN;
+      while (usedPorts.has(n) && n <= NODEPORT_MAX) n++;
+      if (n > NODEPORT_MAX) throw new ServiceError('no free node port left');
+      p.nodePort = n;
+    }
+    usedPorts.add(p.nodePort);
+  }
+  const annotations: Record<string, string> = { ...opts.annotations };
+  if (spec.pods) annotations[ANNOTATION_PODS] = spec.pods.join(',');
+  if (spec.answerPing) annotations[ANNOTATION_PING] = 'true';
+  const ipsTaken = await strings(etcd, SERVICE_IPAM_PREFIX);
+  const { first, last } = hostRange(serviceCidr);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    let ip = spec.clusterIP;
+    if (ip) {
+      const owner = ipsTaken[serviceIpKey(ip)];
+      if (owner) throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
+    } else {
+      const dns = parseIp(dnsServiceIp(serviceCidr));
+      for (let n = first; n <= last; n++)
+        if (n !== dns && !ipsTaken[serviceIpKey(formatIp(n))]) {
+          ip = formatIp(n);
+          break;
+        }
+      if (!ip) throw new ServiceError('the service CIDR is full');
+    }
+    const obj: ServiceObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name,
+        namespace: ns,
+        uid: randomUUID(),
+        creationTimestamp: new Date().toISOString(),
+        ...(Object.keys(annotations).length ? { annotations } : {}),
+      },
+      spec: {
+        type,
+        clusterIP: ip!,
+        ...(spec.selector ? { selector: spec.selector } : {}),
+        ports,
+        sessionAffinity: spec.sessionAffinity ?? 'None',
+        ...(spec.sessionAffinity === 'ClientIP'
+          ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: spec.affinityTimeoutSeconds ?? 10800 } } }
+          : {}),
+      },
+    };
+    const res = await etcd
+      .if(specKey(ns, name), 'Create', '==', 0)
+      .and(serviceIpKey(ip!), 'Create', '==', 0)
+      .then(
+        etcd.put(serviceIpKey(ip!)).value(`${ns}/${name}`),
+        etcd.put(specKey(ns, name)).value(JSON.stringify(obj)),
+      )
+      .commit();
+    if (res.succeeded) return obj;
+    if (await etcd.get(specKey(ns, name)).string())
+      throw new ServiceError(`service "${ns}/${name}" already exists`);
+    if (spec.clusterIP) {
+      const owner = await etcd.get(serviceIpKey(ip!)).string();
+      throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
+    }
+    Object.assign(ipsTaken, await strings(etcd, SERVICE_IPAM_PREFIX));
+  }
+  throw new ServiceError('could not allocate a ClusterIP: too many concurrent changes');
+}
+
+export async function deleteService(etcd: Etcd3, name: string, ns = 'default'): Promise<void> {
+  const v = await etcd.get(specKey(ns, name)).string();
+  if (!v) throw new ServiceError(`no service "${ns}/${name}"`);
+  const svc = JSON.parse(v) as ServiceObject;
+  await etcd
+    .if(specKey(ns, name), 'Create', '>', 0)
+    .then(
+      etcd.delete().key(specKey(ns, name)),
+      etcd.delete().key(serviceIpKey(svc.spec.clusterIP)),
+      etcd.delete().key(endpointsKey(ns, name)),
+    )
+    .commit();
+}
+
+export async function listServices(etcd: Etcd3): Promise<ServiceView[]> {
+  const [specs, eps] = await Promise.all([strings(etcd, SPECS_PREFIX), strings(etcd, ENDPOINTS_PREFIX)]);
+  return Object.values(specs)
+    .map((v) => JSON.parse(v) as ServiceObject)
+    .map((s) => {
+      const e = eps[endpointsKey(s.metadata.namespace, s.metadata.name)];
+      const ep = e ? (JSON.parse(e) as EndpointsObject) : undefined;
+      return {
+        name: s.metadata.name,
+        namespace: s.metadata.namespace,
+        type: s.spec.type,
+        clusterIP: s.spec.clusterIP,
+        ports: s.spec.ports
+          .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol}→${p.targetPort}`)
+          .join(','),
+        endpoints: (ep?.subsets ?? []).flatMap((x) =>
+          x.addresses.map((a) => `${a.ip}${a.targetRef ? ` (${a.targetRef.name})` : ''}`),
+        ),
+      };
+    })
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}

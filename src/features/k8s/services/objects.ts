@@ -1,0 +1,85 @@
+// Services and their endpoints as Kubernetes keeps them in etcd: Service objects at
+// /registry/services/specs/<ns>/<name>, Endpoints at /registry/services/endpoints/<ns>/<name>,
+// ClusterIP allocations at /registry/ipam/services/<ip>. Shared by the main process (API,
+// endpoints controller) and the worker agents (kube-proxy, DNS), so it has no heavy imports.
+import { type Cidr, contains, networkOf, parseCidr } from '../../../util/ipv4.js';
+
+export const SERVICES_PREFIX = '/registry/services/';
+export const SPECS_PREFIX = `${SERVICES_PREFIX}specs/`;
+export const ENDPOINTS_PREFIX = `${SERVICES_PREFIX}endpoints/`;
+export const SERVICE_IPAM_PREFIX = '/registry/ipam/services/';
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+export const NODEPORT_MIN = 30000;
+export const NODEPORT_MAX = 32767;
+/** Annotations for what Kubernetes has no field for. */
+export const ANNOTATION_PODS = 'netsim.io/endpoint-pods';
+export const ANNOTATION_IPS = 'netsim.io/endpoint-ips';
+export const ANNOTATION_PING = 'netsim.io/answer-ping';
+
+export interface ServicePort {
+  name?: string;
+  protocol: 'TCP' | 'UDP';
+  port: number;
+  targetPort: number;
+  nodePort?: number;
+}
+
+export interface ServiceObject {
+  apiVersion: 'v1';
+  kind: 'Service';
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    creationTimestamp: string;
+    annotations?: Record<string, string>;
+  };
+  spec: {
+    type: 'ClusterIP' | 'NodePort';
+    clusterIP: string;
+    selector?: Record<string, string>;
+    ports: ServicePort[];
+    sessionAffinity: 'None' | 'ClientIP';
+    sessionAffinityConfig?: { clientIP: { timeoutSeconds: number } };
+  };
+}
+
+export interface EndpointAddress {
+  ip: string;
+  nodeName?: string;
+  targetRef?: { kind: 'Pod'; name: string; namespace: string };
+}
+
+export interface EndpointsObject {
+  apiVersion: 'v1';
+  kind: 'Endpoints';
+  metadata: { name: string; namespace: string };
+  subsets: { addresses: EndpointAddress[]; ports: { name?: string; port: number; protocol: string }[] }[];
+}
+
+export const specKey = (ns: string, name: string) => `${SPECS_PREFIX}${ns}/${name}`;
+export const endpointsKey = (ns: string, name: string) => `${ENDPOINTS_PREFIX}${ns}/${name}`;
+export const serviceIpKey = (ip: string) => `${SERVICE_IPAM_PREFIX}${ip}`;
+
+export const inCidr = (ip: number, c: Cidr): boolean => contains(c, ip);
+
+export function parseServiceCidr(s: string): Cidr {
+  const c = parseCidr(s);
+  if (!c) throw new Error(`invalid service CIDR ${s}`);
+  return networkOf(c.ip, c.prefix);
+}
+
+/** Does a selector match these labels (every key equal)? An empty selector matches nothing. */
+export function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string>,
+): boolean {
+  if (!selector) return false;
+  const keys = Object.keys(selector);
+  return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
+}
+
+/** The service port as kube-proxy names it: <ns>/<name>/<proto>/<port name or p<port>>. */
+export function servicePortName(svc: ServiceObject, p: ServicePort): string {
+  return `${svc.metadata.namespace}/${svc.metadata.name}/${p.protocol.toLowerCase()}/${p.name ?? `p${p.port}`}`;
+}

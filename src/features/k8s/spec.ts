@@ -1,0 +1,224 @@
+// The `cluster` node as users write it, and its expansion into ordinary nodes and links:
+// etcd members <C>e1.., workers <C>w1.., each linked to the underlay (switches or routers,
+// round robin). Expansion happens before validation, so the rest of the engine sees one model.
+
+import { z } from 'zod';
+import type { Path } from '../../model/errors.js';
+import { commonNodeFields, network } from '../../model/spec.js';
+import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../../util/ipv4.js';
+import { asn } from '../frr/spec.js';
+import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount } from './flannel.js';
+import { dnsServiceIp } from './services/api.js';
+import { DEFAULT_SERVICE_CIDR, parseServiceCidr } from './services/objects.js';
+import { checkService, type ServiceSpec, serviceSpecSchema } from './services/schema.js';
+
+export const POD_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const POD_NAME_MSG =
+  'pod names are lower-case letters, digits and -, at most 32 (Kubernetes DNS label style)';
+
+export const podSpec = z.strictObject({
+  /** the worker: "w1" (within the cluster) or its full name "C0w1" */
+  worker: z.string(),
+  labels: z.record(z.string(), z.string()).optional(),
+  /** a long-running command started in the pod (e.g. a small HTTP server) */
+  command: z.string().optional(),
+});
+export type PodSpec = z.infer<typeof podSpec>;
+
+export const clusterFields = {
+  ...commonNodeFields,
+  kind: z.literal('cluster'),
+  /** how many workers: <name>w1 .. <name>wN */
+  workers: z.number().int().min(1).max(1000).optional(),
+  /** how many etcd members: <name>e1 .. <name>eN */
+  etcd: z.number().int().min(1).max(9).optional(),
+  /** the pod network (flannel's Network) */
+  podCidr: network.optional(),
+  /** flannel's SubnetLen: the size of each worker's subnet */
+  subnetLen: z.number().int().min(8).max(30).optional(),
+  vni: z.number().int().min(1).max(16777215).optional(),
+  /** flannel's etcd prefix (default /coreos.com/network) */
+  prefix: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'an etcd key prefix like /coreos.com/network')
+    .optional(),
+  /** the switch(es) or router(s) the workers and etcd members attach to, round robin */
+  underlay: z.union([z.string(), z.array(z.string()).min(1)]),
+  /** subnet lease TTL and renewal margin in seconds (flannel: 86400 and 3600) */
+  leaseTtl: z.number().int().min(2).optional(),
+  leaseRenewMargin: z.number().int().min(0).optional(),
+  /** pods created as soon as their worker has its subnet */
+  pods: z.record(z.string(), podSpec).optional(),
+  /** where ClusterIPs come from (Kubernetes' --service-cluster-ip-range; default 10.96.0.0/12) */
+  serviceCidr: network.optional(),
+  /** services created with the cluster (endpoints follow the pods they select) */
+  services: z.record(z.string(), serviceSpecSchema).optional(),
+  /** cluster DNS (default on): kube-dns at the 10th address of serviceCidr */
+  dns: z.boolean().optional(),
+  /**
+   * Workers announce their pod subnet over BGP (FRR bgpd in each worker, like Calico's BGP
+   * mode) to the routers of their underlay, which list the cluster among their neighbours.
+   */
+  bgp: z.strictObject({ asn }).optional(),
+};
+export const clusterSchema = z.strictObject(clusterFields);
+export type ClusterSpec = z.infer<typeof clusterSchema>;
+
+/** The cluster's settings with every default applied (carried by each generated node). */
+export interface ClusterConfig {
+  name: string;
+  workers: string[];
+  etcd: string[];
+  podCidr: string;
+  subnetLen?: number;
+  vni: number;
+  prefix: string;
+  leaseTtl?: number;
+  leaseRenewMargin?: number;
+  pods: Record<string, PodSpec>;
+  labels?: Record<string, string>;
+  serviceCidr: string;
+  services: Record<string, ServiceSpec>;
+  dns: boolean;
+  bgp?: { asn: number };
+}
+
+export function networkConfig(c: ClusterConfig): NetworkConfig {
+  const cfg: NetworkConfig = { Network: c.podCidr, Backend: { Type: 'vxlan', VNI: c.vni, Port: 0 } };
+  if (c.subnetLen) cfg.SubnetLen = c.subnetLen;
+  return cfg;
+}
+
+export interface Expansion {
+  nodes: Record<string, Record<string, unknown>>;
+  links: { endpoints: [string, string] }[];
+}
+
+export interface ExpandContext {
+  /** every node of the topology as written (kinds by name) */
+  nodes: Record<string, Record<string, unknown>>;
+  issue(path: Path, message: string): void;
+  /** claims a name made by this generator (a pod); returns who already has it, if anyone */
+  claim(name: string, owner: string): string | undefined;
+}
+
+/** Full worker name for "w1" or "C0w1" within cluster C0; undefined if it is not one. */
+export function resolveWorker(cfg: ClusterConfig, worker: string): string | undefined {
+  if (cfg.workers.includes(worker)) return worker;
+  const full = `${cfg.name}${worker}`;
+  return cfg.workers.includes(full) ? full : undefined;
+}
+
+export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContext): Expansion {
+  const at = (...p: Path): Path => ['nodes', name, ...p];
+  const underlay = typeof spec.underlay === 'string' ? [spec.underlay] : spec.underlay;
+  let ok = true;
+  underlay.forEach((u, i) => {
+    const where = typeof spec.underlay === 'string' ? at('underlay') : at('underlay', i);
+    const node = ctx.nodes[u];
+    if (!node) {
+      ctx.issue(where, `unknown underlay node "${u}" (give a switch or a router of this topology)`);
+      ok = false;
+    } else if (node.kind !== 'switch' && node.kind !== 'router') {
+      ctx.issue(where, `underlay "${u}" is a ${String(node.kind)}: workers attach to a switch or a router`);
+      ok = false;
+    }
+  });
+  const workerCount = spec.workers ?? 3;
+  const etcdCount = spec.etcd ?? 3;
+  const cfg: ClusterConfig = {
+    name,
+    workers: Array.from({ length: workerCount }, (_, i) => `${name}w${i + 1}`),
+    etcd: Array.from({ length: etcdCount }, (_, i) => `${name}e${i + 1}`),
+    podCidr: spec.podCidr ?? '10.244.0.0/16',
+    subnetLen: spec.subnetLen,
+    vni: spec.vni ?? 1,
+    prefix: spec.prefix ?? DEFAULT_PREFIX,
+    leaseTtl: spec.leaseTtl,
+    leaseRenewMargin: spec.leaseRenewMargin,
+    pods: spec.pods ?? {},
+    labels: spec.labels,
+    serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
+    services: spec.services ?? {},
+    dns: spec.dns ?? true,
+    bgp: spec.bgp,
+  };
+  const svcCidr = parseServiceCidr(cfg.serviceCidr);
+  const podNet = parseCidr(cfg.podCidr);
+  if (podNet && overlaps(svcCidr, networkOf(podNet.ip, podNet.prefix)))
+    ctx.issue(at('serviceCidr'), `serviceCidr ${cfg.serviceCidr} overlaps the pod network ${cfg.podCidr}`);
+  const ips = new Map<string, string>([[dnsServiceIp(svcCidr), 'kube-dns']]);
+  const nodePorts = new Map<number, string>();
+  for (const [svc, s] of Object.entries(cfg.services)) {
+    checkService(svc, s, svcCidr, (f, m) => ctx.issue(at('services', svc, ...f), m));
+    if (s.clusterIP) {
+      const other = ips.get(s.clusterIP);
+      if (other)
+        ctx.issue(at('services', svc, 'clusterIP'), `clusterIP ${s.clusterIP} is already taken by ${other}`);
+      ips.set(s.clusterIP, svc);
+    }
+    s.ports.forEach((p, i) => {
+      if (!p.nodePort) return;
+      const other = nodePorts.get(p.nodePort);
+      if (other)
+        ctx.issue(
+          at('services', svc, 'ports', i, 'nodePort'),
+          `nodePort ${p.nodePort} is already used by ${other}`,
+        );
+      nodePorts.set(p.nodePort, svc);
+    });
+    for (const [i, pod] of (s.pods ?? []).entries())
+      if (!cfg.pods[pod])
+        ctx.issue(
+          at('services', svc, 'pods', i),
+          `unknown pod "${pod}" (pods of ${name}: ${Object.keys(cfg.pods).join(', ') || 'none'})`,
+        );
+  }
+  const resolved = resolveConfig(networkConfig(cfg));
+  if (typeof resolved === 'string') {
+    ctx.issue(at(spec.subnetLen ? 'subnetLen' : 'podCidr'), resolved);
+    ok = false;
+  } else if (subnetCount(resolved) < workerCount) {
+    const n = subnetCount(resolved);
+    ctx.issue(
+      at('podCidr'),
+      `pod network ${formatCidr(resolved.network)} has room for ${n} worker subnet${n === 1 ? '' : 's'} (/${resolved.subnetLen} each, from ${formatIp(resolved.subnetMin)} to ${formatIp(resolved.subnetMax)}), but the cluster has ${workerCount} workers: use a larger podCidr or a longer subnetLen`,
+    );
+    ok = false;
+  }
+  if ((spec.leaseRenewMargin ?? 0) >= (spec.leaseTtl ?? Number.POSITIVE_INFINITY))
+    ctx.issue(at('leaseRenewMargin'), 'the renewal margin must be shorter than leaseTtl');
+  for (const [pod, p] of Object.entries(cfg.pods)) {
+    if (!POD_NAME_RE.test(pod)) ctx.issue(at('pods', pod), `invalid pod name "${pod}": ${POD_NAME_MSG}`);
+    const taken = ctx.nodes[pod]
+      ? `a node (${String(ctx.nodes[pod].kind)})`
+      : ctx.claim(pod, `a pod of ${name}`);
+    if (taken) ctx.issue(at('pods', pod), `a pod named "${pod}" clashes with ${taken}: pod names are unique`);
+    if (!resolveWorker(cfg, p.worker))
+      ctx.issue(
+        at('pods', pod, 'worker'),
+        `unknown worker "${p.worker}" (cluster ${name} has ${cfg.workers.join(', ')})`,
+      );
+  }
+  if (!ok) return { nodes: {}, links: [] };
+  const nodes: Expansion['nodes'] = {};
+  const links: Expansion['links'] = [];
+  const common = { cluster: name, clusterConfig: cfg };
+  cfg.etcd.forEach((n, i) => {
+    nodes[n] = { kind: 'etcd', ...common };
+    links.push({ endpoints: [n, underlay[i % underlay.length]] });
+  });
+  cfg.workers.forEach((n, i) => {
+    nodes[n] = { kind: 'worker', ...common, ...(spec.sysctls ? { sysctls: spec.sysctls } : {}) };
+    links.push({ endpoints: [n, underlay[i % underlay.length]] });
+  });
+  return { nodes, links };
+}
+
+/** Fields generated workers and etcd members carry (not written by users). */
+export const memberFields = {
+  cluster: z.string({
+    error: 'workers and etcd members are made by a cluster node (kind: cluster, workers: N, etcd: N)',
+  }),
+  clusterConfig: z.custom<ClusterConfig>((v) => typeof v === 'object' && v !== null),
+};

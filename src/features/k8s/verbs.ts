@@ -1,0 +1,196 @@
+// REPL verbs for clusters: pods, their reachability, subnet leases, etcd health, and the
+// knetsim-style container verbs (`exec_container C0w1 c1 ping -c1 c2` streams; Ctrl-C stops it).
+
+import type { SimNode } from '../../runtime/node.js';
+import type { Simulation } from '../../runtime/simulation.js';
+import { formatIp } from '../../util/ipv4.js';
+import { PEER_USAGE, peerCommand } from '../multicluster/liqo/verbs.js';
+import { Cluster } from './cluster.js';
+import { PodNode } from './pod.js';
+import { WorkerNode } from './worker.js';
+
+export interface K8sVerbIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export interface K8sVerb {
+  names: string[];
+  usage: string;
+  help: string;
+  run(args: string[], rest: string): Promise<number>;
+}
+
+export function clustersOf(sim: Simulation): Cluster[] {
+  return [...sim.objects.values()].filter((o): o is Cluster => o instanceof Cluster);
+}
+
+function pick(sim: Simulation, name: string | undefined): Cluster[] {
+  const all = clustersOf(sim);
+  if (!name) return all;
+  const c = all.find((x) => x.name === name);
+  if (!c) throw new Error(`no cluster "${name}" (clusters: ${all.map((x) => x.name).join(', ') || 'none'})`);
+  return [c];
+}
+
+function worker(sim: Simulation, name: string | undefined): WorkerNode {
+  const n = sim.node(name ?? '');
+  if (!(n instanceof WorkerNode)) throw new Error(`${n.name} is a ${n.kind}, not a worker`);
+  return n;
+}
+
+export function k8sVerbs(
+  sim: Simulation,
+  io: K8sVerbIo,
+  substitute: (line: string, from?: SimNode) => string,
+  stream: (argv: string[]) => Promise<number>,
+): K8sVerb[] {
+  return [
+    {
+      names: ['clusters'],
+      usage: 'clusters',
+      help: 'each cluster: etcd members (health), workers with their subnet, pods',
+      async run() {
+        for (const c of clustersOf(sim)) {
+          const health = await c.health();
+          io.out(
+            `${c.name}: pod network ${c.config.podCidr} (VNI ${c.config.vni}, etcd prefix ${c.config.prefix})\n` +
+              `  etcd: ${Object.entries(health)
+                .map(([m, ok]) => `${m} ${ok ? 'healthy' : 'DOWN'}`)
+                .join(', ')}\n` +
+              `  workers: ${c.workers
+                .map((w) => {
+                  const s = w.subnet();
+                  return `${w.name} ${w.ip}${s ? ` ${formatIp(s.subnet.ip - 1)}/${s.subnet.prefix}` : ' (no lease)'}${w.agentRunning ? '' : ' agent DOWN'}`;
+                })
+                .join(', ')}\n` +
+              `  pods: ${
+                c
+                  .localPods()
+                  .map((p) => p.name)
+                  .join(' ') || 'none'
+              }\n`,
+          );
+        }
+        return 0;
+      },
+    },
+    {
+      names: ['pods'],
+      usage: 'pods [cluster]',
+      help: 'pods as etcd has them: worker, IP, phase, labels',
+      async run([name]) {
+        for (const c of pick(sim, name)) {
+          for (const p of await c.pods()) {
+            const labels = Object.entries(p.metadata.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',');
+            io.out(
+              `${c.name}  ${p.metadata.name.padEnd(12)} ${p.spec.nodeName.padEnd(8)} ${p.status.podIP.padEnd(15)} ${p.status.phase}${labels ? `  ${labels}` : ''}\n`,
+            );
+          }
+        }
+        return 0;
+      },
+    },
+    {
+      names: ['podping', 'pingpods'],
+      usage: 'podping [cluster]',
+      help: 'every pod pings every other pod of its cluster',
+      async run([name]) {
+        let failed = 0;
+        for (const c of pick(sim, name)) {
+          const res = await c.pingPods();
+          for (const r of res.results.filter((x) => !x.ok))
+            io.out(`  ${r.src} -> ${r.dst} (${r.dstIp}): FAILED\n`);
+          io.out(
+            `${c.name}: ${res.passed}/${res.pairs} pod pairs reachable (${(res.ms / 1000).toFixed(2)} s)\n`,
+          );
+          failed += res.failed;
+        }
+        return failed ? 1 : 0;
+      },
+    },
+    {
+      names: ['leases'],
+      usage: 'leases [cluster]',
+      help: "flannel's subnet leases in etcd: subnet, worker, public IP, VTEP MAC",
+      async run([name]) {
+        for (const c of pick(sim, name))
+          for (const l of await c.leases())
+            io.out(
+              `${c.name}  ${l.subnet.padEnd(16)} ${(l.worker ?? '?').padEnd(8)} ${l.attrs.PublicIP.padEnd(15)} ${l.attrs.BackendData?.VtepMAC ?? ''}\n`,
+            );
+        return 0;
+      },
+    },
+    {
+      names: ['exec_container', 'execContainer'],
+      usage: 'exec_container worker pod cmd',
+      help: 'run a command in a pod of a worker (knetsim); pod names become IPs; Ctrl-C stops it',
+      async run([w, pod, ...cmd]) {
+        if (!w || !pod || cmd.length === 0) {
+          io.err('*** usage: exec_container <worker> <pod> <command>\n');
+          return 1;
+        }
+        const p = sim.node(pod);
+        if (!(p instanceof PodNode) || p.worker !== worker(sim, w).name)
+          throw new Error(`no pod "${pod}" on ${w}`);
+        return stream([
+          'nsenter',
+          `--net=/run/netns/${p.ns}`,
+          '--',
+          'sh',
+          '-c',
+          substitute(cmd.join(' '), p),
+        ]);
+      },
+    },
+    {
+      names: ['create_container', 'createContainer'],
+      usage: 'create_container worker pod [key=value...]',
+      help: 'create a pod on a worker, with labels',
+      async run([w, pod, ...labels]) {
+        if (!w || !pod) {
+          io.err('*** usage: create_container <worker> <pod> [label=value ...]\n');
+          return 1;
+        }
+        const p = await worker(sim, w).createContainer(pod, {
+          labels: Object.fromEntries(labels.map((l) => l.split('=', 2) as [string, string])),
+        });
+        io.out(`${p.name}: ${p.ip} on ${p.worker}\n`);
+        return 0;
+      },
+    },
+    {
+      names: ['peer'],
+      usage: PEER_USAGE,
+      help: 'Liqo-style peerings: gateways, a VXLAN tunnel, remapped pod CIDRs (apply: hub-and-spoke by default)',
+      async run(args) {
+        io.out(await peerCommand(sim, args));
+        return 0;
+      },
+    },
+    {
+      names: ['delete_container', 'deleteContainer'],
+      usage: 'delete_container worker pod',
+      help: 'delete a pod (its address is freed)',
+      async run([w, pod]) {
+        if (!w || !pod) {
+          io.err('*** usage: delete_container <worker> <pod>\n');
+          return 1;
+        }
+        await worker(sim, w).deleteContainer(pod);
+        io.out(`deleted ${pod}\n`);
+        return 0;
+      },
+    },
+  ];
+}
+
+/** Interrupts a streaming execContainer started from JavaScript (Ctrl-C). */
+export function interruptWorkers(sim: Simulation): boolean {
+  let any = false;
+  for (const n of sim.nodes.values()) if (n instanceof WorkerNode && n.interrupt()) any = true;
+  return any;
+}

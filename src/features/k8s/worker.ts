@@ -1,0 +1,319 @@
+// A worker: a host on the underlay that runs the pod network agent (flanneld's role) and the
+// pods of its subnet behind its cni0 bridge. Its live object carries knetsim's verbs
+// (createContainer/create_container, execContainer/exec_container, deleteContainer/...).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isAlive, processStartTime } from '../../kernel/proc.js';
+import { NETNS_DIR } from '../../kernel/run.js';
+import { SimNode } from '../../runtime/node.js';
+import { formatIp } from '../../util/ipv4.js';
+import type { FrrInstance } from '../frr/instance.js';
+import type { Cluster } from './cluster.js';
+import {
+  DEFAULT_LEASE_TTL_S,
+  DEFAULT_RENEW_MARGIN_S,
+  parseSubnetEnv,
+  type SubnetEnv,
+  vxlanDevice,
+} from './flannel.js';
+import { BRIDGE, type PodNode } from './pod.js';
+import type { ClusterConfig } from './spec.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const AGENT_MAIN = join(here, 'agent', 'main.js');
+export const DNS_MAIN = join(here, 'agent', 'dns.js');
+/**
+ * V8 settings that keep the agent small: a 1 MB young generation and no optimizing compiler
+ * (it spends its life waiting on etcd). The old space may grow (kube-proxy's view of 10,000
+ * services takes ~100 MB); an agent with a few services stays near 50 MB.
+ */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=1024', '--lite-mode'];
+
+export interface ExecOptions {
+  /** stream the output to this function (or to the terminal with true) instead of collecting it */
+  stream?: boolean | ((chunk: string) => void);
+  /** start it in the background (recorded in the ledger, stopped at teardown); resolves with its PID */
+  background?: boolean;
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class WorkerNode extends SimNode {
+  private agent?: { pid: number; start?: string };
+  private bridgeFor?: number;
+  /** the child of a streaming exec (Ctrl-C in the REPL interrupts it) */
+  foreground?: ChildProcess;
+  /** zebra and bgpd, when the cluster announces pod subnets over BGP */
+  frr?: FrrInstance;
+
+  /** Lines typed in the worker find its own vtysh first (a BGP worker's FRR). */
+  override shellLine(line: string): string {
+    return this.frr ? `PATH='${join(this.frr.dir, 'bin')}':"$PATH"; ${line}` : line;
+  }
+
+  get config(): ClusterConfig {
+    return this.model.spec.clusterConfig as ClusterConfig;
+  }
+
+  get cluster(): Cluster {
+    return this.sim.objects.get(this.config.name) as Cluster;
+  }
+
+  get dir(): string {
+    return join(this.sim.dir, 'workers', this.name);
+  }
+
+  get subnetFile(): string {
+    return join(this.dir, 'subnet.env');
+  }
+
+  get agentLog(): string {
+    return join(this.dir, 'agent.log');
+  }
+
+  /** The underlay interface: the one with the worker's public IP. */
+  get underlayIface(): string {
+    return this.model.ifaces.find((i) => i.addr)!.name;
+  }
+
+  get vxlanDevice(): string {
+    return vxlanDevice(this.config.vni);
+  }
+
+  get agentPid(): number | undefined {
+    return this.agentRunning ? this.agent?.pid : undefined;
+  }
+
+  get agentRunning(): boolean {
+    return this.agent !== undefined && isAlive(this.agent.pid, this.agent.start) && !isZombie(this.agent.pid);
+  }
+
+  /** The agent's command line (node with small-heap flags, then the agent's own flags). */
+  agentArgv(): string[] {
+    const c = this.config;
+    const members = c.etcd.map((n) => this.sim.node(n).ip).map((ip) => `http://${ip}:2379`);
+    return [
+      ...AGENT_NODE_FLAGS,
+      AGENT_MAIN,
+      `--etcd-endpoints=${members.join(',')}`,
+      `--etcd-prefix=${c.prefix}`,
+      `--public-ip=${this.ip}`,
+      `--iface=${this.underlayIface}`,
+      `--subnet-file=${this.subnetFile}`,
+      `--lease-ttl=${c.leaseTtl ?? DEFAULT_LEASE_TTL_S}`,
+      `--renew-margin=${c.leaseRenewMargin ?? Math.min(DEFAULT_RENEW_MARGIN_S, Math.floor((c.leaseTtl ?? DEFAULT_LEASE_TTL_S) / 2))}`,
+      `--name=${this.name}`,
+      '--proxy',
+    ];
+  }
+
+  /** Starts the agent inside the worker's namespace (recorded by PID and start time). */
+  startAgent(): number {
+    if (this.agentRunning) return this.agent!.pid;
+    mkdirSync(this.dir, { recursive: true });
+    const pid = this.sim.kernel.spawnDaemon({
+      ns: this.ns,
+      cmd: process.execPath,
+      args: this.agentArgv(),
+      logFile: this.agentLog,
+    });
+    this.agent = { pid, start: processStartTime(pid) };
+    return pid;
+  }
+
+  /** Stops the agent (SIGTERM): its lease stays in etcd, the kernel state stays as it is. */
+  async stopAgent(): Promise<void> {
+    if (this.agent) await this.sim.kernel.stopProcesses([this.agent]);
+    this.agent = undefined;
+  }
+
+  /** Kills the agent (SIGKILL: a crash). */
+  async killAgent(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.agent || !this.agentRunning) throw new Error(`${this.name}: the agent is not running`);
+    try {
+      process.kill(this.agent.pid, signal);
+    } catch {
+      /* gone meanwhile */
+    }
+    for (let i = 0; i < 100 && this.agentRunning; i++) await sleep(20);
+  }
+
+  /** What the agent wrote to subnet.env (undefined before it has a lease). */
+  subnet(): SubnetEnv | undefined {
+    if (!existsSync(this.subnetFile)) return undefined;
+    return parseSubnetEnv(readFileSync(this.subnetFile, 'utf8'));
+  }
+
+  /** Waits until the agent holds a lease and has written subnet.env; makes cni0 for it. */
+  async waitReady(timeoutMs = 30000): Promise<SubnetEnv> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const env = this.subnet();
+      if (env) {
+        await this.ensureBridge(env);
+        return env;
+      }
+      if (!this.agentRunning)
+        throw new Error(`${this.name}: the pod network agent is not running:\n${this.agentTail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: no subnet lease after ${timeoutMs / 1000} s:\n${this.agentTail()}`);
+      await sleep(20);
+    }
+  }
+
+  /** The bridge pods attach to, holding the first address of the worker's subnet (CNI's job). */
+  private async ensureBridge(env: SubnetEnv): Promise<void> {
+    if (this.bridgeFor === env.subnet.ip) return;
+    const addr = `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`;
+    const res = await this.sim.kernel.exec(
+      this.ns,
+      `ip link show ${BRIDGE} >/dev/null 2>&1 || ip link add ${BRIDGE} type bridge forward_delay 0 mcast_snooping 0; ` +
+        `ip addr replace ${addr} dev ${BRIDGE} && ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
+        // ClusterIPs need a route for the packet to reach kube-proxy's forward/output hooks
+        // (a real node has its default route); what kube-proxy does not DNAT it rejects there
+        `ip route replace ${this.config.serviceCidr} dev ${BRIDGE}`,
+    );
+    if (res.exitCode !== 0) throw new Error(`${this.name}: cannot set up ${BRIDGE}: ${res.stderr.trim()}`);
+    this.bridgeFor = env.subnet.ip;
+  }
+
+  /** The agent's last log lines. */
+  agentTail(lines = 12): string {
+    if (!existsSync(this.agentLog)) return '  (no agent log)';
+    return readFileSync(this.agentLog, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `  ${l}`)
+      .join('\n');
+  }
+
+  /**
+   * A reboot of the worker's pod network: the agent stops, the VTEP and subnet.env go; a new
+   * agent finds the worker's lease again by its public IP and rebuilds the VTEP. Pods stay.
+   */
+  async restart(): Promise<SubnetEnv> {
+    await this.stopAgent();
+    await this.sim.kernel.exec(this.ns, `ip link del ${this.vxlanDevice} 2>/dev/null; true`);
+    rmSync(this.subnetFile, { force: true });
+    return this.startAgentAndWait();
+  }
+
+  /** Starts the agent again after a kill or stop; resolves when it has resynced the VTEP. */
+  async startAgentAndWait(timeoutMs = 30000): Promise<SubnetEnv> {
+    const offset = existsSync(this.agentLog) ? statSync(this.agentLog).size : 0;
+    this.startAgent();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = existsSync(this.agentLog) ? readFileSync(this.agentLog).subarray(offset).toString() : '';
+      if (/: ready: /.test(text)) return this.waitReady();
+      if (!this.agentRunning) throw new Error(`${this.name}: the agent exited:\n${this.agentTail()}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: agent not ready in ${timeoutMs / 1000} s`);
+      await sleep(20);
+    }
+  }
+
+  // ---- pods on this worker (knetsim's verbs, camelCase and snake_case) ----
+
+  /** Pods running here. */
+  pods(): PodNode[] {
+    return this.cluster.localPods().filter((p) => p.worker === this.name);
+  }
+
+  async createContainer(
+    name: string,
+    opts: { labels?: Record<string, string>; command?: string } = {},
+  ): Promise<PodNode> {
+    const [pod] = await this.cluster.createPods([{ name, worker: this.name, ...opts }]);
+    return pod;
+  }
+
+  async deleteContainer(name: string): Promise<void> {
+    const pod = this.podHere(name);
+    await this.cluster.deletePod(pod.name);
+  }
+
+  /** Runs a shell line in a pod of this worker; resolves with its output (stdout then stderr). */
+  async execContainer(name: string, cmd: string, opts: ExecOptions = {}): Promise<string> {
+    const pod = this.podHere(name);
+    if (opts.background) {
+      const logFile = join(this.sim.dir, 'pods', `${pod.name}.bg.log`);
+      mkdirSync(dirname(logFile), { recursive: true });
+      const pid = this.sim.kernel.spawnDaemon({ ns: pod.ns, cmd: 'sh', args: ['-c', cmd], logFile });
+      return `started in ${pod.name}: pid ${pid}, output in ${logFile}`;
+    }
+    if (opts.stream) {
+      const write = typeof opts.stream === 'function' ? opts.stream : (t: string) => process.stdout.write(t);
+      return new Promise((resolve) => {
+        const child = spawn('nsenter', [`--net=${NETNS_DIR}/${pod.ns}`, '--', 'sh', '-c', cmd], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
+        this.foreground = child;
+        let out = '';
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          write(d.toString());
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.on('close', () => {
+          this.foreground = undefined;
+          resolve(out);
+        });
+      });
+    }
+    const r = await pod.exec(cmd, { timeoutMs: opts.timeoutMs });
+    return r.stdout + r.stderr;
+  }
+
+  /** Interrupts a streaming execContainer (what Ctrl-C does in the REPL). */
+  interrupt(): boolean {
+    const c = this.foreground;
+    if (!c?.pid) return false;
+    try {
+      process.kill(-c.pid, 'SIGINT');
+    } catch {
+      c.kill('SIGINT');
+    }
+    return true;
+  }
+
+  create_container(name: string, opts?: { labels?: Record<string, string>; command?: string }) {
+    return this.createContainer(name, opts);
+  }
+
+  delete_container(name: string) {
+    return this.deleteContainer(name);
+  }
+
+  exec_container(name: string, cmd: string, opts?: ExecOptions) {
+    return this.execContainer(name, cmd, opts);
+  }
+
+  private podHere(name: string): PodNode {
+    const pod = this.cluster.localPods().find((p) => p.name === name);
+    if (!pod)
+      throw new Error(
+        `no pod "${name}" on ${this.name} (its pods: ${
+          this.pods()
+            .map((p) => p.name)
+            .join(', ') || 'none'
+        })`,
+      );
+    if (pod.worker !== this.name) throw new Error(`pod "${name}" runs on ${pod.worker}, not on ${this.name}`);
+    return pod;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}

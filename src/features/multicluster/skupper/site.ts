@@ -1,0 +1,400 @@
+// Skupper-style sites, main-process side: one site router per cluster (a child process in the
+// cluster's first worker), its certificates, tokens, links and exposed services.
+//
+//   const token = await C0.skupperToken()        // C0's site CA issues a client certificate for one link
+//   await C1.skupperLink(token)                   // C1's router dials C0's over mutual TLS
+//   await C0.skupperExpose('svc1', {port: 80})    // a connector in C0; every other site gets a
+//                                                 // listener (port 1028, 1029, ...) and a ClusterIP service svc1
+//
+// Certificates are made with the openssl CLI (files in the simulation's directory); the routers
+// speak the framed protocol of protocol.ts to each other over the simulated network.
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processStartTime } from '../../../kernel/proc.js';
+import type { Simulation } from '../../../runtime/simulation.js';
+import type { Cluster } from '../../k8s/cluster.js';
+import { type ServiceObject, specKey } from '../../k8s/services/objects.js';
+import type { WorkerNode } from '../../k8s/worker.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROUTER_MAIN = join(here, 'router.js');
+export const LINK_PORT = 55671;
+/** listener ports on the router worker, one per routing key, the same in every site (knetsim's 1028) */
+export const FIRST_LISTENER_PORT = 1028;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What one site gives another to link: where to dial and a certificate for this link. */
+export interface SkupperToken {
+  site: string;
+  host: string;
+  port: number;
+  cost: number;
+  /** the site CA (verifies the server, and signed the client certificate) */
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export const encodeToken = (t: SkupperToken): string => Buffer.from(JSON.stringify(t)).toString('base64');
+export function decodeToken(s: string | SkupperToken): SkupperToken {
+  if (typeof s !== 'string') return s;
+  try {
+    return JSON.parse(Buffer.from(s, 'base64').toString()) as SkupperToken;
+  } catch {
+    throw new Error('not a skupper token (base64 JSON from skupperToken())');
+  }
+}
+
+export interface ExposeOptions {
+  /** the service port (and the listeners' service port in the other sites) */
+  port: number;
+  /** where the connector sends connections: default the service's ClusterIP, or the pod's IP */
+  host?: string;
+  targetPort?: number;
+  routingKey?: string;
+}
+
+interface KeyState {
+  listenerPort: number;
+  servicePort: number;
+  name: string;
+  exposedBy: Set<string>;
+}
+
+interface Registry {
+  sites: Map<string, SkupperSite>;
+  keys: Map<string, KeyState>;
+}
+
+const registries = new WeakMap<Simulation, Registry>();
+function registry(sim: Simulation): Registry {
+  let r = registries.get(sim);
+  if (!r) {
+    r = { sites: new Map(), keys: new Map() };
+    registries.set(sim, r);
+  }
+  return r;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** The site of a cluster (made on first use; its router starts then). */
+export async function siteOf(cluster: Cluster): Promise<SkupperSite> {
+  const reg = registry(cluster.sim);
+  let s = reg.sites.get(cluster.name);
+  if (!s) {
+    s = new SkupperSite(cluster, reg);
+    reg.sites.set(cluster.name, s);
+  }
+  await s.start();
+  return s;
+}
+
+export class SkupperSite {
+  private started?: Promise<void>;
+  private linkCount = 0;
+  private pid?: { pid: number; start?: string };
+  /** services this site made for listeners */
+  private readonly madeServices = new Set<string>();
+
+  constructor(
+    readonly cluster: Cluster,
+    private readonly reg: Registry,
+  ) {}
+
+  get name(): string {
+    return this.cluster.name;
+  }
+  get worker(): WorkerNode {
+    return this.cluster.workers[0];
+  }
+  get ip(): string {
+    return this.worker.ip!;
+  }
+  get dir(): string {
+    return join(this.cluster.sim.dir, 'skupper', this.name);
+  }
+  get controlPath(): string {
+    return join(this.dir, 'router.sock');
+  }
+  get log(): string {
+    return join(this.dir, 'router.log');
+  }
+
+  start(): Promise<void> {
+    this.started ??= this.doStart();
+    this.started.catch(() => {
+      this.started = undefined;
+    });
+    return this.started;
+  }
+
+  private async doStart(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    if (!existsSync(join(this.dir, 'ca.crt'))) {
+      openssl(
+        [
+          'req',
+          '-x509',
+          ...EC,
+          '-keyout',
+          'ca.key',
+          '-out',
+          'ca.crt',
+          '-days',
+          '365',
+          '-subj',
+          `/CN=${this.name}-site-ca`,
+        ],
+        this.dir,
+      );
+      this.issue('server', this.name, 365, ['-addext', `subjectAltName=IP:${this.ip}`]);
+    }
+    const w = this.worker;
+    const pid = this.cluster.sim.kernel.spawnDaemon({
+      ns: w.ns,
+      cmd: process.execPath,
+      args: [
+        '--max-semi-space-size=16',
+        ROUTER_MAIN,
+        `--site=${this.name}`,
+        `--ip=${this.ip}`,
+        `--port=${LINK_PORT}`,
+        `--dir=${this.dir}`,
+        `--control=${this.controlPath}`,
+      ],
+      logFile: this.log,
+    });
+    this.pid = { pid, start: processStartTime(pid) };
+    for (let i = 0; ; i++) {
+      if (existsSync(this.controlPath) && (await this.request({ op: 'status' }).catch(() => undefined)))
+        break;
+      if (i > 200) throw new Error(`${this.name}: the site router did not start:\n${this.tail()}`);
+      await sleep(25);
+    }
+    // listeners for what other sites already expose
+    for (const [key, k] of this.reg.keys) await this.addListener(key, k);
+  }
+
+  tail(lines = 10): string {
+    if (!existsSync(this.log)) return '  (no router log)';
+    return readFileSync(this.log, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  }
+
+  /** One JSON request to the router over its control socket (a file: no simulated network). */
+  request(req: Record<string, unknown>, timeoutMs = 5000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const sock = createConnection(this.controlPath);
+      let buf = '';
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`${this.name}: the site router did not answer`));
+      }, timeoutMs);
+      sock.setEncoding('utf8');
+      sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
+      sock.on('data', (d: string) => {
+        buf += d;
+      });
+      sock.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      sock.on('end', () => {
+        clearTimeout(timer);
+        try {
+          const r = JSON.parse(buf) as Record<string, unknown>;
+          if (r.ok) resolve(r);
+          else reject(new Error(`${this.name}: ${String(r.error)}`));
+        } catch {
+          reject(new Error(`${this.name}: no answer from the site router`));
+        }
+      });
+    });
+  }
+
+  /** Issues a token for one link: a client certificate signed by this site's CA. */
+  /** A key and certificate `<base>.key/.crt` signed by the site CA. */
+  private issue(base: string, cn: string, days: number, extra: string[] = []): void {
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        ...EC,
+        '-keyout',
+        `${base}.key`,
+        '-out',
+        `${base}.crt`,
+        '-days',
+        String(days),
+        '-subj',
+        `/CN=${cn}`,
+        ...extra,
+      ],
+      this.dir,
+    );
+  }
+
+  token(opts: { cost?: number } = {}): SkupperToken {
+    const n = ++this.linkCount;
+    const cn = `link-${this.name}-${n}`;
+    const base = `link-${n}`;
+    this.issue(base, cn, 30);
+    return {
+      site: this.name,
+      host: this.ip,
+      port: LINK_PORT,
+      cost: opts.cost ?? 1,
+      ca: readFileSync(join(this.dir, 'ca.crt'), 'utf8'),
+      cert: readFileSync(join(this.dir, `${base}.crt`), 'utf8'),
+      key: readFileSync(join(this.dir, `${base}.key`), 'utf8'),
+    };
+  }
+
+  /** Links this site to the token's site (this router dials; the link carries both ways). */
+  async link(token: string | SkupperToken, opts: { name?: string; cost?: number } = {}): Promise<string> {
+    const t = decodeToken(token);
+    if (t.site === this.name) throw new Error(`${this.name}: a site cannot link to itself`);
+    const name = opts.name ?? `to-${t.site}`;
+    await this.request({ op: 'link', name, ...t, cost: opts.cost ?? t.cost });
+    return name;
+  }
+
+  /**
+   * Revokes a token this site issued (Skupper: deleting the AccessGrant's link): the link that
+   * uses its certificate is closed and the certificate is refused from now on.
+   */
+  async revoke(token: string | SkupperToken): Promise<{ closed: number }> {
+    const t = decodeToken(token);
+    if (t.site !== this.name) throw new Error(`${this.name}: this token was issued by ${t.site}`);
+    const fingerprint = new X509Certificate(t.cert).fingerprint256;
+    return (await this.request({ op: 'revoke', fingerprint })) as { closed: number };
+  }
+
+  async unlink(name: string): Promise<void> {
+    const links = ((await this.status()) as { links: { name: string }[] }).links.map((l) => l.name);
+    await this.request({ op: 'unlink', name: links.includes(name) ? name : `to-${name}` });
+  }
+
+  /** Waits until a link of this site is up (to a site, or any). */
+  async waitLink(site?: string, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = (await this.status()) as { links: { site?: string; state: string }[] };
+      if (s.links.some((l) => l.state === 'up' && (!site || l.site === site))) return;
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: no link up${site ? ` to ${site}` : ''}: ${JSON.stringify(s.links)}`);
+      await sleep(50);
+    }
+  }
+
+  /** Waits until this site has a route to a routing key. */
+  async waitRoute(key: string, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = (await this.status()) as { reachable: Record<string, number> };
+      if (s.reachable[key] !== undefined) return;
+      if (Date.now() > deadline) throw new Error(`${this.name}: no route to ${key}`);
+      await sleep(50);
+    }
+  }
+
+  status(): Promise<Record<string, unknown>> {
+    return this.request({ op: 'status' });
+  }
+
+  /** A connector for `name` here, and a listener plus a ClusterIP service in every other site. */
+  async expose(name: string, opts: ExposeOptions): Promise<{ key: string; listenerPort: number }> {
+    if (!opts || typeof opts.port !== 'number') throw new Error(`skupperExpose("${name}"): give {port}`);
+    const key = opts.routingKey ?? name;
+    let hosts = opts.host ? [opts.host] : [];
+    let port = opts.targetPort ?? opts.port;
+    if (hosts.length === 0) {
+      // a service: its ClusterIP, so kube-proxy in the router's worker picks among the endpoints
+      // as they are at each connection (pods added or replaced after the expose count); a
+      // headless service: its endpoints now
+      const raw = this.madeServices.has(name)
+        ? undefined
+        : await this.cluster.etcd.get(specKey('default', name)).string();
+      const pod = this.cluster.localPods().find((p) => p.name === name);
+      if (raw) {
+        const svc = JSON.parse(raw) as ServiceObject;
+        const sp = svc.spec.ports.find((p) => p.port === opts.port) ?? svc.spec.ports[0];
+        if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None' && opts.targetPort === undefined) {
+          hosts = [svc.spec.clusterIP];
+          port = sp.port;
+        } else {
+          port = opts.targetPort ?? sp.targetPort;
+          const view = (await this.cluster.services()).find(
+            (s) => s.name === name && s.namespace === 'default',
+          );
+          hosts = (view?.endpoints ?? []).map((e) => e.split(' ')[0]);
+          if (hosts.length === 0) throw new Error(`skupperExpose("${name}"): the service has no endpoints`);
+        }
+      } else if (pod) hosts = [pod.ip!];
+      else
+        throw new Error(
+          `skupperExpose("${name}"): ${this.name} has no service or pod "${name}" (or give {host})`,
+        );
+    }
+    let k = this.reg.keys.get(key);
+    if (!k) {
+      const used = new Set([...this.reg.keys.values()].map((x) => x.listenerPort));
+      let p = FIRST_LISTENER_PORT;
+      while (used.has(p)) p++;
+      k = { listenerPort: p, servicePort: opts.port, name, exposedBy: new Set() };
+      this.reg.keys.set(key, k);
+    }
+    k.exposedBy.add(this.name);
+    await this.request({ op: 'expose', key, hosts, port });
+    for (const s of this.reg.sites.values()) if (s !== this) await s.addListener(key, k);
+    return { key, listenerPort: k.listenerPort };
+  }
+
+  /** Removes this site's connector; when no site exposes the key any more, the listeners and services go. */
+  async unexpose(name: string, opts: { routingKey?: string } = {}): Promise<void> {
+    const key = opts.routingKey ?? name;
+    const k = this.reg.keys.get(key);
+    if (!k?.exposedBy.has(this.name)) throw new Error(`${this.name} does not expose "${key}"`);
+    await this.request({ op: 'unexpose', key });
+    k.exposedBy.delete(this.name);
+    if (k.exposedBy.size > 0) return;
+    this.reg.keys.delete(key);
+    for (const s of this.reg.sites.values()) await s.removeListener(key, k);
+  }
+
+  private async addListener(key: string, k: KeyState): Promise<void> {
+    await this.request({ op: 'listen', key, port: k.listenerPort });
+    const exists = (await this.cluster.services()).some(
+      (s) => s.name === k.name && s.namespace === 'default',
+    );
+    if (exists) return;
+    await this.cluster.addAddressService(
+      k.name,
+      [{ port: k.servicePort, targetPort: k.listenerPort }],
+      [this.ip],
+    );
+    this.madeServices.add(k.name);
+  }
+
+  private async removeListener(key: string, k: KeyState): Promise<void> {
+    await this.request({ op: 'unlisten', key });
+    if (this.madeServices.delete(k.name)) await this.cluster.deleteService(k.name);
+  }
+
+  toString(): string {
+    return `<skupper site ${this.name}: router in ${this.worker.name} ${this.ip}:${LINK_PORT}, pid ${this.pid?.pid}>`;
+  }
+}

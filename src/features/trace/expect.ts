@@ -1,0 +1,201 @@
+// The `expect:` entries of a topology: a small grammar, parsed at validation time into typed
+// expectations, each wrong entry an error located at its line.
+//
+//   <src> -> <dst>[:<port>] reachable|blocked|unreachable
+//   <router> ospf neighbors <n>          (also: ospf <router> neighbors <n>)
+//   bgp <router> established [<n>]       (also: <router> bgp established [<n>])
+//
+// <src> is a node or pod; <dst> a node, a pod, a service (`web`, `web.default`, `default/web`)
+// or an IPv4 address. With a port the probe is a TCP connection, without one a ping.
+import type { IssueSink } from '../../model/errors.js';
+import type { Model } from '../../model/model.js';
+import { parseIp } from '../../util/ipv4.js';
+
+export type Reachability = 'reachable' | 'blocked' | 'unreachable';
+
+interface Base {
+  /** the entry as written */
+  text: string;
+  /** its index in `expect` */
+  index: number;
+}
+
+export interface ReachExpectation extends Base {
+  kind: 'reach';
+  src: string;
+  dst: string;
+  port?: number;
+  want: Reachability;
+}
+
+export interface OspfExpectation extends Base {
+  kind: 'ospf';
+  router: string;
+  /** OSPF neighbours in state Full (2-Way between DROthers counts too) */
+  neighbors: number;
+}
+
+export interface BgpExpectation extends Base {
+  kind: 'bgp';
+  router: string;
+  /** sessions Established: exactly this many, or (undefined) all configured and at least one */
+  established?: number;
+}
+
+export type Expectation = ReachExpectation | OspfExpectation | BgpExpectation;
+
+export const EXPECT_FORMS = [
+  '<src> -> <dst>[:port] reachable|blocked|unreachable',
+  '<router> ospf neighbors <n>',
+  'bgp <router> established [<n>]',
+];
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const SERVICE = /^(?:([a-z0-9][a-z0-9-]*)\/)?([a-z0-9][a-z0-9-]*)(?:\.([a-z0-9][a-z0-9-]*))?$/;
+
+export class ExpectSyntaxError extends Error {}
+
+const count = (w: string, what: string): number => {
+  if (!/^\d{1,4}$/.test(w)) throw new ExpectSyntaxError(`${what} is a whole number, got "${w}"`);
+  return Number(w);
+};
+
+/** One entry, syntax only (names are checked against the model by parseExpectations). */
+export function parseExpectation(text: string, index = 0): Expectation {
+  const ws = text.trim().split(/\s+/).filter(Boolean);
+  const unknown = () =>
+    new ExpectSyntaxError(
+      `unknown expectation "${text.trim()}" (the forms are: ${EXPECT_FORMS.map((f) => `"${f}"`).join(', ')})`,
+    );
+  if (ws.length === 0) throw new ExpectSyntaxError('an empty expectation');
+  const arrow = ws.indexOf('->');
+  if (arrow >= 0) {
+    if (arrow !== 1 || ws.length !== 4) throw unknown();
+    const [src, , target, want] = ws;
+    if (!['reachable', 'blocked', 'unreachable'].includes(want))
+      throw new ExpectSyntaxError(
+        `"${want}" is not an outcome: write reachable, blocked or unreachable (in "${text.trim()}")`,
+      );
+    const m = /^([^:]+)(?::(\d+))?$/.exec(target);
+    if (!m || target.endsWith(':')) throw new ExpectSyntaxError(`"${target}" is not <dst> or <dst>:<port>`);
+    const port = m[2] === undefined ? undefined : Number(m[2]);
+    if (port !== undefined && (port < 1 || port > 65535))
+      throw new ExpectSyntaxError(`port ${m[2]} is outside 1..65535`);
+    if (!NAME.test(src)) throw new ExpectSyntaxError(`"${src}" is not a node name`);
+    if (!NAME.test(m[1]) && !m[1].includes('/'))
+      throw new ExpectSyntaxError(`"${m[1]}" is not a node, service or address`);
+    return { kind: 'reach', text, index, src, dst: m[1], port, want: want as Reachability };
+  }
+  // <router> ospf neighbors <n> | ospf <router> neighbors <n>
+  if (ws.length === 4 && ws[2] === 'neighbors' && (ws[1] === 'ospf' || ws[0] === 'ospf')) {
+    const router = ws[0] === 'ospf' ? ws[1] : ws[0];
+    return { kind: 'ospf', text, index, router, neighbors: count(ws[3], 'the neighbour count') };
+  }
+  // bgp <router> established [<n>] | <router> bgp established [<n>]
+  if (
+    (ws.length === 3 || ws.length === 4) &&
+    ws[2] === 'established' &&
+    (ws[0] === 'bgp' || ws[1] === 'bgp')
+  ) {
+    const router = ws[0] === 'bgp' ? ws[1] : ws[0];
+    const established = ws[3] === undefined ? undefined : count(ws[3], 'the session count');
+    return { kind: 'bgp', text, index, router, established };
+  }
+  throw unknown();
+}
+
+/** What a topology has that an expectation may name. */
+interface Names {
+  nodes: Map<string, string>;
+  pods: Set<string>;
+  services: Set<string>;
+}
+
+function namesOf(model: Model): Names {
+  const nodes = new Map<string, string>();
+  const pods = new Set<string>();
+  const services = new Set<string>();
+  for (const n of model.nodes.values()) {
+    nodes.set(n.name, n.kind);
+    const cfg = (
+      n.spec as {
+        clusterConfig?: { pods?: object; services?: Record<string, { namespace?: string }>; dns?: boolean };
+      }
+    ).clusterConfig;
+    if (!cfg) continue;
+    for (const p of Object.keys(cfg.pods ?? {})) pods.add(p);
+    for (const [s, spec] of Object.entries(cfg.services ?? {}))
+      services.add(`${spec.namespace ?? 'default'}/${s}`);
+    if (cfg.dns !== false) services.add('kube-system/kube-dns');
+  }
+  return { nodes, pods, services };
+}
+
+/** `web`, `web.default`, `default/web` as namespace/name; undefined when it is not that shape. */
+export function serviceRef(text: string): { namespace: string; name: string } | undefined {
+  const m = SERVICE.exec(text);
+  if (!m || (m[1] && m[3])) return undefined;
+  return { namespace: m[1] ?? m[3] ?? 'default', name: m[2] };
+}
+
+/**
+ * Every `expect:` entry as a typed expectation; each problem (syntax, an unknown node,
+ * router or service) is an issue at the entry's path expect[i].
+ */
+export function parseExpectations(entries: string[], model: Model, sink: IssueSink): Expectation[] {
+  const names = namesOf(model);
+  const out: Expectation[] = [];
+  const known = () => [...names.nodes.keys(), ...names.pods].slice(0, 12).join(', ');
+  entries.forEach((text, i) => {
+    let e: Expectation;
+    try {
+      e = parseExpectation(text, i);
+    } catch (err) {
+      if (!(err instanceof ExpectSyntaxError)) throw err;
+      const quoted = `"${text.trim()}"`;
+      sink.add(['expect', i], err.message.includes(quoted) ? err.message : `${err.message} (in ${quoted})`);
+      return;
+    }
+    const isNode = (n: string) => names.nodes.has(n) || names.pods.has(n);
+    if (e.kind === 'reach') {
+      if (!isNode(e.src)) {
+        sink.add(['expect', i], `unknown node "${e.src}" in "${text.trim()}" (nodes: ${known()})`);
+        return;
+      }
+      if (names.nodes.get(e.src) === 'switch') {
+        sink.add(['expect', i], `"${e.src}" is a switch: it sends no packets of its own`);
+        return;
+      }
+      const svc = serviceRef(e.dst);
+      const isService = svc !== undefined && names.services.has(`${svc.namespace}/${svc.name}`);
+      if (!isNode(e.dst) && parseIp(e.dst) === undefined && !isService) {
+        sink.add(
+          ['expect', i],
+          `unknown destination "${e.dst}" in "${text.trim()}": not a node, a pod, a service or an IPv4 address`,
+        );
+        return;
+      }
+      if (isService && !isNode(e.dst) && e.port === undefined) {
+        sink.add(
+          ['expect', i],
+          `"${e.dst}" is a service: give its port, e.g. ${e.src} -> ${e.dst}:80 ${e.want}`,
+        );
+        return;
+      }
+    } else {
+      const kind = names.nodes.get(e.router);
+      const ok = kind === 'router' || (e.kind === 'bgp' && kind === 'worker');
+      if (!ok) {
+        sink.add(
+          ['expect', i],
+          kind
+            ? `"${e.router}" is a ${kind}, not a router running ${e.kind === 'ospf' ? 'OSPF' : 'BGP'}`
+            : `unknown router "${e.router}" in "${text.trim()}"`,
+        );
+        return;
+      }
+    }
+    out.push(e);
+  });
+  return out;
+}

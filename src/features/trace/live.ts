@@ -1,0 +1,50 @@
+// Traces from inside the simulation's own process (REPL, `netsim verify`): the same tracer as
+// `netsim trace` in another shell, plus the clusters' service list for names the kernel's
+// tables cannot give (a service without endpoints has no chain that names it).
+import type { Simulation } from '../../runtime/simulation.js';
+import { type TraceOptions, type TraceResult, Tracer } from './trace.js';
+
+interface ServiceLister {
+  services(): Promise<{ name: string; namespace: string; clusterIP: string; ports: string }[]>;
+}
+
+function clustersOf(sim: Simulation): ServiceLister[] {
+  return [...sim.objects.values()].filter(
+    (o): o is ServiceLister => typeof (o as Partial<ServiceLister>)?.services === 'function',
+  );
+}
+
+/** A tracer over the simulation as it is now (pods added at run time included). */
+export function liveTracer(sim: Simulation): Tracer {
+  return Tracer.fromState(sim.state('ready'));
+}
+
+export function liveOptions(sim: Simulation, opts: TraceOptions = {}): TraceOptions {
+  return {
+    ...opts,
+    resolveService: async (namespace, name, port) => {
+      for (const c of clustersOf(sim)) {
+        const s = (await c.services()).find((x) => x.name === name && x.namespace === namespace);
+        if (!s) continue;
+        // "80/TCP→8000,53/UDP→53"
+        const ports = s.ports.split(',').map((p) => /^(\d+)(?::\d+)?\/(\w+)/.exec(p));
+        const tcp = ports.filter((m) => m?.[2] === 'TCP').map((m) => Number(m![1]));
+        const pick = port !== undefined ? tcp.find((p) => p === port) : tcp[0];
+        if (pick !== undefined) return { ip: s.clusterIP, port: pick };
+      }
+      return undefined;
+    },
+  };
+}
+
+/** A trace from inside the simulation's process; a web view that is open draws its path. */
+export async function traceLive(
+  sim: Simulation,
+  src: string,
+  dst: string,
+  opts: TraceOptions = {},
+): Promise<TraceResult> {
+  const r = await liveTracer(sim).trace(src, dst, liveOptions(sim, opts));
+  sim.events.emit({ type: 'trace', trace: r });
+  return r;
+}

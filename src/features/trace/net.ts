@@ -1,0 +1,87 @@
+// What a trace knows of the simulation besides the kernel: the nodes, their namespaces and
+// addresses, and which interface's other end is where (a veth's peer). It comes from the
+// state a running simulation publishes (state.json), so `netsim trace` in another shell and
+// the REPL see the same thing. Everything about forwarding is asked of the kernel.
+
+import { run } from '../../kernel/run.js';
+import { kindOf } from '../../model/kinds/registry.js';
+import { BRIDGE_NAME } from '../../model/kinds/switch.js';
+import type { NodeState, SimState } from '../../runtime/state.js';
+
+export class TraceNet {
+  readonly nodes = new Map<string, NodeState>();
+  private readonly peers = new Map<string, { node: string; iface: string }>();
+  private readonly addrs = new Map<string, { node: string; iface: string }>();
+
+  constructor(readonly state: SimState) {
+    for (const n of state.nodes) {
+      this.nodes.set(n.name, n);
+      for (const i of n.ifaces) {
+        if (i.addr) this.addrs.set(i.addr.split('/')[0], { node: n.name, iface: i.name });
+        const [pn, pi] = i.peer.split(':');
+        if (!pn || !pi) continue;
+        this.peers.set(`${n.name}:${i.name}`, { node: pn, iface: pi });
+        // pods' host ends are listed on the pod only
+        this.peers.set(`${pn}:${pi}`, { node: n.name, iface: i.name });
+      }
+    }
+  }
+
+  get name(): string {
+    return this.state.name;
+  }
+
+  node(name: string): NodeState | undefined {
+    return this.nodes.get(name);
+  }
+
+  /** The other end of a node's veth, if it is one netsim made. */
+  peer(node: string, iface: string): { node: string; iface: string } | undefined {
+    return this.peers.get(`${node}:${iface}`);
+  }
+
+  /** The node with this address on one of its interfaces (as netsim assigned it). */
+  owner(ip: string): { node: string; iface: string } | undefined {
+    return this.addrs.get(ip);
+  }
+
+  firstIp(node: NodeState): string | undefined {
+    return node.ifaces.find((i) => i.addr)?.addr?.split('/')[0];
+  }
+
+  /** A switch: nothing but a bridge (its own name, br0) and ports. */
+  isSwitch(node: NodeState): boolean {
+    return kindOf(node.kind, false)?.bridging === true;
+  }
+
+  switchBridge(): string {
+    return BRIDGE_NAME;
+  }
+
+  workers(): NodeState[] {
+    return [...this.nodes.values()].filter((n) => n.kind === 'worker');
+  }
+}
+
+export interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A tool inside a namespace; never throws on a non-zero exit. */
+export async function inNs(ns: string, cmd: string, args: string[], timeoutMs = 10000): Promise<Out> {
+  const r = await run(cmd, args, { ns, check: false, timeoutMs });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `ip -j ...` (or `bridge -j ...`) in a namespace: the parsed list, [] on failure. */
+export async function jsonIn<T>(ns: string, cmd: 'ip' | 'bridge', args: string[]): Promise<T[]> {
+  const r = await inNs(ns, cmd, ['-j', ...args]);
+  if (r.code !== 0) return [];
+  try {
+    return (JSON.parse(r.stdout.trim() || '[]') as T[]) ?? [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,228 @@
+// nftables tracing of one probe. In every namespace involved, a temporary table marks the
+// probe's first packet (`meta nftrace set 1`, at the very start of prerouting and output),
+// and `nft monitor trace` reports every rule of every table the packet then meets: the
+// kube-proxy rules that chose an endpoint, NetworkPolicy verdicts, anyone's firewall. The
+// mark does not survive a change of namespace (the kernel clears it on a veth), hence a
+// table in each. VXLAN packets carrying the probe are marked by the inner header's fields.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NETNS_DIR, pool } from '../../kernel/run.js';
+import { inNs } from './net.js';
+
+export interface ProbeMatch {
+  proto: 'tcp' | 'icmp';
+  saddr: string;
+  /** TCP source port */
+  sport?: number;
+  /** ICMP echo identifier */
+  icmpId?: number;
+}
+
+export interface PacketInfo {
+  iif?: string;
+  oif?: string;
+  saddr?: string;
+  daddr?: string;
+  proto?: string;
+  sport?: number;
+  dport?: number;
+}
+
+export interface TraceEvent {
+  table: string;
+  chain: string;
+  type: 'packet' | 'rule' | 'policy' | 'verdict';
+  /** the rule as nft prints it, or the policy/verdict */
+  text: string;
+  verdict?: string;
+  packet?: PacketInfo;
+}
+
+const hex32 = (ip: string) =>
+  `0x${ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('')}`;
+
+// inside VXLAN: UDP header 8 + VXLAN 8 + Ethernet 14 bytes, then the inner IPv4 header (20)
+const INNER_IP = 30 * 8;
+const INNER_L4 = 50 * 8;
+
+/** The rules that mark the probe: as sent (saddr + port/id) and inside a VXLAN packet. */
+export function markRules(m: ProbeMatch): string[] {
+  if (m.proto === 'tcp')
+    return [
+      `ip saddr ${m.saddr} tcp sport ${m.sport} tcp flags & (fin|syn|rst|ack) == syn`,
+      `meta l4proto udp @th,${INNER_IP + 96},32 ${hex32(m.saddr)} @th,${INNER_IP + 72},8 6 @th,${INNER_L4},16 ${m.sport}`,
+    ];
+  return [
+    `ip saddr ${m.saddr} icmp type echo-request icmp id ${m.icmpId}`,
+    `meta l4proto udp @th,${INNER_IP + 96},32 ${hex32(m.saddr)} @th,${INNER_IP + 72},8 1 @th,${INNER_L4 + 32},16 ${m.icmpId}`,
+  ];
+}
+
+export function traceTableText(table: string, m: ProbeMatch): string {
+  const rules = markRules(m)
+    .map((r) => `${r} meta nftrace set 1;`)
+    .join(' ');
+  return [
+    `table ip ${table} {`,
+    `  chain pre { type filter hook prerouting priority -400; policy accept; ${rules} }`,
+    `  chain out { type filter hook output priority -400; policy accept; ${rules} }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+const EVENT_RE = /^trace id \S+ ip (\S+) (\S+) (packet: |rule |policy |verdict )(.*?)\s*$/;
+
+export function parsePacket(text: string): PacketInfo {
+  const p: PacketInfo = {};
+  const get = (re: RegExp) => re.exec(text)?.[1];
+  p.iif = get(/\biif "([^"]+)"/);
+  p.oif = get(/\boif "([^"]+)"/);
+  p.saddr = get(/\bip saddr (\S+)/);
+  p.daddr = get(/\bip daddr (\S+)/);
+  const l4 = /\b(tcp|udp) sport (\d+) \1 dport (\d+)/.exec(text);
+  if (l4) {
+    p.proto = l4[1];
+    p.sport = Number(l4[2]);
+    p.dport = Number(l4[3]);
+  } else if (/\bicmp type /.test(text)) p.proto = 'icmp';
+  return p;
+}
+
+/** The events of `nft monitor trace` output, in order. */
+export function parseTrace(output: string): TraceEvent[] {
+  const out: TraceEvent[] = [];
+  for (const line of output.split('\n')) {
+    const m = EVENT_RE.exec(line);
+    if (!m) continue;
+    const [, table, chain, kind, rest] = m;
+    if (kind === 'packet: ')
+      out.push({ table, chain, type: 'packet', text: rest, packet: parsePacket(rest) });
+    else if (kind === 'rule ') {
+      const v = /^(.*) \(verdict (.+)\)$/.exec(rest);
+      out.push({ table, chain, type: 'rule', text: v ? v[1] : rest, verdict: v?.[2] });
+    } else if (kind === 'policy ') out.push({ table, chain, type: 'policy', text: rest, verdict: rest });
+    else out.push({ table, chain, type: 'verdict', text: rest, verdict: rest });
+  }
+  return out;
+}
+
+interface Monitor {
+  ns: string;
+  child: ChildProcess;
+  output: string;
+  closed: Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The nft process under `timeout` (our child): its pid, once it has started. */
+function nftPid(child: ChildProcess): number | undefined {
+  try {
+    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+    return kids ? Number(kids.split(/\s+/)[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True once the monitor's netlink socket is subscribed to a netfilter group. */
+function subscribed(child: ChildProcess): boolean {
+  const pid = nftPid(child);
+  if (!pid) return false;
+  try {
+    const rows = readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n').slice(1);
+    // sk Eth Pid Groups ...: NETLINK_NETFILTER is 12
+    return rows.some((r) => {
+      const f = r.trim().split(/\s+/);
+      return f[1] === '12' && Number(f[2]) === pid && Number.parseInt(f[3], 16) !== 0;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Tracing of one probe across namespaces: start() before the probe, stop() after it. */
+export class TraceSession {
+  private monitors: Monitor[] = [];
+  private tabled: string[] = [];
+
+  private constructor(
+    readonly table: string,
+    readonly match: ProbeMatch,
+  ) {}
+
+  static async start(namespaces: string[], match: ProbeMatch, table: string): Promise<TraceSession> {
+    const s = new TraceSession(table, match);
+    try {
+      // nft opens /dev/stdin for `-f -`, which fails on the socket Node gives a child: a file
+      const file = join(tmpdir(), `${table}-${process.pid}.nft`);
+      writeFileSync(file, traceTableText(table, match));
+      try {
+        await pool(namespaces, 8, async (ns) => {
+          const r = await inNs(ns, 'nft', ['-f', file]);
+          if (r.code !== 0) throw new Error(`could not add the trace table in ${ns}: ${r.stderr.trim()}`);
+          s.tabled.push(ns);
+        });
+      } finally {
+        rmSync(file, { force: true });
+      }
+      for (const ns of namespaces) {
+        // `timeout` ends the monitor even if this process dies before stop()
+        const child = spawn(
+          'nsenter',
+          [`--net=${NETNS_DIR}/${ns}`, 'timeout', '60', 'nft', 'monitor', 'trace'],
+          {
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        );
+        const m: Monitor = { ns, child, output: '', closed: Promise.resolve() };
+        m.closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+        child.on('error', () => {});
+        child.stdout!.on('data', (d: Buffer) => {
+          m.output += d.toString();
+        });
+        s.monitors.push(m);
+      }
+      const deadline = Date.now() + 10000;
+      for (const m of s.monitors)
+        while (!subscribed(m.child)) {
+          if (Date.now() > deadline) throw new Error(`nft monitor trace did not start in ${m.ns}`);
+          await sleep(10);
+        }
+      return s;
+    } catch (err) {
+      await s.stop();
+      throw err;
+    }
+  }
+
+  /** Ends the monitors and removes the tables; the events seen in each namespace. */
+  async stop(): Promise<Map<string, TraceEvent[]>> {
+    // the last events are on their way through netlink
+    await sleep(150);
+    for (const m of this.monitors) if (m.child.exitCode === null) m.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.monitors.map((m) => m.closed)),
+      new Promise((r) => {
+        timer = setTimeout(r, 3000);
+      }),
+    ]);
+    clearTimeout(timer);
+    const out = new Map<string, TraceEvent[]>();
+    for (const m of this.monitors) out.set(m.ns, parseTrace(m.output));
+    const tabled = this.tabled;
+    this.tabled = [];
+    await pool(tabled, 8, async (ns) => {
+      await inNs(ns, 'nft', ['delete', 'table', 'ip', this.table]);
+    });
+    this.monitors = [];
+    return out;
+  }
+}

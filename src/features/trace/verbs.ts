@@ -1,0 +1,56 @@
+// The REPL's `trace <src> <dst> [port] [--json]`.
+import type { Simulation } from '../../runtime/simulation.js';
+import { traceLive } from './live.js';
+import { formatTrace, TraceError } from './trace.js';
+
+export interface TraceVerb {
+  names: string[];
+  usage: string;
+  help: string;
+  run(args: string[], rest: string): Promise<number>;
+}
+
+export const TRACE_USAGE = 'trace src dst [port] [--json]';
+
+/** `[src, dst, port?, json]` from the words after the verb; throws on anything else. */
+export function traceArgs(args: string[]): { src: string; dst: string; port?: number; json: boolean } {
+  const json = args.includes('--json');
+  const rest = args.filter((a) => a !== '--json');
+  // dst:port is accepted too
+  if (rest.length === 2 && /^[^:]+:\d+$/.test(rest[1])) rest.splice(1, 1, ...rest[1].split(':'));
+  if (rest.length < 2 || rest.length > 3) throw new TraceError(`usage: ${TRACE_USAGE}`);
+  const [src, dst, p] = rest;
+  if (p !== undefined && !/^\d+$/.test(p))
+    throw new TraceError(`"${p}" is not a port number (usage: ${TRACE_USAGE})`);
+  return { src, dst, port: p === undefined ? undefined : Number(p), json };
+}
+
+export function traceVerbs(
+  sim: Simulation,
+  io: { out: (t: string) => void; err: (t: string) => void },
+): TraceVerb[] {
+  return [
+    {
+      names: ['trace'],
+      usage: TRACE_USAGE,
+      help: 'send a real probe (ping, or TCP to port) and explain every hop: routes, bridges, NAT, VXLAN, policy',
+      async run(args) {
+        let a: ReturnType<typeof traceArgs>;
+        try {
+          a = traceArgs(args);
+        } catch (err) {
+          io.err(`*** ${(err as Error).message}\n`);
+          return 1;
+        }
+        try {
+          const r = await traceLive(sim, a.src, a.dst, { port: a.port });
+          io.out(a.json ? `${JSON.stringify(r, null, 1)}\n` : formatTrace(r));
+          return r.outcome === 'delivered' ? 0 : 1;
+        } catch (err) {
+          io.err(`*** trace: ${(err as Error).message}\n`);
+          return 1;
+        }
+      },
+    },
+  ];
+}
