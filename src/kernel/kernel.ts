@@ -2,7 +2,6 @@
 // (one `ip -batch` for all namespaces and veths, at most one process chain per namespace
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
-import { spawn } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -13,6 +12,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 
 /** Per-namespace files that `ip netns exec` mounts over /etc. */
@@ -242,7 +242,7 @@ export class Kernel {
   spawnDaemon(spec: DaemonSpec): number {
     const fd = openSync(spec.logFile, 'a');
     try {
-      const child = spawn('nsenter', [`--net=${NETNS_DIR}/${spec.ns}`, '--', spec.cmd, ...spec.args], {
+      const child = spawnIn(spec.ns, [spec.cmd, ...spec.args], {
         detached: true,
         stdio: ['ignore', fd, fd],
         env: { ...process.env, ...spec.env },
@@ -263,7 +263,7 @@ export class Kernel {
   spawnTracked(spec: DaemonSpec): { pid: number; exited: Promise<number | null> } {
     const fd = openSync(spec.logFile, 'a');
     try {
-      const child = spawn('nsenter', [`--net=${NETNS_DIR}/${spec.ns}`, '--', spec.cmd, ...spec.args], {
+      const child = spawnIn(spec.ns, [spec.cmd, ...spec.args], {
         stdio: ['ignore', fd, fd],
         env: { ...process.env, ...spec.env },
       });

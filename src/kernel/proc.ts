@@ -76,3 +76,8 @@ export function processesOfOwner(tag: string): number[] {
   }
   return pids;
 }
+
+/** The process is ours (same PID and start time) and still running (not a zombie). */
+export function isRunning(pid: number, start?: string): boolean {
+  return isAlive(pid, start) && !isZombie(pid);
+}

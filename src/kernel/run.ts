@@ -3,7 +3,9 @@
 // `ip netns exec`, which also remounts /sys for each call).
 import { execa } from 'execa';
 
-export const NETNS_DIR = '/run/netns';
+import { inNamespace, NETNS_DIR } from './enter.js';
+
+export { inNamespace, NETNS_DIR };
 
 export interface RunOptions {
   /** network namespace to enter (full name, e.g. netsim-lab-h1) */
@@ -32,12 +34,6 @@ export class KernelError extends Error {
     super(`${command} failed (exit ${exitCode}): ${stderr.trim() || stdout.trim()}`);
     this.name = 'KernelError';
   }
-}
-
-/** argv that runs `cmd args` inside `ns` (or in the caller's namespace when ns is undefined). */
-export function inNamespace(ns: string | undefined, cmd: string, args: string[]): [string, string[]] {
-  if (!ns) return [cmd, args];
-  return ['nsenter', [`--net=${NETNS_DIR}/${ns}`, '--', cmd, ...args]];
 }
 
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {

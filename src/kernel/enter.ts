@@ -1,0 +1,39 @@
+// Entering a namespace: the one place that builds the `nsenter` argv. Everything that runs a
+// program inside a simulated node (short commands, daemons, foreground processes streamed to
+// the REPL, an interactive shell) comes through here.
+import {
+  type ChildProcess,
+  type SpawnOptions,
+  type SpawnSyncOptions,
+  type SpawnSyncReturns,
+  spawn,
+  spawnSync,
+} from 'node:child_process';
+
+export const NETNS_DIR = '/run/netns';
+
+/** argv that runs `cmd args` inside `ns` (or in the caller's namespace when ns is undefined). */
+export function inNamespace(ns: string | undefined, cmd: string, args: string[]): [string, string[]] {
+  if (!ns) return [cmd, args];
+  return ['nsenter', [`--net=${NETNS_DIR}/${ns}`, '--', cmd, ...args]];
+}
+
+/**
+ * A process inside `ns` whose stdio the caller handles (a foreground command streamed to the
+ * REPL, a monitor). Not recorded in the ledger: the caller waits for it or ends it; use
+ * Kernel.spawnDaemon/spawnTracked for processes that may outlive the caller's attention.
+ */
+export function spawnIn(ns: string | undefined, argv: string[], opts: SpawnOptions = {}): ChildProcess {
+  const [file, args] = inNamespace(ns, argv[0], argv.slice(1));
+  return spawn(file, args, opts);
+}
+
+/** The same, waiting for the process (an interactive shell with inherited stdio). */
+export function spawnInSync(
+  ns: string | undefined,
+  argv: string[],
+  opts: SpawnSyncOptions = {},
+): SpawnSyncReturns<Buffer> {
+  const [file, args] = inNamespace(ns, argv[0], argv.slice(1));
+  return spawnSync(file, args, opts) as SpawnSyncReturns<Buffer>;
+}
