@@ -198,6 +198,20 @@ export class Kernel {
     await run('sh', ['-s'], { ns, input: `${parts.join('\n')}\n` });
   }
 
+  /**
+   * A tool run inside a namespace that reads state or talks to a daemon (vtysh, fping, nft
+   * list, conntrack ...): resolves with its output; throws on a non-zero exit unless
+   * `check: false`. Programs that change kernel state have their own recorded methods.
+   */
+  tool(
+    ns: string | undefined,
+    cmd: string,
+    args: string[],
+    opts: Omit<RunOptions, 'ns'> = {},
+  ): Promise<RunResult> {
+    return run(cmd, args, { ...opts, ns });
+  }
+
   ip(ns: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return run('ip', args, { ...opts, ns });
   }
