@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster } from '../src/features/k8s/cluster.js';
+import { type Cluster, clustersOf } from '../src/features/k8s/cluster.js';
 import type { EtcdNode } from '../src/features/k8s/etcd.js';
 import type { PodNode } from '../src/features/k8s/pod.js';
 import type { WorkerNode } from '../src/features/k8s/worker.js';
@@ -43,7 +43,7 @@ function pssKiB(pid: number | undefined): number {
 }
 
 function clusters(sim: Simulation): Cluster[] {
-  return [...sim.objects.values()].filter((o): o is Cluster => o instanceof Cluster);
+  return clustersOf(sim);
 }
 
 /** Every pod reachable: from the first pod of each cluster to all its other pods; repeated until none fails. */

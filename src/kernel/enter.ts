@@ -10,6 +10,8 @@ import {
   spawnSync,
 } from 'node:child_process';
 
+export type { ChildProcess };
+
 export const NETNS_DIR = '/run/netns';
 
 /** argv that runs `cmd args` inside `ns` (or in the caller's namespace when ns is undefined). */

@@ -3,13 +3,15 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { clabIssues, importClabFile, isClabFile } from '../features/clab/import.js';
 import { Topology } from './builder.js';
 import { TopologyError } from './errors.js';
+import { type LoadOptions, topologyFormats } from './formats.js';
 import type { Model } from './model.js';
 import { YamlSource } from './source.js';
 import { builtinTopology, TOPO_HELP } from './topos.js';
-import { type ValidateOptions, validate } from './validate.js';
+import { validate } from './validate.js';
+
+export type { LoadOptions };
 
 /** What a scenario module may export. */
 export interface ScenarioModule {
@@ -31,11 +33,6 @@ export interface Loaded {
   notes?: string[];
 }
 
-export interface LoadOptions extends ValidateOptions {
-  /** containerlab files: an address mapping file (default: found among the nodes' binds) */
-  ipMapping?: string;
-}
-
 const here = dirname(fileURLToPath(import.meta.url));
 /** project root (dist/src/model -> ../../..) */
 export const PROJECT_ROOT = resolve(here, '..', '..', '..');
@@ -45,7 +42,7 @@ const YAML_EXT = ['.yml', '.yaml'];
 /** A scenario name ("default"), a path to a scenario, or a path to a YAML topology. */
 export function resolveTopologyArg(arg: string): string {
   if (existsSync(arg)) return resolve(arg);
-  for (const ext of [...SCENARIO_EXT, ...YAML_EXT, '.clab.yml']) {
+  for (const ext of [...SCENARIO_EXT, ...YAML_EXT, ...topologyFormats().flatMap((f) => f.extensions)]) {
     const p = join(PROJECT_ROOT, 'scenarios', `${arg}${ext}`);
     if (existsSync(p)) return p;
   }
@@ -63,14 +60,8 @@ export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise
   if (builtin) return { model: validate(builtin.toSpec(), builtin.source, opts), file: arg };
   const file = resolveTopologyArg(arg);
   const ext = extname(file);
-  if (isClabFile(file)) {
-    const imported = importClabFile(file, { ipMapping: opts.ipMapping, simName: opts.simName });
-    try {
-      return { model: validate(imported.spec, imported.source, opts), file, notes: imported.notes };
-    } catch (err) {
-      throw err instanceof TopologyError ? clabIssues(err, imported) : err;
-    }
-  }
+  const format = topologyFormats().find((f) => f.claims(file));
+  if (format) return { ...format.load(file, opts), file };
   if (YAML_EXT.includes(ext)) {
     const { source, value } = YamlSource.read(file);
     return { model: validate(value, source, opts), file };

@@ -1,8 +1,9 @@
 // The validated model: what the planner turns into kernel operations. Every name is
 // resolved, every interface named and every address allocated.
-import type { Expectation } from '../features/trace/expect.js';
+
 import type { Cidr } from '../util/ipv4.js';
 import type { SourceLocator } from './errors.js';
+import type { Expectation } from './expectation.js';
 import type { LinkSpec } from './spec.js';
 
 export interface Addr {
@@ -50,7 +51,7 @@ export interface Model {
   links: LinkModel[];
   segments: SegmentModel[];
   expect: string[];
-  /** the `expect` entries parsed (src/features/trace/expect.ts), checked against the model */
+  /** the `expect` entries parsed (src/model/expect.ts), checked against the model */
   expectations?: Expectation[];
 }
 

@@ -1,7 +1,6 @@
 // Spec -> Model. Every check that can be made before touching the kernel is made here,
 // so a bad topology fails with a located error and nothing is ever half-built.
 import type { z } from 'zod';
-import { parseExpectations } from '../features/trace/expect.js';
 import {
   type Cidr,
   contains,
@@ -16,6 +15,7 @@ import {
 } from '../util/ipv4.js';
 import { formatPath, IssueSink, type Path, type SourceLocator, TopologyError } from './errors.js';
 import { ExpandedSource, expandNodes } from './expand.js';
+import { parseExpectations } from './expect.js';
 import { kindNames, kindOf } from './kinds/registry.js';
 import { BRIDGE_NAME } from './kinds/switch.js';
 import {

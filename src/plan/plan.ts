@@ -5,11 +5,11 @@
 import type { Features } from '../kernel/features.js';
 import { emptyScript, type NsScript, type VethSpec } from '../kernel/kernel.js';
 import { TopologyError } from '../model/errors.js';
+import type { PlanSink } from '../model/kinds/kind.js';
 import { kindOf } from '../model/kinds/registry.js';
-import type { IfaceModel, Model } from '../model/model.js';
-import { formatIp } from '../util/ipv4.js';
+import type { Model } from '../model/model.js';
 
-export class Plan {
+export class Plan implements PlanSink {
   readonly namespaces: string[] = [];
   readonly veths: VethSpec[] = [];
   readonly scripts = new Map<string, NsScript>();
@@ -107,14 +107,6 @@ export function configurationWaves(model: Model): Map<string, number> {
     }
   }
   return waves;
-}
-
-/** Address and up/down lines for an interface of an L3 node. */
-export function ifaceLines(model: Model, iface: IfaceModel): string[] {
-  const lines: string[] = [];
-  if (iface.addr) lines.push(`addr add ${formatIp(iface.addr.ip)}/${iface.addr.prefix} dev ${iface.name}`);
-  if (model.links[iface.link].spec.state !== 'down') lines.push(`link set ${iface.name} up`);
-  return lines;
 }
 
 /** tc for a link: netem (delay/jitter/loss) where the kernel has it, tbf for rate; both directions. */

@@ -1,14 +1,24 @@
 // The live object for one node: what the REPL and scenario scripts use (`await h1.exec('ip a')`).
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Kernel } from '../kernel/kernel.js';
 import type { RunOptions, RunResult } from '../kernel/run.js';
 import { NETNS_DIR } from '../kernel/run.js';
 import type { IfaceModel, NodeModel } from '../model/model.js';
 import { formatIp } from '../util/ipv4.js';
-import type { Simulation } from './simulation.js';
 
-export class SimNode {
+/**
+ * What a node needs of the simulation it belongs to. The Simulation is one; a kind's node
+ * class that needs more says so: `class RouterNode extends SimNode<Simulation>`.
+ */
+export interface NodeHost {
+  readonly name: string;
+  readonly dir: string;
+  readonly kernel: Kernel;
+}
+
+export class SimNode<S extends NodeHost = NodeHost> {
   constructor(
-    readonly sim: Simulation,
+    readonly sim: S,
     readonly model: NodeModel,
   ) {}
 

@@ -2,7 +2,6 @@
 // node objects, and tears everything down through the ledger.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ConvergeOptions, type ConvergeReport, waitConverged } from '../features/frr/converge.js';
 import { type Features, probeFeatures } from '../kernel/features.js';
 import { Kernel, type LinkState } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
@@ -14,7 +13,9 @@ import type { Model } from '../model/model.js';
 import { buildPlan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
 import { SimEvents } from './events.js';
+import { runtimeOf } from './kind-runtime.js';
 import { SimNode } from './node.js';
+import { SimObjects } from './objects.js';
 import { runDir, simDir } from './paths.js';
 import { type MatrixResult, type PingTarget, pingFrom, pingMatrix } from './ping.js';
 import { isRunning, readState, type SimState, writeState } from './state.js';
@@ -35,9 +36,9 @@ export interface PhaseTiming {
 }
 
 export class Simulation {
-  readonly nodes = new Map<string, SimNode>();
-  /** live objects that are not nodes (a cluster), by name: the REPL and scripts see them */
-  readonly objects = new Map<string, unknown>();
+  readonly nodes = new Map<string, SimNode<Simulation>>();
+  /** what features keep for this simulation: named live objects (a cluster) and their state */
+  readonly objects = new SimObjects();
   /** nodes made while running (pods) -> the node they live in */
   private readonly runtimeNodes = new Map<string, string | undefined>();
   private status: SimState['status'] = 'building';
@@ -48,6 +49,8 @@ export class Simulation {
   readonly kernel: Kernel;
   features!: Features;
   private stopped = false;
+  /** links taken down while running (the model keeps what the topology said) */
+  private readonly downLinks = new Set<number>();
   /** the route lines planned for each namespace, replayed when a link comes back up */
   private plannedRoutes = new Map<string, string[]>();
 
@@ -57,6 +60,12 @@ export class Simulation {
   ) {
     this.dir = simDir(model.name);
     this.kernel = new Kernel(new Ledger(join(this.dir, 'ledger.jsonl')));
+    for (const l of model.links) if (l.spec.state === 'down') this.downLinks.add(l.index);
+  }
+
+  /** A link's state now: as the topology said, then as `setLink` changed it. */
+  linkState(index: number): 'up' | 'down' {
+    return this.downLinks.has(index) ? 'down' : 'up';
   }
 
   get name(): string {
@@ -142,8 +151,10 @@ export class Simulation {
     const neighNote = holdNeighThresholds(runDir(), m.name);
     if (neighNote) this.log(`note: ${neighNote}`);
     for (const node of m.nodes.values()) {
-      const kind = kindOf(node.kind);
-      this.nodes.set(node.name, kind.createRuntime?.(node, this) ?? new SimNode(this, node));
+      this.nodes.set(
+        node.name,
+        runtimeOf<Simulation>(node.kind).createRuntime?.(node, this) ?? new SimNode(this, node),
+      );
     }
     await this.phase('namespaces', plan.namespaces.length, () => this.kernel.addNamespaces(plan.namespaces));
     await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
@@ -151,11 +162,11 @@ export class Simulation {
       this.kernel.applyScripts(plan.scripts),
     );
     await this.phase('carrier', m.links.length, () => this.waitCarrier(reported));
-    const starters = [...this.nodes.values()].filter((n) => kindOf(n.kind).start);
+    const starters = [...this.nodes.values()].filter((n) => runtimeOf<Simulation>(n.kind).start);
     if (starters.length) {
       await this.phase('daemons', starters.length, (done) =>
         pool(starters, 8, async (n) => {
-          await kindOf(n.kind).start!(n, this);
+          await runtimeOf<Simulation>(n.kind).start!(n, this);
           done();
         }),
       );
@@ -218,7 +229,7 @@ export class Simulation {
     }
   }
 
-  node(name: string): SimNode {
+  node(name: string): SimNode<Simulation> {
     const n = this.nodes.get(name);
     if (!n) throw new Error(`no node named "${name}" (nodes: ${[...this.nodes.keys()].join(', ')})`);
     return n;
@@ -242,7 +253,10 @@ export class Simulation {
         l.ends.map((e) => this.kernel.ip(this.node(e.node).ns, ['link', 'set', e.name, state])),
       ),
     );
-    for (const l of links) l.spec.state = state;
+    for (const l of links) {
+      if (state === 'down') this.downLinks.add(l.index);
+      else this.downLinks.delete(l.index);
+    }
     this.events.emit({ type: 'link', a, b, state, links: links.map((l) => l.index) });
     // the kernel deletes routes through an interface that goes down (the default route
     // too); up again must bring the topology's routes back, not only the link
@@ -282,18 +296,10 @@ export class Simulation {
   }
 
   /**
-   * Waits until routing has settled: OSPF adjacencies Full and BGP sessions Established as
-   * configured, routing tables unchanged (src/features/frr/converge.ts); throws what is missing on timeout.
-   */
-  waitConverged(opts: ConvergeOptions = {}): Promise<ConvergeReport> {
-    return waitConverged(this, opts);
-  }
-
-  /**
    * Registers nodes made while running (pods): their namespaces were made through the kernel
    * layer (so the ledger has them); state.json lists them with their parent for other shells.
    */
-  addRuntimeNodes(added: { node: SimNode; parent?: string }[]): void {
+  addRuntimeNodes(added: { node: SimNode<Simulation>; parent?: string }[]): void {
     for (const { node, parent } of added) {
       if (this.nodes.has(node.name)) throw new Error(`there is already a node named "${node.name}"`);
       this.nodes.set(node.name, node);
@@ -301,6 +307,11 @@ export class Simulation {
     }
     if (existsSync(this.dir)) this.writeState(this.status);
     this.events.emit({ type: 'nodes', added: added.map((x) => x.node.name), removed: [] });
+  }
+
+  /** The node a node made at run time lives in (a pod's worker). */
+  parentOf(name: string): string | undefined {
+    return this.runtimeNodes.get(name);
   }
 
   removeRuntimeNode(name: string): void {
@@ -354,7 +365,7 @@ export class Simulation {
     this.events.emit({ type: 'down' });
     if (existsSync(this.dir)) this.writeState('stopping');
     for (const n of this.nodes.values())
-      await kindOf(n.kind)
+      await runtimeOf<Simulation>(n.kind)
         .stop?.(n, this)
         .catch(() => {});
     await teardownSim(this.name);

@@ -2,8 +2,8 @@
 // and netem delay where the kernel has it.
 import t from 'tap';
 import { probeFeatures } from '../../src/kernel/features.js';
+import { formatBps, iperf3 } from '../../src/runtime/iperf.js';
 import { runDir } from '../../src/runtime/paths.js';
-import { formatBps, iperf3 } from '../../src/surfaces/repl/commands.js';
 import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
 
 if (requireRoot(t)) {

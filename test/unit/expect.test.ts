@@ -1,8 +1,8 @@
-// The expectation grammar of `expect:` entries (src/features/trace/expect.ts): every form, and the
+// The expectation grammar of `expect:` entries (src/model/expect.ts): every form, and the
 // errors a wrong entry gets, located at its line through validation.
 import t from 'tap';
-import { parseExpectation } from '../../src/features/trace/expect.js';
 import { TopologyError } from '../../src/model/errors.js';
+import { parseExpectation } from '../../src/model/expect.js';
 import { YamlSource } from '../../src/model/source.js';
 import { validate } from '../../src/model/validate.js';
 

@@ -71,15 +71,15 @@ t.test('<node> <cmd>: the first word picks the namespace and is not substituted'
   const { cmds, err } = commands();
   const ran: string[][] = [];
   // capture instead of spawning nsenter
-  cmds.stream = async (argv) => {
-    ran.push(argv);
+  cmds.stream = async (ns, argv) => {
+    ran.push([ns ?? 'host', ...argv]);
     return 0;
   };
   t.equal(await cmds.run('h1 ping -c1 h2'), 0);
   t.equal(await cmds.run('h2 ping -c1 h1'), 0);
   t.same(ran, [
-    ['nsenter', '--net=/run/netns/netsim-fake-h1', '--', 'sh', '-c', 'ping -c1 10.0.0.2'],
-    ['nsenter', '--net=/run/netns/netsim-fake-h2', '--', 'sh', '-c', 'ping -c1 10.0.0.1'],
+    ['netsim-fake-h1', 'sh', '-c', 'ping -c1 10.0.0.2'],
+    ['netsim-fake-h2', 'sh', '-c', 'ping -c1 10.0.0.1'],
   ]);
   t.equal(await cmds.run('h1'), 1, 'a node without a command is an error');
   t.match(err.join(''), 'give a command to run in h1');

@@ -1,11 +1,10 @@
-// A router: an L3 node that forwards. Static routes come from the topology; with ospf/bgp
+// A router (its static description: schema, validation, plan): an L3 node that forwards. Static routes come from the topology; with ospf/bgp
 // intent or its own frr.conf it runs real FRR daemons in its namespace (src/features/frr).
 import { z } from 'zod';
 import type { NodeKind } from '../../model/kinds/kind.js';
 import { planL3, validateRoutes } from '../../model/kinds/l3.js';
 import { cidr, commonNodeFields, routeSpec } from '../../model/spec.js';
 import { contains, parseIp } from '../../util/ipv4.js';
-import { RouterNode } from './node.js';
 import { routerIdOf } from './render.js';
 import { checkFrr, hasFrr } from './setup.js';
 import { type FrrRouterSpec, frrRouterFields } from './spec.js';
@@ -69,10 +68,5 @@ export const routerKind: NodeKind = {
     // asymmetric paths are normal in routed topologies: don't let rp_filter drop them
     sysctls['net.ipv4.conf.all.rp_filter'] = '0';
     sysctls['net.ipv4.conf.default.rp_filter'] = '0';
-  },
-  createRuntime: (node, sim) => new RouterNode(sim, node),
-  start: (node, sim) => (node as RouterNode).startFrr(sim),
-  stop: async (node) => {
-    await (node as RouterNode).stopDaemons();
   },
 };

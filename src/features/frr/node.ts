@@ -19,7 +19,7 @@ import {
   vtysh,
 } from './vtysh.js';
 
-export class RouterNode extends SimNode {
+export class RouterNode extends SimNode<Simulation> {
   /** undefined for a static router (no FRR configuration) */
   readonly frr?: FrrInstance;
 

@@ -10,6 +10,7 @@ import { Kernel } from '../../kernel/kernel.js';
 import { processStartTime } from '../../kernel/proc.js';
 import type { RunResult } from '../../kernel/run.js';
 import { formatPath } from '../../model/errors.js';
+import { ObjectKey } from '../../runtime/objects.js';
 import { type MatrixResult, pingMatrix } from '../../runtime/ping.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../../util/ipv4.js';
@@ -75,12 +76,19 @@ export const VIRTUAL_NODE_PREFIX = 'virtual-';
 
 /** The cluster object of a simulation, made on first use from a member's configuration. */
 export function clusterOf(sim: Simulation, config: ClusterConfig): Cluster {
-  let c = sim.objects.get(config.name) as Cluster | undefined;
+  let c = sim.objects.get(CLUSTERS, config.name);
   if (!c) {
     c = new Cluster(sim, config);
-    sim.objects.set(config.name, c);
+    sim.objects.set(CLUSTERS, config.name, c);
   }
   return c;
+}
+
+/** Live clusters, by name: `C0` in the REPL and scripts. */
+export const CLUSTERS = new ObjectKey<Cluster>('cluster');
+
+export function clustersOf(sim: Simulation): Cluster[] {
+  return sim.objects.all(CLUSTERS);
 }
 
 export class Cluster {
@@ -324,8 +332,8 @@ export class Cluster {
 
   private clusterNamed(other: Cluster | string): Cluster {
     if (typeof other !== 'string') return other;
-    const c = this.sim.objects.get(other);
-    if (!(c instanceof Cluster)) throw new Error(`no cluster "${other}"`);
+    const c = this.sim.objects.get(CLUSTERS, other);
+    if (!c) throw new Error(`no cluster "${other}"`);
     return c;
   }
 

@@ -16,7 +16,7 @@ export const ETCD_BIN = process.env.NETSIM_ETCD ?? '/usr/bin/etcd';
 /** the socket file name etcd makes in its working directory for `unix://client:2379` */
 const SOCKET_NAME = `client:${ETCD_CLIENT_PORT}`;
 
-export class EtcdNode extends SimNode {
+export class EtcdNode extends SimNode<Simulation> {
   private proc?: { pid: number; start?: string };
 
   constructor(sim: Simulation, model: SimNode['model']) {

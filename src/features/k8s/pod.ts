@@ -31,7 +31,7 @@ export function podNamespace(sim: string, worker: string, pod: string): string {
   return `netsim-${sim}-${worker}-${pod}`;
 }
 
-export class PodNode extends SimNode {
+export class PodNode extends SimNode<Simulation> {
   constructor(
     sim: Simulation,
     model: NodeModel,

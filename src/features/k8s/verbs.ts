@@ -5,7 +5,7 @@ import type { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
 import { PEER_USAGE, peerCommand } from '../multicluster/liqo/verbs.js';
-import { Cluster } from './cluster.js';
+import { type Cluster, clustersOf } from './cluster.js';
 import { PodNode } from './pod.js';
 import { WorkerNode } from './worker.js';
 
@@ -21,9 +21,7 @@ export interface K8sVerb {
   run(args: string[], rest: string): Promise<number>;
 }
 
-export function clustersOf(sim: Simulation): Cluster[] {
-  return [...sim.objects.values()].filter((o): o is Cluster => o instanceof Cluster);
-}
+export { clustersOf };
 
 function pick(sim: Simulation, name: string | undefined): Cluster[] {
   const all = clustersOf(sim);

@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { isAlive, processStartTime } from '../../kernel/proc.js';
 import { NETNS_DIR } from '../../kernel/run.js';
 import { SimNode } from '../../runtime/node.js';
+import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
 import type { FrrInstance } from '../frr/instance.js';
-import type { Cluster } from './cluster.js';
+import { CLUSTERS, type Cluster } from './cluster.js';
 import {
   DEFAULT_LEASE_TTL_S,
   DEFAULT_RENEW_MARGIN_S,
@@ -41,7 +42,7 @@ export interface ExecOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class WorkerNode extends SimNode {
+export class WorkerNode extends SimNode<Simulation> {
   private agent?: { pid: number; start?: string };
   private bridgeFor?: number;
   /** the child of a streaming exec (Ctrl-C in the REPL interrupts it) */
@@ -59,7 +60,7 @@ export class WorkerNode extends SimNode {
   }
 
   get cluster(): Cluster {
-    return this.sim.objects.get(this.config.name) as Cluster;
+    return this.sim.objects.get(CLUSTERS, this.config.name)!;
   }
 
   get dir(): string {

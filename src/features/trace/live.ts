@@ -1,7 +1,9 @@
 // Traces from inside the simulation's own process (REPL, `netsim verify`): the same tracer as
 // `netsim trace` in another shell, plus the clusters' service list for names the kernel's
 // tables cannot give (a service without endpoints has no chain that names it).
+
 import type { Simulation } from '../../runtime/simulation.js';
+import { clustersOf as k8sClusters } from '../k8s/cluster.js';
 import { type TraceOptions, type TraceResult, Tracer } from './trace.js';
 
 interface ServiceLister {
@@ -9,9 +11,7 @@ interface ServiceLister {
 }
 
 function clustersOf(sim: Simulation): ServiceLister[] {
-  return [...sim.objects.values()].filter(
-    (o): o is ServiceLister => typeof (o as Partial<ServiceLister>)?.services === 'function',
-  );
+  return k8sClusters(sim);
 }
 
 /** A tracer over the simulation as it is now (pods added at run time included). */

@@ -6,9 +6,9 @@
 // endpoint conntrack recorded for the DNAT, flannel's VXLAN neighbour/FDB entries and the
 // outer header, NetworkPolicy verdicts, and where and why the probe was dropped.
 import { randomInt } from 'node:crypto';
+import { serviceRef } from '../../model/expect.js';
 import type { SimState } from '../../runtime/state.js';
 import { parseIp } from '../../util/ipv4.js';
-import { serviceRef } from './expect.js';
 import { inNs, jsonIn, TraceNet } from './net.js';
 import { type PacketInfo, type ProbeMatch, type TraceEvent, TraceSession } from './nft.js';
 

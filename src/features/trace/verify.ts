@@ -6,12 +6,13 @@
 // carries the trace that explains it.
 
 import { formatPos } from '../../model/errors.js';
+import type { Expectation } from '../../model/expect.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { ConvergenceError } from '../frr/converge.js';
 import { RouterNode } from '../frr/node.js';
 import { hasFrrRouters } from '../frr/verbs.js';
 import { parseBgpSummary, vtysh } from '../frr/vtysh.js';
-import type { Expectation } from './expect.js';
+import { clustersOf } from '../k8s/cluster.js';
 import { liveOptions, liveTracer } from './live.js';
 import { inNs } from './net.js';
 import { formatTrace, type TraceResult } from './trace.js';
@@ -48,9 +49,7 @@ interface ClusterLike {
 
 /** Until every worker's kube-proxy has every service's ClusterIP (and its endpoints' map entry). */
 async function waitServices(sim: Simulation, deadline: number, notes: string[]): Promise<void> {
-  const clusters = [...sim.objects.values()].filter(
-    (o): o is ClusterLike => typeof (o as Partial<ClusterLike>)?.services === 'function',
-  );
+  const clusters: ClusterLike[] = clustersOf(sim);
   for (const c of clusters) {
     for (;;) {
       const svcs = await c.services().catch(() => []);

@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimEvent } from '../../runtime/events.js';
+import { ObjectKey } from '../../runtime/objects.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { parseIp } from '../../util/ipv4.js';
 import { PodNode } from '../k8s/pod.js';
@@ -282,14 +283,9 @@ export class Workloads {
   }
 }
 
-const bySim = new WeakMap<Simulation, Workloads>();
+const WORKLOADS = new ObjectKey<Workloads>('workloads');
 
 /** The workloads of a simulation (made on first use). */
 export function workloadsOf(sim: Simulation): Workloads {
-  let w = bySim.get(sim);
-  if (!w) {
-    w = new Workloads(sim);
-    bySim.set(sim, w);
-  }
-  return w;
+  return sim.objects.state(WORKLOADS, () => new Workloads(sim));
 }

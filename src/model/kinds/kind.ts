@@ -1,11 +1,26 @@
-// One interface for every node kind (host, switch, router, ... later worker, pod, etcd),
-// in the spirit of containerlab's kinds registry: the engine knows nothing kind-specific.
+// The static description of a node kind, in the spirit of containerlab's kinds registry: its
+// schema, how it expands, validates and plans. The engine knows nothing kind-specific. What a
+// kind does while a simulation runs (its live object, daemons) is registered separately by the
+// feature that owns it (src/runtime/plugin.ts), so this layer never imports the runtime.
 import type { z } from 'zod';
-import type { Plan } from '../../plan/plan.js';
-import type { SimNode } from '../../runtime/node.js';
-import type { Simulation } from '../../runtime/simulation.js';
+import type { Features } from '../../kernel/features.js';
+import type { NsScript } from '../../kernel/kernel.js';
 import type { IssueSink, Path } from '../errors.js';
 import type { Model, NodeModel } from '../model.js';
+
+/** Where a kind writes its kernel configuration: one script per namespace (src/plan). */
+export interface PlanSink {
+  script(ns: string): NsScript;
+  /** what this kernel can do (undefined when planning without a kernel, e.g. in tests) */
+  readonly features?: Features;
+}
+
+export interface ExpandContext {
+  nodes: Record<string, Record<string, unknown>>;
+  issue(path: Path, message: string): void;
+  /** claims a name the node makes besides its nodes (a pod); returns who already has it */
+  claim(name: string, owner: string): string | undefined;
+}
 
 export interface NodeKind {
   readonly name: string;
@@ -25,21 +40,10 @@ export interface NodeKind {
   expand?(
     name: string,
     spec: Record<string, unknown>,
-    ctx: {
-      nodes: Record<string, Record<string, unknown>>;
-      issue(path: Path, message: string): void;
-      /** claims a name the node makes besides its nodes (a pod); returns who already has it */
-      claim(name: string, owner: string): string | undefined;
-    },
+    ctx: ExpandContext,
   ): { nodes: Record<string, Record<string, unknown>>; links: { endpoints: [string, string] }[] };
   /** semantic checks that need the whole model (addresses allocated) */
   validate?(node: NodeModel, model: Model, issues: IssueSink): void;
   /** kernel configuration of the node's own namespace */
-  plan(node: NodeModel, model: Model, plan: Plan): void;
-  /** the live object for the REPL and API */
-  createRuntime?(node: NodeModel, sim: Simulation): SimNode;
-  /** processes started after every link is up (daemons) */
-  start?(node: SimNode, sim: Simulation): Promise<void>;
-  /** stops what start() started (processes are also stopped by PID at teardown) */
-  stop?(node: SimNode, sim: Simulation): Promise<void>;
+  plan(node: NodeModel, model: Model, plan: PlanSink): void;
 }

@@ -1,10 +1,10 @@
 // Helpers shared by the kinds that have addresses and routes (host, router, ...).
 
-import { ifaceLines, type Plan } from '../../plan/plan.js';
 import { contains, formatIp, parseIp } from '../../util/ipv4.js';
 import type { IssueSink, Path } from '../errors.js';
-import type { Model, NodeModel } from '../model.js';
+import type { IfaceModel, Model, NodeModel } from '../model.js';
 import type { RouteSpec } from '../spec.js';
+import type { PlanSink } from './kind.js';
 import { kindOf } from './registry.js';
 
 export interface L3Spec {
@@ -65,7 +65,7 @@ export function validateRoutes(model: Model, node: NodeModel, sink: IssueSink): 
 }
 
 /** ip lines for an L3 node: its interfaces, routes and default gateway. */
-export function planL3(node: NodeModel, model: Model, plan: Plan, opts: { autoGateway: boolean }): void {
+export function planL3(node: NodeModel, model: Model, plan: PlanSink, opts: { autoGateway: boolean }): void {
   const spec = node.spec as L3Spec;
   const script = plan.script(node.ns);
   for (const iface of node.ifaces) script.ip.push(...ifaceLines(model, iface));
@@ -87,4 +87,12 @@ export function planL3(node: NodeModel, model: Model, plan: Plan, opts: { autoGa
     if (gw !== undefined) script.ip.push(`route replace default via ${formatIp(gw)}`);
   }
   for (const [k, v] of Object.entries(spec.sysctls ?? {})) script.sysctls[k] = String(v);
+}
+
+/** Address and up/down lines for an interface of an L3 node. */
+export function ifaceLines(model: Model, iface: IfaceModel): string[] {
+  const lines: string[] = [];
+  if (iface.addr) lines.push(`addr add ${formatIp(iface.addr.ip)}/${iface.addr.prefix} dev ${iface.name}`);
+  if (model.links[iface.link].spec.state !== 'down') lines.push(`link set ${iface.name} up`);
+  return lines;
 }

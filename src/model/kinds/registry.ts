@@ -1,13 +1,7 @@
 // The kinds registry: the engine looks kinds up by name and knows nothing else about them.
-
-import { routerKind } from '../../features/frr/kind.js';
-import { clusterKind } from '../../features/k8s/kinds/cluster.js';
-import { etcdKind } from '../../features/k8s/kinds/etcd.js';
-import { podKind } from '../../features/k8s/kinds/pod.js';
-import { workerKind } from '../../features/k8s/kinds/worker.js';
-import { hostKind } from './host.js';
+// Every kind is registered by the one entry that assembles netsim (src/features/index.ts):
+// the model's own (host, switch: MODEL_KINDS) and the features', so this layer imports none.
 import type { NodeKind } from './kind.js';
-import { switchKind } from './switch.js';
 
 const kinds = new Map<string, NodeKind>();
 
@@ -26,6 +20,3 @@ export function kindOf(name: string, required = true): NodeKind | undefined {
 export function kindNames(): string[] {
   return [...kinds.keys()];
 }
-
-for (const k of [hostKind, switchKind, routerKind, clusterKind, etcdKind, workerKind, podKind])
-  registerKind(k);

@@ -7,6 +7,7 @@ import vm from 'node:vm';
 import { Command, Option } from 'commander';
 import { exportClab } from '../../features/clab/export.js';
 import { importClabFile, netsimYaml } from '../../features/clab/import.js';
+import { registerBuiltins } from '../../features/index.js';
 import { cmdPeer } from '../../features/multicluster/liqo/verbs.js';
 import { cmdTrace, cmdVerify } from '../../features/trace/cli.js';
 import { Kernel } from '../../kernel/kernel.js';
@@ -411,6 +412,7 @@ export function program(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   process.setSourceMapsEnabled(true);
+  registerBuiltins();
   try {
     await program().parseAsync(argv);
   } catch (err) {

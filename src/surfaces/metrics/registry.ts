@@ -1,13 +1,11 @@
 // /metrics of a running simulation in Prometheus' text format (prom-client). Everything is
 // read at scrape time: interface counters from the kernel (one process per namespace, through
-// the kernel layer), kube-proxy's per-endpoint nftables counters, FRR neighbour states, etcd
-// health, pods per worker, the build's phase timings, and the workloads' current samples.
+// the kernel layer), the nodes and the build's phase timings, and every family the features
+// export (FRR neighbours, kube-proxy counters, etcd health, pods, workloads: their metrics.ts).
 import client from 'prom-client';
-import { PodNode } from '../../features/k8s/pod.js';
-import { workloadsOf } from '../../features/workload/player.js';
-import { SERIES_UNITS } from '../../features/workload/template.js';
+import { allPlugins, groupIndex, type MetricFamily } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
-import { clustersOf, SimReader } from './reader.js';
+import { SimReader } from './reader.js';
 
 export interface SimMetrics {
   registry: client.Registry;
@@ -17,13 +15,32 @@ export interface SimMetrics {
   contentType: string;
 }
 
-/** Where a node belongs, for labels: its cluster (workers, etcd members, pods) or "". */
+/** Where a node belongs, for labels: its group (cluster) or "". */
 export function clusterLabel(sim: Simulation, node: string): string {
-  const n = sim.nodes.get(node);
-  if (!n) return '';
-  if (n instanceof PodNode) return n.cluster;
-  const c = n.model.spec.cluster;
-  return typeof c === 'string' ? c : '';
+  return groupIndex(sim).get(node)?.name ?? '';
+}
+
+/** A feature's family as a prom-client metric, read at scrape time. */
+function register(family: MetricFamily, registers: client.Registry[]): void {
+  const common = { name: family.name, help: family.help, labelNames: family.labels, registers };
+  if (family.type === 'counter')
+    new client.Counter({
+      ...common,
+      async collect() {
+        const samples = await family.collect();
+        this.reset();
+        for (const s of samples) this.inc(s.labels, s.value);
+      },
+    });
+  else
+    new client.Gauge({
+      ...common,
+      async collect() {
+        const samples = await family.collect();
+        this.reset();
+        for (const s of samples) this.set(s.labels, s.value);
+      },
+    });
 }
 
 export function simMetrics(sim: Simulation, reader = new SimReader(sim)): SimMetrics {
@@ -43,6 +60,7 @@ export function simMetrics(sim: Simulation, reader = new SimReader(sim)): SimMet
       registers,
       async collect() {
         const stats = await reader.netns.get();
+        const groups = groupIndex(sim);
         this.reset();
         for (const n of sim.nodes.values()) {
           const s = stats.get(n.ns);
@@ -50,7 +68,7 @@ export function simMetrics(sim: Simulation, reader = new SimReader(sim)): SimMet
           for (const i of s.ifaces) {
             if (i.ifname === 'lo') continue;
             this.inc(
-              { node: n.name, interface: i.ifname, kind: n.kind, cluster: clusterLabel(sim, n.name) },
+              { node: n.name, interface: i.ifname, kind: n.kind, cluster: groups.get(n.name)?.name ?? '' },
               i[dir][field],
             );
           }
@@ -68,101 +86,17 @@ export function simMetrics(sim: Simulation, reader = new SimReader(sim)): SimMet
     registers,
     async collect() {
       const stats = await reader.netns.get();
+      const groups = groupIndex(sim);
       this.reset();
       for (const n of sim.nodes.values())
         for (const i of stats.get(n.ns)?.ifaces ?? []) {
           if (i.ifname === 'lo') continue;
           const up = i.flags.includes('UP') && i.flags.includes('LOWER_UP');
           this.set(
-            { node: n.name, interface: i.ifname, kind: n.kind, cluster: clusterLabel(sim, n.name) },
+            { node: n.name, interface: i.ifname, kind: n.kind, cluster: groups.get(n.name)?.name ?? '' },
             up ? 1 : 0,
           );
         }
-    },
-  });
-
-  // kube-proxy: per endpoint, and per service (the sum of its endpoints)
-  const svcLabels = ['cluster', 'namespace', 'service', 'protocol'] as const;
-  const endpointCounter = (field: Field) =>
-    new client.Counter({
-      name: `netsim_service_endpoint_${field}_total`,
-      help: `${field === 'bytes' ? 'Bytes' : 'Packets'} of new connections kube-proxy DNATed to each endpoint (nftables counters, summed over the workers)`,
-      labelNames: [...svcLabels, 'endpoint'],
-      registers,
-      async collect() {
-        const eps = await reader.endpoints.get();
-        this.reset();
-        for (const e of eps)
-          this.inc(
-            {
-              cluster: e.cluster,
-              namespace: e.namespace,
-              service: e.service,
-              protocol: e.protocol,
-              endpoint: e.endpoint,
-            },
-            e[field],
-          );
-      },
-    });
-  endpointCounter('packets');
-  endpointCounter('bytes');
-  const serviceCounter = (field: Field) =>
-    new client.Counter({
-      name: `netsim_service_${field}_total`,
-      help: `${field === 'bytes' ? 'Bytes' : 'Packets'} of new connections to each service (the sum over its endpoints)`,
-      labelNames: svcLabels,
-      registers,
-      async collect() {
-        const eps = await reader.endpoints.get();
-        this.reset();
-        for (const e of eps)
-          this.inc(
-            { cluster: e.cluster, namespace: e.namespace, service: e.service, protocol: e.protocol },
-            e[field],
-          );
-      },
-    });
-  serviceCounter('packets');
-  serviceCounter('bytes');
-
-  new client.Gauge({
-    name: 'netsim_frr_neighbor_up',
-    help: 'FRR neighbours: 1 when the OSPF adjacency is Full (2-Way between DROthers) or the BGP session Established; the state is a label',
-    labelNames: ['node', 'protocol', 'neighbor', 'state'],
-    registers,
-    async collect() {
-      const frr = await reader.frr.get();
-      this.reset();
-      for (const [node, list] of frr)
-        for (const n of list)
-          this.set({ node, protocol: n.protocol, neighbor: n.neighbor, state: n.state }, n.up ? 1 : 0);
-    },
-  });
-
-  new client.Gauge({
-    name: 'netsim_etcd_member_healthy',
-    help: "etcd's /health of each member: 1 when it is part of a healthy quorum",
-    labelNames: ['cluster', 'member'],
-    registers,
-    async collect() {
-      const h = await reader.etcd.get();
-      this.reset();
-      for (const m of h) this.set({ cluster: m.cluster, member: m.member }, m.healthy ? 1 : 0);
-    },
-  });
-
-  new client.Gauge({
-    name: 'netsim_pods',
-    help: 'Pods running on each worker',
-    labelNames: ['cluster', 'node'],
-    registers,
-    collect() {
-      this.reset();
-      for (const c of clustersOf(sim)) {
-        for (const w of c.workers) this.set({ cluster: c.name, node: w.name }, 0);
-        for (const p of c.localPods()) this.inc({ cluster: c.name, node: p.worker });
-      }
     },
   });
 
@@ -198,49 +132,8 @@ export function simMetrics(sim: Simulation, reader = new SimReader(sim)): SimMet
     },
   });
 
-  // workloads: the current sample of each series, labelled by where the pod runs now
-  const wlLabels = ['cluster', 'node', 'pod', 'workload'] as const;
-  for (const [series, unit] of Object.entries(SERIES_UNITS) as [keyof typeof SERIES_UNITS, string][]) {
-    new client.Gauge({
-      name: `netsim_workload_${series}_${unit}`,
-      help: `The ${series} a pod's workload profile says it uses now (${unit})`,
-      labelNames: wlLabels,
-      registers,
-      collect() {
-        this.reset();
-        for (const s of workloadsOf(sim).samples()) {
-          const v = s.values[series];
-          if (v !== undefined)
-            this.set({ cluster: s.cluster ?? '', node: s.node ?? '', pod: s.pod, workload: s.workload }, v);
-        }
-      },
-    });
-  }
-  new client.Gauge({
-    name: 'netsim_workload_traffic_bits_per_second',
-    help: 'The rate a pod is sending at now, as its workload profile says (real traffic: iperf3 UDP)',
-    labelNames: wlLabels,
-    registers,
-    collect() {
-      this.reset();
-      for (const s of workloadsOf(sim).samples())
-        this.set(
-          { cluster: s.cluster ?? '', node: s.node ?? '', pod: s.pod, workload: s.workload },
-          s.trafficBps,
-        );
-    },
-  });
-  new client.Gauge({
-    name: 'netsim_workload_step',
-    help: "The step of its profile each pod's workload is at (0-based)",
-    labelNames: wlLabels,
-    registers,
-    collect() {
-      this.reset();
-      for (const s of workloadsOf(sim).samples())
-        this.set({ cluster: s.cluster ?? '', node: s.node ?? '', pod: s.pod, workload: s.workload }, s.step);
-    },
-  });
+  for (const plugin of allPlugins())
+    for (const family of plugin.metrics?.(sim) ?? []) register(family, registers);
 
   return {
     registry,

@@ -14,7 +14,7 @@ export function liveObjects(sim: Simulation): Record<string, unknown> {
   const ctx: Record<string, unknown> = { net: sim, sim };
   for (const [name, node] of sim.nodes) if (IDENT.test(name) && !(name in ctx)) ctx[name] = node;
   // clusters (C0) and other objects that are not nodes
-  for (const [name, obj] of sim.objects) if (IDENT.test(name) && !(name in ctx)) ctx[name] = obj;
+  for (const [name, obj] of sim.objects.entries()) if (IDENT.test(name) && !(name in ctx)) ctx[name] = obj;
   return ctx;
 }
 

@@ -1,15 +1,11 @@
 // The topology as the page draws it: nodes (grouped in their cluster), the topology's links
 // and each pod's veth to its worker, with link state and rate from the interface counters;
 // and what the page shows for one node (addresses, routes, FRR neighbours, pods).
-import { RouterNode } from '../../features/frr/node.js';
-import type { Cluster } from '../../features/k8s/cluster.js';
-import { PodNode } from '../../features/k8s/pod.js';
-import { workloadsOf } from '../../features/workload/player.js';
 import type { IfaceStats, NetnsStats } from '../../kernel/stats.js';
+import { allPlugins, groupIndex, type NodeGroup } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
-import { clustersOf, frrNeighbors, type SimReader } from '../metrics/reader.js';
-import { clusterLabel } from '../metrics/registry.js';
+import type { SimReader } from '../metrics/reader.js';
 
 export interface TopoNode {
   id: string;
@@ -52,24 +48,24 @@ export const clusterBoxId = (name: string) => `cluster:${name}`;
 
 /** Nodes and edges of the simulation as it is now (states filled in by `edgeStates`). */
 export function snapshot(sim: Simulation): TopoSnapshot {
-  const clusters = clustersOf(sim);
+  const groups = groupIndex(sim);
   const nodes: TopoNode[] = [];
   for (const n of sim.nodes.values()) {
-    const cluster = clusterLabel(sim, n.name) || undefined;
+    const cluster = groups.get(n.name)?.name;
     nodes.push({
       id: n.name,
       kind: n.kind,
       parent: cluster ? clusterBoxId(cluster) : undefined,
       cluster,
-      worker: n instanceof PodNode ? n.worker : undefined,
+      worker: sim.parentOf(n.name),
       ip: n.ip,
     });
   }
   const edges: TopoEdge[] = [];
   const crosses = (a: string, b: string) => {
-    const ca = clusterLabel(sim, a);
-    const cb = clusterLabel(sim, b);
-    return ca !== '' && cb !== '' && ca !== cb;
+    const ca = groups.get(a)?.name;
+    const cb = groups.get(b)?.name;
+    return ca !== undefined && cb !== undefined && ca !== cb;
   };
   for (const l of sim.model.links) {
     const [a, b] = l.ends;
@@ -81,13 +77,14 @@ export function snapshot(sim: Simulation): TopoSnapshot {
       targetIface: b.name,
       kind: 'link',
       interCluster: crosses(a.node, b.node),
-      state: l.spec.state === 'down' ? 'down' : 'unknown',
+      state: sim.linkState(l.index) === 'down' ? 'down' : 'unknown',
       rate: typeof l.spec.rate === 'string' ? l.spec.rate : undefined,
       delay: typeof l.spec.delay === 'string' ? l.spec.delay : undefined,
     });
   }
+  // nodes made at run time (pods) hang off the node they live in by their first interface
   for (const n of sim.nodes.values()) {
-    if (!(n instanceof PodNode)) continue;
+    if (sim.parentOf(n.name) === undefined) continue;
     const i = n.model.ifaces[0];
     if (!i || !sim.nodes.has(i.peer.node)) continue;
     edges.push({
@@ -103,7 +100,11 @@ export function snapshot(sim: Simulation): TopoSnapshot {
   }
   return {
     sim: sim.name,
-    clusters: clusters.map((c) => ({ id: clusterBoxId(c.name), label: c.name, podCidr: c.config.podCidr })),
+    clusters: [...new Set(groups.values())].map((g) => ({
+      id: clusterBoxId(g.name),
+      label: g.name,
+      podCidr: g.detail ?? '',
+    })),
     nodes,
     edges,
   };
@@ -175,7 +176,8 @@ export async function nodeDetails(sim: Simulation, reader: SimReader, name: stri
     kind: n.kind,
     ns: n.ns,
     ip: n.ip,
-    cluster: clusterLabel(sim, n.name) || undefined,
+    cluster: groupIndex(sim).get(n.name)?.name,
+    worker: sim.parentOf(n.name),
     interfaces: (stats?.ifaces ?? []).map((i) => ({
       name: i.ifname,
       state: isUp(i) ? 'up' : i.flags.includes('UP') ? 'no carrier' : 'down',
@@ -196,31 +198,31 @@ export async function nodeDetails(sim: Simulation, reader: SimReader, name: stri
       addrs: i.addr ? [`${formatIp(i.addr.ip)}/${i.addr.prefix}`] : [],
       peer: `${i.peer.node}:${i.peer.name}`,
     }));
-  if (n instanceof RouterNode && n.frr) out.frr = await frrNeighbors(n).catch(() => []);
-  if (n instanceof PodNode) {
-    out.worker = n.worker;
-    out.labels = n.labels;
-    out.workload = workloadsOf(sim).get(n.name);
-  }
-  const cluster = out.cluster ? (sim.objects.get(out.cluster) as Cluster | undefined) : undefined;
-  if (cluster && n.kind === 'worker')
-    out.pods = cluster
-      .localPods()
-      .filter((p) => p.worker === n.name)
-      .map((p) => ({ name: p.name, ip: p.ip, worker: p.worker }));
+  // what features add (FRR neighbours, a pod's labels, its workload)
+  for (const plugin of allPlugins()) Object.assign(out, await plugin.nodeDetails?.(sim, n));
+  const children = childrenOf(sim, (name) => sim.parentOf(name) === n.name);
+  if (children.length) out.pods = children;
   return out;
+}
+
+/** Nodes made at run time (pods) that `pick` selects, with the node each lives in. */
+function childrenOf(sim: Simulation, pick: (name: string) => boolean) {
+  return [...sim.nodes.values()]
+    .filter((c) => sim.parentOf(c.name) !== undefined && pick(c.name))
+    .map((c) => ({ name: c.name, ip: c.ip, worker: sim.parentOf(c.name)! }));
 }
 
 /** Details of a cluster box: its pods. */
 export function clusterDetails(sim: Simulation, name: string): NodeDetails | undefined {
-  const c = clustersOf(sim).find((x) => x.name === name);
-  if (!c) return undefined;
+  const g: NodeGroup | undefined = [...new Set(groupIndex(sim).values())].find((x) => x.name === name);
+  if (!g) return undefined;
+  const members = new Set(g.members);
   return {
-    name: c.name,
-    kind: 'cluster',
+    name: g.name,
+    kind: g.kind,
     ns: '',
     interfaces: [],
     routes: [],
-    pods: c.localPods().map((p) => ({ name: p.name, ip: p.ip, worker: p.worker })),
+    pods: childrenOf(sim, (c) => members.has(c)),
   };
 }

@@ -3,8 +3,6 @@ import { z } from 'zod';
 import type { NodeKind } from '../../../model/kinds/kind.js';
 import { planL3 } from '../../../model/kinds/l3.js';
 import { commonNodeFields } from '../../../model/spec.js';
-import { clusterOf } from '../cluster.js';
-import { EtcdNode } from '../etcd.js';
 import { memberFields } from '../spec.js';
 
 export const etcdKind: NodeKind = {
@@ -14,16 +12,4 @@ export const etcdKind: NodeKind = {
   pingable: true,
   schema: z.strictObject({ ...commonNodeFields, kind: z.literal('etcd'), ...memberFields }),
   plan: (node, model, plan) => planL3(node, model, plan, { autoGateway: true }),
-  createRuntime(node, sim) {
-    const n = new EtcdNode(sim, node);
-    clusterOf(sim, n.config);
-    return n;
-  },
-  // spawn only: members answer once a quorum has started, which workers wait for
-  start: async (node) => (node as EtcdNode).start(),
-  async stop(node) {
-    const n = node as EtcdNode;
-    clusterOf(n.sim, n.config).close();
-    await n.stop();
-  },
 };

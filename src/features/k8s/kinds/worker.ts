@@ -4,11 +4,7 @@ import { z } from 'zod';
 import type { NodeKind } from '../../../model/kinds/kind.js';
 import { planL3 } from '../../../model/kinds/l3.js';
 import { commonNodeFields } from '../../../model/spec.js';
-import { formatIp } from '../../../util/ipv4.js';
-import { startWorkerBgp } from '../bgp.js';
-import { clusterOf } from '../cluster.js';
-import { memberFields, resolveWorker } from '../spec.js';
-import { WorkerNode } from '../worker.js';
+import { memberFields } from '../spec.js';
 
 export const workerKind: NodeKind = {
   name: 'worker',
@@ -28,28 +24,5 @@ export const workerKind: NodeKind = {
     // ClusterIPs route back out of cni0: a redirect would tell the pod the VIP is on its link
     s['net.ipv4.conf.all.send_redirects'] = '0';
     s['net.ipv4.conf.default.send_redirects'] = '0';
-  },
-  createRuntime(node, sim) {
-    const w = new WorkerNode(sim, node);
-    clusterOf(sim, w.config);
-    return w;
-  },
-  async start(node, sim) {
-    const w = node as WorkerNode;
-    const cluster = clusterOf(sim, w.config);
-    await cluster.ensureNetworkConfig();
-    w.startAgent();
-    const env = await w.waitReady();
-    if (w.config.bgp)
-      w.frr = await startWorkerBgp(w, sim.model, `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`);
-    if (w.config.dns && w.name === w.config.workers[0]) await cluster.startDns(w);
-    const pods = Object.entries(w.config.pods)
-      .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
-      .map(([name, p]) => ({ name, ...p }));
-    await cluster.createPods(pods);
-  },
-  stop: async (node) => {
-    await (node as WorkerNode).frr?.stop();
-    await (node as WorkerNode).stopAgent();
   },
 };

@@ -12,6 +12,7 @@
 // view of it), on the way in `dnat ip prefix to` (the peer's view -> own CIDR), so a packet on
 // the tunnel carries only remapped addresses and conntrack undoes both on the replies.
 
+import { ObjectKey } from '../../../runtime/objects.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import {
   type Cidr,
@@ -45,14 +46,11 @@ export interface Peering {
   sides: [PeeringSide, PeeringSide];
 }
 
-const registries = new WeakMap<Simulation, Map<string, Peering>>();
+const PEERINGS = new ObjectKey<Map<string, Peering>>('Liqo peerings');
+
+/** The simulation's peerings by name. */
 export function peeringsOf(sim: Simulation): Map<string, Peering> {
-  let m = registries.get(sim);
-  if (!m) {
-    m = new Map();
-    registries.set(sim, m);
-  }
-  return m;
+  return sim.objects.state(PEERINGS, () => new Map());
 }
 
 export const peeringName = (a: string, b: string) => [a, b].sort().join('-');

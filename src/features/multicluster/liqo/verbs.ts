@@ -10,13 +10,13 @@ import { existsSync } from 'node:fs';
 import { controlRequest, controlSocket } from '../../../runtime/control.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import { pickRunning } from '../../../runtime/state.js';
-import { Cluster } from '../../k8s/cluster.js';
+import { type Cluster, clustersOf } from '../../k8s/cluster.js';
 import { hubAndSpoke, type Peering, peeringName, peeringsOf } from './peering.js';
 
 export const PEER_USAGE = 'peer add A B | peer remove A B | peer show | peer apply [A:B,A:C]';
 
 function clusters(sim: Simulation): Cluster[] {
-  return [...sim.objects.values()].filter((o): o is Cluster => o instanceof Cluster);
+  return clustersOf(sim);
 }
 
 function cluster(sim: Simulation, name: string | undefined): Cluster {

@@ -7,42 +7,12 @@
 //
 // <src> is a node or pod; <dst> a node, a pod, a service (`web`, `web.default`, `default/web`)
 // or an IPv4 address. With a port the probe is a TCP connection, without one a ping.
-import type { IssueSink } from '../../model/errors.js';
-import type { Model } from '../../model/model.js';
-import { parseIp } from '../../util/ipv4.js';
+import { parseIp } from '../util/ipv4.js';
+import type { IssueSink } from './errors.js';
+import type { Expectation, Reachability } from './expectation.js';
+import type { Model } from './model.js';
 
-export type Reachability = 'reachable' | 'blocked' | 'unreachable';
-
-interface Base {
-  /** the entry as written */
-  text: string;
-  /** its index in `expect` */
-  index: number;
-}
-
-export interface ReachExpectation extends Base {
-  kind: 'reach';
-  src: string;
-  dst: string;
-  port?: number;
-  want: Reachability;
-}
-
-export interface OspfExpectation extends Base {
-  kind: 'ospf';
-  router: string;
-  /** OSPF neighbours in state Full (2-Way between DROthers counts too) */
-  neighbors: number;
-}
-
-export interface BgpExpectation extends Base {
-  kind: 'bgp';
-  router: string;
-  /** sessions Established: exactly this many, or (undefined) all configured and at least one */
-  established?: number;
-}
-
-export type Expectation = ReachExpectation | OspfExpectation | BgpExpectation;
+export type * from './expectation.js';
 
 export const EXPECT_FORMS = [
   '<src> -> <dst>[:port] reachable|blocked|unreachable',

@@ -1,0 +1,91 @@
+// Kubernetes-style clusters as a feature: the cluster, etcd, worker and pod kinds with their
+// runtime (etcd members, the workers' agents, pods), the cluster verbs, clusters as node
+// groups, and the cluster's metrics.
+import type { Plugin } from '../../runtime/plugin.js';
+import { formatIp } from '../../util/ipv4.js';
+import { startWorkerBgp } from './bgp.js';
+import { clusterOf, clustersOf } from './cluster.js';
+import { EtcdNode } from './etcd.js';
+import { clusterKind } from './kinds/cluster.js';
+import { etcdKind } from './kinds/etcd.js';
+import { podKind } from './kinds/pod.js';
+import { workerKind } from './kinds/worker.js';
+import { k8sMetrics } from './metrics.js';
+import { PodNode } from './pod.js';
+import { resolveWorker } from './spec.js';
+import { interruptWorkers, k8sVerbs } from './verbs.js';
+import { WorkerNode } from './worker.js';
+
+export const k8sPlugin: Plugin = {
+  name: 'k8s',
+  kinds: [
+    { kind: clusterKind },
+    {
+      kind: etcdKind,
+      runtime: {
+        createRuntime(node, sim) {
+          const n = new EtcdNode(sim, node);
+          clusterOf(sim, n.config);
+          return n;
+        },
+        // spawn only: members answer once a quorum has started, which workers wait for
+        start: async (node) => (node as EtcdNode).start(),
+        async stop(node) {
+          const n = node as EtcdNode;
+          clusterOf(n.sim, n.config).close();
+          await n.stop();
+        },
+      },
+    },
+    {
+      kind: workerKind,
+      runtime: {
+        createRuntime(node, sim) {
+          const w = new WorkerNode(sim, node);
+          clusterOf(sim, w.config);
+          return w;
+        },
+        async start(node, sim) {
+          const w = node as WorkerNode;
+          const cluster = clusterOf(sim, w.config);
+          await cluster.ensureNetworkConfig();
+          w.startAgent();
+          const env = await w.waitReady();
+          if (w.config.bgp)
+            w.frr = await startWorkerBgp(w, sim.model, `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`);
+          if (w.config.dns && w.name === w.config.workers[0]) await cluster.startDns(w);
+          const pods = Object.entries(w.config.pods)
+            .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
+            .map(([name, p]) => ({ name, ...p }));
+          await cluster.createPods(pods);
+        },
+        stop: async (node) => {
+          await (node as WorkerNode).frr?.stop();
+          await (node as WorkerNode).stopAgent();
+        },
+      },
+    },
+    { kind: podKind },
+  ],
+  verbs: (ctx) =>
+    k8sVerbs(
+      ctx.sim,
+      ctx.io,
+      (line, from) => ctx.substitute(line, from),
+      (argv) => ctx.stream(undefined, argv),
+    ),
+  interrupt: interruptWorkers,
+  groups: (sim) =>
+    clustersOf(sim).map((c) => ({
+      name: c.name,
+      kind: 'cluster',
+      detail: c.config.podCidr,
+      members: [...sim.nodes.values()]
+        .filter((n) => (n instanceof PodNode ? n.cluster : n.model.spec.cluster) === c.name)
+        .map((n) => n.name),
+    })),
+  async nodeDetails(_sim, node) {
+    return node instanceof PodNode ? { labels: node.labels } : undefined;
+  },
+  metrics: k8sMetrics,
+};

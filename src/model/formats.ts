@@ -1,0 +1,29 @@
+// Topology file formats besides netsim's own YAML and scenarios, by the feature that reads
+// them (a containerlab lab: src/features/clab): the model asks this list, never the feature.
+import type { Model } from './model.js';
+import type { ValidateOptions } from './validate.js';
+
+export interface LoadOptions extends ValidateOptions {
+  /** containerlab files: an address mapping file (default: found among the nodes' binds) */
+  ipMapping?: string;
+}
+
+export interface TopologyFormat {
+  readonly name: string;
+  /** endings tried when a bundled scenario is named without one (`.clab.yml`) */
+  readonly extensions: readonly string[];
+  /** the file is in this format (by its name) */
+  claims(file: string): boolean;
+  /** the validated model, and what the import adapted or left out */
+  load(file: string, opts: LoadOptions): { model: Model; notes?: string[] };
+}
+
+const formats: TopologyFormat[] = [];
+
+export function registerFormat(format: TopologyFormat): void {
+  if (!formats.some((f) => f.name === format.name)) formats.push(format);
+}
+
+export function topologyFormats(): readonly TopologyFormat[] {
+  return formats;
+}

@@ -1,0 +1,112 @@
+// The one interface through which a feature (FRR, Kubernetes, multi-cluster, trace, workloads)
+// plugs into the engine and the surfaces: its node kinds with their runtime hooks, REPL verbs,
+// node groups (clusters) for the web view and metrics, metric families, and the few moments
+// where the engine asks features (a link changed, a name is resolved, Ctrl-C). Surfaces iterate
+// the registered plugins and never test for another feature's classes.
+import type { NodeKind } from '../model/kinds/kind.js';
+import { registerKind } from '../model/kinds/registry.js';
+import { type KindRuntime, setKindRuntime } from './kind-runtime.js';
+import type { SimNode } from './node.js';
+import type { Simulation } from './simulation.js';
+
+export type { KindRuntime };
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** A REPL verb; `names` are aliases (the first is the one `help` lists). */
+export interface Verb {
+  names: string[];
+  usage: string;
+  help: string;
+  run(args: string[], rest: string): Promise<number>;
+  /** completions for the word being typed after the verb (default: node names) */
+  complete?(args: string[]): string[];
+}
+
+/** What the REPL lends a feature's verbs. */
+export interface VerbContext {
+  readonly sim: Simulation;
+  readonly io: Io;
+  /** other node names in a command line become addresses, as seen from `from` */
+  substitute(line: string, from?: SimNode): string;
+  /** a foreground process with its output streamed; Ctrl-C interrupts it */
+  stream(ns: string | undefined, argv: string[]): Promise<number>;
+}
+
+/** A box the web view draws nodes in, and the `cluster` label of metrics. */
+export interface NodeGroup {
+  name: string;
+  kind: string;
+  /** what the box's label adds (a pod CIDR) */
+  detail?: string;
+  members: string[];
+}
+
+/** One metric family a feature exports at /metrics (the surface turns it into Prometheus). */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  labels: readonly string[];
+  collect(): Promise<{ labels: Record<string, string>; value: number }[]>;
+}
+
+export interface Plugin {
+  readonly name: string;
+  /** node kinds: the static descriptor (src/model/kinds) and what it does at run time */
+  readonly kinds?: readonly { kind: NodeKind; runtime?: KindRuntime<Simulation> }[];
+  /** REPL verbs */
+  verbs?(ctx: VerbContext): Verb[];
+  /** Ctrl-C in the REPL while no foreground process runs: stops the feature's own; true if one was */
+  interrupt?(sim: Simulation): boolean;
+  /**
+   * After `link a b up|down` at `t0` (performance.now()): e.g. wait for routing to settle and
+   * report it. Resolves with an exit status, or undefined when the feature has nothing to do.
+   */
+  afterLinkChange?(sim: Simulation, io: Io, t0: number): Promise<number | undefined>;
+  /** The address `target` has as seen from `from` when it differs from its own (a Liqo remap). */
+  addressFor?(sim: Simulation, from: SimNode, target: SimNode): string | undefined;
+  /** groups of nodes (clusters) */
+  groups?(sim: Simulation): NodeGroup[];
+  /** what the web view shows about a node besides its interfaces and routes */
+  nodeDetails?(sim: Simulation, node: SimNode): Promise<Record<string, unknown> | undefined>;
+  /** metric families for one simulation */
+  metrics?(sim: Simulation): MetricFamily[];
+  /** called once when registered (e.g. to add methods to another feature's live objects) */
+  install?(): void;
+}
+
+const plugins = new Map<string, Plugin>();
+
+/** Registers a feature: its kinds join the model's registry, its hooks the surfaces'. Idempotent. */
+export function registerPlugin(plugin: Plugin): void {
+  if (plugins.has(plugin.name)) return;
+  plugins.set(plugin.name, plugin);
+  for (const { kind, runtime } of plugin.kinds ?? []) {
+    registerKind(kind);
+    if (runtime) setKindRuntime(kind.name, runtime);
+  }
+  plugin.install?.();
+}
+
+export function allPlugins(): Plugin[] {
+  return [...plugins.values()];
+}
+
+/** Every node's group (cluster), for a pass over all nodes. */
+export function groupIndex(sim: Simulation): Map<string, NodeGroup> {
+  const out = new Map<string, NodeGroup>();
+  for (const p of plugins.values())
+    for (const g of p.groups?.(sim) ?? []) for (const m of g.members) out.set(m, g);
+  return out;
+}
+
+/** The group (cluster) a node belongs to, if any. */
+export function groupOf(sim: Simulation, node: string): NodeGroup | undefined {
+  for (const p of plugins.values())
+    for (const g of p.groups?.(sim) ?? []) if (g.members.includes(node)) return g;
+  return undefined;
+}
