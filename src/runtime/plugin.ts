@@ -3,6 +3,8 @@
 // node groups (clusters) for the web view and metrics, metric families, and the few moments
 // where the engine asks features (a link changed, a name is resolved, Ctrl-C). Surfaces iterate
 // the registered plugins and never test for another feature's classes.
+
+import type { Expectation } from '../model/expectation.js';
 import type { NodeKind } from '../model/kinds/kind.js';
 import { registerKind } from '../model/kinds/registry.js';
 import { type KindRuntime, setKindRuntime } from './kind-runtime.js';
@@ -54,6 +56,13 @@ export interface MetricFamily {
   collect(): Promise<{ labels: Record<string, string>; value: number }[]>;
 }
 
+export interface Settled {
+  /** how long routing took to converge, from a feature that runs routing daemons */
+  routingMs?: number;
+  /** what had not settled in time */
+  notes: string[];
+}
+
 export interface Plugin {
   readonly name: string;
   /** node kinds: the static descriptor (src/model/kinds) and what it does at run time */
@@ -75,6 +84,13 @@ export interface Plugin {
   nodeDetails?(sim: Simulation, node: SimNode): Promise<Record<string, unknown> | undefined>;
   /** metric families for one simulation */
   metrics?(sim: Simulation): MetricFamily[];
+  /**
+   * Before a topology's `expect:` entries are checked (`netsim verify`): waits until what the
+   * feature runs has settled (routing converged, services programmed).
+   */
+  settle?(sim: Simulation, timeoutMs: number, log?: (line: string) => void): Promise<Settled | undefined>;
+  /** An `expect:` entry of a kind this feature checks (ospf, bgp); undefined for the others. */
+  checkExpectation?(sim: Simulation, e: Expectation): Promise<{ ok: boolean; detail: string } | undefined>;
   /** called once when registered (e.g. to add methods to another feature's live objects) */
   install?(): void;
 }

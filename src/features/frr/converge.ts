@@ -125,9 +125,9 @@ async function look(node: RouterNode): Promise<View | undefined> {
   return view;
 }
 
-function linkUp(model: Model, node: NodeModel, ifname: string): boolean {
+function linkUp(sim: Simulation, node: NodeModel, ifname: string): boolean {
   const iface = node.ifaces.find((i) => i.name === ifname);
-  return iface !== undefined && model.links[iface.link].spec.state !== 'down';
+  return iface !== undefined && sim.linkState(iface.link) === 'up';
 }
 
 /** What is still missing (empty: converged), and how many adjacencies/sessions are up. */
@@ -150,7 +150,7 @@ export function missingFrom(
     const ends: End[] = [];
     const gone: { node: string; addr: string }[] = [];
     for (const i of seg.ifaces) {
-      if (!linkUp(model, model.nodes.get(i.node)!, i.name)) continue;
+      if (!linkUp(sim, model.nodes.get(i.node)!, i.name)) continue;
       const rn = sim.nodes.get(i.node);
       if (!(rn instanceof RouterNode) || !rn.frr) continue;
       if (runsDaemon(rn, 'ospfd') && !daemonUp(rn, 'ospfd')) {
@@ -226,7 +226,7 @@ export function missingFrom(
       const label = owner ? `${owner.node.name} (${addr})` : addr;
       const p = live.find((x) => x.peer === addr);
       if (owner) {
-        if (owner.iface && model.links[owner.iface.link].spec.state === 'down') continue;
+        if (owner.iface && sim.linkState(owner.iface.link) === 'down') continue;
         const other = sim.nodes.get(owner.node.name);
         if (other instanceof RouterNode && runsDaemon(other, 'bgpd') && !daemonUp(other, 'bgpd')) {
           if (p?.state === 'Established')

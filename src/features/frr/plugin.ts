@@ -3,6 +3,7 @@
 import type { Plugin } from '../../runtime/plugin.js';
 import { Simulation } from '../../runtime/simulation.js';
 import { type ConvergeOptions, type ConvergeReport, waitConverged } from './converge.js';
+import { checkFrrExpectation, settleRouting } from './expect.js';
 import { routerKind } from './kind.js';
 import { frrMetrics, frrNeighbors } from './metrics.js';
 import { RouterNode } from './node.js';
@@ -35,6 +36,8 @@ export const frrPlugin: Plugin = {
   verbs: ({ sim, io }) => frrVerbs(sim, io),
   afterLinkChange: async (sim, io, t0) => (hasFrrRouters(sim) ? reportConvergence(sim, io, t0) : undefined),
   metrics: frrMetrics,
+  settle: settleRouting,
+  checkExpectation: checkFrrExpectation,
   async nodeDetails(_sim, node) {
     if (!(node instanceof RouterNode) || !node.frr) return undefined;
     return { frr: await frrNeighbors(node).catch(() => []) };

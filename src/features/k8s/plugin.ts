@@ -12,6 +12,7 @@ import { podKind } from './kinds/pod.js';
 import { workerKind } from './kinds/worker.js';
 import { k8sMetrics } from './metrics.js';
 import { PodNode } from './pod.js';
+import { settleServices } from './settle.js';
 import { resolveWorker } from './spec.js';
 import { interruptWorkers, k8sVerbs } from './verbs.js';
 import { WorkerNode } from './worker.js';
@@ -88,4 +89,5 @@ export const k8sPlugin: Plugin = {
     return node instanceof PodNode ? { labels: node.labels } : undefined;
   },
   metrics: k8sMetrics,
+  settle: settleServices,
 };

@@ -7,14 +7,10 @@
 
 import { formatPos } from '../../model/errors.js';
 import type { Expectation } from '../../model/expect.js';
+import { allPlugins } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
-import { ConvergenceError } from '../frr/converge.js';
-import { RouterNode } from '../frr/node.js';
-import { hasFrrRouters } from '../frr/verbs.js';
-import { parseBgpSummary, vtysh } from '../frr/vtysh.js';
-import { clustersOf } from '../k8s/cluster.js';
+import { sleep } from '../../util/wait.js';
 import { liveOptions, liveTracer } from './live.js';
-import { inNs } from './net.js';
 import { formatTrace, type TraceResult } from './trace.js';
 
 export interface VerifyResult {
@@ -39,75 +35,18 @@ export interface VerifyReport {
   ms: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface ClusterLike {
-  name: string;
-  workers: { name: string; ns: string }[];
-  services(): Promise<{ namespace: string; name: string; clusterIP: string; endpoints: string[] }[]>;
-}
-
-/** Until every worker's kube-proxy has every service's ClusterIP (and its endpoints' map entry). */
-async function waitServices(sim: Simulation, deadline: number, notes: string[]): Promise<void> {
-  const clusters: ClusterLike[] = clustersOf(sim);
-  for (const c of clusters) {
-    for (;;) {
-      const svcs = await c.services().catch(() => []);
-      const missing: string[] = [];
-      for (const w of c.workers) {
-        const r = await inNs(w.ns, 'nft', ['list', 'table', 'ip', 'kube-proxy']);
-        for (const s of svcs) {
-          const withEp = s.endpoints.length > 0;
-          const needle = withEp ? `${s.clusterIP} . ` : s.clusterIP;
-          if (!r.stdout.includes(needle) || (withEp && !r.stdout.includes(`-${s.namespace}/${s.name}/`)))
-            missing.push(`${w.name}: ${s.namespace}/${s.name}`);
-        }
-      }
-      if (missing.length === 0) break;
-      if (Date.now() > deadline) {
-        notes.push(`kube-proxy had not programmed ${missing.slice(0, 5).join(', ')} in time`);
-        break;
-      }
-      await sleep(200);
-    }
-  }
-}
-
-async function ospfFull(sim: Simulation, name: string): Promise<number | string> {
-  const n = sim.nodes.get(name);
-  if (!(n instanceof RouterNode) || !n.frr) return `${name} does not run FRR`;
-  const nbrs = await n.ospfNeighbors().catch(() => []);
-  // on a LAN two DROthers stay 2-Way: that is their final state
-  return nbrs.filter((x) => x.state === 'Full' || x.state.startsWith('2-Way')).length;
-}
-
-async function bgpSessions(sim: Simulation, name: string): Promise<{ up: number; all: number } | string> {
-  const n = sim.nodes.get(name) as (RouterNode & { frr?: { dir: string } }) | undefined;
-  if (!n) return `no node ${name}`;
-  let text: string;
-  if (n instanceof RouterNode && n.frr) text = await n.vtysh('show bgp summary json').catch(() => '{}');
-  else if (n.frr?.dir)
-    text = await vtysh(n.ns, n.frr.dir, n.name, ['show bgp summary json']).catch(() => '{}');
-  else return `${name} does not run BGP`;
-  const peers = parseBgpSummary(text).peers;
-  return { up: peers.filter((p) => p.state === 'Established').length, all: peers.length };
-}
-
 type Check = { ok: boolean; detail: string; trace?: TraceResult };
 
 async function checkOnce(sim: Simulation, e: Expectation, final: boolean): Promise<Check> {
   const tracer = liveTracer(sim);
   const opts = liveOptions(sim, { port: e.kind === 'reach' ? e.port : undefined });
-  if (e.kind === 'ospf') {
-    const n = await ospfFull(sim, e.router);
-    if (typeof n === 'string') return { ok: false, detail: n };
-    return { ok: n === e.neighbors, detail: `${n} OSPF neighbour${n === 1 ? '' : 's'} Full` };
-  }
-  if (e.kind === 'bgp') {
-    const s = await bgpSessions(sim, e.router);
-    if (typeof s === 'string') return { ok: false, detail: s };
-    const ok = e.established === undefined ? s.up > 0 && s.up === s.all : s.up === e.established;
-    return { ok, detail: `${s.up} of ${s.all} BGP session${s.all === 1 ? '' : 's'} Established` };
+  if (e.kind !== 'reach') {
+    // ospf and bgp entries: the feature that runs the daemons checks them
+    for (const p of allPlugins()) {
+      const c = await p.checkExpectation?.(sim, e);
+      if (c) return c;
+    }
+    return { ok: false, detail: `no feature checks ${e.kind} entries` };
   }
   if (e.want === 'reachable') {
     const { probe } = await tracer.probeOnly(e.src, e.dst, opts);
@@ -139,16 +78,13 @@ export async function verify(
   const deadline = Date.now() + timeoutMs;
   const notes: string[] = [];
   let convergedMs: number | undefined;
-  if (hasFrrRouters(sim)) {
-    opts.log?.('waiting for routing to converge');
-    try {
-      convergedMs = Math.round((await sim.waitConverged({ timeout: timeoutMs })).ms);
-    } catch (err) {
-      if (!(err instanceof ConvergenceError)) throw err;
-      notes.push(err.message);
-    }
+  // routing first (services may sit behind routed links), then what depends on it
+  for (const p of allPlugins()) {
+    const s = await p.settle?.(sim, Math.max(0, deadline - Date.now()), opts.log);
+    if (!s) continue;
+    notes.push(...s.notes);
+    convergedMs ??= s.routingMs;
   }
-  await waitServices(sim, deadline, notes);
   const results = new Map<number, VerifyResult>();
   const at = (e: Expectation) => formatPos(sim.model.source.locate(['expect', e.index]));
   const positive = expectations.filter((e) => e.kind !== 'reach' || e.want === 'reachable');
@@ -164,6 +100,7 @@ export async function verify(
       else still.push(e);
     }
     pending = still;
+    // every round probes each pending entry for real: half a second between rounds
     if (pending.length) await sleep(500);
   }
   for (const e of negative) {

@@ -9,10 +9,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimEvent } from '../../runtime/events.js';
+import type { SimNode } from '../../runtime/node.js';
 import { ObjectKey } from '../../runtime/objects.js';
+import { groupOf } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { parseIp } from '../../util/ipv4.js';
-import { PodNode } from '../k8s/pod.js';
 import {
   readWorkload,
   SERIES,
@@ -69,9 +70,10 @@ class Active {
     return { step: abs % this.template.length, pass, left: (abs + 1) * this.template.step - t };
   }
 
-  podNode(): PodNode | undefined {
+  /** The pod while it exists (a pod deleted and made again is the same workload's pod). */
+  podNode(): SimNode | undefined {
     const n = this.sim.nodes.get(this.pod);
-    return n instanceof PodNode ? n : undefined;
+    return n?.kind === 'pod' ? n : undefined;
   }
 
   startTraffic(): void {
@@ -175,8 +177,8 @@ class Active {
     return {
       pod: this.pod,
       workload: this.template.name,
-      cluster: pod?.cluster,
-      node: pod?.worker,
+      cluster: pod && groupOf(this.sim, pod.name)?.name,
+      node: pod && this.sim.parentOf(pod.name),
       step: pos?.step ?? this.template.length - 1,
       pass: pos?.pass ?? 1,
       ended: !pos,
@@ -224,11 +226,11 @@ export class Workloads {
     template: string | WorkloadTemplate | Record<string, unknown>,
   ): Promise<WorkloadSample> {
     const node = this.sim.nodes.get(pod);
-    if (!(node instanceof PodNode))
+    if (node?.kind !== 'pod')
       throw new Error(
         `no pod "${pod}" (pods: ${
           [...this.sim.nodes.values()]
-            .filter((n) => n instanceof PodNode)
+            .filter((n) => n.kind === 'pod')
             .map((n) => n.name)
             .join(', ') || 'none'
         })`,

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../model/load.js';
 import type { SimEvent } from '../../runtime/events.js';
+import { ObjectKey } from '../../runtime/objects.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { type SimMetrics, simMetrics } from '../metrics/registry.js';
 import { clusterDetails, EdgeMeter, nodeDetails, snapshot, type TopoSnapshot } from './snapshot.js';
@@ -323,21 +324,22 @@ export class WebServer {
   }
 }
 
-const bySim = new WeakMap<Simulation, WebServer>();
+/** The simulation's web server, once started (a holder: it is cleared when the simulation stops). */
+const WEB = new ObjectKey<{ server?: WebServer }>('web server');
 
 /** The simulation's web server: started on first call, the same one after that. */
 export async function webServerOf(sim: Simulation, opts: WebOptions = {}): Promise<WebServer> {
-  const running = bySim.get(sim);
-  if (running) return running;
+  const holder = sim.objects.state(WEB, () => ({}) as { server?: WebServer });
+  if (holder.server) return holder.server;
   const web = await WebServer.start(sim, opts);
-  bySim.set(sim, web);
+  holder.server = web;
   sim.events.on((e) => {
-    if (e.type === 'down') bySim.delete(sim);
+    if (e.type === 'down') holder.server = undefined;
   });
   return web;
 }
 
 /** The running web server of a simulation, if any. */
 export function runningWebServer(sim: Simulation): WebServer | undefined {
-  return bySim.get(sim);
+  return sim.objects.peek(WEB)?.server;
 }

@@ -1,0 +1,36 @@
+// Before a topology's `expect:` entries are checked: every worker's kube-proxy has every
+// service's ClusterIP (and, for a service with endpoints, its endpoints' map entry).
+import type { Settled } from '../../runtime/plugin.js';
+import type { Simulation } from '../../runtime/simulation.js';
+import { sleep } from '../../util/wait.js';
+import { clustersOf } from './cluster.js';
+
+export async function settleServices(sim: Simulation, timeoutMs: number): Promise<Settled | undefined> {
+  const clusters = clustersOf(sim);
+  if (clusters.length === 0) return undefined;
+  const deadline = Date.now() + timeoutMs;
+  const notes: string[] = [];
+  for (const c of clusters) {
+    for (;;) {
+      const svcs = await c.services().catch(() => []);
+      const missing: string[] = [];
+      for (const w of c.workers) {
+        const r = await sim.kernel.tool(w.ns, 'nft', ['list', 'table', 'ip', 'kube-proxy'], { check: false });
+        for (const s of svcs) {
+          const withEp = s.endpoints.length > 0;
+          const needle = withEp ? `${s.clusterIP} . ` : s.clusterIP;
+          if (!r.stdout.includes(needle) || (withEp && !r.stdout.includes(`-${s.namespace}/${s.name}/`)))
+            missing.push(`${w.name}: ${s.namespace}/${s.name}`);
+        }
+      }
+      if (missing.length === 0) break;
+      if (Date.now() > deadline) {
+        notes.push(`kube-proxy had not programmed ${missing.slice(0, 5).join(', ')} in time`);
+        break;
+      }
+      // each round reads every worker's table: a fifth of a second between rounds
+      await sleep(200);
+    }
+  }
+  return { notes };
+}
