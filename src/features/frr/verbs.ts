@@ -1,20 +1,9 @@
 // REPL verbs for FRR routers: fault injection (stop/start a router's daemons, kill one) and
 // waiting for routing to settle, each printing how long re-convergence took.
+import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { ConvergenceError, waitConverged } from './converge.js';
 import { RouterNode } from './node.js';
-
-export interface FrrVerbIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-export interface FrrVerb {
-  names: string[];
-  usage: string;
-  help: string;
-  run(args: string[]): Promise<number>;
-}
 
 export function hasFrrRouters(sim: Simulation): boolean {
   return [...sim.nodes.values()].some((n) => n instanceof RouterNode && n.frr !== undefined);
@@ -33,7 +22,7 @@ function frrRouter(sim: Simulation, name: string | undefined): RouterNode {
  */
 export async function reportConvergence(
   sim: Simulation,
-  io: FrrVerbIo,
+  io: Io,
   t0: number,
   timeoutMs = 60000,
 ): Promise<number> {
@@ -52,7 +41,7 @@ export async function reportConvergence(
   }
 }
 
-export function frrVerbs(sim: Simulation, io: FrrVerbIo): FrrVerb[] {
+export function frrVerbs(sim: Simulation, io: Io): Verb[] {
   return [
     {
       names: ['stop'],

@@ -1,7 +1,9 @@
 // Kubernetes-style clusters as a feature: the cluster, etcd, worker and pod kinds with their
 // runtime (etcd members, the workers' agents, pods), the cluster verbs, clusters as node
 // groups, and the cluster's metrics.
+import type { NodeModel } from '../../model/model.js';
 import type { Plugin } from '../../runtime/plugin.js';
+import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
 import { startWorkerBgp } from './bgp.js';
 import { clusterOf, clustersOf } from './cluster.js';
@@ -17,6 +19,15 @@ import { resolveWorker } from './spec.js';
 import { interruptWorkers, k8sVerbs } from './verbs.js';
 import { WorkerNode } from './worker.js';
 
+/** A member's live object; the first member of a cluster also makes the cluster's. */
+function member<N extends EtcdNode | WorkerNode>(Node: new (sim: Simulation, node: NodeModel) => N) {
+  return (node: NodeModel, sim: Simulation): N => {
+    const n = new Node(sim, node);
+    clusterOf(sim, n.config);
+    return n;
+  };
+}
+
 export const k8sPlugin: Plugin = {
   name: 'k8s',
   kinds: [
@@ -24,11 +35,7 @@ export const k8sPlugin: Plugin = {
     {
       kind: etcdKind,
       runtime: {
-        createRuntime(node, sim) {
-          const n = new EtcdNode(sim, node);
-          clusterOf(sim, n.config);
-          return n;
-        },
+        createRuntime: member(EtcdNode),
         // spawn only: members answer once a quorum has started, which workers wait for
         start: async (node) => (node as EtcdNode).start(),
         async stop(node) {
@@ -41,11 +48,7 @@ export const k8sPlugin: Plugin = {
     {
       kind: workerKind,
       runtime: {
-        createRuntime(node, sim) {
-          const w = new WorkerNode(sim, node);
-          clusterOf(sim, w.config);
-          return w;
-        },
+        createRuntime: member(WorkerNode),
         async start(node, sim) {
           const w = node as WorkerNode;
           const cluster = clusterOf(sim, w.config);

@@ -1,14 +1,8 @@
 // The REPL's `trace <src> <dst> [port] [--json]`.
+import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { traceLive } from './live.js';
 import { formatTrace, TraceError } from './trace.js';
-
-export interface TraceVerb {
-  names: string[];
-  usage: string;
-  help: string;
-  run(args: string[], rest: string): Promise<number>;
-}
 
 export const TRACE_USAGE = 'trace src dst [port] [--json]';
 
@@ -25,10 +19,7 @@ export function traceArgs(args: string[]): { src: string; dst: string; port?: nu
   return { src, dst, port: p === undefined ? undefined : Number(p), json };
 }
 
-export function traceVerbs(
-  sim: Simulation,
-  io: { out: (t: string) => void; err: (t: string) => void },
-): TraceVerb[] {
+export function traceVerbs(sim: Simulation, io: Io): Verb[] {
   return [
     {
       names: ['trace'],

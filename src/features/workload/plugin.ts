@@ -1,8 +1,10 @@
-// Workload profiles as a feature: each pod's current sample at /metrics and in the web view.
+// Workload profiles as a feature: the workload verbs, each pod's current sample at /metrics
+// and in the web view.
 import type { MetricFamily, Plugin } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { type WorkloadSample, workloadsOf } from './player.js';
 import { SERIES_UNITS } from './template.js';
+import { workloadVerbs } from './verbs.js';
 
 const LABELS = ['cluster', 'node', 'pod', 'workload'] as const;
 const labelsOf = (s: WorkloadSample) => ({
@@ -55,6 +57,7 @@ function workloadMetrics(sim: Simulation): MetricFamily[] {
 
 export const workloadPlugin: Plugin = {
   name: 'workload',
+  verbs: ({ sim, io }) => workloadVerbs(sim, io),
   metrics: workloadMetrics,
   async nodeDetails(sim, node) {
     const w = workloadsOf(sim).get(node.name);
