@@ -4,6 +4,7 @@
 // page refresh and a Prometheus scrape in the same moment read the kernel once.
 import { RouterNode } from '../../features/frr/node.js';
 import { parseBgpSummary, parseOspfNeighbors, vtyshSections } from '../../features/frr/vtysh.js';
+import { parseEndpointChain } from '../../features/k8s/agent/chain-names.js';
 import { Cluster } from '../../features/k8s/cluster.js';
 import { type NetnsStats, netnsStats, nftTables } from '../../kernel/stats.js';
 import type { Simulation } from '../../runtime/simulation.js';
@@ -65,10 +66,6 @@ export async function frrNeighbors(r: RouterNode): Promise<FrrNeighbor[]> {
   return res;
 }
 
-/** `endpoint-<hash>-<ns>/<svc>/<proto>[:<port name>]__<ip>/<port>`, as kube-proxy names them. */
-const ENDPOINT_CHAIN =
-  /^endpoint-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp|icmp)[^_]*__([\d.]+(?:\/\d+)?)$/;
-
 interface NftRule {
   rule?: { chain: string; expr: { counter?: { packets: number; bytes: number } }[] };
 }
@@ -78,16 +75,16 @@ export function endpointCounters(cluster: string, tables: unknown[][]): Endpoint
   const out = new Map<string, EndpointCounter>();
   for (const table of tables)
     for (const x of table as NftRule[]) {
-      const m = x.rule ? ENDPOINT_CHAIN.exec(x.rule.chain) : null;
+      const m = x.rule ? parseEndpointChain(x.rule.chain) : undefined;
       const c = m && x.rule!.expr.find((e) => e.counter)?.counter;
       if (!m || !c) continue;
-      const key = `${m[1]}/${m[2]}/${m[3]}/${m[4]}`;
+      const key = `${m.namespace}/${m.service}/${m.protocol}/${m.endpoint}`;
       const e = out.get(key) ?? {
         cluster,
-        namespace: m[1],
-        service: m[2],
-        protocol: m[3],
-        endpoint: m[4],
+        namespace: m.namespace,
+        service: m.service,
+        protocol: m.protocol,
+        endpoint: m.endpoint,
         packets: 0,
         bytes: 0,
       };
