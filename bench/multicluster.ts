@@ -8,10 +8,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../src/features/k8s/cluster.js';
 import type { PodNode } from '../src/features/k8s/pod.js';
+import { registerMulticluster } from '../src/features/multicluster/index.js';
 import { Topology } from '../src/model/builder.js';
 import { validate } from '../src/model/validate.js';
 import { Simulation } from '../src/runtime/simulation.js';
 import { loadAverage, median, sleep } from './measure.js';
+
+// the clusters' multi-cluster verbs (C0.peer, C0.skupperLink ...), as the REPL has them
+registerMulticluster();
 
 export interface MulticlusterRun {
   throughputDirect: number[];

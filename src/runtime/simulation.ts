@@ -11,7 +11,7 @@ import { OWNER_ENV, ownerTag, processStartTime } from '../kernel/proc.js';
 import { pool } from '../kernel/run.js';
 import { kindOf } from '../model/kinds/registry.js';
 import type { Model } from '../model/model.js';
-import { buildPlan } from '../plan/plan.js';
+import { buildPlan, type Plan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
 import { SimEvents } from './events.js';
 import { SimNode } from './node.js';
@@ -287,6 +287,16 @@ export class Simulation {
    */
   waitConverged(opts: ConvergeOptions = {}): Promise<ConvergeReport> {
     return waitConverged(this, opts);
+  }
+
+  /**
+   * Applies a plan fragment made while running (pods, peerings) the way the first build
+   * applies its plan: namespaces (recorded in the ledger first), veths, then the scripts.
+   */
+  async apply(plan: Plan): Promise<void> {
+    await this.kernel.addNamespaces(plan.namespaces);
+    await this.kernel.addVeths(plan.veths);
+    await this.kernel.applyScripts(plan.scripts);
   }
 
   /**

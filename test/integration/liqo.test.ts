@@ -5,9 +5,13 @@
 import t from 'tap';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
+import { registerMulticluster } from '../../src/features/multicluster/index.js';
 import { hubAndSpoke } from '../../src/features/multicluster/liqo/peering.js';
 import { peerCommand } from '../../src/features/multicluster/liqo/verbs.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
+
+// the clusters' multi-cluster verbs (C0.peer, C0.skupperLink ...), as the REPL has them
+registerMulticluster();
 
 const server = (name: string) =>
   `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'sleep 0.1; echo HTTP/1.0 200 OK; echo; echo ${name}'`;

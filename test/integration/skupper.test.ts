@@ -9,8 +9,12 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
+import { registerMulticluster } from '../../src/features/multicluster/index.js';
 import { decodeToken, encodeToken, LINK_PORT } from '../../src/features/multicluster/skupper/site.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
+
+// the clusters' multi-cluster verbs (C0.peer, C0.skupperLink ...), as the REPL has them
+registerMulticluster();
 
 const HTTPD = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'http-server.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

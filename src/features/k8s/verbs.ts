@@ -4,7 +4,6 @@
 import type { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
-import { PEER_USAGE, peerCommand } from '../multicluster/liqo/verbs.js';
 import { Cluster } from './cluster.js';
 import { PodNode } from './pod.js';
 import { WorkerNode } from './worker.js';
@@ -43,7 +42,8 @@ export function k8sVerbs(
   sim: Simulation,
   io: K8sVerbIo,
   substitute: (line: string, from?: SimNode) => string,
-  stream: (argv: string[]) => Promise<number>,
+  // unused since exec_container streams through its worker (kernel/enter.ts); kept for the caller
+  _stream: (argv: string[]) => Promise<number>,
 ): K8sVerb[] {
   return [
     {
@@ -136,14 +136,7 @@ export function k8sVerbs(
         const p = sim.node(pod);
         if (!(p instanceof PodNode) || p.worker !== worker(sim, w).name)
           throw new Error(`no pod "${pod}" on ${w}`);
-        return stream([
-          'nsenter',
-          `--net=/run/netns/${p.ns}`,
-          '--',
-          'sh',
-          '-c',
-          substitute(cmd.join(' '), p),
-        ]);
+        return worker(sim, w).streamContainer(pod, substitute(cmd.join(' '), p), io);
       },
     },
     {
@@ -159,15 +152,6 @@ export function k8sVerbs(
           labels: Object.fromEntries(labels.map((l) => l.split('=', 2) as [string, string])),
         });
         io.out(`${p.name}: ${p.ip} on ${p.worker}\n`);
-        return 0;
-      },
-    },
-    {
-      names: ['peer'],
-      usage: PEER_USAGE,
-      help: 'Liqo-style peerings: gateways, a VXLAN tunnel, remapped pod CIDRs (apply: hub-and-spoke by default)',
-      async run(args) {
-        io.out(await peerCommand(sim, args));
         return 0;
       },
     },

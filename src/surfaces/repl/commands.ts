@@ -7,6 +7,7 @@ import { frrVerbs, hasFrrRouters, reportConvergence } from '../../features/frr/v
 import { PodNode } from '../../features/k8s/pod.js';
 import { interruptWorkers, k8sVerbs } from '../../features/k8s/verbs.js';
 import { WorkerNode } from '../../features/k8s/worker.js';
+import { multiclusterVerbs } from '../../features/multicluster/index.js';
 import { peeringName, peeringsOf, viewOf } from '../../features/multicluster/liqo/peering.js';
 import { traceVerbs } from '../../features/trace/verbs.js';
 import { kindOf } from '../../model/kinds/registry.js';
@@ -287,6 +288,8 @@ export class Commands {
       (argv) => this.stream(argv),
     );
     for (const v of k8s) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
+    for (const v of multiclusterVerbs(sim, io))
+      this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
     for (const v of seeVerbs(sim, io)) this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));
     for (const v of traceVerbs(sim, io))
       this.def(v.names, v.usage, v.help, (args, rest) => v.run(args, rest));

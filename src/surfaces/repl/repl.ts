@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import repl from 'node:repl';
 import vm from 'node:vm';
+import { registerMulticluster } from '../../features/multicluster/index.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { Commands, words } from './commands.js';
 
@@ -11,6 +12,9 @@ const IDENT = /^[A-Za-z_$][\w$]*$/;
 
 /** The objects a user sees: every node whose name is an identifier, plus `net`/`sim`. */
 export function liveObjects(sim: Simulation): Record<string, unknown> {
+  // C0.peer, C0.skupperLink ... on the clusters scripts and the REPL see (idempotent).
+  // TODO(lead): move into the multicluster plugin's registration.
+  registerMulticluster();
   const ctx: Record<string, unknown> = { net: sim, sim };
   for (const [name, node] of sim.nodes) if (IDENT.test(name) && !(name in ctx)) ctx[name] = node;
   // clusters (C0) and other objects that are not nodes
