@@ -44,6 +44,13 @@ export interface ReflectedPod {
   remove: () => Promise<void>;
 }
 
+/** A virtual node and its pods: where this cluster sees them (ip) and where they run (remoteIp). */
+export interface VirtualNode {
+  name: string;
+  cluster: string;
+  pods: { name: string; ip: string; remoteIp: string }[];
+}
+
 export function podObject(
   name: string,
   nodeName: string,
@@ -204,6 +211,17 @@ export class ClusterPods {
     c.endpointsController?.observe(podKey(name), pod.object);
     await c.endpointsController?.settled();
     this.reflected.set(name, pod);
+  }
+
+  /** The reflected pods, grouped by their virtual node. */
+  virtualNodes(): VirtualNode[] {
+    const out = new Map<string, VirtualNode>();
+    for (const [name, o] of this.reflected) {
+      const node = o.object.spec.nodeName;
+      if (!out.has(node)) out.set(node, { name: node, cluster: o.cluster, pods: [] });
+      out.get(node)!.pods.push({ name, ip: o.object.status.podIP, remoteIp: o.remoteIp });
+    }
+    return [...out.values()];
   }
 
   /** Deletes a pod: its processes and namespace, then its object and address in etcd. */

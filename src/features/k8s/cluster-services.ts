@@ -25,14 +25,14 @@ async function create(
   return svc;
 }
 
-export function addService(c: ClusterCore, name: string, spec: unknown): Promise<ServiceObject> {
+export async function addService(c: ClusterCore, name: string, spec: unknown): Promise<ServiceObject> {
   const parsed = parseServiceSpec(name, spec, c.serviceCidr);
   for (const p of parsed.pods ?? []) c.pod(p);
   return create(c, name, parsed);
 }
 
 /** A ClusterIP service whose endpoints are fixed addresses, not pods (e.g. a Skupper listener). */
-export function addAddressService(
+export async function addAddressService(
   c: ClusterCore,
   name: string,
   ports: { port: number; targetPort: number }[],
@@ -42,7 +42,7 @@ export function addAddressService(
 }
 
 /** knetsim's `kp_vip_add`: a service on any address to these pods, answering ping. */
-export function addVipService(
+export async function addVipService(
   c: ClusterCore,
   vip: string,
   pods: string[],

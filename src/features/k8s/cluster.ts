@@ -11,7 +11,7 @@ import { type Cidr, formatCidr } from '../../util/ipv4.js';
 import { sleep } from '../../util/wait.js';
 import type { NetworkPolicyObject } from './agent/policy.js';
 import type { ClusterCore } from './cluster-core.js';
-import { ClusterPods, type PodRequest, type ReflectedPod } from './cluster-pods.js';
+import { ClusterPods, type PodRequest, type ReflectedPod, type VirtualNode } from './cluster-pods.js';
 import { addNetworkPolicy, deleteNetworkPolicy } from './cluster-policies.js';
 import {
   addAddressService,
@@ -31,7 +31,7 @@ import { parseServiceCidr, type ServiceObject } from './services/objects.js';
 import { type ClusterConfig, networkConfig, resolveWorker } from './spec.js';
 import type { WorkerNode } from './worker.js';
 
-export type { PodRequest, ReflectedPod } from './cluster-pods.js';
+export type { PodRequest, ReflectedPod, VirtualNode } from './cluster-pods.js';
 
 export interface LeaseInfo {
   subnet: string;
@@ -298,21 +298,8 @@ export class Cluster implements ClusterCore {
   }
 
   /** Virtual nodes (one per peered cluster that runs offloaded pods) and their pods as this cluster sees them. */
-  virtualNodes(): {
-    name: string;
-    cluster: string;
-    pods: { name: string; ip: string; remoteIp: string }[];
-  }[] {
-    const out = new Map<
-      string,
-      { name: string; cluster: string; pods: { name: string; ip: string; remoteIp: string }[] }
-    >();
-    for (const [name, o] of this.podSet.reflected) {
-      const node = o.object.spec.nodeName;
-      if (!out.has(node)) out.set(node, { name: node, cluster: o.cluster, pods: [] });
-      out.get(node)!.pods.push({ name, ip: o.object.status.podIP, remoteIp: o.remoteIp });
-    }
-    return [...out.values()];
+  virtualNodes(): VirtualNode[] {
+    return this.podSet.virtualNodes();
   }
 
   /**
