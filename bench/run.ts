@@ -8,6 +8,7 @@ import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { registerBuiltins } from '../src/features/index.js';
 import type { Model } from '../src/model/model.js';
 import { type ClabRun, runScaledNetwork } from './clab.js';
 import { runFloor } from './floor.js';
@@ -303,6 +304,7 @@ async function clabSuite(reps: number, log: (l: string) => void): Promise<string
 }
 
 async function main(): Promise<void> {
+  registerBuiltins();
   const { values } = parseArgs({
     options: {
       reps: { type: 'string', default: '3' },

@@ -35,6 +35,8 @@ export interface NsScript {
   sysctls: Record<string, string>;
   ip: string[];
   tc: string[];
+  /** an nftables script (`nft -f -`), applied after the addresses and routes (e.g. a NAT table) */
+  nft?: string[];
   /** scripts run in ascending waves, each wave after the previous one has finished (default 0) */
   wave?: number;
   /** once configured, report the namespace's interfaces (returned by applyScripts) */
@@ -150,12 +152,15 @@ export class Kernel {
       if (ip.length)
         parts.push(heredoc(ns, nsenter(ns, `ip${s.report ? ' -j' : ''} -batch -`), 'NETSIM_IP', ip));
       if (s.tc.length) parts.push(heredoc(ns, nsenter(ns, 'tc -batch -'), 'NETSIM_TC', s.tc));
+      if (s.nft?.length) parts.push(heredoc(ns, nsenter(ns, 'nft -f -'), 'NETSIM_NFT', s.nft));
       if (parts.length === 0) continue;
       const wave = s.wave ?? 0;
       if (!waves.has(wave)) waves.set(wave, []);
-      waves
-        .get(wave)!
-        .push({ ns, text: parts.join('\n'), cost: parts.length * 50 + ip.length + s.tc.length });
+      waves.get(wave)!.push({
+        ns,
+        text: parts.join('\n'),
+        cost: parts.length * 50 + ip.length + s.tc.length + (s.nft?.length ?? 0),
+      });
     }
     const reported = new Map<string, LinkState[]>();
     for (const wave of [...waves.keys()].sort((x, y) => x - y)) {
@@ -187,7 +192,7 @@ export class Kernel {
   /** One process chain per namespace: `ip -batch` alone when that is all it needs. */
   async applyScript(ns: string, s: NsScript): Promise<void> {
     const sysctls = Object.entries(s.sysctls);
-    if (sysctls.length === 0 && s.tc.length === 0) {
+    if (sysctls.length === 0 && s.tc.length === 0 && !s.nft?.length) {
       if (s.ip.length) await run('ip', ['-batch', '-'], { ns, input: `${s.ip.join('\n')}\n` });
       return;
     }
@@ -195,6 +200,7 @@ export class Kernel {
     if (sysctls.length) parts.push(`sysctl -qw ${sysctls.map(([k, v]) => `${k}=${v}`).join(' ')} >/dev/null`);
     if (s.ip.length) parts.push(`ip -batch - <<'NETSIM_IP'\n${s.ip.join('\n')}\nNETSIM_IP`);
     if (s.tc.length) parts.push(`tc -batch - <<'NETSIM_TC'\n${s.tc.join('\n')}\nNETSIM_TC`);
+    if (s.nft?.length) parts.push(`nft -f - <<'NETSIM_NFT'\n${s.nft.join('\n')}\nNETSIM_NFT`);
     await run('sh', ['-s'], { ns, input: `${parts.join('\n')}\n` });
   }
 

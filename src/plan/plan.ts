@@ -27,7 +27,8 @@ export class Plan implements PlanSink {
 
   get operationCount(): number {
     let n = this.namespaces.length + this.veths.length;
-    for (const s of this.scripts.values()) n += s.ip.length + s.tc.length + Object.keys(s.sysctls).length;
+    for (const s of this.scripts.values())
+      n += s.ip.length + s.tc.length + (s.nft?.length ?? 0) + Object.keys(s.sysctls).length;
     return n;
   }
 }

@@ -10,7 +10,7 @@ import { OWNER_ENV, ownerTag, processStartTime } from '../kernel/proc.js';
 import { pool } from '../kernel/run.js';
 import { kindOf } from '../model/kinds/registry.js';
 import type { Model } from '../model/model.js';
-import { buildPlan } from '../plan/plan.js';
+import { buildPlan, type Plan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
 import { SimEvents } from './events.js';
 import { runtimeOf } from './kind-runtime.js';
@@ -293,6 +293,16 @@ export class Simulation {
     });
     const [r1, r2] = await Promise.all([pingFrom(ta, [tb]), pingFrom(tb, [ta])]);
     return r1[0].ok && r2[0].ok;
+  }
+
+  /**
+   * Applies a plan fragment made while running (pods, peerings) the way the first build
+   * applies its plan: namespaces (recorded in the ledger first), veths, then the scripts.
+   */
+  async apply(plan: Plan): Promise<void> {
+    await this.kernel.addNamespaces(plan.namespaces);
+    await this.kernel.addVeths(plan.veths);
+    await this.kernel.applyScripts(plan.scripts);
   }
 
   /**

@@ -3,14 +3,16 @@
 // member loses no pod ping and pods can still be created; killing a worker's agent leaves
 // the data plane working, and its restart resyncs from etcd, including a lease written the
 // way flanneld writes it and kernel state that drifted while it was away.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { EtcdNode } from '../../src/features/k8s/etcd.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
+import { waitFor } from '../../src/util/wait.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const esc = (ip: string | undefined) => (ip ?? '?').replace(/\./g, '\\.');
 const received = (out: string) => Number(/(\d+) received/.exec(out)?.[1] ?? -1);
 
@@ -40,10 +42,15 @@ nodes:
 
     t.test('pod-to-pod between workers is VXLAN (VNI 1) on UDP 8472 on the underlay', async (t) => {
       // -T vxlan: tcpdump decodes only 4789 as VXLAN by itself; 8472 is Linux's (and flannel's) port
-      const capture = w2.exec(`timeout 10 tcpdump -l -nn -i eth1 -c 2 -T vxlan 'udp port 8472'`, {
-        timeoutMs: 15000,
+      const started = join(sim.dir, 'tcpdump.err');
+      const capture = w2.exec(
+        `timeout 10 tcpdump -l -nn -i eth1 -c 2 -T vxlan 'udp port 8472' 2>'${started}'`,
+        { timeoutMs: 15000 },
+      );
+      // tcpdump says so on stderr once it captures
+      await waitFor(() => existsSync(started) && readFileSync(started, 'utf8').includes('listening on'), {
+        what: 'tcpdump to listen',
       });
-      await sleep(500);
       t.equal((await a1.exec(`ping -c2 -W2 ${b1.ip}`)).exitCode, 0, 'a1 pings b1');
       const out = (await capture).stdout;
       t.match(
@@ -61,8 +68,14 @@ nodes:
 
     t.test('kill one etcd member of three: no pod ping lost, pods still created', async (t) => {
       const e1 = sim.node('C0e1') as EtcdNode;
-      const pinging = a1.exec(`ping -n -i 0.05 -c 60 -W 1 ${b1.ip}`, { timeoutMs: 20000 });
-      await sleep(800);
+      const replies = join(sim.dir, 'ping-a1.out');
+      const pinging = a1.exec(`ping -n -i 0.05 -c 60 -W 1 ${b1.ip} >'${replies}'; cat '${replies}'`, {
+        timeoutMs: 20000,
+      });
+      // the member dies in the middle of the run: after the first 10 replies
+      const answered = () =>
+        existsSync(replies) ? readFileSync(replies, 'utf8').split('bytes from').length - 1 : 0;
+      await waitFor(() => answered() >= 10, { what: '10 ping replies' });
       await e1.kill();
       t.notOk(e1.running, 'C0e1 is gone (SIGKILL)');
       const out = (await pinging).stdout;
@@ -78,7 +91,7 @@ nodes:
       t.equal((await a1.exec(`ping -c1 -W2 ${p.ip}`)).exitCode, 0, 'and is reachable');
       e1.start();
       await C0.waitHealthy();
-      for (let i = 0; i < 100 && !(await e1.health()); i++) await sleep(100);
+      await waitFor(() => e1.health(), { timeoutMs: 10000, what: 'C0e1 to be healthy' }).catch(() => {});
       t.ok(await e1.health(), 'C0e1 restarted from its data dir rejoins');
       await C0.deletePod('after-kill');
     });
@@ -125,13 +138,12 @@ nodes:
       t.match(await w1.cmd('ip route'), `${net}/24 via ${net} dev flannel.1 onlink`, 'w1 learned it live');
 
       await lease.revoke();
-      let gone = false;
-      for (let i = 0; i < 100 && !gone; i++) {
-        gone =
+      const gone = await waitFor(
+        async () =>
           !(await w1.cmd('ip route')).includes(`${net}/24`) &&
-          !(await w2.cmd('ip route')).includes(`${net}/24`);
-        if (!gone) await sleep(50);
-      }
+          !(await w2.cmd('ip route')).includes(`${net}/24`),
+        { timeoutMs: 8000, what: "the lease's routes to go" },
+      ).catch(() => false);
       t.ok(gone, 'the lease expires (revoked): both workers remove its route');
       t.notMatch(await w2.cmd('bridge fdb show dev flannel.1'), '0a:58:0a:f4:c8:00', 'and its FDB entry');
     });

@@ -3,12 +3,13 @@
 // connections, ClientIP affinity, no endpoints = connection refused, NodePort from another worker, knetsim's
 // ping-answering VIP, incremental updates, and wrong services refused with clear errors.
 import t from 'tap';
+import { parseEndpointChain } from '../../src/features/k8s/agent/chain-names.js';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
+import { waitFor } from '../../src/util/wait.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // each web pod answers HTTP on port 8000 with its name as the last line
 const server = (name: string) =>
   `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo ${name}; sleep 0.05'`;
@@ -20,6 +21,35 @@ async function connect(pod: PodNode, ip: string, port: number, n: number): Promi
     { timeoutMs: n * 4000 + 5000 },
   );
   return r.stdout.trim().split('\n');
+}
+
+/** The endpoint IPs of a service that a worker's kube-proxy table sends its traffic to. */
+async function programmed(w: WorkerNode, service: string): Promise<string[]> {
+  const r = await w.exec('nft -j list table ip kube-proxy');
+  if (r.exitCode !== 0) return [];
+  const doc = JSON.parse(r.stdout) as { nftables: { chain?: { name: string } }[] };
+  return doc.nftables
+    .map((x) => (x.chain ? parseEndpointChain(x.chain.name) : undefined))
+    .filter((m) => m?.service === service)
+    .map((m) => m!.ip)
+    .sort();
+}
+
+/** Waits until every worker's table has exactly these endpoints for the service. */
+function programmedEverywhere(
+  workers: WorkerNode[],
+  service: string,
+  ips: () => string[],
+  timeoutMs = 10000,
+) {
+  return waitFor(
+    async () => {
+      const want = JSON.stringify([...new Set(ips())].sort());
+      const got = await Promise.all(workers.map((w) => programmed(w, service)));
+      return got.every((g) => JSON.stringify([...new Set(g)]) === want);
+    },
+    { timeoutMs, what: `${service}'s endpoints in every worker's kube-proxy table` },
+  );
 }
 
 function count(xs: string[]): Record<string, number> {
@@ -55,10 +85,12 @@ nodes:
     const far = sim.node('far') as PodNode;
     const w1 = sim.node('C0w1') as WorkerNode;
     const w2 = sim.node('C0w2') as WorkerNode;
+    const workers = [w1, w2, sim.node('C0w3') as WorkerNode];
+    const ipOf = (...pods: string[]) => pods.map((p) => (sim.node(p) as PodNode).ip!);
     const web = async () => (await C0.services()).find((s) => s.name === 'web')!;
     // the agents load their table right after their lease: wait for the endpoints to be programmed
-    for (let i = 0; i < 100 && (await web()).endpoints.length < 3; i++) await sleep(50);
-    await sleep(300);
+    await waitFor(async () => (await web()).endpoints.length === 3, { what: 'three endpoints of web' });
+    await programmedEverywhere(workers, 'web', () => ipOf('web1', 'web2', 'web3'));
 
     t.test("kube-proxy's table in the shape of its nftables mode", async (t) => {
       const text = await w1.cmd('nft list table ip kube-proxy');
@@ -82,7 +114,10 @@ nodes:
         /search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local\nnameserver 10\.96\.0\.10/,
       );
       // the DNS process starts with the first worker: give it a moment to answer
-      for (let i = 0; i < 50 && (await client.exec('getent hosts web')).exitCode !== 0; i++) await sleep(100);
+      await waitFor(async () => (await client.exec('getent hosts web')).exitCode === 0, {
+        timeoutMs: 5000,
+        what: 'cluster DNS to answer',
+      }).catch(() => {});
       t.match(await client.cmd('getent hosts web.default.svc.cluster.local'), /^10\.96\.0\.1\s/, 'FQDN');
       t.match(await client.cmd('getent hosts web'), /^10\.96\.0\.1\s/, 'short name through the search path');
       t.match(
@@ -124,7 +159,9 @@ nodes:
 
     t.test('ClientIP session affinity: 20 connections from one pod, one endpoint', async (t) => {
       const sticky = async () => (await C0.services()).find((s) => s.name === 'sticky')!;
-      for (let i = 0; i < 100 && (await sticky()).endpoints.length < 3; i++) await sleep(50);
+      await waitFor(async () => (await sticky()).endpoints.length === 3, {
+        what: 'three endpoints of sticky',
+      }).catch(() => {});
       t.equal((await sticky()).endpoints.length, 3, 'three endpoints');
       const got = count(await connect(client, '10.96.0.60', 80, 20));
       const chosen = Object.keys(got);
@@ -158,15 +195,21 @@ nodes:
     });
 
     t.test('delete an endpoint pod: within 1 s no new connection goes to it', async (t) => {
+      const web2 = ipOf('web2')[0];
       await C0.deletePod('web2');
-      await sleep(1000);
+      // as the test's name says: every worker's kube-proxy has dropped it within 1 s
+      await programmedEverywhere(workers, 'web', () => ipOf('web1', 'web3'), 1000);
+      t.notOk(
+        (await Promise.all(workers.map((w) => programmed(w, 'web')))).flat().includes(web2),
+        "web2's endpoint chains are gone",
+      );
       const got = count(await connect(client, '10.96.0.1', 80, 30));
       t.notOk(got.web2, `web2 no longer chosen: ${JSON.stringify(got)}`);
       t.equal((got.web1 ?? 0) + (got.web3 ?? 0), 30, 'all 30 connections answered by web1 and web3');
       t.equal((await web()).endpoints.length, 2);
       // and a new pod with the label joins
       await C0.addPod('w2', 'web4', { labels: { app: 'web' }, command: server('web4') });
-      await sleep(1000);
+      await programmedEverywhere(workers, 'web', () => ipOf('web1', 'web3', 'web4'));
       const again = count(await connect(client, '10.96.0.1', 80, 45));
       t.ok(again.web4, `the new pod web4 gets connections: ${JSON.stringify(again)}`);
     });
@@ -178,7 +221,14 @@ nodes:
         selector: { app: 'web' },
         ports: [{ port: 8080, targetPort: 8000, nodePort: 30080 }],
       });
-      await sleep(500);
+      await programmedEverywhere(workers, 'np', () => ipOf('web1', 'web3', 'web4'));
+      await waitFor(
+        async () => /updated 1 service \(default\/np\)/.test(await w1.cmd(`tail -3 ${w1.agentLog}`)),
+        {
+          timeoutMs: 5000,
+          what: "w1's agent to log the update",
+        },
+      ).catch(() => {});
       t.equal(await w1.cmd('nft -a list chain ip kube-proxy services'), before, 'base chains untouched');
       t.match(await w1.cmd(`tail -3 ${w1.agentLog}`), /updated 1 service \(default\/np\)/);
       const r = await w2.exec(`socat -T2 - TCP:${w1.ip}:30080,connect-timeout=3 </dev/null`);
@@ -194,7 +244,7 @@ nodes:
       const plain = await client.exec('ping -c1 -W1 10.96.0.1');
       t.not(plain.exitCode, 0, 'a ClusterIP does not answer ping (as real kube-proxy)');
       await C0.kp_vip_add('100.64.10.1', ['web1', 'web3'], { port: 80, targetPort: 8000 });
-      await sleep(500);
+      await programmedEverywhere(workers, 'vip-100-64-10-1', () => ipOf('web1', 'web3'));
       const p = await client.exec('ping -c2 -W2 100.64.10.1');
       t.equal(p.exitCode, 0, 'ping 100.64.10.1 answered by an endpoint');
       const got = await connect(client, '100.64.10.1', 80, 4);
@@ -225,7 +275,12 @@ nodes:
       await C0.deletePod('client');
       await C0.addPod('w1', 'client', { labels: { role: 'client' } });
       const client2 = sim.node('client') as PodNode;
-      await sleep(800);
+      const policyTable = () => w1.cmd('nft list table ip netsim-policy');
+      // web1 runs on w1: its agent allows the new client's address in web1's ingress chain
+      const address = new RegExp(`(^|[^\\d.])${client2.ip!.replaceAll('.', '\\.')}([^\\d.]|$)`, 'm');
+      await waitFor(async () => address.test(await policyTable()), {
+        what: "the new client's address in w1's policy table",
+      });
       t.ok(await reach(client2), 'allowed: a pod with role=client (same worker) reaches web1');
       t.notOk(await reach(far), 'blocked: far (no label, another worker) cannot');
       t.match(
@@ -233,7 +288,9 @@ nodes:
         /chain ingress-default\/web1/,
       );
       await C0.deleteNetworkPolicy('web-from-client');
-      await sleep(800);
+      await waitFor(async () => !(await policyTable()).includes('ingress-default/web1'), {
+        what: "web1's ingress chain to go",
+      });
       t.ok(await reach(far), 'policy deleted: far reaches web1 again');
       await t.rejects(
         C0.addNetworkPolicy('bad', { podSelector: 'app=web' }),

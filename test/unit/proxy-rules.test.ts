@@ -1,6 +1,7 @@
 // kube-proxy's nftables shapes without a kernel: chain names, the dispatch map elements, the
 // even spread over endpoints, and that an update only touches what changed.
 import t from 'tap';
+import { parseEndpointChain } from '../../src/features/k8s/agent/chain-names.js';
 import {
   diffFragments,
   endpointChain,
@@ -150,4 +151,52 @@ t.test('an update touches only what changed', async (t) => {
     ctx,
   );
   t.equal(aff.sets.size, 2, 'one affinity set per endpoint');
+});
+
+t.test('endpoint chain names parse back to what they were made from', async (t) => {
+  t.same(parseEndpointChain(endpointChain('default/web/tcp/p80', '10.244.1.2/8000')), {
+    namespace: 'default',
+    service: 'web',
+    protocol: 'tcp',
+    endpoint: '10.244.1.2/8000',
+    ip: '10.244.1.2',
+  });
+  t.same(parseEndpointChain(endpointChain('kube-system/kube-dns/udp/dns', '10.244.0.1/53')), {
+    namespace: 'kube-system',
+    service: 'kube-dns',
+    protocol: 'udp',
+    endpoint: '10.244.0.1/53',
+    ip: '10.244.0.1',
+  });
+  t.same(
+    parseEndpointChain(endpointChain('default/vip-10-1-1-1/icmp', '10.244.1.7')),
+    {
+      namespace: 'default',
+      service: 'vip-10-1-1-1',
+      protocol: 'icmp',
+      endpoint: '10.244.1.7',
+      ip: '10.244.1.7',
+    },
+    'a ping endpoint has no port',
+  );
+  t.equal(parseEndpointChain(serviceChain('default/web/tcp/p80')), undefined, 'a service chain is not one');
+  t.equal(parseEndpointChain('endpoint-lowercase-default/web/tcp/p80__10.0.0.1/80'), undefined, 'not a hash');
+  // every endpoint chain a rendered service has parses to that service
+  const eps = endpointsFor(svc({ ports: [{ protocol: 'UDP', port: 53, targetPort: 5353, name: 'dns' }] }), [
+    pod('a', '10.244.1.2', { app: 'web' }),
+    pod('b', '10.244.2.9', { app: 'web' }),
+  ]);
+  const parsed = [
+    ...renderService(
+      svc({ ports: [{ protocol: 'UDP', port: 53, targetPort: 5353, name: 'dns' }] }),
+      eps,
+      ctx,
+    ).chains.keys(),
+  ]
+    .map(parseEndpointChain)
+    .filter((x) => x !== undefined);
+  t.same(parsed.map((p) => `${p.namespace}/${p.service} ${p.protocol} ${p.endpoint}`).sort(), [
+    'default/web udp 10.244.1.2/5353',
+    'default/web udp 10.244.2.9/5353',
+  ]);
 });

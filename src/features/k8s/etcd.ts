@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { isAlive, processStartTime } from '../../kernel/proc.js';
+import { isRunning, processStartTime } from '../../kernel/proc.js';
 import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import type { ClusterConfig } from './spec.js';
@@ -72,7 +72,7 @@ export class EtcdNode extends SimNode<Simulation> {
   }
 
   get running(): boolean {
-    return this.proc !== undefined && isAlive(this.proc.pid, this.proc.start) && !isZombie(this.proc.pid);
+    return this.proc !== undefined && isRunning(this.proc.pid, this.proc.start);
   }
 
   /**
@@ -161,14 +161,5 @@ export class EtcdNode extends SimNode<Simulation> {
   tail(lines = 15): string {
     if (!existsSync(this.logFile)) return '(no log)';
     return readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
   }
 }

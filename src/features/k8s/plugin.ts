@@ -71,13 +71,7 @@ export const k8sPlugin: Plugin = {
     },
     { kind: podKind },
   ],
-  verbs: (ctx) =>
-    k8sVerbs(
-      ctx.sim,
-      ctx.io,
-      (line, from) => ctx.substitute(line, from),
-      (argv) => ctx.stream(undefined, argv),
-    ),
+  verbs: (ctx) => k8sVerbs(ctx.sim, ctx.io, (line, from) => ctx.substitute(line, from)),
   interrupt: interruptWorkers,
   groups: (sim) =>
     clustersOf(sim).map((c) => ({

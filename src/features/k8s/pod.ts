@@ -1,10 +1,10 @@
 // A pod: its own network namespace (netsim-<sim>-<worker>-<pod>), eth0 on a veth whose other
 // end is a port of the worker's cni0 bridge, an address from the worker's subnet with the
 // bridge (.1) as default gateway. Made at run time, through the kernel layer.
-import type { NsScript, VethSpec } from '../../kernel/kernel.js';
-import { emptyScript, NETNS_ETC } from '../../kernel/kernel.js';
+import { NETNS_ETC } from '../../kernel/kernel.js';
 import { shellQuote } from '../../kernel/shells.js';
 import type { NodeModel } from '../../model/model.js';
+import type { Plan } from '../../plan/plan.js';
 import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
@@ -90,29 +90,29 @@ export function podModel(sim: string, worker: string, name: string, ip: number, 
   };
 }
 
-/** Kernel operations for a batch of pods on one worker: veths and one script per namespace. */
+/**
+ * Adds a batch of pods on one worker to a plan fragment: their namespaces, veths to the
+ * worker's cni0 and one script per pod namespace, plus the bridge ports in the worker's script.
+ */
 export function planPods(
+  plan: Plan,
   workerNs: string,
   env: SubnetEnv,
   pods: { ns: string; ip: number }[],
-): { veths: VethSpec[]; scripts: Map<string, NsScript> } {
-  const veths: VethSpec[] = [];
-  const scripts = new Map<string, NsScript>();
-  const worker = emptyScript();
+): void {
   const gateway = formatIp(env.subnet.ip);
   for (const p of pods) {
     const host = hostVethName(p.ip);
-    veths.push({ a: { ns: p.ns, ifname: 'eth0' }, b: { ns: workerNs, ifname: host }, mtu: env.mtu });
-    const s = emptyScript();
-    s.ip.push(
-      'link set lo up',
-      `addr add ${formatIp(p.ip)}/${env.subnet.prefix} dev eth0`,
-      'link set eth0 up',
-      `route add default via ${gateway} dev eth0`,
-    );
-    scripts.set(p.ns, s);
-    worker.ip.push(`link set ${host} master ${BRIDGE} up`);
+    plan.namespaces.push(p.ns);
+    plan.veths.push({ a: { ns: p.ns, ifname: 'eth0' }, b: { ns: workerNs, ifname: host }, mtu: env.mtu });
+    plan
+      .script(p.ns)
+      .ip.push(
+        'link set lo up',
+        `addr add ${formatIp(p.ip)}/${env.subnet.prefix} dev eth0`,
+        'link set eth0 up',
+        `route add default via ${gateway} dev eth0`,
+      );
+    plan.script(workerNs).ip.push(`link set ${host} master ${BRIDGE} up`);
   }
-  scripts.set(workerNs, worker);
-  return { veths, scripts };
 }

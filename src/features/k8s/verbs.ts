@@ -2,24 +2,12 @@
 // knetsim-style container verbs (`exec_container C0w1 c1 ping -c1 c2` streams; Ctrl-C stops it).
 
 import type { SimNode } from '../../runtime/node.js';
+import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
-import { PEER_USAGE, peerCommand } from '../multicluster/liqo/verbs.js';
 import { type Cluster, clustersOf } from './cluster.js';
 import { PodNode } from './pod.js';
 import { WorkerNode } from './worker.js';
-
-export interface K8sVerbIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-export interface K8sVerb {
-  names: string[];
-  usage: string;
-  help: string;
-  run(args: string[], rest: string): Promise<number>;
-}
 
 export { clustersOf };
 
@@ -39,10 +27,9 @@ function worker(sim: Simulation, name: string | undefined): WorkerNode {
 
 export function k8sVerbs(
   sim: Simulation,
-  io: K8sVerbIo,
+  io: Io,
   substitute: (line: string, from?: SimNode) => string,
-  stream: (argv: string[]) => Promise<number>,
-): K8sVerb[] {
+): Verb[] {
   return [
     {
       names: ['clusters'],
@@ -134,14 +121,7 @@ export function k8sVerbs(
         const p = sim.node(pod);
         if (!(p instanceof PodNode) || p.worker !== worker(sim, w).name)
           throw new Error(`no pod "${pod}" on ${w}`);
-        return stream([
-          'nsenter',
-          `--net=/run/netns/${p.ns}`,
-          '--',
-          'sh',
-          '-c',
-          substitute(cmd.join(' '), p),
-        ]);
+        return worker(sim, w).streamContainer(pod, substitute(cmd.join(' '), p), io);
       },
     },
     {
@@ -157,15 +137,6 @@ export function k8sVerbs(
           labels: Object.fromEntries(labels.map((l) => l.split('=', 2) as [string, string])),
         });
         io.out(`${p.name}: ${p.ip} on ${p.worker}\n`);
-        return 0;
-      },
-    },
-    {
-      names: ['peer'],
-      usage: PEER_USAGE,
-      help: 'Liqo-style peerings: gateways, a VXLAN tunnel, remapped pod CIDRs (apply: hub-and-spoke by default)',
-      async run(args) {
-        io.out(await peerCommand(sim, args));
         return 0;
       },
     },

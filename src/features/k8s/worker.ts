@@ -1,17 +1,16 @@
 // A worker: a host on the underlay that runs the pod network agent (flanneld's role) and the
 // pods of its subnet behind its cni0 bridge. Its live object carries knetsim's verbs
 // (createContainer/create_container, execContainer/exec_container, deleteContainer/...).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive, processStartTime } from '../../kernel/proc.js';
-import { NETNS_DIR } from '../../kernel/run.js';
+import { spawnIn } from '../../kernel/enter.js';
+import { isRunning, processStartTime } from '../../kernel/proc.js';
 import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
+import { sleep } from '../../util/wait.js';
 import type { FrrInstance } from '../frr/instance.js';
-import { CLUSTERS, type Cluster } from './cluster.js';
 import {
   DEFAULT_LEASE_TTL_S,
   DEFAULT_RENEW_MARGIN_S,
@@ -40,13 +39,24 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * What a worker asks of its cluster: the Cluster object (cluster.ts) has these, and this
+ * interface keeps the two modules from importing each other.
+ */
+export interface WorkerCluster {
+  readonly name: string;
+  localPods(): PodNode[];
+  createPods(
+    reqs: { name: string; worker: string; labels?: Record<string, string>; command?: string }[],
+  ): Promise<PodNode[]>;
+  deletePod(name: string): Promise<void>;
+}
 
 export class WorkerNode extends SimNode<Simulation> {
   private agent?: { pid: number; start?: string };
   private bridgeFor?: number;
   /** the child of a streaming exec (Ctrl-C in the REPL interrupts it) */
-  foreground?: ChildProcess;
+  foreground?: ReturnType<typeof spawnIn>;
   /** zebra and bgpd, when the cluster announces pod subnets over BGP */
   frr?: FrrInstance;
 
@@ -59,8 +69,9 @@ export class WorkerNode extends SimNode<Simulation> {
     return this.model.spec.clusterConfig as ClusterConfig;
   }
 
-  get cluster(): Cluster {
-    return this.sim.objects.get(CLUSTERS, this.config.name)!;
+  /** The cluster object (cluster.ts), seen through what a worker asks of it. */
+  get cluster(): WorkerCluster {
+    return this.sim.objects.get(this.config.name) as WorkerCluster;
   }
 
   get dir(): string {
@@ -89,7 +100,7 @@ export class WorkerNode extends SimNode<Simulation> {
   }
 
   get agentRunning(): boolean {
-    return this.agent !== undefined && isAlive(this.agent.pid, this.agent.start) && !isZombie(this.agent.pid);
+    return this.agent !== undefined && isRunning(this.agent.pid, this.agent.start);
   }
 
   /** The agent's command line (node with small-heap flags, then the agent's own flags). */
@@ -248,27 +259,36 @@ export class WorkerNode extends SimNode<Simulation> {
     }
     if (opts.stream) {
       const write = typeof opts.stream === 'function' ? opts.stream : (t: string) => process.stdout.write(t);
-      return new Promise((resolve) => {
-        const child = spawn('nsenter', [`--net=${NETNS_DIR}/${pod.ns}`, '--', 'sh', '-c', cmd], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
-        });
-        this.foreground = child;
-        let out = '';
-        const onData = (d: Buffer) => {
-          out += d.toString();
-          write(d.toString());
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        child.on('close', () => {
-          this.foreground = undefined;
-          resolve(out);
-        });
-      });
+      let out = '';
+      const collect = (text: string) => {
+        out += text;
+        write(text);
+      };
+      await this.streamContainer(name, cmd, { out: collect, err: collect });
+      return out;
     }
     const r = await pod.exec(cmd, { timeoutMs: opts.timeoutMs });
     return r.stdout + r.stderr;
+  }
+
+  /**
+   * Runs a shell line in a pod of this worker in the foreground, its output streamed as it
+   * comes (Ctrl-C in the REPL interrupts it through interrupt()); resolves with its exit status.
+   */
+  streamContainer(name: string, cmd: string, io: { out: (t: string) => void; err: (t: string) => void }) {
+    const pod = this.podHere(name);
+    return new Promise<number>((resolve) => {
+      // its own process group, so an interrupt reaches whatever the line started
+      const child = spawnIn(pod.ns, ['sh', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      this.foreground = child;
+      child.stdout?.on('data', (d: Buffer) => io.out(d.toString()));
+      child.stderr?.on('data', (d: Buffer) => io.err(d.toString()));
+      child.on('error', (e) => io.err(`*** ${e.message}\n`));
+      child.on('close', (code, signal) => {
+        this.foreground = undefined;
+        resolve(code ?? (signal ? 130 : 1));
+      });
+    });
   }
 
   /** Interrupts a streaming execContainer (what Ctrl-C does in the REPL). */
@@ -307,14 +327,5 @@ export class WorkerNode extends SimNode<Simulation> {
       );
     if (pod.worker !== this.name) throw new Error(`pod "${name}" runs on ${pod.worker}, not on ${this.name}`);
     return pod;
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
   }
 }

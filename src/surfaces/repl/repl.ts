@@ -11,6 +11,7 @@ const IDENT = /^[A-Za-z_$][\w$]*$/;
 
 /** The objects a user sees: every node whose name is an identifier, plus `net`/`sim`. */
 export function liveObjects(sim: Simulation): Record<string, unknown> {
+  // C0.peer, C0.skupperLink ... on the clusters scripts and the REPL see (idempotent).
   const ctx: Record<string, unknown> = { net: sim, sim };
   for (const [name, node] of sim.nodes) if (IDENT.test(name) && !(name in ctx)) ctx[name] = node;
   // clusters (C0) and other objects that are not nodes

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../../../util/ipv4.js';
+import { sleep } from '../../../util/wait.js';
 import {
   DEFAULT_LEASE_TTL_S,
   DEFAULT_PREFIX,
@@ -61,7 +62,6 @@ const iface = opt.iface;
 const subnetFile = opt['subnet-file']!;
 const leaseTtl = Number(opt['lease-ttl']);
 const renewMargin = Number(opt['renew-margin']);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function log(msg: string): void {
   process.stdout.write(`${new Date().toISOString()} ${opt.name}: ${msg}\n`);

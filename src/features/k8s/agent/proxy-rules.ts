@@ -2,9 +2,11 @@
 // and, per Service, a fragment (its chains, sets and map elements). Updates are the
 // difference between a service's old and new fragment, so one change touches one service.
 // Pure functions: the unit tests check the shapes without a kernel.
-import { createHash } from 'node:crypto';
 import type { EndpointsObject, ServiceObject, ServicePort } from '../services/objects.js';
 import { ANNOTATION_PING, servicePortName } from '../services/objects.js';
+import { affinitySet, endpointChain, externalChain, serviceChain } from './chain-names.js';
+
+export { endpointChain, externalChain, hashName, serviceChain } from './chain-names.js';
 
 export const TABLE = 'kube-proxy';
 const FAMILY = 'ip';
@@ -44,31 +46,6 @@ const serviceKey = [payload('ip', 'daddr'), meta('l4proto'), payload('th', 'dpor
 const fibLocal = match({ fib: { result: 'type', flags: ['daddr'] } }, 'local');
 const notLoopback = match(payload('ip', 'daddr'), { prefix: { addr: '127.0.0.0', len: 8 } }, '!=');
 const newConn = match({ ct: { key: 'state' } }, 'new', 'in');
-
-/** kube-proxy's chain-name hash: base32 of SHA-256, first 8 characters. */
-export function hashName(s: string): string {
-  const digest = createHash('sha256').update(s).digest();
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of digest) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < 8) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= 8) break;
-  }
-  return out;
-}
-
-export const serviceChain = (spn: string) => `service-${hashName(spn)}-${spn}`;
-export const externalChain = (spn: string) => `external-${hashName(spn)}-${spn}`;
-export const endpointChain = (spn: string, ep: string) =>
-  `endpoint-${hashName(`${spn}__${ep}`)}-${spn}__${ep}`;
-const affinitySet = (spn: string, ep: string) => `affinity-${hashName(`${spn}__${ep}`)}-${spn}__${ep}`;
 
 /** The table's fixed part: base chains hooked into netfilter, the dispatch maps, masquerading. */
 export function skeleton(): Command[] {

@@ -12,6 +12,7 @@
 // view of it), on the way in `dnat ip prefix to` (the peer's view -> own CIDR), so a packet on
 // the tunnel carries only remapped addresses and conntrack undoes both on the replies.
 
+import { Plan } from '../../../plan/plan.js';
 import { ObjectKey } from '../../../runtime/objects.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import {
@@ -135,7 +136,12 @@ export async function peer(
   const p: Peering = { name, vni, sides };
   all.set(name, p);
   try {
-    await Promise.all([apply(a, p.sides[0], p.sides[1], vni), apply(b, p.sides[1], p.sides[0], vni)]);
+    const plan = new Plan(a.sim.features);
+    await Promise.all([
+      planSide(plan, a, p.sides[0], p.sides[1], vni),
+      planSide(plan, b, p.sides[1], p.sides[0], vni),
+    ]);
+    await a.sim.apply(plan);
   } catch (err) {
     await unpeer(a, b).catch(() => {});
     throw err;
@@ -143,18 +149,20 @@ export async function peer(
   return p;
 }
 
-async function apply(c: Cluster, side: PeeringSide, peerSide: PeeringSide, vni: number): Promise<void> {
-  const k = c.sim.kernel;
+/**
+ * One side of a peering as a plan fragment: the gateway's tunnel, its route to the remapped
+ * CIDR and its NAT table; the other workers' routes to the gateway.
+ */
+async function planSide(plan: Plan, c: Cluster, side: PeeringSide, peerSide: PeeringSide, vni: number) {
   const gw = c.worker(side.gateway);
-  const peerTunnel = peerSide.tunnelIp;
-  const r = await k.exec(
-    gw.ns,
-    `set -e; ip link add ${side.device} type vxlan id ${vni} local ${side.gatewayIp} remote ${peerSide.gatewayIp} dstport ${TUNNEL_PORT} dev ${gw.underlayIface}; ` +
-      `ip addr add ${side.tunnelIp}/30 dev ${side.device}; ip link set ${side.device} up; ` +
-      `ip route replace ${side.remoteAs} via ${peerTunnel} dev ${side.device}; ` +
-      `nft -f - <<'EOF'\n${nftTable(side, peerSide)}\nEOF`,
+  const gateway = plan.script(gw.ns);
+  gateway.ip.push(
+    `link add ${side.device} type vxlan id ${vni} local ${side.gatewayIp} remote ${peerSide.gatewayIp} dstport ${TUNNEL_PORT} dev ${gw.underlayIface}`,
+    `addr add ${side.tunnelIp}/30 dev ${side.device}`,
+    `link set ${side.device} up`,
+    `route replace ${side.remoteAs} via ${peerSide.tunnelIp} dev ${side.device}`,
   );
-  if (r.exitCode !== 0) throw new Error(`${c.name}: gateway ${gw.name}: ${r.stderr.trim()}`);
+  gateway.nft = nftTable(side, peerSide).split('\n');
   // The other workers send the remote pods' traffic to the gateway: over the underlay when the
   // gateway is on their LAN, else through the cluster's own overlay to the gateway's VTEP (Liqo
   // uses a Geneve tunnel from each node to its gateway; flannel's VXLAN is that tunnel here).
@@ -166,13 +174,17 @@ async function apply(c: Cluster, side: PeeringSide, peerSide: PeeringSide, vni: 
     c.workers
       .filter((w) => w !== gw)
       .map(async (w) => {
-        const x = await k.exec(
-          w.ns,
-          `if ip -o route get ${side.gatewayIp} | grep -q ' via '; then ` +
-            `ip route replace ${side.remoteAs} via ${gwVtep} dev ${w.vxlanDevice} onlink proto static; ` +
-            `else ip route replace ${side.remoteAs} via ${side.gatewayIp} proto static; fi`,
-        );
-        if (x.exitCode !== 0) throw new Error(`${c.name}: ${w.name}: ${x.stderr.trim()}`);
+        // a route to the gateway through a router: the gateway is not on this worker's LAN
+        const how = await c.sim.kernel.tool(w.ns, 'ip', ['-o', 'route', 'get', side.gatewayIp], {
+          check: false,
+        });
+        plan
+          .script(w.ns)
+          .ip.push(
+            how.exitCode === 0 && how.stdout.includes(' via ')
+              ? `route replace ${side.remoteAs} via ${gwVtep} dev ${w.vxlanDevice} onlink proto static`
+              : `route replace ${side.remoteAs} via ${side.gatewayIp} proto static`,
+          );
       }),
   );
 }
@@ -184,14 +196,18 @@ export async function unpeer(a: Cluster, b: Cluster): Promise<void> {
   const p = all.get(name);
   if (!p) throw new Error(`${a.name} and ${b.name} are not peered`);
   all.delete(name);
+  const k = a.sim.kernel;
   for (const c of [a, b]) {
     const side = p.sides.find((s) => s.cluster === c.name)!;
     const other = p.sides.find((s) => s !== side)!;
-    for (const w of c.workers)
-      await c.sim.kernel.exec(
-        w.ns,
-        `ip route del ${side.remoteAs} 2>/dev/null; ip link del ${side.device} 2>/dev/null; nft delete table ip liqo-${other.cluster} 2>/dev/null; true`,
-      );
+    // every worker, whatever it has of the peering: what is not there is skipped
+    for (const w of c.workers) {
+      await k.ip(w.ns, ['route', 'del', side.remoteAs], { check: false });
+      await k.ip(w.ns, ['link', 'del', side.device], { check: false });
+      await k
+        .nft(w.ns, [{ delete: { table: { family: 'ip', name: `liqo-${other.cluster}` } } }])
+        .catch(() => {});
+    }
   }
 }
 

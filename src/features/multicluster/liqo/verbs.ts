@@ -11,7 +11,7 @@ import { controlRequest, controlSocket } from '../../../runtime/control.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import { pickRunning } from '../../../runtime/state.js';
 import { type Cluster, clustersOf } from '../../k8s/cluster.js';
-import { hubAndSpoke, type Peering, peeringName, peeringsOf } from './peering.js';
+import { hubAndSpoke, type Peering, peer, peeringName, peeringsOf, unpeer } from './peering.js';
 
 export const PEER_USAGE = 'peer add A B | peer remove A B | peer show | peer apply [A:B,A:C]';
 
@@ -45,12 +45,12 @@ export async function peerCommand(sim: Simulation, args: string[]): Promise<stri
   const [verb, ...rest] = args;
   switch (verb) {
     case 'add': {
-      const p = await cluster(sim, rest[0]).peer(cluster(sim, rest[1]));
+      const p = await peer(cluster(sim, rest[0]), cluster(sim, rest[1]));
       return formatPeering(p);
     }
     case 'remove':
     case 'rm':
-      await cluster(sim, rest[0]).unpeer(cluster(sim, rest[1]));
+      await unpeer(cluster(sim, rest[0]), cluster(sim, rest[1]));
       return `removed the peering ${rest[0]} <-> ${rest[1]}\n`;
     case undefined:
     case 'show':
@@ -74,10 +74,10 @@ export async function peerCommand(sim: Simulation, args: string[]): Promise<stri
       let out = '';
       for (const p of [...peeringsOf(sim).values()])
         if (!keep.has(p.name)) {
-          await cluster(sim, p.sides[0].cluster).unpeer(cluster(sim, p.sides[1].cluster));
+          await unpeer(cluster(sim, p.sides[0].cluster), cluster(sim, p.sides[1].cluster));
           out += `removed ${p.name}\n`;
         }
-      for (const [a, b] of wanted) out += formatPeering(await cluster(sim, a).peer(cluster(sim, b)));
+      for (const [a, b] of wanted) out += formatPeering(await peer(cluster(sim, a), cluster(sim, b)));
       return out || 'no peerings\n';
     }
     default:

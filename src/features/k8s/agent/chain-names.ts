@@ -1,0 +1,53 @@
+// kube-proxy's chain and set names, written and read in one place: the agent generates them
+// (proxy-rules.ts), the main process and the metrics reader parse the endpoint chains back
+// to count packets per endpoint. A change to the format changes both sides together.
+import { createHash } from 'node:crypto';
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** kube-proxy's chain-name hash: base32 of SHA-256, first 8 characters. */
+export function hashName(s: string): string {
+  const digest = createHash('sha256').update(s).digest();
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < 8) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    if (out.length >= 8) break;
+  }
+  return out;
+}
+
+// spn: the service port name, `<namespace>/<service>/<protocol>/<port name>` (or
+// `<namespace>/<service>/icmp` for a service answering ping); ep: `<ip>/<port>` (or `<ip>`)
+export const serviceChain = (spn: string) => `service-${hashName(spn)}-${spn}`;
+export const externalChain = (spn: string) => `external-${hashName(spn)}-${spn}`;
+export const endpointChain = (spn: string, ep: string) =>
+  `endpoint-${hashName(`${spn}__${ep}`)}-${spn}__${ep}`;
+export const affinitySet = (spn: string, ep: string) => `affinity-${hashName(`${spn}__${ep}`)}-${spn}__${ep}`;
+
+export interface EndpointChainName {
+  namespace: string;
+  service: string;
+  /** tcp, udp, sctp or icmp */
+  protocol: string;
+  /** `<ip>/<port>`, or `<ip>` for ping */
+  endpoint: string;
+  ip: string;
+}
+
+/** `endpoint-<hash>-<ns>/<svc>/<proto>[/<port name>]__<ip>[/<port>]`, what endpointChain writes. */
+const ENDPOINT_CHAIN =
+  /^endpoint-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp|icmp)[^_]*__(([\d.]+)(?:\/\d+)?)$/;
+
+/** The parts of an endpoint chain's name; undefined for any other chain. */
+export function parseEndpointChain(chain: string): EndpointChainName | undefined {
+  const m = ENDPOINT_CHAIN.exec(chain);
+  if (!m) return undefined;
+  return { namespace: m[1], service: m[2], protocol: m[3], endpoint: m[4], ip: m[5] };
+}

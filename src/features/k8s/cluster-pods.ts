@@ -1,0 +1,284 @@
+// A cluster's pods: objects and addresses in etcd, namespaces and veths as a plan fragment
+// applied through the simulation (like the first build), their commands as recorded daemons.
+// Also the pods reflected from elsewhere (a virtual node's pods), which exist here only as
+// objects in etcd so that this cluster's services select them.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kernel } from '../../kernel/kernel.js';
+import { processStartTime } from '../../kernel/proc.js';
+import { Plan } from '../../plan/plan.js';
+import { type Cidr, formatIp, networkOf, parseIp } from '../../util/ipv4.js';
+import type { ClusterCore } from './cluster-core.js';
+import type { SubnetEnv } from './flannel.js';
+import { PodNode, planPods, podModel, podNamespace, podResolvConf, resolvConfPath } from './pod.js';
+import {
+  DuplicatePodError,
+  getPod,
+  POD_NAMESPACE,
+  type PodObject,
+  podKey,
+  registerPods,
+  unregisterPod,
+  updatePods,
+} from './registry.js';
+import { dnsServiceIp } from './services/api.js';
+import { POD_NAME_RE } from './spec.js';
+import type { WorkerNode } from './worker.js';
+
+export interface PodRequest {
+  name: string;
+  /** "w1" or "C0w1" */
+  worker: string;
+  labels?: Record<string, string>;
+  command?: string;
+}
+
+/** A pod that runs elsewhere and is reflected here (Liqo's virtual node), with how to remove it. */
+export interface ReflectedPod {
+  object: PodObject;
+  /** the cluster that runs it */
+  cluster: string;
+  /** its address where it runs */
+  remoteIp: string;
+  remove: () => Promise<void>;
+}
+
+/** A virtual node and its pods: where this cluster sees them (ip) and where they run (remoteIp). */
+export interface VirtualNode {
+  name: string;
+  cluster: string;
+  pods: { name: string; ip: string; remoteIp: string }[];
+}
+
+export function podObject(
+  name: string,
+  nodeName: string,
+  opts: { labels?: Record<string, string>; command?: string },
+): Omit<PodObject, 'status'> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: POD_NAMESPACE,
+      uid: randomUUID(),
+      labels: opts.labels ?? {},
+      creationTimestamp: new Date().toISOString(),
+    },
+    spec: { nodeName, ...(opts.command ? { command: opts.command } : {}) },
+  };
+}
+
+export class ClusterPods {
+  private readonly procs = new Map<string, { pid: number; start?: string }>();
+  /** pods reflected from elsewhere, by name */
+  readonly reflected = new Map<string, ReflectedPod>();
+
+  constructor(private readonly c: ClusterCore) {}
+
+  /** Live pod objects of this cluster. */
+  local(): PodNode[] {
+    return [...this.c.sim.nodes.values()].filter(
+      (n): n is PodNode => n instanceof PodNode && n.cluster === this.c.name,
+    );
+  }
+
+  /** Checks every request first: nothing is made if one is wrong. */
+  private byWorker(reqs: PodRequest[]): Map<WorkerNode, PodRequest[]> {
+    const byWorker = new Map<WorkerNode, PodRequest[]>();
+    const seen = new Set<string>();
+    for (const r of reqs) {
+      if (!POD_NAME_RE.test(r.name))
+        throw new Error(
+          `invalid pod name "${r.name}": lower-case letters, digits and -, at most 32, starting and ending with a letter or digit`,
+        );
+      const worker = this.c.worker(r.worker);
+      if (seen.has(r.name)) throw new Error(`pod "${r.name}" is requested twice`);
+      seen.add(r.name);
+      const other = this.c.sim.nodes.get(r.name);
+      if (other instanceof PodNode)
+        throw new Error(
+          `a pod named "${r.name}" already exists (in ${other.cluster} on ${other.worker}, ${other.ip})`,
+        );
+      if (other)
+        throw new Error(`"${r.name}" is already the name of a node (${other.kind}): pick another pod name`);
+      byWorker.set(worker, [...(byWorker.get(worker) ?? []), r]);
+    }
+    return byWorker;
+  }
+
+  /**
+   * Creates pods in batches: registers them and takes their addresses in etcd, then makes all
+   * namespaces, veths and addresses as one plan fragment, then starts their commands.
+   */
+  async create(reqs: PodRequest[]): Promise<PodNode[]> {
+    if (reqs.length === 0) return [];
+    const { c } = this;
+    const byWorker = this.byWorker(reqs);
+    await c.ensureNetworkConfig();
+    const made: PodNode[] = [];
+    const envs = new Map<WorkerNode, SubnetEnv>();
+    await Promise.all([...byWorker.keys()].map(async (w) => envs.set(w, await w.waitReady())));
+    try {
+      // 1. etcd: objects (Pending) and addresses, one transaction per worker chunk
+      for (const [worker, list] of byWorker)
+        made.push(...(await this.register(worker, envs.get(worker)!, list)));
+      // 2. kernel: namespaces (ledger first), veths, one script per namespace
+      const plan = new Plan(c.sim.features);
+      for (const worker of byWorker.keys()) {
+        const mine = made.filter((p) => p.worker === worker.name);
+        planPods(
+          plan,
+          worker.ns,
+          envs.get(worker)!,
+          mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip })),
+        );
+      }
+      await c.sim.apply(plan);
+      if (c.config.dns) {
+        const nameserver = dnsServiceIp(c.serviceCidr);
+        c.sim.kernel.writeNetnsFiles(
+          made.map((p) => ({
+            ns: p.ns,
+            file: 'resolv.conf',
+            content: podResolvConf(nameserver, p.object.metadata.namespace),
+          })),
+        );
+        for (const p of made) p.resolvConf = resolvConfPath(p.ns);
+      }
+      c.sim.addRuntimeNodes(made.map((p) => ({ node: p, parent: p.worker })));
+      // 3. commands, then the objects become Running
+      for (const p of made) {
+        const command = p.object.spec.command;
+        if (command) {
+          mkdirSync(join(c.sim.dir, 'pods'), { recursive: true });
+          const pid = c.sim.kernel.spawnDaemon({
+            ns: p.ns,
+            cmd: 'sh',
+            args: ['-c', p.shellLine(`exec ${command}`)],
+            logFile: join(c.sim.dir, 'pods', `${p.name}.log`),
+          });
+          this.procs.set(p.name, { pid, start: processStartTime(pid) });
+          p.object.status.pid = pid;
+        }
+        p.object.status.phase = 'Running';
+      }
+      await updatePods(
+        c.etcd,
+        made.map((p) => p.object),
+      );
+      return made;
+    } catch (err) {
+      await this.remove(made).catch(() => {});
+      if (err instanceof DuplicatePodError) throw new Error(err.message);
+      throw err;
+    }
+  }
+
+  /** Pending objects and addresses in etcd for one worker's pods; their live objects. */
+  private async register(worker: WorkerNode, env: SubnetEnv, list: PodRequest[]): Promise<PodNode[]> {
+    const { c } = this;
+    const subnet = networkOf(env.subnet.ip, env.subnet.prefix);
+    const made: PodNode[] = [];
+    for (let i = 0; i < list.length; i += 100) {
+      const objects = list.slice(i, i + 100).map((r) => podObject(r.name, worker.name, r));
+      const ips = await registerPods(c.etcd, subnet, objects, (p, ip) => ({
+        phase: 'Pending',
+        podIP: formatIp(ip),
+        hostIP: worker.ip,
+        netns: podNamespace(c.sim.name, worker.name, p.metadata.name),
+      }));
+      for (const o of objects) {
+        const ip = ips.get(o.metadata.name)!;
+        const model = podModel(c.sim.name, worker.name, o.metadata.name, ip, env.subnet.prefix);
+        const object: PodObject = {
+          ...o,
+          status: { phase: 'Pending', podIP: formatIp(ip), hostIP: worker.ip, netns: model.ns },
+        };
+        made.push(new PodNode(c.sim, model, worker.name, c.name, object));
+      }
+    }
+    return made;
+  }
+
+  /** Puts a pod that runs elsewhere into this cluster's registry (services select it). */
+  async reflect(pod: ReflectedPod): Promise<void> {
+    const { c } = this;
+    const name = pod.object.metadata.name;
+    await c.ensureNetworkConfig();
+    await c.etcd.put(podKey(name)).value(JSON.stringify(pod.object));
+    c.endpointsController?.observe(podKey(name), pod.object);
+    await c.endpointsController?.settled();
+    this.reflected.set(name, pod);
+  }
+
+  /** The reflected pods, grouped by their virtual node. */
+  virtualNodes(): VirtualNode[] {
+    const out = new Map<string, VirtualNode>();
+    for (const [name, o] of this.reflected) {
+      const node = o.object.spec.nodeName;
+      if (!out.has(node)) out.set(node, { name: node, cluster: o.cluster, pods: [] });
+      out.get(node)!.pods.push({ name, ip: o.object.status.podIP, remoteIp: o.remoteIp });
+    }
+    return [...out.values()];
+  }
+
+  /** Deletes a pod: its processes and namespace, then its object and address in etcd. */
+  async delete(name: string): Promise<void> {
+    const { c } = this;
+    const off = this.reflected.get(name);
+    if (off) {
+      this.reflected.delete(name);
+      await c.etcd.delete().key(podKey(name));
+      c.endpointsController?.observe(podKey(name), undefined);
+      await c.endpointsController?.settled();
+      await off.remove();
+      return;
+    }
+    await this.remove([c.pod(name)]);
+  }
+
+  private async remove(pods: PodNode[]): Promise<void> {
+    if (pods.length === 0) return;
+    const { c } = this;
+    const k = c.sim.kernel;
+    const controller = c.endpointsController;
+    // like Kubernetes: the pod leaves its services' endpoints before its processes stop
+    const terminating = pods
+      .filter((p) => p.object.status.phase === 'Running')
+      .map((p) => ({
+        ...p.object,
+        metadata: { ...p.object.metadata, deletionTimestamp: new Date().toISOString() },
+      }));
+    if (terminating.length && controller) {
+      await updatePods(c.etcd, terminating).catch(() => {});
+      for (const o of terminating) controller.observe(podKey(o.metadata.name), o);
+      await controller.settled();
+    }
+    const procs = pods.flatMap((p) => (this.procs.has(p.name) ? [this.procs.get(p.name)!] : []));
+    const nsSet = new Set(pods.map((p) => p.ns));
+    // also whatever was started in them from the REPL or exec
+    for (const pid of Kernel.processesInNamespaces(nsSet)) if (pid !== process.pid) procs.push({ pid });
+    await k.stopProcesses(procs);
+    // the pod's veth goes first, at once: a deleted namespace is freed asynchronously, and its
+    // veth's worker end (named after the pod's IP) would still be there for a new pod given
+    // the same address
+    await Promise.all(pods.map((p) => k.ip(p.ns, ['link', 'del', 'eth0'], { check: false })));
+    await k.deleteNamespaces([...nsSet]);
+    k.removeNetnsFiles([...nsSet]);
+    for (const p of pods) {
+      this.procs.delete(p.name);
+      c.sim.removeRuntimeNode(p.name);
+      const current = await getPod(c.etcd, p.name);
+      // only our own object (a failed duplicate must not delete the existing pod)
+      if (current && current.metadata.uid === p.object.metadata.uid) {
+        const ip = parseIp(current.status.podIP);
+        const worker = c.sim.nodes.get(current.spec.nodeName) as WorkerNode | undefined;
+        const env = worker?.subnet();
+        const subnet: Cidr | undefined = env ? networkOf(env.subnet.ip, env.subnet.prefix) : undefined;
+        await unregisterPod(c.etcd, current, ip !== undefined ? subnet : undefined);
+      }
+    }
+  }
+}

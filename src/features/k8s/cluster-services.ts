@@ -1,0 +1,124 @@
+// A cluster's Services (kube-proxy's nftables mode in every worker) and its DNS: objects in
+// etcd, kept in step with the pods by the endpoints controller of the main process.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatIp, parseIp } from '../../util/ipv4.js';
+import { parseEndpointChain } from './agent/chain-names.js';
+import { TABLE } from './agent/proxy-rules.js';
+import type { ClusterCore } from './cluster-core.js';
+import { createService, dnsServiceIp, parseServiceSpec } from './services/api.js';
+import { ANNOTATION_IPS, type ServiceObject, specKey } from './services/objects.js';
+import type { ServiceSpec } from './services/schema.js';
+import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
+
+/** Creates a service and waits until the controller has given it its endpoints. */
+async function create(
+  c: ClusterCore,
+  name: string,
+  spec: ServiceSpec,
+  opts?: Parameters<typeof createService>[4],
+): Promise<ServiceObject> {
+  await c.ensureNetworkConfig();
+  const svc = await createService(c.etcd, name, spec, c.serviceCidr, opts);
+  c.endpointsController?.observe(specKey(svc.metadata.namespace, svc.metadata.name), svc);
+  await c.endpointsController?.settled();
+  return svc;
+}
+
+export async function addService(c: ClusterCore, name: string, spec: unknown): Promise<ServiceObject> {
+  const parsed = parseServiceSpec(name, spec, c.serviceCidr);
+  for (const p of parsed.pods ?? []) c.pod(p);
+  return create(c, name, parsed);
+}
+
+/** A ClusterIP service whose endpoints are fixed addresses, not pods (e.g. a Skupper listener). */
+export async function addAddressService(
+  c: ClusterCore,
+  name: string,
+  ports: { port: number; targetPort: number }[],
+  ips: string[],
+): Promise<ServiceObject> {
+  return create(c, name, { ports }, { annotations: { [ANNOTATION_IPS]: ips.join(',') } });
+}
+
+/** knetsim's `kp_vip_add`: a service on any address to these pods, answering ping. */
+export async function addVipService(
+  c: ClusterCore,
+  vip: string,
+  pods: string[],
+  opts: { port?: number; targetPort?: number },
+): Promise<ServiceObject> {
+  if (parseIp(vip) === undefined) throw new Error(`kp_vip_add: "${vip}" is not an IPv4 address`);
+  for (const p of pods) c.pod(p);
+  const spec: ServiceSpec = {
+    clusterIP: vip,
+    pods,
+    ports: [{ port: opts.port ?? 80, targetPort: opts.targetPort ?? opts.port ?? 80 }],
+    answerPing: true,
+  };
+  return create(c, `vip-${vip.replaceAll('.', '-')}`, spec);
+}
+
+/** Packets DNATed to each endpoint (`<ip> <protocol>`) of a service, summed over the workers. */
+export async function endpointCounters(
+  c: ClusterCore,
+  name: string,
+  namespace: string,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  await Promise.all(
+    c.workers.map(async (w) => {
+      const r = await w.exec(`nft -j list table ip ${TABLE}`);
+      if (r.exitCode !== 0) return;
+      const doc = JSON.parse(r.stdout) as {
+        nftables: { rule?: { chain: string; expr: { counter?: { packets: number } }[] } }[];
+      };
+      for (const x of doc.nftables) {
+        const m = x.rule ? parseEndpointChain(x.rule.chain) : undefined;
+        if (!m || m.namespace !== namespace || m.service !== name) continue;
+        const counter = x.rule!.expr.find((e) => e.counter)?.counter;
+        if (!counter) continue;
+        const key = `${m.ip} ${m.protocol}`;
+        out[key] = (out[key] ?? 0) + counter.packets;
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Cluster DNS: a process in worker `w` serving on its cni0 address, behind the kube-dns
+ * service (kube-system, the 10th address of the service CIDR) that every pod's resolv.conf names.
+ */
+export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]): Promise<void> {
+  const env = await w.waitReady();
+  const listen = formatIp(env.subnet.ip);
+  mkdirSync(w.dir, { recursive: true });
+  c.sim.kernel.spawnDaemon({
+    ns: w.ns,
+    cmd: process.execPath,
+    args: [
+      ...AGENT_NODE_FLAGS,
+      DNS_MAIN,
+      `--etcd-endpoints=${etcdUrls.join(',')}`,
+      `--listen=${listen}`,
+      `--name=${c.name}-dns`,
+    ],
+    logFile: join(w.dir, 'dns.log'),
+  });
+  await c.ensureNetworkConfig();
+  const existing = await c.etcd.get(specKey('kube-system', 'kube-dns')).string();
+  if (existing) return;
+  const svc = await createService(
+    c.etcd,
+    'kube-dns',
+    {
+      namespace: 'kube-system',
+      clusterIP: dnsServiceIp(c.serviceCidr),
+      ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 53 }],
+    },
+    c.serviceCidr,
+    { annotations: { [ANNOTATION_IPS]: listen } },
+  );
+  c.endpointsController?.observe(specKey('kube-system', 'kube-dns'), svc);
+}
