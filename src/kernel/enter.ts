@@ -10,6 +10,9 @@ import {
   spawnSync,
 } from 'node:child_process';
 
+// the type of what spawnIn returns, so callers above the kernel layer need not name child_process
+export type { ChildProcess };
+
 export const NETNS_DIR = '/run/netns';
 
 /** argv that runs `cmd args` inside `ns` (or in the caller's namespace when ns is undefined). */
