@@ -10,6 +10,7 @@ import {
   spawnSync,
 } from 'node:child_process';
 
+// the type of what spawnIn returns, so callers above the kernel layer need not name child_process
 export type { ChildProcess };
 
 export const NETNS_DIR = '/run/netns';

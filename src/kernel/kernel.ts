@@ -2,24 +2,21 @@
 // (one `ip -batch` for all namespaces and veths, at most one process chain per namespace
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
+import {
+  deleteNamespaces,
+  listNamespaces,
+  processesInNamespaces,
+  removeUnrecordedNamespaces,
+} from './netns.js';
 
 /** Per-namespace files that `ip netns exec` mounts over /etc. */
 export const NETNS_ETC = '/etc/netns';
 
 import { isAlive, processStartTime, stopProcess } from './proc.js';
-import { KernelError, NETNS_DIR, type RunOptions, type RunResult, run, sh } from './run.js';
+import { KernelError, type RunOptions, type RunResult, run, sh } from './run.js';
 import { DEFAULT_SHELLS, heredoc, nsenter, runShellJobs, type ShellJob, shellQuote } from './shells.js';
 
 export interface VethSpec {
@@ -71,11 +68,7 @@ export class Kernel {
   constructor(readonly ledger: Ledger) {}
 
   static listNamespaces(): string[] {
-    try {
-      return readdirSync(NETNS_DIR);
-    } catch {
-      return [];
-    }
+    return listNamespaces();
   }
 
   async addNamespaces(names: string[]): Promise<void> {
@@ -215,6 +208,19 @@ export class Kernel {
     args: string[],
     opts: Omit<RunOptions, 'ns'> = {},
   ): Promise<RunResult> {
+    return Kernel.tool(ns, cmd, args, opts);
+  }
+
+  /**
+   * The same for code that holds no Kernel: the CLI acting on a running simulation from
+   * another shell knows only its state file (e.g. `netsim check` running fping).
+   */
+  static tool(
+    ns: string | undefined,
+    cmd: string,
+    args: string[],
+    opts: Omit<RunOptions, 'ns'> = {},
+  ): Promise<RunResult> {
     return run(cmd, args, { ...opts, ns });
   }
 
@@ -326,50 +332,21 @@ export class Kernel {
   }
 
   async deleteNamespaces(names: string[]): Promise<void> {
-    const present = new Set(Kernel.listNamespaces());
-    const doomed = names.filter((n) => present.has(n));
-    if (doomed.length === 0) return;
-    // -force: keep going past a namespace that vanished meanwhile
-    await run('ip', ['-force', '-batch', '-'], {
-      input: `${doomed.map((n) => `netns del ${n}`).join('\n')}\n`,
-      check: false,
-    });
+    await deleteNamespaces(names);
+  }
+
+  /** Kills what runs inside namespaces no ledger records, then deletes them (`clean --all`). */
+  static removeUnrecordedNamespaces(names: string[]): Promise<void> {
+    return removeUnrecordedNamespaces(names);
   }
 
   /** Processes still running whose network namespace is one of ours (found via /proc). */
   static processesInNamespaces(names: Set<string>): number[] {
-    const inodes = new Map<string, string>();
-    for (const n of names) {
-      try {
-        // the netns file is a bind mount of the namespace's nsfs inode
-        const st = nsfsId(`${NETNS_DIR}/${n}`);
-        if (st) inodes.set(st, n);
-      } catch {
-        /* gone */
-      }
-    }
-    if (inodes.size === 0) return [];
-    const pids: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const ino = nsfsId(`/proc/${entry}/ns/net`);
-      if (ino && inodes.has(ino)) pids.push(Number(entry));
-    }
-    return pids;
+    return processesInNamespaces(names);
   }
 
   static alive(pid: number, start?: string): boolean {
     return isAlive(pid, start);
-  }
-}
-
-/** dev:inode of a namespace file; equal for /run/netns/X and /proc/PID/ns/net of its members. */
-function nsfsId(path: string): string | undefined {
-  try {
-    const st = statSync(path);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,8 +1,7 @@
 // The live object for one node: what the REPL and scenario scripts use (`await h1.exec('ip a')`).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawnIn } from '../kernel/enter.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { RunOptions, RunResult } from '../kernel/run.js';
-import { NETNS_DIR } from '../kernel/run.js';
 import type { IfaceModel, NodeModel } from '../model/model.js';
 import { formatIp } from '../util/ipv4.js';
 
@@ -66,9 +65,7 @@ export class SimNode<S extends NodeHost = NodeHost> {
 
   /** A process in the node with its own stdio (the REPL streams it and can interrupt it). */
   spawn(line: string, stdio: 'inherit' | 'pipe' = 'pipe'): ChildProcess {
-    return spawn('nsenter', [`--net=${NETNS_DIR}/${this.ns}`, '--', 'sh', '-c', this.shellLine(line)], {
-      stdio,
-    });
+    return spawnIn(this.ns, ['sh', '-c', this.shellLine(line)], { stdio });
   }
 
   toString(): string {

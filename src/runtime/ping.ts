@@ -1,7 +1,8 @@
 // Connectivity matrix: one fping per source namespace (all its destinations in one
 // process), all sources at once. Shared by the REPL's pingall and `netsim check`.
 import { existsSync } from 'node:fs';
-import { pool, run } from '../kernel/run.js';
+import { Kernel } from '../kernel/kernel.js';
+import { pool } from '../kernel/run.js';
 
 export interface PingTarget {
   name: string;
@@ -24,7 +25,9 @@ export interface MatrixResult {
   ms: number;
 }
 
-const FPING = ['/usr/bin/fping', '/usr/sbin/fping'].find((p) => existsSync(p));
+function fpingPath(): string | undefined {
+  return ['/usr/bin/fping', '/usr/sbin/fping'].find((p) => existsSync(p));
+}
 
 export async function pingFrom(
   src: PingTarget,
@@ -35,14 +38,13 @@ export async function pingFrom(
   const retries = opts.retries ?? 2;
   if (dsts.length === 0) return [];
   let alive: Set<string>;
-  if (FPING) {
-    const res = await run(
-      FPING,
+  const fping = fpingPath();
+  if (fping) {
+    const res = await Kernel.tool(
+      src.ns,
+      fping,
       ['-a', '-q', '-r', String(retries), '-t', String(timeout), ...dsts.map((d) => d.ip)],
-      {
-        ns: src.ns,
-        check: false,
-      },
+      { check: false },
     );
     alive = new Set(
       res.stdout
@@ -57,7 +59,7 @@ export async function pingFrom(
           `(ping -c1 -W${Math.ceil(timeout / 1000)} ${d.ip} >/dev/null 2>&1 || ping -c1 -W${Math.ceil(timeout / 1000)} ${d.ip} >/dev/null 2>&1) && echo ${d.ip} &`,
       )
       .join('\n');
-    const res = await run('sh', ['-c', `${script}\nwait`], { ns: src.ns, check: false });
+    const res = await Kernel.tool(src.ns, 'sh', ['-c', `${script}\nwait`], { check: false });
     alive = new Set(
       res.stdout
         .split('\n')

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { Kernel } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { releaseNeighThresholds } from '../kernel/neigh.js';
-import { isAlive, isZombie, ownerTag, processesOfOwner, stopProcess } from '../kernel/proc.js';
+import { deleteNamespaces } from '../kernel/netns.js';
+import {
+  isAlive,
+  ownerTag,
+  processesOfOwner,
+  isRunning as processRunning,
+  stopProcess,
+} from '../kernel/proc.js';
+import { waitFor } from '../util/wait.js';
 import { runDir, simDir } from './paths.js';
 import { isRunning, readState } from './state.js';
 
@@ -21,7 +29,7 @@ export async function teardownSim(sim: string): Promise<TeardownReport> {
   // possibly one the ledger lists but /run/netns does not show yet): stop them first, so
   // nothing is created after we have looked
   const state = readState(sim);
-  if (state && (!isAlive(state.pid, state.pidStart) || isZombie(state.pid)))
+  if (state && !processRunning(state.pid, state.pidStart))
     await killAll(processesOfOwner(ownerTag(state.pid, state.pidStart)));
   const entries = new Ledger(join(dir, 'ledger.jsonl')).read();
   const namespaces = new Set<string>();
@@ -39,8 +47,7 @@ export async function teardownSim(sim: string): Promise<TeardownReport> {
   }
   const live = procs.filter((p) => isAlive(p.pid, p.start));
   await Promise.all(live.map((p) => stopProcess(p.pid, p.start)));
-  const kernel = new Kernel(new Ledger('/dev/null'));
-  await kernel.deleteNamespaces([...present]);
+  await deleteNamespaces([...present]);
   for (const f of files) rmSync(f, { force: true, recursive: true });
   releaseNeighThresholds(runDir(), sim, (other) => other !== sim && isRunning(readState(other)));
   rmSync(dir, { recursive: true, force: true });
@@ -55,7 +62,8 @@ async function killAll(pids: number[]): Promise<void> {
       /* already gone */
     }
   }
-  const deadline = Date.now() + 2000;
-  while (pids.some((p) => isAlive(p) && !isZombie(p)) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 10));
+  // a process that outlives SIGKILL (stuck in the kernel) must not stop the teardown
+  await waitFor(() => !pids.some((p) => processRunning(p)), { timeoutMs: 2000, intervalMs: 10 }).catch(
+    () => undefined,
+  );
 }

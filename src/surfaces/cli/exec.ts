@@ -1,0 +1,57 @@
+// `netsim exec` and `netsim check`: acting inside a running simulation from another shell,
+// which knows it only through its state file.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnInSync } from '../../kernel/enter.js';
+import { simDir } from '../../runtime/paths.js';
+import { pingMatrix } from '../../runtime/ping.js';
+import { type NodeState, pickRunning, type SimState } from '../../runtime/state.js';
+import { ExitError, requireRoot } from './errors.js';
+
+/** A node by name, or a nested one (a pod) as `parent/name`. */
+function findNode(state: SimState, ref: string): NodeState {
+  const node = state.nodes.find((n) => n.name === ref || `${n.parent}/${n.name}` === ref);
+  if (!node)
+    throw new ExitError(
+      `no node "${ref}" in ${state.name} (nodes: ${state.nodes.map((n) => n.name).join(', ')})`,
+    );
+  return node;
+}
+
+export function cmdExec(node: string, cmd: string[], opts: { sim?: string }): void {
+  requireRoot();
+  const state = pickRunning(opts.sim);
+  const n = findNode(state, node);
+  const argv = cmd.length
+    ? cmd
+    : [process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : 'sh'];
+  // a router running FRR has its own vtysh wrapper (its daemons' sockets) first on the PATH
+  const bin = join(simDir(state.name), 'nodes', n.name, 'bin');
+  const path = existsSync(bin) ? `${bin}:${process.env.PATH ?? ''}` : process.env.PATH;
+  const res = spawnInSync(n.ns, argv, {
+    stdio: 'inherit',
+    env: { ...process.env, PATH: path, NETSIM_NODE: n.name, PS1: `${n.name}# ` },
+  });
+  if (res.error) throw new ExitError(res.error.message);
+  process.exitCode = res.status ?? 1;
+}
+
+export async function cmdCheck(opts: { sim?: string; json?: boolean; timeout?: string }): Promise<void> {
+  requireRoot();
+  const state = pickRunning(opts.sim);
+  const targets = state.nodes
+    .filter((n) => n.pingable && n.ifaces.some((i) => i.addr))
+    .map((n) => ({ name: n.name, ns: n.ns, ip: n.ifaces.find((i) => i.addr)!.addr!.split('/')[0] }));
+  const res = await pingMatrix(targets, {
+    timeoutMs: opts.timeout ? Number(opts.timeout) * 1000 : undefined,
+  });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ sim: state.name, ...res }, null, 1)}\n`);
+  } else {
+    for (const r of res.results.filter((x) => !x.ok)) console.log(`FAIL ${r.src} -> ${r.dst} (${r.dstIp})`);
+    console.log(
+      `${state.name}: ${res.passed}/${res.pairs} pairs reachable, ${res.failed} failed (${(res.ms / 1000).toFixed(2)} s)`,
+    );
+  }
+  process.exitCode = res.failed ? 1 : 0;
+}

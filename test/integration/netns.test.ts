@@ -1,0 +1,44 @@
+// `netsim clean --all` removes netsim-* namespaces that no ledger records. Run here on
+// namespaces of our own making (clean --all itself would also stop other people's simulations).
+import t from 'tap';
+import { spawnIn } from '../../src/kernel/enter.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { Ledger } from '../../src/kernel/ledger.js';
+import { deleteNamespaces } from '../../src/kernel/netns.js';
+import { isRunning, processStartTime } from '../../src/kernel/proc.js';
+import { waitFor } from '../../src/util/wait.js';
+import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
+
+if (requireRoot(t)) {
+  t.test('removeUnrecordedNamespaces kills what runs inside and deletes the namespaces', async (t) => {
+    const sim = uniqueName('orph');
+    const names = [`netsim-${sim}-a`, `netsim-${sim}-b`];
+    t.teardown(() => deleteNamespaces(names));
+    // recorded nowhere, like the leftovers of a feature probe killed midway
+    await new Kernel(new Ledger('/dev/null')).addNamespaces(names);
+    t.same(namespacesOf(sim).sort(), names);
+    const child = spawnIn(names[0], ['sleep', '300'], { stdio: 'ignore' });
+    const pid = child.pid!;
+    const start = await waitFor(() => processStartTime(pid), { what: 'sleep to start' });
+    await waitFor(() => Kernel.processesInNamespaces(new Set(names)).includes(pid), {
+      what: 'sleep inside the namespace',
+    });
+    await Kernel.removeUnrecordedNamespaces(names);
+    t.same(namespacesOf(sim), [], 'both namespaces deleted');
+    await waitFor(() => !isRunning(pid, start), { timeoutMs: 2000, what: 'the process inside to die' });
+    t.pass('the process inside was killed');
+  });
+
+  t.test('Kernel.tool runs a read-only tool in a namespace without a Kernel instance', async (t) => {
+    const sim = uniqueName('tool');
+    const ns = `netsim-${sim}-a`;
+    t.teardown(() => deleteNamespaces([ns]));
+    await new Kernel(new Ledger('/dev/null')).addNamespaces([ns]);
+    const res = await Kernel.tool(ns, 'ip', ['-o', 'link', 'show']);
+    t.equal(res.exitCode, 0);
+    t.match(res.stdout, /\blo\b/, 'the namespace has its own lo');
+    t.notMatch(res.stdout, /\beth0\b|\benp/, 'and none of the host interfaces');
+    const failed = await Kernel.tool(ns, 'sh', ['-c', 'exit 3'], { check: false });
+    t.equal(failed.exitCode, 3, 'check: false returns the exit status instead of throwing');
+  });
+}
