@@ -281,7 +281,7 @@ export class Cluster {
 
   /** A token for one link to this cluster's site router (a client certificate from its site CA). */
   async skupperToken(opts: { cost?: number } = {}): Promise<string> {
-    return encodeToken((await siteOf(this)).token(opts));
+    return encodeToken(await (await siteOf(this)).token(opts));
   }
 
   /** Links this cluster's site router to the token's site (mutual TLS over the underlay). */
