@@ -9,7 +9,7 @@ import { Link, LinkEnd, type LinkOwner } from './link.js';
 import { FrameType } from './protocol.js';
 import { Revocations } from './revocation.js';
 import { type Advertisement, advertisement, candidates, choose, MAX_TTL, reachable } from './routing.js';
-import type { SkupperToken } from './site.js';
+import type { SkupperToken } from './token.js';
 
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 1600;

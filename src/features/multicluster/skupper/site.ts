@@ -20,34 +20,16 @@ import type { Cluster } from '../../k8s/cluster.js';
 import { type ServiceObject, specKey } from '../../k8s/services/objects.js';
 import type { WorkerNode } from '../../k8s/worker.js';
 import { SiteCertificates } from './certificates.js';
+import { decodeToken, type SkupperToken } from './token.js';
+
+// the tokens' type and encoding live in token.ts (the router process needs them too)
+export { decodeToken, encodeToken, type SkupperToken } from './token.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROUTER_MAIN = join(here, 'router.js');
 export const LINK_PORT = 55671;
 /** listener ports on the router worker, one per routing key, the same in every site (knetsim's 1028) */
 export const FIRST_LISTENER_PORT = 1028;
-
-/** What one site gives another to link: where to dial and a certificate for this link. */
-export interface SkupperToken {
-  site: string;
-  host: string;
-  port: number;
-  cost: number;
-  /** the site CA (verifies the server, and signed the client certificate) */
-  ca: string;
-  cert: string;
-  key: string;
-}
-
-export const encodeToken = (t: SkupperToken): string => Buffer.from(JSON.stringify(t)).toString('base64');
-export function decodeToken(s: string | SkupperToken): SkupperToken {
-  if (typeof s !== 'string') return s;
-  try {
-    return JSON.parse(Buffer.from(s, 'base64').toString()) as SkupperToken;
-  } catch {
-    throw new Error('not a skupper token (base64 JSON from skupperToken())');
-  }
-}
 
 export interface ExposeOptions {
   /** the service port (and the listeners' service port in the other sites) */
