@@ -138,7 +138,7 @@ export class SkupperSite {
     await waitFor(
       async () =>
         existsSync(this.controlPath) && (await this.request({ op: 'status' }).catch(() => undefined)),
-      { timeoutMs: 5000, intervalMs: 25, what: `${this.name}'s site router` },
+      { timeoutMs: 5000, intervalMs: 25 },
     ).catch(() => {
       throw new Error(`${this.name}: the site router did not start:\n${this.tail()}`);
     });
