@@ -3,8 +3,9 @@
 // requests from other shells, one JSON line each way: {"op": "web", ...} -> {"ok": true, ...}.
 // `netsim web` uses it to have the simulation's own process start its web server.
 import { chmodSync, existsSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { JsonLineError, requestJsonLine, serveJsonLines } from '../util/jsonlines.js';
 import { simDir } from './paths.js';
 
 export type ControlHandler = (req: Record<string, unknown>) => Promise<Record<string, unknown>>;
@@ -26,22 +27,7 @@ export class ControlServer {
     rmSync(path, { force: true });
     const server = createServer();
     const control = new ControlServer(path, server);
-    server.on('connection', (sock) => {
-      let buf = '';
-      sock.setEncoding('utf8');
-      sock.on('error', () => {});
-      sock.on('data', (d: string) => {
-        buf += d;
-        const nl = buf.indexOf('\n');
-        if (nl < 0) {
-          if (buf.length > 65536) sock.destroy();
-          return;
-        }
-        const line = buf.slice(0, nl);
-        buf = '';
-        void control.answer(line).then((reply) => sock.end(`${JSON.stringify(reply)}\n`));
-      });
-    });
+    serveJsonLines(server, (req) => control.answer(req));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());
@@ -56,24 +42,12 @@ export class ControlServer {
     this.handlers.set(op, fn);
   }
 
-  private async answer(line: string): Promise<Record<string, unknown>> {
-    let req: Record<string, unknown>;
-    try {
-      req = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return { ok: false, error: 'not a JSON request' };
-    }
+  /** A request's reply fields; an unknown op or a handler's Error is thrown, and answered as {ok: false}. */
+  private async answer(req: Record<string, unknown>): Promise<Record<string, unknown>> {
     const fn = this.handlers.get(String(req.op));
     if (!fn)
-      return {
-        ok: false,
-        error: `unknown request "${String(req.op)}" (known: ${[...this.handlers.keys()].join(', ')})`,
-      };
-    try {
-      return { ok: true, ...(await fn(req)) };
-    } catch (err) {
-      return { ok: false, error: (err as Error).message };
-    }
+      throw new Error(`unknown request "${String(req.op)}" (known: ${[...this.handlers.keys()].join(', ')})`);
+    return fn(req);
   }
 
   close(): void {
@@ -95,31 +69,17 @@ export function controlRequest(
         `simulation "${sim}" has no control channel (${path}): was it started by this netsim version?`,
       ),
     );
-  return new Promise((resolve, reject) => {
-    const sock = createConnection(path);
-    let buf = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`simulation "${sim}" did not answer within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
-    sock.on('data', (d: string) => {
-      buf += d;
-    });
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`simulation "${sim}": control channel: ${err.message}`));
-    });
-    sock.on('end', () => {
-      clearTimeout(timer);
-      try {
-        const reply = JSON.parse(buf) as Record<string, unknown>;
-        if (reply.ok) resolve(reply);
-        else reject(new Error(String(reply.error)));
-      } catch {
-        reject(new Error(`simulation "${sim}": no answer on the control channel`));
-      }
-    });
+  return requestJsonLine(path, req, timeoutMs).catch((err: unknown) => {
+    if (!(err instanceof JsonLineError)) throw err;
+    switch (err.failure) {
+      case 'refused':
+        throw new Error(err.message);
+      case 'timeout':
+        throw new Error(`simulation "${sim}" did not answer within ${timeoutMs / 1000} s`);
+      case 'connection':
+        throw new Error(`simulation "${sim}": control channel: ${err.message}`);
+      default:
+        throw new Error(`simulation "${sim}": no answer on the control channel`);
+    }
   });
 }

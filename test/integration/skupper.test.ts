@@ -9,11 +9,16 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
-import { decodeToken, encodeToken, LINK_PORT } from '../../src/features/multicluster/skupper/site.js';
+import {
+  decodeToken,
+  encodeToken,
+  LINK_PORT,
+  type SkupperSite,
+} from '../../src/features/multicluster/skupper/site.js';
+import { sleep, waitFor } from '../../src/util/wait.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const HTTPD = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'http-server.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const server = (name: string, port = 8000) =>
   `socat TCP-LISTEN:${port},fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo ${name}; sleep 0.05'`;
 
@@ -30,20 +35,34 @@ async function wget(pod: PodNode, url: string, timeout = 3): Promise<string> {
   return r.exitCode === 0 ? r.stdout.trim() : `error ${r.exitCode}: ${r.stderr.trim()}`;
 }
 
-/** Fetches until `want` answers or `tries` run out (DNS and routes settle after a change); the last answer. */
+/**
+ * Fetches until `want` answers or `timeoutMs` runs out (DNS and routes settle after a change);
+ * the last answer, for the assertion's message.
+ */
 async function wgetUntil(
   pod: PodNode,
   url: string,
   want: string,
-  tries: number,
+  timeoutMs: number,
   timeout = 3,
 ): Promise<string> {
   let got = '';
-  for (let i = 0; i < tries && got !== want; i++) {
-    got = await wget(pod, url, timeout);
-    if (got !== want) await sleep(100);
-  }
+  await waitFor(
+    async () => {
+      got = await wget(pod, url, timeout);
+      return got === want;
+    },
+    { timeoutMs, intervalMs: 100 },
+  ).catch(() => {});
   return got;
+}
+
+/** How many links `site`'s router has refused so far (its log says so for each). */
+function refusals(site: SkupperSite): number {
+  return site
+    .tail(Number.MAX_SAFE_INTEGER)
+    .split('\n')
+    .filter((line) => line.includes('refused a link')).length;
 }
 
 if (requireRoot(t)) {
@@ -112,7 +131,7 @@ links:
       t.ok(svc, 'C1 has a ClusterIP service svc1');
       t.match(svc?.endpoints, [C1.workers[0].ip], 'whose endpoint is the router worker');
       // DNS answers once the cluster DNS has the new service
-      const got = await wgetUntil(client1, 'http://svc1/', 'web1', 40);
+      const got = await wgetUntil(client1, 'http://svc1/', 'web1', 20000);
       t.equal(got, 'web1', 'wget http://svc1 from C1');
       t.equal(await wget(client1, `http://${C1.workers[0].ip}:1028/`), 'web1', 'knetsim form');
     });
@@ -125,7 +144,7 @@ links:
         'C2 has one link, to C1',
       );
       t.equal(st.reachable.svc1, 2, 'svc1 is two link costs away');
-      const got = await wgetUntil(client2, 'http://svc1/', 'web1', 40);
+      const got = await wgetUntil(client2, 'http://svc1/', 'web1', 20000);
       t.equal(got, 'web1', 'wget http://svc1 from C2');
     });
 
@@ -147,7 +166,7 @@ links:
       const e = await C0.skupperExpose('other', { port: 90, targetPort: 9000 });
       t.equal(e.listenerPort, 1029, 'next listener port');
       await (await C2.skupperSite()).waitRoute('other');
-      const got = await wgetUntil(client2, 'http://other:90/', 'other', 40);
+      const got = await wgetUntil(client2, 'http://other:90/', 'other', 20000);
       t.equal(got, 'other', 'a pod exposed after linking, reached from C2');
       await C0.skupperUnexpose('other');
       t.notOk(
@@ -172,12 +191,14 @@ links:
       t.ok(seen.web3, `a pod added after the expose answers from C1 (${JSON.stringify(seen)})`);
       await C0.deletePod('web3');
       let last: string[] = [];
-      for (let i = 0; i < 40; i++) {
-        last = [];
-        for (let j = 0; j < 6; j++) last.push(await wget(client1, 'http://svc1/'));
-        if (last.every((x) => x === 'web1')) break;
-        await sleep(100);
-      }
+      await waitFor(
+        async () => {
+          last = [];
+          for (let j = 0; j < 6; j++) last.push(await wget(client1, 'http://svc1/'));
+          return last.every((x) => x === 'web1');
+        },
+        { timeoutMs: 30000, intervalMs: 100 },
+      ).catch(() => {});
       t.same(last, Array(6).fill('web1'), 'after it is deleted, only web1 answers');
     });
 
@@ -185,8 +206,14 @@ links:
       const good = decodeToken(await C0.skupperToken());
       const foreign = decodeToken(await C2.skupperToken()); // issued by C2's CA, not C0's
       const forged = encodeToken({ ...good, cert: foreign.cert, key: foreign.key });
+      const C0site = await C0.skupperSite();
+      const before = refusals(C0site);
       await C1.skupperLink(forged, { name: 'forged' });
-      await sleep(1500);
+      // C0 refuses the first dial and the redial after backoff
+      await waitFor(() => refusals(C0site) >= before + 2, {
+        timeoutMs: 10000,
+        what: 'C0 to refuse the forged link twice',
+      });
       const st = (await C1.skupperStatus()) as { links: LinkView[] };
       const forgedLink = st.links.find((l) => l.name === 'forged');
       t.not(forgedLink?.state, 'up', `the forged link is not up (${forgedLink?.error})`);
@@ -197,8 +224,7 @@ links:
         `echo | timeout 5 openssl s_client -connect ${C0.workers[0].ip}:${LINK_PORT} -tls1_3 -quiet 2>&1; echo rc=$?`,
       );
       t.match(r.stdout, /certificate required|alert|error/i, 'no client certificate: refused');
-      const log = (await C0.skupperSite()).tail(30);
-      t.match(log, /refused a link/, 'C0 logged the refusals');
+      t.match(C0site.tail(30), /refused a link/, 'C0 logged the refusals');
     });
 
     t.test('two sites expose svc1: per-connection balancing, lower cost preferred', async (t) => {
@@ -206,11 +232,13 @@ links:
       await C2.skupperExpose('svc1', { port: 80, host: web2.ip!, targetPort: 8000 });
       const C1site = await C1.skupperSite();
       let st: { links: (LinkView & { routes: Record<string, number> })[] } = { links: [] };
-      for (let i = 0; i < 100; i++) {
-        st = (await C1site.status()) as typeof st;
-        if (st.links.filter((l) => l.state === 'up' && l.routes.svc1 !== undefined).length === 2) break;
-        await sleep(50);
-      }
+      await waitFor(
+        async () => {
+          st = (await C1site.status()) as typeof st;
+          return st.links.filter((l) => l.state === 'up' && l.routes.svc1 !== undefined).length === 2;
+        },
+        { timeoutMs: 5000 },
+      ).catch(() => {});
       t.equal(
         st.links.filter((l) => l.state === 'up' && l.routes.svc1 !== undefined).length,
         2,
@@ -237,7 +265,7 @@ links:
         (await C2.services()).some((s) => s.name === 'svc1'),
         'C0 still exposes svc1: C2 keeps its listener service',
       );
-      const got = await wgetUntil(client2, 'http://svc1/', 'web1', 30);
+      const got = await wgetUntil(client2, 'http://svc1/', 'web1', 15000);
       t.equal(got, 'web1', 'C2 back to C0 through C1');
     });
 
@@ -245,29 +273,27 @@ links:
       await sim.setLink('r1', 's0', 'down');
       const cutAt = Date.now();
       const st = await C1.skupperSite();
-      for (;;) {
-        const s = (await st.status()) as { links: LinkView[] };
-        if (!s.links.some((l) => l.site === 'C0' && l.state === 'up')) break;
-        if (Date.now() - cutAt > 10000) break;
-        await sleep(100);
-      }
+      await waitFor(
+        async () =>
+          !((await st.status()) as { links: LinkView[] }).links.some(
+            (l) => l.site === 'C0' && l.state === 'up',
+          ),
+        { timeoutMs: 10000, intervalMs: 100 },
+      ).catch(() => {});
       t.comment(`link to C0 seen down after ${Date.now() - cutAt} ms`);
       const down = await client1.exec('wget -qO- -t1 -T2 http://svc1/');
       t.not(down.exitCode, 0, 'no service while cut');
+      // not a wait for a condition: the cut lasts 2 s more so that C1's redials back off to
+      // their cap before the restore, the case the 5 s bound below is about
       await sleep(2000);
       await sim.setLink('r1', 's0', 'up');
       const restored = Date.now();
-      let got = '';
-      while (Date.now() - restored < 8000) {
-        got = await wget(client1, 'http://svc1/', 1);
-        if (got === 'web1') break;
-        await sleep(100);
-      }
+      const got = await wgetUntil(client1, 'http://svc1/', 'web1', 8000, 1);
       const took = Date.now() - restored;
       t.equal(got, 'web1', 'service back');
       t.ok(took < 5000, `within 5 s of restore (${took} ms)`);
       t.comment(`service back ${took} ms after restore`);
-      const got2 = await wgetUntil(client2, 'http://svc1/', 'web1', 50, 1);
+      const got2 = await wgetUntil(client2, 'http://svc1/', 'web1', 30000, 1);
       t.equal(got2, 'web1', 'C2 through C1 again');
     });
 
@@ -277,10 +303,14 @@ links:
       const C2site = await C2.skupperSite();
       const direct = async () =>
         ((await C2site.status()) as { links: LinkView[] }).links.find((l) => l.name === 'direct');
-      for (let i = 0; i < 50 && (await direct())?.state !== 'up'; i++) await sleep(100);
+      await waitFor(async () => (await direct())?.state === 'up', { timeoutMs: 5000, intervalMs: 100 }).catch(
+        () => {},
+      );
       t.equal((await direct())?.state, 'up', 'C2 links to C0 directly with a new token');
       const r = await C0.skupperRevoke(token);
       t.equal(r.closed, 1, 'C0 closes the link that uses it');
+      // what is checked is that nothing happens: C2 keeps redialling with the revoked
+      // certificate for 3 s (several backoff rounds) and none of its attempts is accepted
       await sleep(3000);
       const after = await direct();
       t.not(after?.state, 'up', 'it is not up again after 3 s of redialling');

@@ -38,7 +38,7 @@ export function installSkupperMethods(): void {
   > &
     ThisType<Cluster> = {
     async skupperToken(opts = {}) {
-      return encodeToken((await siteOf(this)).token(opts));
+      return encodeToken(await (await siteOf(this)).token(opts));
     },
     async skupperLink(token, opts = {}) {
       return (await siteOf(this)).link(token, opts);

@@ -8,47 +8,29 @@
 //
 // Certificates are made with the openssl CLI (files in the simulation's directory); the routers
 // speak the framed protocol of protocol.ts to each other over the simulated network.
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processStartTime } from '../../../kernel/proc.js';
+import { ObjectKey } from '../../../runtime/objects.js';
 import type { Simulation } from '../../../runtime/simulation.js';
+import { JsonLineError, type JsonObject, requestJsonLine } from '../../../util/jsonlines.js';
+import { waitFor } from '../../../util/wait.js';
 import type { Cluster } from '../../k8s/cluster.js';
 import { type ServiceObject, specKey } from '../../k8s/services/objects.js';
 import type { WorkerNode } from '../../k8s/worker.js';
+import { SiteCertificates } from './certificates.js';
+import { decodeToken, type SkupperToken } from './token.js';
+
+// the tokens' type and encoding live in token.ts (the router process needs them too)
+export { decodeToken, encodeToken, type SkupperToken } from './token.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROUTER_MAIN = join(here, 'router.js');
 export const LINK_PORT = 55671;
 /** listener ports on the router worker, one per routing key, the same in every site (knetsim's 1028) */
 export const FIRST_LISTENER_PORT = 1028;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** What one site gives another to link: where to dial and a certificate for this link. */
-export interface SkupperToken {
-  site: string;
-  host: string;
-  port: number;
-  cost: number;
-  /** the site CA (verifies the server, and signed the client certificate) */
-  ca: string;
-  cert: string;
-  key: string;
-}
-
-export const encodeToken = (t: SkupperToken): string => Buffer.from(JSON.stringify(t)).toString('base64');
-export function decodeToken(s: string | SkupperToken): SkupperToken {
-  if (typeof s !== 'string') return s;
-  try {
-    return JSON.parse(Buffer.from(s, 'base64').toString()) as SkupperToken;
-  } catch {
-    throw new Error('not a skupper token (base64 JSON from skupperToken())');
-  }
-}
 
 export interface ExposeOptions {
   /** the service port (and the listeners' service port in the other sites) */
@@ -71,21 +53,11 @@ interface Registry {
   keys: Map<string, KeyState>;
 }
 
-const registries = new WeakMap<Simulation, Registry>();
+const REGISTRY = new ObjectKey<Registry>('Skupper sites');
+
 function registry(sim: Simulation): Registry {
-  let r = registries.get(sim);
-  if (!r) {
-    r = { sites: new Map(), keys: new Map() };
-    registries.set(sim, r);
-  }
-  return r;
+  return sim.objects.state(REGISTRY, () => ({ sites: new Map(), keys: new Map() }));
 }
-
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 /** The site of a cluster (made on first use; its router starts then). */
 export async function siteOf(cluster: Cluster): Promise<SkupperSite> {
@@ -105,11 +77,14 @@ export class SkupperSite {
   private pid?: { pid: number; start?: string };
   /** services this site made for listeners */
   private readonly madeServices = new Set<string>();
+  private readonly certs: SiteCertificates;
 
   constructor(
     readonly cluster: Cluster,
     private readonly reg: Registry,
-  ) {}
+  ) {
+    this.certs = new SiteCertificates(cluster.sim.kernel, this.dir);
+  }
 
   get name(): string {
     return this.cluster.name;
@@ -140,25 +115,7 @@ export class SkupperSite {
 
   private async doStart(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    if (!existsSync(join(this.dir, 'ca.crt'))) {
-      openssl(
-        [
-          'req',
-          '-x509',
-          ...EC,
-          '-keyout',
-          'ca.key',
-          '-out',
-          'ca.crt',
-          '-days',
-          '365',
-          '-subj',
-          `/CN=${this.name}-site-ca`,
-        ],
-        this.dir,
-      );
-      this.issue('server', this.name, 365, ['-addext', `subjectAltName=IP:${this.ip}`]);
-    }
+    await this.certs.ensureAuthority(this.name, this.ip);
     const w = this.worker;
     const pid = this.cluster.sim.kernel.spawnDaemon({
       ns: w.ns,
@@ -175,12 +132,13 @@ export class SkupperSite {
       logFile: this.log,
     });
     this.pid = { pid, start: processStartTime(pid) };
-    for (let i = 0; ; i++) {
-      if (existsSync(this.controlPath) && (await this.request({ op: 'status' }).catch(() => undefined)))
-        break;
-      if (i > 200) throw new Error(`${this.name}: the site router did not start:\n${this.tail()}`);
-      await sleep(25);
-    }
+    await waitFor(
+      async () =>
+        existsSync(this.controlPath) && (await this.request({ op: 'status' }).catch(() => undefined)),
+      { timeoutMs: 5000, intervalMs: 25 },
+    ).catch(() => {
+      throw new Error(`${this.name}: the site router did not start:\n${this.tail()}`);
+    });
     // listeners for what other sites already expose
     for (const [key, k] of this.reg.keys) await this.addListener(key, k);
   }
@@ -191,76 +149,20 @@ export class SkupperSite {
   }
 
   /** One JSON request to the router over its control socket (a file: no simulated network). */
-  request(req: Record<string, unknown>, timeoutMs = 5000): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const sock = createConnection(this.controlPath);
-      let buf = '';
-      const timer = setTimeout(() => {
-        sock.destroy();
-        reject(new Error(`${this.name}: the site router did not answer`));
-      }, timeoutMs);
-      sock.setEncoding('utf8');
-      sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
-      sock.on('data', (d: string) => {
-        buf += d;
-      });
-      sock.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      sock.on('end', () => {
-        clearTimeout(timer);
-        try {
-          const r = JSON.parse(buf) as Record<string, unknown>;
-          if (r.ok) resolve(r);
-          else reject(new Error(`${this.name}: ${String(r.error)}`));
-        } catch {
-          reject(new Error(`${this.name}: no answer from the site router`));
-        }
-      });
+  request(req: JsonObject, timeoutMs = 5000): Promise<JsonObject> {
+    return requestJsonLine(this.controlPath, req, timeoutMs).catch((err: unknown) => {
+      if (!(err instanceof JsonLineError) || err.failure === 'connection') throw err;
+      if (err.failure === 'refused') throw new Error(`${this.name}: ${err.message}`);
+      if (err.failure === 'timeout') throw new Error(`${this.name}: the site router did not answer`);
+      throw new Error(`${this.name}: no answer from the site router`);
     });
   }
 
   /** Issues a token for one link: a client certificate signed by this site's CA. */
-  /** A key and certificate `<base>.key/.crt` signed by the site CA. */
-  private issue(base: string, cn: string, days: number, extra: string[] = []): void {
-    openssl(
-      [
-        'req',
-        '-x509',
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        ...EC,
-        '-keyout',
-        `${base}.key`,
-        '-out',
-        `${base}.crt`,
-        '-days',
-        String(days),
-        '-subj',
-        `/CN=${cn}`,
-        ...extra,
-      ],
-      this.dir,
-    );
-  }
-
-  token(opts: { cost?: number } = {}): SkupperToken {
+  async token(opts: { cost?: number } = {}): Promise<SkupperToken> {
     const n = ++this.linkCount;
-    const cn = `link-${this.name}-${n}`;
-    const base = `link-${n}`;
-    this.issue(base, cn, 30);
-    return {
-      site: this.name,
-      host: this.ip,
-      port: LINK_PORT,
-      cost: opts.cost ?? 1,
-      ca: readFileSync(join(this.dir, 'ca.crt'), 'utf8'),
-      cert: readFileSync(join(this.dir, `${base}.crt`), 'utf8'),
-      key: readFileSync(join(this.dir, `${base}.key`), 'utf8'),
-    };
+    const issued = await this.certs.issueClient(`link-${n}`, `link-${this.name}-${n}`);
+    return { site: this.name, host: this.ip, port: LINK_PORT, cost: opts.cost ?? 1, ...issued };
   }
 
   /** Links this site to the token's site (this router dials; the link carries both ways). */
@@ -290,28 +192,30 @@ export class SkupperSite {
 
   /** Waits until a link of this site is up (to a site, or any). */
   async waitLink(site?: string, timeoutMs = 10000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = (await this.status()) as { links: { site?: string; state: string }[] };
-      if (s.links.some((l) => l.state === 'up' && (!site || l.site === site))) return;
-      if (Date.now() > deadline)
-        throw new Error(`${this.name}: no link up${site ? ` to ${site}` : ''}: ${JSON.stringify(s.links)}`);
-      await sleep(50);
-    }
+    let links: { site?: string; state: string }[] = [];
+    await waitFor(
+      async () => {
+        links = ((await this.status()) as { links: typeof links }).links;
+        return links.some((l) => l.state === 'up' && (!site || l.site === site));
+      },
+      { timeoutMs },
+    ).catch(() => {
+      throw new Error(`${this.name}: no link up${site ? ` to ${site}` : ''}: ${JSON.stringify(links)}`);
+    });
   }
 
   /** Waits until this site has a route to a routing key. */
   async waitRoute(key: string, timeoutMs = 10000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = (await this.status()) as { reachable: Record<string, number> };
-      if (s.reachable[key] !== undefined) return;
-      if (Date.now() > deadline) throw new Error(`${this.name}: no route to ${key}`);
-      await sleep(50);
-    }
+    await waitFor(
+      async () =>
+        ((await this.status()) as { reachable: Record<string, number> }).reachable[key] !== undefined,
+      { timeoutMs },
+    ).catch(() => {
+      throw new Error(`${this.name}: no route to ${key}`);
+    });
   }
 
-  status(): Promise<Record<string, unknown>> {
+  status(): Promise<JsonObject> {
     return this.request({ op: 'status' });
   }
 
