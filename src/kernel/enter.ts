@@ -40,3 +40,17 @@ export function spawnInSync(
   const [file, args] = inNamespace(ns, argv[0], argv.slice(1));
   return spawnSync(file, args, opts) as SpawnSyncReturns<Buffer>;
 }
+
+/**
+ * A shell line that runs `line` with `source` bind-mounted over `target` in a private mount
+ * namespace of its own, as `ip netns exec` mounts /etc/netns/<ns>/* (a pod's resolv.conf).
+ */
+export function withFileBound(source: string, target: string, line: string): string {
+  const setup = `mount --bind ${shellQuote(source)} ${shellQuote(target)} && exec sh -c "$1"`;
+  return `exec unshare --mount --propagation private sh -c ${shellQuote(setup)} pod ${shellQuote(line)}`;
+}
+
+/** Single-quoted for sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -5,7 +5,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shellQuote } from './enter.js';
 import { KernelError, NETNS_DIR, run } from './run.js';
+
+export { shellQuote };
 
 /** A piece of shell script that does everything for one namespace. */
 export interface ShellJob {
@@ -36,11 +39,6 @@ export function nsenter(ns: string, cmd: string): string {
 /** A here-document: `cmd <<'TAG'` with the lines, then `|| fail ns`. */
 export function heredoc(ns: string, cmd: string, tag: string, lines: string[]): string {
   return `${cmd} <<'${tag}' || fail ${ns}\n${lines.join('\n')}\n${tag}`;
-}
-
-/** Single-quoted for sh. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Longest-processing-time-first: each job to the shell with the least work so far. */

@@ -1,8 +1,9 @@
 // A pod: its own network namespace (netsim-<sim>-<worker>-<pod>), eth0 on a veth whose other
 // end is a port of the worker's cni0 bridge, an address from the worker's subnet with the
 // bridge (.1) as default gateway. Made at run time, through the kernel layer.
+
+import { withFileBound } from '../../kernel/enter.js';
 import { NETNS_ETC } from '../../kernel/kernel.js';
-import { shellQuote } from '../../kernel/shells.js';
 import type { NodeModel } from '../../model/model.js';
 import type { Plan } from '../../plan/plan.js';
 import { SimNode } from '../../runtime/node.js';
@@ -56,13 +57,11 @@ export class PodNode extends SimNode<Simulation> {
   resolvConf?: string;
 
   /**
-   * Commands see the pod's resolv.conf: a private mount namespace with it bound over
-   * /etc/resolv.conf (`nsenter --net` alone leaves the host's /etc in place).
+   * Commands see the pod's resolv.conf bound over /etc/resolv.conf (entering the network
+   * namespace alone leaves the host's /etc in place).
    */
   override shellLine(line: string): string {
-    if (!this.resolvConf) return line;
-    const setup = `mount --bind ${this.resolvConf} /etc/resolv.conf && exec sh -c "$1"`;
-    return `exec unshare --mount --propagation private sh -c ${shellQuote(setup)} pod ${shellQuote(line)}`;
+    return this.resolvConf ? withFileBound(this.resolvConf, '/etc/resolv.conf', line) : line;
   }
 
   override toString(): string {

@@ -1,11 +1,8 @@
-// The Liqo verbs of a cluster's live object (`C0.peer('C1')`, `C0.remoteIp('C1', 'b1')`,
-// `C0.addPod('virtual-C1', 'p1')`): added to Cluster by the multicluster feature when it is
-// registered, so that k8s knows nothing of peering.
-import { randomUUID } from 'node:crypto';
 import { parseIp } from '../../../util/ipv4.js';
 import { CLUSTERS, Cluster, VIRTUAL_NODE_PREFIX } from '../../k8s/cluster.js';
+import { podObject } from '../../k8s/cluster-pods.js';
 import type { PodNode } from '../../k8s/pod.js';
-import { POD_NAMESPACE, type PodObject } from '../../k8s/registry.js';
+import type { PodObject } from '../../k8s/registry.js';
 import { type Peering, peer, peeringName, peeringsOf, unpeer, viewOf } from './peering.js';
 
 declare module '../../k8s/cluster.js' {
@@ -49,19 +46,7 @@ async function offloadPod(
     labels: { ...opts.labels, [ORIGIN_LABEL]: self.name },
   });
   const shadow: PodObject = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name,
-      namespace: POD_NAMESPACE,
-      uid: randomUUID(),
-      labels: opts.labels ?? {},
-      creationTimestamp: new Date().toISOString(),
-    },
-    spec: {
-      nodeName: `${VIRTUAL_NODE_PREFIX}${remote.name}`,
-      ...(opts.command ? { command: opts.command } : {}),
-    },
+    ...podObject(name, `${VIRTUAL_NODE_PREFIX}${remote.name}`, opts),
     status: {
       phase: 'Running',
       podIP: viewOf(self.sim, self.name, remote.name, pod.ip!),
