@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Kernel } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { releaseNeighThresholds } from '../kernel/neigh.js';
+import { deleteNftTables, leftoverNftTables } from '../kernel/nft-tables.js';
 import { isAlive, isZombie, ownerTag, processesOfOwner, stopProcess } from '../kernel/proc.js';
 import { runDir, simDir } from './paths.js';
 import { isRunning, readState } from './state.js';
@@ -39,6 +40,14 @@ export async function teardownSim(sim: string): Promise<TeardownReport> {
   }
   const live = procs.filter((p) => isAlive(p.pid, p.start));
   await Promise.all(live.map((p) => stopProcess(p.pid, p.start)));
+  // tables a tracer killed mid-probe left: removed explicitly, like every other ledger entry,
+  // rather than trusting that their namespace goes (namespace deletion tolerates failures)
+  for (const { table, namespaces: where } of leftoverNftTables(entries))
+    await deleteNftTables(
+      undefined,
+      where.filter((n) => present.has(n)),
+      table,
+    );
   const kernel = new Kernel(new Ledger('/dev/null'));
   await kernel.deleteNamespaces([...present]);
   for (const f of files) rmSync(f, { force: true, recursive: true });
