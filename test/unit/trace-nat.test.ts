@@ -84,6 +84,20 @@ t.test("the client's worker: kube-proxy's rules, the DNAT, what conntrack says",
   t.notOk(r.drop);
 });
 
+t.test('web1 gets the probe with the endpoint as its destination, nothing else in the way', async (t) => {
+  const passes = passesOf(parseTrace(fixture('service-monitor-web1.txt')), TABLE, CLIENT);
+  t.same(
+    passes.map((p) => [p.layer, p.packet.daddr, p.packet.dport, p.packet.iif]),
+    [['inner', '10.244.185.2', 8000, 'eth0']],
+  );
+  const pkt = { saddr: CLIENT, daddr: '10.244.185.2', proto: 'tcp' as const, sport: 45001, dport: 8000 };
+  t.same(
+    explainRules(passes[0].events, pkt),
+    { steps: [], out: pkt, dnat: undefined },
+    'no rule worth showing',
+  );
+});
+
 t.test('DNAT without conntrack, and masquerading', async (t) => {
   const pkt = { saddr: CLIENT, daddr: '10.96.0.1', proto: 'tcp' as const, dport: 80 };
   const d = explainDnat(pkt, 'meta l4proto tcp dnat to 10.244.115.2:8000', undefined);
