@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
+import { MonitorProcess } from './monitor.js';
 import {
   deleteNamespaces,
   listNamespaces,
@@ -303,6 +304,13 @@ export class Kernel {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** A process whose output is collected while it runs (`nft monitor trace`), recorded like a daemon. */
+  monitor(ns: string, argv: string[]): MonitorProcess {
+    const child = spawnIn(ns, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+    if (child.pid !== undefined) this.recordProcess(child.pid, ns, argv.join(' '));
+    return new MonitorProcess(ns, child);
   }
 
   /** Records a process started by other means (e.g. a daemon that wrote a pid file). */

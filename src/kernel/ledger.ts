@@ -2,10 +2,16 @@
 // created, so `netsim clean` can remove it even after kill -9 in the middle of a build.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 
+export type NftFamily = 'ip' | 'ip6' | 'inet' | 'bridge' | 'arp' | 'netdev';
+
 export type LedgerEntry =
   | { t: 'netns'; name: string }
   | { t: 'proc'; pid: number; start: string; ns?: string; cmd: string }
   | { t: 'file'; path: string }
+  /** a temporary nftables table in these namespaces (kernel/nft-tables.ts) */
+  | { t: 'nft-table'; family: NftFamily; name: string; namespaces: string[] }
+  /** ... removed again */
+  | { t: 'nft-table-gone'; family: NftFamily; name: string }
   | { t: 'sysctl-holder' };
 
 export class Ledger {

@@ -6,6 +6,7 @@ import { Kernel } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { releaseNeighThresholds } from '../kernel/neigh.js';
 import { deleteNamespaces } from '../kernel/netns.js';
+import { deleteNftTables, leftoverNftTables } from '../kernel/nft-tables.js';
 import {
   isAlive,
   ownerTag,
@@ -47,6 +48,14 @@ export async function teardownSim(sim: string): Promise<TeardownReport> {
   }
   const live = procs.filter((p) => isAlive(p.pid, p.start));
   await Promise.all(live.map((p) => stopProcess(p.pid, p.start)));
+  // tables a tracer killed mid-probe left: removed explicitly, like every other ledger entry,
+  // rather than trusting that their namespace goes (namespace deletion tolerates failures)
+  for (const { table, namespaces: where } of leftoverNftTables(entries))
+    await deleteNftTables(
+      undefined,
+      where.filter((n) => present.has(n)),
+      table,
+    );
   await deleteNamespaces([...present]);
   for (const f of files) rmSync(f, { force: true, recursive: true });
   releaseNeighThresholds(runDir(), sim, (other) => other !== sim && isRunning(readState(other)));

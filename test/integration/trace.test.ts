@@ -13,11 +13,11 @@ import { traceLive } from '../../src/features/trace/live.js';
 import type { TraceResult } from '../../src/features/trace/trace.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { Commands } from '../../src/surfaces/repl/commands.js';
+import { waitFor } from '../../src/util/wait.js';
 import { runCli } from '../lib/corpus.js';
 import { requireFrr } from '../lib/frr.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const server = (name: string) => `socat TCP-LISTEN:8000,fork,reuseaddr SYSTEM:'echo ${name}'`;
 
 const nodesOf = (r: TraceResult) => r.hops.map((h) => h.node);
@@ -64,12 +64,22 @@ links:
     const ip = (n: string) => sim.node(n).ip!;
     const w1 = sim.node('C0w1') as WorkerNode;
     const w2 = sim.node('C0w2') as WorkerNode;
-    for (let i = 0; i < 100; i++) {
-      const web = (await C0.services()).find((s) => s.name === 'web');
-      if ((web?.endpoints.length ?? 0) >= 2) break;
-      await sleep(50);
-    }
-    await sleep(500);
+    await waitFor(
+      async () => ((await C0.services()).find((s) => s.name === 'web')?.endpoints.length ?? 0) >= 2,
+      { timeoutMs: 5000, what: 'both endpoints of service web' },
+    );
+    // each worker's kube-proxy DNATs to both endpoints, and flannel knows the other worker
+    await waitFor(
+      async () => {
+        for (const w of [w1, w2]) {
+          const rules = await w.cmd('nft list table ip kube-proxy');
+          if (![ip('web1'), ip('web2')].every((x) => rules.includes(`dnat to ${x}:8000`))) return false;
+          if (!/ dst 192\.168\.77\.\d+ /.test(await w.cmd('bridge fdb show dev flannel.1'))) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 10000, what: "kube-proxy's endpoint rules and flannel's FDB on both workers" },
+    );
     const conv = sim.waitConverged({ timeout: 30000 });
 
     t.test('same worker, pod to pod: the cni0 bridge, no VXLAN', async (t) => {
@@ -181,7 +191,14 @@ links:
         podSelector: { matchLabels: { tier: 'back' } },
         ingress: [{ from: [{ podSelector: { matchLabels: { role: 'friend' } } }] }],
       });
-      await sleep(800);
+      // the agent rebuilds its table in one transaction: once the pod's chain is there, all is
+      await waitFor(
+        () => w2.cmd('nft list chain ip netsim-policy ingress-default/web2').then((o) => /\bdrop\b/.test(o)),
+        {
+          timeoutMs: 10000,
+          what: "the policy's chain for web2 on C0w2",
+        },
+      );
       const r = await traceLive(sim, 'client', 'web2', { port: 8000, timeoutMs: 1000 });
       t.equal(r.outcome, 'dropped', r.summary);
       t.equal(r.drop?.node, 'C0w2', 'dropped on the worker of web2');

@@ -5,7 +5,7 @@ import { loadTopology } from '../../model/load.js';
 import { controlRequest, controlSocket } from '../../runtime/control.js';
 import { Simulation } from '../../runtime/simulation.js';
 import { pickRunning } from '../../runtime/state.js';
-import { formatTrace, type TraceResult, Tracer } from './trace.js';
+import { formatTrace, formatTraceJson, type TraceResult, Tracer } from './trace.js';
 import { traceArgs } from './verbs.js';
 import { formatVerify, verify } from './verify.js';
 
@@ -32,7 +32,7 @@ export async function cmdTrace(
         )
       ).trace as TraceResult)
     : await Tracer.fromState(state).trace(a.src, a.dst, { port: a.port, timeoutMs });
-  process.stdout.write(opts.json ? `${JSON.stringify(r, null, 1)}\n` : formatTrace(r));
+  process.stdout.write(opts.json ? formatTraceJson(r) : formatTrace(r));
   process.exitCode = r.outcome === 'delivered' ? 0 : 1;
 }
 

@@ -16,7 +16,7 @@ function clustersOf(sim: Simulation): ServiceLister[] {
 
 /** A tracer over the simulation as it is now (pods added at run time included). */
 export function liveTracer(sim: Simulation): Tracer {
-  return Tracer.fromState(sim.state('ready'));
+  return Tracer.fromState(sim.state('ready'), sim.kernel);
 }
 
 export function liveOptions(sim: Simulation, opts: TraceOptions = {}): TraceOptions {

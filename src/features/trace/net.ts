@@ -3,7 +3,8 @@
 // state a running simulation publishes (state.json), so `netsim trace` in another shell and
 // the REPL see the same thing. Everything about forwarding is asked of the kernel.
 
-import { run } from '../../kernel/run.js';
+import { Kernel } from '../../kernel/kernel.js';
+import { Ledger } from '../../kernel/ledger.js';
 import { kindOf } from '../../model/kinds/registry.js';
 import { BRIDGE_NAME } from '../../model/kinds/switch.js';
 import type { NodeState, SimState } from '../../runtime/state.js';
@@ -69,18 +70,42 @@ export interface Out {
   stderr: string;
 }
 
+/** What the tracer needs of the kernel layer to read a namespace's state. */
+export type ToolRunner = Pick<Kernel, 'tool'>;
+
+/** Read-only tools when no simulation's kernel is at hand (nothing is recorded for them). */
+function toolsOnly(): ToolRunner {
+  return new Kernel(new Ledger('/dev/null'));
+}
+
 /** A tool inside a namespace; never throws on a non-zero exit. */
-export async function inNs(ns: string, cmd: string, args: string[], timeoutMs = 10000): Promise<Out> {
-  const r = await run(cmd, args, { ns, check: false, timeoutMs });
+export async function inNs(
+  ns: string,
+  cmd: string,
+  args: string[],
+  timeoutMs = 10000,
+  kernel: ToolRunner = toolsOnly(),
+): Promise<Out> {
+  const r = await kernel.tool(ns, cmd, args, { check: false, timeoutMs });
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** `ip -j ...` (or `bridge -j ...`) in a namespace: the parsed list, [] on failure. */
-export async function jsonIn<T>(ns: string, cmd: 'ip' | 'bridge', args: string[]): Promise<T[]> {
-  const r = await inNs(ns, cmd, ['-j', ...args]);
+export async function jsonIn<T>(
+  ns: string,
+  cmd: 'ip' | 'bridge',
+  args: string[],
+  kernel: ToolRunner = toolsOnly(),
+): Promise<T[]> {
+  const r = await inNs(ns, cmd, ['-j', ...args], 10000, kernel);
   if (r.code !== 0) return [];
+  return parseJsonList<T>(r.stdout);
+}
+
+/** The list in `ip -j`/`bridge -j` output; [] when it is empty or not JSON. */
+export function parseJsonList<T>(stdout: string): T[] {
   try {
-    return (JSON.parse(r.stdout.trim() || '[]') as T[]) ?? [];
+    return (JSON.parse(stdout.trim() || '[]') as T[]) ?? [];
   } catch {
     return [];
   }

@@ -4,12 +4,10 @@
 // kube-proxy rules that chose an endpoint, NetworkPolicy verdicts, anyone's firewall. The
 // mark does not survive a change of namespace (the kernel clears it on a veth), hence a
 // table in each. VXLAN packets carrying the probe are marked by the inner header's fields.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NETNS_DIR, pool } from '../../kernel/run.js';
-import { inNs } from './net.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { type MonitorProcess, stopMonitors } from '../../kernel/monitor.js';
+import { addNftTables, deleteNftTables, type NftTableRef } from '../../kernel/nft-tables.js';
+import { sleep, WaitTimeout, waitFor } from '../../util/wait.js';
 
 export interface ProbeMatch {
   proto: 'tcp' | 'icmp';
@@ -112,89 +110,43 @@ export function parseTrace(output: string): TraceEvent[] {
   return out;
 }
 
-interface Monitor {
-  ns: string;
-  child: ChildProcess;
-  output: string;
-  closed: Promise<void>;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The nft process under `timeout` (our child): its pid, once it has started. */
-function nftPid(child: ChildProcess): number | undefined {
-  try {
-    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
-    return kids ? Number(kids.split(/\s+/)[0]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True once the monitor's netlink socket is subscribed to a netfilter group. */
-function subscribed(child: ChildProcess): boolean {
-  const pid = nftPid(child);
-  if (!pid) return false;
-  try {
-    const rows = readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n').slice(1);
-    // sk Eth Pid Groups ...: NETLINK_NETFILTER is 12
-    return rows.some((r) => {
-      const f = r.trim().split(/\s+/);
-      return f[1] === '12' && Number(f[2]) === pid && Number.parseInt(f[3], 16) !== 0;
-    });
-  } catch {
-    return false;
-  }
-}
-
 /** Tracing of one probe across namespaces: start() before the probe, stop() after it. */
 export class TraceSession {
-  private monitors: Monitor[] = [];
+  private monitors: MonitorProcess[] = [];
   private tabled: string[] = [];
 
   private constructor(
+    private readonly kernel: Kernel,
     readonly table: string,
     readonly match: ProbeMatch,
   ) {}
 
-  static async start(namespaces: string[], match: ProbeMatch, table: string): Promise<TraceSession> {
-    const s = new TraceSession(table, match);
+  private get ref(): NftTableRef {
+    return { family: 'ip', name: this.table };
+  }
+
+  static async start(
+    kernel: Kernel,
+    namespaces: string[],
+    match: ProbeMatch,
+    table: string,
+  ): Promise<TraceSession> {
+    const s = new TraceSession(kernel, table, match);
     try {
-      // nft opens /dev/stdin for `-f -`, which fails on the socket Node gives a child: a file
-      const file = join(tmpdir(), `${table}-${process.pid}.nft`);
-      writeFileSync(file, traceTableText(table, match));
-      try {
-        await pool(namespaces, 8, async (ns) => {
-          const r = await inNs(ns, 'nft', ['-f', file]);
-          if (r.code !== 0) throw new Error(`could not add the trace table in ${ns}: ${r.stderr.trim()}`);
-          s.tabled.push(ns);
-        });
-      } finally {
-        rmSync(file, { force: true });
-      }
-      for (const ns of namespaces) {
-        // `timeout` ends the monitor even if this process dies before stop()
-        const child = spawn(
-          'nsenter',
-          [`--net=${NETNS_DIR}/${ns}`, 'timeout', '60', 'nft', 'monitor', 'trace'],
-          {
-            stdio: ['ignore', 'pipe', 'ignore'],
-          },
-        );
-        const m: Monitor = { ns, child, output: '', closed: Promise.resolve() };
-        m.closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-        child.on('error', () => {});
-        child.stdout!.on('data', (d: Buffer) => {
-          m.output += d.toString();
-        });
-        s.monitors.push(m);
-      }
+      // removed from all of them by stop(), also where the add failed (nothing happens there)
+      s.tabled = namespaces;
+      await addNftTables(kernel.ledger, namespaces, s.ref, traceTableText(table, match));
+      // `timeout` ends the monitor even if this process dies before stop()
+      for (const ns of namespaces)
+        s.monitors.push(kernel.monitor(ns, ['timeout', '60', 'nft', 'monitor', 'trace']));
       const deadline = Date.now() + 10000;
       for (const m of s.monitors)
-        while (!subscribed(m.child)) {
-          if (Date.now() > deadline) throw new Error(`nft monitor trace did not start in ${m.ns}`);
-          await sleep(10);
-        }
+        await waitFor(() => m.subscribed(), {
+          timeoutMs: Math.max(0, deadline - Date.now()),
+          intervalMs: 10,
+        }).catch((err) => {
+          throw err instanceof WaitTimeout ? new Error(`nft monitor trace did not start in ${m.ns}`) : err;
+        });
       return s;
     } catch (err) {
       await s.stop();
@@ -206,22 +158,12 @@ export class TraceSession {
   async stop(): Promise<Map<string, TraceEvent[]>> {
     // the last events are on their way through netlink
     await sleep(150);
-    for (const m of this.monitors) if (m.child.exitCode === null) m.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(this.monitors.map((m) => m.closed)),
-      new Promise((r) => {
-        timer = setTimeout(r, 3000);
-      }),
-    ]);
-    clearTimeout(timer);
+    await stopMonitors(this.monitors);
     const out = new Map<string, TraceEvent[]>();
     for (const m of this.monitors) out.set(m.ns, parseTrace(m.output));
     const tabled = this.tabled;
     this.tabled = [];
-    await pool(tabled, 8, async (ns) => {
-      await inNs(ns, 'nft', ['delete', 'table', 'ip', this.table]);
-    });
+    if (tabled.length) await deleteNftTables(this.kernel.ledger, tabled, this.ref);
     this.monitors = [];
     return out;
   }
