@@ -3,7 +3,9 @@
 // one vtysh per router; nftables counters of every worker at once), and cached briefly so a
 // page refresh and a Prometheus scrape in the same moment read the kernel once.
 import { RouterNode } from '../../features/frr/node.js';
-import { parseBgpSummary, parseOspfNeighbors, vtyshSections } from '../../features/frr/vtysh.js';
+import { parseBgpSummary } from '../../features/frr/show-bgp.js';
+import { parseOspfNeighbors } from '../../features/frr/show-ospf.js';
+import { vtyshSections } from '../../features/frr/vtysh.js';
 import { Cluster } from '../../features/k8s/cluster.js';
 import { type NetnsStats, netnsStats, nftTables } from '../../kernel/stats.js';
 import type { Simulation } from '../../runtime/simulation.js';
@@ -41,7 +43,7 @@ export async function frrNeighbors(r: RouterNode): Promise<FrrNeighbor[]> {
   if (frr.isRunning('ospfd')) cmds.push(OSPF_NBR);
   if (frr.isRunning('bgpd')) cmds.push(BGP_SUM);
   if (cmds.length === 0) return [];
-  const out = await vtyshSections(r.ns, frr.dir, r.name, cmds);
+  const out = await vtyshSections(frr, cmds);
   const res: FrrNeighbor[] = [];
   if (out.has(OSPF_NBR))
     for (const n of parseOspfNeighbors(out.get(OSPF_NBR)!))
