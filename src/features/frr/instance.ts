@@ -16,8 +16,15 @@ import { join } from 'node:path';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isAlive, isRunning, processStartTime } from '../../kernel/proc.js';
 import { sleep, waitFor } from '../../util/wait.js';
-import { type DaemonRun, daemonArgv, type FrrPaths, frrPaths, runId, vtySocket } from './daemons.js';
-import type { FrrSetup } from './setup.js';
+import {
+  type DaemonRun,
+  daemonArgv,
+  type FrrPaths,
+  type FrrSetup,
+  frrPaths,
+  runId,
+  vtySocket,
+} from './daemons.js';
 
 interface Running {
   run: DaemonRun;

@@ -11,20 +11,14 @@ import {
   daemonInstalled,
   daemonLine,
   daemonsForConfig,
+  type FrrSetup,
   parseDaemonsFile,
   readText,
 } from './daemons.js';
 import { needsBfd, renderConfig } from './render.js';
 import type { FrrRouterSpec } from './spec.js';
 
-export interface FrrSetup {
-  /** frr.conf as the daemons read it */
-  config: string;
-  /** the user's frr.conf when the config is theirs */
-  configFile?: string;
-  daemonsFile?: string;
-  daemons: DaemonsFile;
-}
+export type { FrrSetup } from './daemons.js';
 
 /** Does this router run FRR at all (a router without it is a static router)? */
 export function hasFrr(node: NodeModel): boolean {
