@@ -53,15 +53,15 @@ links:
 
 /** fixture file -> [router, vtysh command] */
 export const RECORDED: Record<string, [string, string]> = {
-  'r1-ospf-neighbor.json': ['r1', 'show ip ospf neighbor json'],
-  'r1-ospf-interface.json': ['r1', 'show ip ospf interface json'],
-  'r3-ospf-database-router.json': ['r3', 'show ip ospf database router json'],
-  'r2-bgp-summary.json': ['r2', 'show bgp summary json'],
-  'r2-bgp-neighbors.json': ['r2', 'show bgp neighbors json'],
-  'r2-bgp-update-groups.txt': ['r2', 'show bgp ipv4 unicast update-groups'],
-  'r3-bgp-ipv4.json': ['r3', 'show bgp ipv4 unicast json'],
-  'r3-bgp-prefix.json': ['r3', 'show bgp ipv4 unicast 192.168.4.0/24 json'],
-  'r3-route.json': ['r3', 'show ip route json'],
+  'r1-ospf-neighbor.out': ['r1', 'show ip ospf neighbor json'],
+  'r1-ospf-interface.out': ['r1', 'show ip ospf interface json'],
+  'r3-ospf-database-router.out': ['r3', 'show ip ospf database router json'],
+  'r2-bgp-summary.out': ['r2', 'show bgp summary json'],
+  'r2-bgp-neighbors.out': ['r2', 'show bgp neighbors json'],
+  'r2-bgp-update-groups.out': ['r2', 'show bgp ipv4 unicast update-groups'],
+  'r3-bgp-ipv4.out': ['r3', 'show bgp ipv4 unicast json'],
+  'r3-bgp-prefix.out': ['r3', 'show bgp ipv4 unicast 192.168.4.0/24 json'],
+  'r3-route.out': ['r3', 'show ip route json'],
 };
 
 /** one `vtysh -E` run with several commands, for splitSections */
@@ -81,9 +81,9 @@ async function record(): Promise<void> {
     const args = ['--vty_socket', r.frr!.dir, '--config_dir', r.frr!.dir, '-E'];
     for (const c of commands) args.push('-c', c);
     const res = await sim.kernel.tool(r.ns, 'vtysh', args);
-    writeFileSync(join(dir, 'r1-sections.txt'), res.stdout);
+    writeFileSync(join(dir, 'r1-sections.out'), res.stdout);
     const version = await sim.kernel.tool(r.ns, 'vtysh', ['--vty_socket', r.frr!.dir, '-c', 'show version']);
-    writeFileSync(join(dir, 'frr-version.txt'), version.stdout);
+    writeFileSync(join(dir, 'frr-version.out'), `${version.stdout.split('\n')[0]}\n`);
   } finally {
     await sim.down();
   }

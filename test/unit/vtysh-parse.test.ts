@@ -25,11 +25,11 @@ const fixture = (name: string) =>
   readFileSync(join(PROJECT_ROOT, 'test', 'unit', 'fixtures', 'vtysh', name), 'utf8');
 
 t.test('the fixtures come from FRR 8.4', async (t) => {
-  t.match(fixture('frr-version.txt'), /^FRRouting 8\.4\./);
+  t.match(fixture('frr-version.out'), /^FRRouting 8\.4\./);
 });
 
 t.test('parseJsonSequence: one value per document vtysh printed', async (t) => {
-  const one = fixture('r1-ospf-neighbor.json');
+  const one = fixture('r1-ospf-neighbor.out');
   t.equal(parseJsonSequence(one).length, 1, 'one daemon answered');
   t.equal(parseJsonSequence(`${one}\n${one}`).length, 2, 'two instances: two documents');
   t.same(
@@ -41,7 +41,7 @@ t.test('parseJsonSequence: one value per document vtysh printed', async (t) => {
 });
 
 t.test('show ip ospf neighbor json (r1): the same router on two interfaces, DR roles', async (t) => {
-  t.same(parseOspfNeighbors(fixture('r1-ospf-neighbor.json')), [
+  t.same(parseOspfNeighbors(fixture('r1-ospf-neighbor.out')), [
     {
       routerId: '10.255.0.2',
       state: 'Full',
@@ -76,7 +76,7 @@ t.test('show ip ospf neighbor json (r1): the same router on two interfaces, DR r
     },
   ]);
   // a second ospfd instance prints its own document, tagged with its number
-  const tagged = fixture('r1-ospf-neighbor.json').replace('{', '{"ospfInstance":2,');
+  const tagged = fixture('r1-ospf-neighbor.out').replace('{', '{"ospfInstance":2,');
   t.same(
     parseOspfNeighbors(tagged).map((n) => n.instance),
     [2, 2, 2, 2],
@@ -85,7 +85,7 @@ t.test('show ip ospf neighbor json (r1): the same router on two interfaces, DR r
 });
 
 t.test('show ip ospf interface json (r1): p2p, LAN, passive stub, loopback', async (t) => {
-  t.same(parseOspfInterfaces(fixture('r1-ospf-interface.json')), [
+  t.same(parseOspfInterfaces(fixture('r1-ospf-interface.out')), [
     {
       name: 'eth1',
       up: true,
@@ -142,7 +142,7 @@ t.test('show ip ospf interface json (r1): p2p, LAN, passive stub, loopback', asy
 });
 
 t.test('show ip ospf database router json (r3): router-LSAs of two areas', async (t) => {
-  const { routerIds, lsas } = parseRouterLsas(fixture('r3-ospf-database-router.json'));
+  const { routerIds, lsas } = parseRouterLsas(fixture('r3-ospf-database-router.out'));
   t.same(routerIds, ['10.255.0.3'], 'our own router id');
   t.same(
     lsas.map((l) => `${l.area} ${l.advRouter} ${l.seq} ${l.links.length}`),
@@ -199,7 +199,7 @@ t.test('show ip ospf database router json (r3): router-LSAs of two areas', async
 });
 
 t.test('show bgp summary json (r2): AS, router id, three established peers', async (t) => {
-  t.same(parseBgpSummary(fixture('r2-bgp-summary.json')), {
+  t.same(parseBgpSummary(fixture('r2-bgp-summary.out')), {
     routerId: '10.255.0.2',
     as: 65002,
     peers: [
@@ -236,7 +236,7 @@ t.test('show bgp summary json (r2): AS, router id, three established peers', asy
 });
 
 t.test('show bgp neighbors json (r2): state and End-of-RIB', async (t) => {
-  const text = fixture('r2-bgp-neighbors.json');
+  const text = fixture('r2-bgp-neighbors.out');
   t.same(parseBgpNeighbors(text), [
     { peer: '10.0.0.3', remoteAs: 65002, state: 'Established', initialUpdateDone: true, description: 'r3' },
     { peer: '10.0.0.4', remoteAs: 65002, state: 'Established', initialUpdateDone: true, description: 'r4' },
@@ -258,7 +258,7 @@ t.test('show bgp neighbors json (r2): state and End-of-RIB', async (t) => {
 });
 
 t.test('show bgp ipv4 unicast update-groups (r2): nothing pending, then what is', async (t) => {
-  const text = fixture('r2-bgp-update-groups.txt');
+  const text = fixture('r2-bgp-update-groups.out');
   t.same(pendingBgpUpdates(text), [], 'converged: no timer, no queue, empty advertise lists');
   const busy = text
     .replace('Coalesce Time: 0', 'Coalesce Time: 1000 (Running)')
@@ -272,7 +272,7 @@ t.test('show bgp ipv4 unicast update-groups (r2): nothing pending, then what is'
 });
 
 t.test('show bgp ipv4 unicast json (r3): learned over the route reflector', async (t) => {
-  t.same(parseBgpTable(fixture('r3-bgp-ipv4.json')), [
+  t.same(parseBgpTable(fixture('r3-bgp-ipv4.out')), [
     {
       prefix: '192.168.1.0/24',
       asPath: [65001],
@@ -299,7 +299,7 @@ t.test('show bgp ipv4 unicast json (r3): learned over the route reflector', asyn
 t.test(
   'show bgp ipv4 unicast PREFIX json (r3): originator and cluster list of a reflected route',
   async (t) => {
-    t.same(parseBgpTable(fixture('r3-bgp-prefix.json')), [
+    t.same(parseBgpTable(fixture('r3-bgp-prefix.out')), [
       {
         prefix: '192.168.4.0/24',
         asPath: [],
@@ -315,7 +315,7 @@ t.test(
 );
 
 t.test('show ip route json (r3): every route, selected or not', async (t) => {
-  const routes = parseRoutes(fixture('r3-route.json'));
+  const routes = parseRoutes(fixture('r3-route.out'));
   t.equal(routes.length, 14);
   t.same(
     routes.filter((r) => r.selected).map((r) => `${r.prefix} ${r.protocol} ${r.distance}/${r.metric}`),
@@ -352,7 +352,7 @@ t.test('show ip route json (r3): every route, selected or not', async (t) => {
 
 t.test('vtysh -E output split per command (r1)', async (t) => {
   const commands = ['show ip route json', 'show bgp summary json'];
-  const sections = splitSections(fixture('r1-sections.txt'), commands);
+  const sections = splitSections(fixture('r1-sections.out'), commands);
   t.same([...sections.keys()], commands, 'one section per command, in order');
   t.equal(parseRoutes(sections.get(commands[0])!).length, 14, "r1's RIB");
   t.same(
