@@ -1,7 +1,11 @@
 // frr.conf rendered from a topology's intent (src/features/frr/render*.ts), checked line for
 // line: OSPF areas, interfaces, passive and point-to-point, timers and BFD; BGP neighbours by
 // name, address and loopback, networks, redistribution, route reflection; static routes and
-// the router id. The expected configs are what netsim rendered before render.ts was split.
+// the router id. The topologies and the expected configs are in fixtures/frr-render (the
+// configs as netsim rendered them before render.ts was split).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { needsBfd, renderConfig, routerIdOf } from '../../src/features/frr/render.js';
 import { bgpNeighbors } from '../../src/features/frr/render-bgp.js';
@@ -9,9 +13,13 @@ import { ospfInterfaces } from '../../src/features/frr/render-ospf.js';
 import { frrSetup } from '../../src/features/frr/setup.js';
 import type { FrrRouterSpec } from '../../src/features/frr/spec.js';
 import { IssueSink, type Path } from '../../src/model/errors.js';
+import { PROJECT_ROOT } from '../../src/model/load.js';
 import type { Model, NodeModel } from '../../src/model/model.js';
 import { YamlSource } from '../../src/model/source.js';
 import { validate } from '../../src/model/validate.js';
+
+const fixture = (name: string) =>
+  readFileSync(join(PROJECT_ROOT, 'test', 'unit', 'fixtures', 'frr-render', name), 'utf8');
 
 function fromYaml(text: string): Model {
   const { source, value } = YamlSource.parse('render.yml', text);
@@ -33,189 +41,21 @@ function render(model: Model, name: string): { config?: string; reports: string[
   return { config, reports };
 }
 
-const OSPF_TOPOLOGY = `name: ospf
-nodes:
-  r1:
-    kind: router
-    loopback: 172.16.0.1
-    routes:
-      - {dst: 192.0.2.0/24, via: 10.0.12.2}
-      - {dst: default, via: r2, metric: 1000}
-      - {dst: 198.51.100.0/24, dev: eth1, metric: 0}
-    ospf: {redistribute: [connected, static]}
-  r2:
-    kind: router
-    routerId: 2.2.2.2
-    ospf:
-      area: 0.0.0.1
-      timers: {hello: 2, dead: 8}
-      bfd: true
-      interfaces:
-        eth1: {cost: 10}
-        eth2: {area: 0, network: broadcast}
-        eth3: {passive: true}
-  r3: {kind: router, ospf: {interfaces: [eth1, eth2], cost: 5}}
-  s1: {kind: switch}
-  h1: {kind: host}
-links:
-  - {endpoints: [r1, r2], ipv4: [10.0.12.1/30, 10.0.12.2/30]}
-  - {endpoints: [r1, s1]}
-  - {endpoints: [h1, s1]}
-  - {endpoints: [r2, r3], subnet: 10.0.23.0/30}
-  - {endpoints: [r2, s1]}
-  - {endpoints: [r3, h1]}
-`;
-
-const BGP_TOPOLOGY = `name: bgp
-nodes:
-  r1:
-    kind: router
-    loopback: 172.16.0.1
-    bgp:
-      asn: 65001
-      neighbors: [r2, {peer: 10.0.13.2, asn: 65002}]
-      networks: [192.168.1.0/24, lo]
-  r2:
-    kind: router
-    loopback: 172.16.0.2
-    ospf: {}
-    bgp:
-      asn: 65002
-      neighbors:
-        - r1
-        - {peer: r3, routeReflectorClient: true, nextHopSelf: true, bfd: true}
-        - r4
-      networks: [eth3]
-      redistribute: [connected, ospf]
-      timers: {keepalive: 5, hold: 15, connect: 2}
-  r3: {kind: router, loopback: 172.16.0.3, ospf: {}, bgp: {asn: 65002, neighbors: [r2]}}
-  r4: {kind: router, loopback: 172.16.0.4, bgp: {asn: 65004, neighbors: [r2]}}
-  h2: {kind: host}
-links:
-  - {endpoints: [r1, r2], subnet: 10.0.12.0/30}
-  - {endpoints: [r2, r3], subnet: 10.0.23.0/30}
-  - {endpoints: [r2, h2], subnet: 192.168.2.0/24}
-  - {endpoints: [r1, r3], subnet: 10.0.13.0/30}
-  - {endpoints: [r3, r4], subnet: 10.0.34.0/30}
-`;
-
 t.test('OSPF: areas, costs, passive and point-to-point interfaces, static routes', async (t) => {
-  const model = fromYaml(OSPF_TOPOLOGY);
+  const model = fromYaml(fixture('ospf.yml'));
   t.equal(
     render(model, 'r1').config,
-    `! rendered by netsim from the topology (r1); edit the topology, not this file
-frr defaults traditional
-hostname r1
-service integrated-vtysh-config
-!
-ip route 192.0.2.0/24 10.0.12.2
-ip route 0.0.0.0/0 10.0.12.2 255
-ip route 198.51.100.0/24 eth1 1
-!
-router ospf
- ospf router-id 172.16.0.1
- timers throttle spf 0 50 500
- timers throttle lsa all 0
- timers lsa min-arrival 0
- redistribute connected
- redistribute static
-exit
-!
-interface eth1
- ip ospf area 0.0.0.0
- ip ospf network point-to-point
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface eth2
- ip ospf area 0.0.0.0
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface lo
- ip ospf area 0.0.0.0
-exit
-!
-end
-`,
+    fixture('ospf-r1.conf'),
     'r1: static routes first (via by address and by node, distance clamped to 1..255), every interface and lo in area 0',
   );
   t.equal(
     render(model, 'r2').config,
-    `! rendered by netsim from the topology (r2); edit the topology, not this file
-frr defaults traditional
-hostname r2
-service integrated-vtysh-config
-!
-router ospf
- ospf router-id 2.2.2.2
- timers throttle spf 0 50 500
- timers throttle lsa all 0
- timers lsa min-arrival 0
- passive-interface eth3
-exit
-!
-interface eth1
- ip ospf area 0.0.0.1
- ip ospf network point-to-point
- ip ospf hello-interval 2
- ip ospf dead-interval 8
- ip ospf bfd
- ip ospf cost 10
-exit
-!
-interface eth2
- ip ospf area 0.0.0.0
- ip ospf network broadcast
- ip ospf hello-interval 2
- ip ospf dead-interval 8
- ip ospf bfd
-exit
-!
-interface eth3
- ip ospf area 0.0.0.1
- ip ospf hello-interval 2
- ip ospf dead-interval 8
-exit
-!
-end
-`,
+    fixture('ospf-r2.conf'),
     'r2: per-interface area, cost, network type and passive; timers and bfd on the active ones',
   );
   t.equal(
     render(model, 'r3').config,
-    `! rendered by netsim from the topology (r3); edit the topology, not this file
-frr defaults traditional
-hostname r3
-service integrated-vtysh-config
-!
-router ospf
- ospf router-id 10.0.23.2
- timers throttle spf 0 50 500
- timers throttle lsa all 0
- timers lsa min-arrival 0
- passive-interface eth2
-exit
-!
-interface eth1
- ip ospf area 0.0.0.0
- ip ospf network point-to-point
- ip ospf hello-interval 1
- ip ospf dead-interval 4
- ip ospf cost 5
-exit
-!
-interface eth2
- ip ospf area 0.0.0.0
- ip ospf hello-interval 1
- ip ospf dead-interval 4
- ip ospf cost 5
-exit
-!
-end
-`,
+    fixture('ospf-r3.conf'),
     'r3: listed interfaces with the global cost; passive towards a host',
   );
   t.same(render(model, 'r1').reports, [], 'nothing to report');
@@ -235,198 +75,23 @@ end
 });
 
 t.test('BGP: neighbours by name, address and loopback; networks; route reflection', async (t) => {
-  const model = fromYaml(BGP_TOPOLOGY);
+  const model = fromYaml(fixture('bgp.yml'));
   for (const name of ['r1', 'r2', 'r3', 'r4'])
     t.same(render(model, name).reports, [], `${name}: nothing to report`);
   t.equal(
     render(model, 'r1').config,
-    `! rendered by netsim from the topology (r1); edit the topology, not this file
-frr defaults traditional
-hostname r1
-service integrated-vtysh-config
-!
-router bgp 65001
- bgp router-id 172.16.0.1
- no bgp ebgp-requires-policy
- coalesce-time 0
- timers bgp 1 3
- neighbor 10.0.12.2 remote-as 65002
- neighbor 10.0.12.2 description r2
- neighbor 10.0.12.2 timers connect 1
- neighbor 10.0.12.2 advertisement-interval 0
- neighbor 10.0.13.2 remote-as 65002
- neighbor 10.0.13.2 description r3
- neighbor 10.0.13.2 timers connect 1
- neighbor 10.0.13.2 advertisement-interval 0
- !
- address-family ipv4 unicast
-  network 192.168.1.0/24
-  network 172.16.0.1/32
- exit-address-family
-exit
-!
-end
-`,
+    fixture('bgp-r1.conf'),
     'r1: eBGP by name and by address, networks by CIDR and lo',
   );
   t.equal(
     render(model, 'r2').config,
-    `! rendered by netsim from the topology (r2); edit the topology, not this file
-frr defaults traditional
-hostname r2
-service integrated-vtysh-config
-!
-router ospf
- ospf router-id 172.16.0.2
- timers throttle spf 0 50 500
- timers throttle lsa all 0
- timers lsa min-arrival 0
- passive-interface eth1
- passive-interface eth3
-exit
-!
-interface eth1
- ip ospf area 0.0.0.0
- ip ospf network point-to-point
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface eth2
- ip ospf area 0.0.0.0
- ip ospf network point-to-point
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface eth3
- ip ospf area 0.0.0.0
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface lo
- ip ospf area 0.0.0.0
-exit
-!
-router bgp 65002
- bgp router-id 172.16.0.2
- no bgp ebgp-requires-policy
- coalesce-time 0
- timers bgp 5 15
- neighbor 10.0.12.1 remote-as 65001
- neighbor 10.0.12.1 description r1
- neighbor 10.0.12.1 timers connect 2
- neighbor 10.0.12.1 advertisement-interval 0
- neighbor 10.0.23.2 remote-as 65002
- neighbor 10.0.23.2 description r3
- neighbor 10.0.23.2 timers connect 2
- neighbor 10.0.23.2 advertisement-interval 0
- neighbor 10.0.23.2 bfd
- neighbor 172.16.0.4 remote-as 65004
- neighbor 172.16.0.4 description r4
- neighbor 172.16.0.4 timers connect 2
- neighbor 172.16.0.4 advertisement-interval 0
- neighbor 172.16.0.4 update-source 172.16.0.2
- neighbor 172.16.0.4 ebgp-multihop 255
- !
- address-family ipv4 unicast
-  network 192.168.2.0/24
-  redistribute connected
-  redistribute ospf
-  neighbor 10.0.23.2 route-reflector-client
-  neighbor 10.0.23.2 next-hop-self
- exit-address-family
-exit
-!
-end
-`,
+    fixture('bgp-r2.conf'),
     'r2: OSPF underlay, timers, RR client with next-hop-self and bfd, a multihop session to a loopback, a network by interface',
   );
-  t.equal(
-    render(model, 'r3').config,
-    `! rendered by netsim from the topology (r3); edit the topology, not this file
-frr defaults traditional
-hostname r3
-service integrated-vtysh-config
-!
-router ospf
- ospf router-id 172.16.0.3
- timers throttle spf 0 50 500
- timers throttle lsa all 0
- timers lsa min-arrival 0
- passive-interface eth2
- passive-interface eth3
-exit
-!
-interface eth1
- ip ospf area 0.0.0.0
- ip ospf network point-to-point
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface eth2
- ip ospf area 0.0.0.0
- ip ospf network point-to-point
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface eth3
- ip ospf area 0.0.0.0
- ip ospf network point-to-point
- ip ospf hello-interval 1
- ip ospf dead-interval 4
-exit
-!
-interface lo
- ip ospf area 0.0.0.0
-exit
-!
-router bgp 65002
- bgp router-id 172.16.0.3
- no bgp ebgp-requires-policy
- coalesce-time 0
- timers bgp 1 3
- neighbor 10.0.23.1 remote-as 65002
- neighbor 10.0.23.1 description r2
- neighbor 10.0.23.1 timers connect 1
- neighbor 10.0.23.1 advertisement-interval 0
- !
- address-family ipv4 unicast
- exit-address-family
-exit
-!
-end
-`,
-    'r3: iBGP to r2 on the shared subnet',
-  );
+  t.equal(render(model, 'r3').config, fixture('bgp-r3.conf'), 'r3: iBGP to r2 on the shared subnet');
   t.equal(
     render(model, 'r4').config,
-    `! rendered by netsim from the topology (r4); edit the topology, not this file
-frr defaults traditional
-hostname r4
-service integrated-vtysh-config
-!
-router bgp 65004
- bgp router-id 172.16.0.4
- no bgp ebgp-requires-policy
- coalesce-time 0
- timers bgp 1 3
- neighbor 172.16.0.2 remote-as 65002
- neighbor 172.16.0.2 description r2
- neighbor 172.16.0.2 timers connect 1
- neighbor 172.16.0.2 advertisement-interval 0
- neighbor 172.16.0.2 update-source 172.16.0.4
- neighbor 172.16.0.2 ebgp-multihop 255
- !
- address-family ipv4 unicast
- exit-address-family
-exit
-!
-end
-`,
+    fixture('bgp-r4.conf'),
     'r4: eBGP to a loopback: update-source and multihop',
   );
   t.same(
@@ -472,7 +137,7 @@ links:
 });
 
 t.test('problems are reported at the field that caused them', async (t) => {
-  const model = fromYaml(BGP_TOPOLOGY);
+  const model = fromYaml(fixture('bgp.yml'));
   // a validated model, then intent no validation would let through: what render reports
   const r2 = node(model, 'r2');
   const spec = r2.spec as FrrRouterSpec;
