@@ -5,7 +5,7 @@
 import type { IssueSink, Path, SourceLocator, SourcePos } from './errors.js';
 import { kindOf } from './kinds/registry.js';
 import type { TopologySpec } from './spec.js';
-import { zodIssues } from './validate.js';
+import { zodIssues } from './validate/messages.js';
 
 /** Locates generated nodes and links at the node that generated them. */
 export class ExpandedSource implements SourceLocator {

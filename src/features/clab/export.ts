@@ -68,7 +68,7 @@ export function exportClab(model: Model, outFile: string, opts: { write?: boolea
       continue;
     }
     if (node.kind === 'router' && hasFrr(node)) {
-      const setup = frrSetupOf(node)!;
+      const setup = frrSetupOf(node, model)!;
       const dir = join(outDir, node.name);
       let confPath = setup.configFile;
       if (!confPath) {

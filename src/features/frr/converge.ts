@@ -10,21 +10,20 @@ import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp, networkOf, parseIp } from '../../util/ipv4.js';
 import { runId } from './daemons.js';
 import { RouterNode } from './node.js';
-import { bgpNeighbors, ospfInterfaces } from './render.js';
-import type { FrrRouterSpec } from './spec.js';
+import { bgpNeighbors } from './render-bgp.js';
+import { ospfInterfaces } from './render-ospf.js';
+import { type BgpNeighborState, parseBgpNeighbors, pendingBgpUpdates } from './show-bgp.js';
 import {
-  type BgpNeighborState,
   type OspfInterfaceState,
   type OspfNeighbor,
-  parseBgpNeighbors,
   parseOspfInterfaces,
   parseOspfNeighbors,
   parseRouterLsas,
-  parseRoutes,
-  pendingBgpUpdates,
   type RouterLsa,
-  vtyshSections,
-} from './vtysh.js';
+} from './show-ospf.js';
+import { parseRoutes } from './show-route.js';
+import type { FrrRouterSpec } from './spec.js';
+import { vtyshSections } from './vtysh.js';
 
 export interface ConvergeOptions {
   /** give up after this many ms (default 60000) */
@@ -97,7 +96,7 @@ async function look(node: RouterNode): Promise<View | undefined> {
   if (view.ospf) cmds.push(OSPF_IF, OSPF_NBR, OSPF_LSDB);
   if (view.bgp) cmds.push(BGP_NBR, BGP_UPDATES);
   try {
-    const out = await vtyshSections(node.ns, frr.dir, node.name, cmds);
+    const out = await vtyshSections(frr, cmds);
     const routes = parseRoutes(out.get(RIB) ?? '')
       .filter((r) => r.selected)
       .map(

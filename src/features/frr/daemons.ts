@@ -74,6 +74,16 @@ export interface DaemonsFile {
   maxFds?: number;
 }
 
+/** What a router's FRR runs: its frr.conf and daemons (worked out by setup.ts, run by instance.ts). */
+export interface FrrSetup {
+  /** frr.conf as the daemons read it */
+  config: string;
+  /** the user's frr.conf when the config is theirs */
+  configFile?: string;
+  daemonsFile?: string;
+  daemons: DaemonsFile;
+}
+
 export interface DaemonsIssue {
   line: number;
   message: string;

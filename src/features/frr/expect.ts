@@ -6,8 +6,9 @@ import type { Settled } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { ConvergenceError } from './converge.js';
 import { RouterNode } from './node.js';
+import { parseBgpSummary } from './show-bgp.js';
 import { hasFrrRouters } from './verbs.js';
-import { parseBgpSummary, vtysh } from './vtysh.js';
+import { type VtyshTarget, vtysh } from './vtysh.js';
 
 async function ospfFull(sim: Simulation, name: string): Promise<number | string> {
   const n = sim.nodes.get(name);
@@ -22,9 +23,9 @@ async function bgpSessions(sim: Simulation, name: string): Promise<{ up: number;
   if (!n) return `no node ${name}`;
   let text: string;
   // a router's daemons, or the BGP speaker another feature runs in its node (a worker's)
-  const frr = (n as { frr?: { dir: string } }).frr;
+  const frr = (n as { frr?: VtyshTarget }).frr;
   if (n instanceof RouterNode && n.frr) text = await n.vtysh('show bgp summary json').catch(() => '{}');
-  else if (frr?.dir) text = await vtysh(n.ns, frr.dir, n.name, ['show bgp summary json']).catch(() => '{}');
+  else if (frr) text = await vtysh(frr, ['show bgp summary json']).catch(() => '{}');
   else return `${name} does not run BGP`;
   const peers = parseBgpSummary(text).peers;
   return { up: peers.filter((p) => p.state === 'Established').length, all: peers.length };

@@ -14,10 +14,17 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernel } from '../../kernel/kernel.js';
-import { isAlive, processStartTime } from '../../kernel/proc.js';
-import { run } from '../../kernel/run.js';
-import { type DaemonRun, daemonArgv, type FrrPaths, frrPaths, runId, vtySocket } from './daemons.js';
-import type { FrrSetup } from './setup.js';
+import { isAlive, isRunning, processStartTime } from '../../kernel/proc.js';
+import { sleep, waitFor } from '../../util/wait.js';
+import {
+  type DaemonRun,
+  daemonArgv,
+  type FrrPaths,
+  type FrrSetup,
+  frrPaths,
+  runId,
+  vtySocket,
+} from './daemons.js';
 
 interface Running {
   run: DaemonRun;
@@ -25,24 +32,18 @@ interface Running {
   start?: string;
 }
 
-let frrIds: { uid: number; gid: number } | undefined;
-
 /** uid/gid of user and group frr (the daemons drop to them). */
 export function frrUser(): { uid: number; gid: number } {
-  if (frrIds) return frrIds;
   const passwd = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('frr:'));
   if (!passwd) throw new Error('there is no user frr: install FRR (apt-get install frr, or bin/setup)');
   const f = passwd.split(':');
-  frrIds = { uid: Number(f[2]), gid: Number(f[3]) };
-  return frrIds;
+  return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
 /** FRR's own state directory (Debian: --localstatedir=/var/run/frr) */
 const FRR_STATE_DIR = '/var/run/frr';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class FrrInstance {
   readonly paths: FrrPaths;
@@ -51,7 +52,7 @@ export class FrrInstance {
   readonly configWarnings: string[] = [];
 
   constructor(
-    private readonly kernel: Kernel,
+    readonly kernel: Kernel,
     /** the router's name, for messages */
     readonly name: string,
     readonly ns: string,
@@ -98,7 +99,7 @@ export class FrrInstance {
 
   isRunning(id: string): boolean {
     const r = this.running.get(id);
-    return r !== undefined && isAlive(r.pid, r.start) && !isZombie(r.pid);
+    return r !== undefined && isRunning(r.pid, r.start);
   }
 
   pidOf(id: string): number | undefined {
@@ -120,13 +121,13 @@ export class FrrInstance {
     if (zebra) {
       rmSync(this.paths.zserv, { force: true });
       this.spawn(zebra);
-      await this.waitFor(zebra, [this.paths.zserv, vtySocket(this.paths, zebra)], timeoutMs);
+      await this.waitForSockets(zebra, [this.paths.zserv, vtySocket(this.paths, zebra)], timeoutMs);
     } else if (wanted.length && !this.isRunning('zebra')) {
       throw new Error(`${this.name}: zebra is not running; start it first (the other daemons talk to it)`);
     }
     const rest = wanted.filter((r) => r !== zebra);
     for (const r of rest) this.spawn(r);
-    await Promise.all(rest.map((r) => this.waitFor(r, [vtySocket(this.paths, r)], timeoutMs)));
+    await Promise.all(rest.map((r) => this.waitForSockets(r, [vtySocket(this.paths, r)], timeoutMs)));
     if (wanted.length)
       await this.applyConfig(wanted.length === this.setup.daemons.runs.length ? undefined : wanted);
     return wanted.map(runId);
@@ -142,7 +143,7 @@ export class FrrInstance {
     for (const d of daemons) {
       const args = ['--vty_socket', this.dir, '--config_dir', this.dir, '-b'];
       if (d) args.push('-d', d);
-      const res = await run('vtysh', args, { ns: this.ns, check: false, timeoutMs: 30000 });
+      const res = await this.kernel.tool(this.ns, 'vtysh', args, { check: false, timeoutMs: 30000 });
       const warnings = (res.stdout + res.stderr)
         .split('\n')
         .map((l) => l.trim())
@@ -178,7 +179,8 @@ export class FrrInstance {
     if (!r || !this.isRunning(id)) throw new Error(`${id} is not running`);
     // only if the PID still belongs to the daemon we started (never a recycled PID)
     if (isAlive(r.pid, r.start)) process.kill(r.pid, signal);
-    for (let i = 0; i < 100 && this.isRunning(id); i++) await sleep(20);
+    // gone, or still dying after 2 s: either way the caller looks at isRunning next
+    await waitFor(() => !this.isRunning(id), { timeoutMs: 2000, intervalMs: 20 }).catch(() => undefined);
   }
 
   private pick(ids?: string[]): DaemonRun[] {
@@ -199,7 +201,7 @@ export class FrrInstance {
     this.running.set(id, { run, pid, start: processStartTime(pid) });
   }
 
-  private async waitFor(run: DaemonRun, files: string[], timeoutMs: number): Promise<void> {
+  private async waitForSockets(run: DaemonRun, files: string[], timeoutMs: number): Promise<void> {
     const id = runId(run);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -236,14 +238,5 @@ export class FrrInstance {
     return readdirSync(this.dir)
       .filter((f) => f.endsWith('.log'))
       .map((f) => join(this.dir, f));
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
   }
 }

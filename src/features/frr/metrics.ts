@@ -5,7 +5,9 @@ import type { MetricFamily } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { Cached } from '../../util/cached.js';
 import { RouterNode } from './node.js';
-import { parseBgpSummary, parseOspfNeighbors, vtyshSections } from './vtysh.js';
+import { parseBgpSummary } from './show-bgp.js';
+import { parseOspfNeighbors } from './show-ospf.js';
+import { vtyshSections } from './vtysh.js';
 
 export interface FrrNeighbor {
   protocol: 'ospf' | 'bgp';
@@ -30,7 +32,7 @@ export async function frrNeighbors(r: RouterNode): Promise<FrrNeighbor[]> {
   if (frr.isRunning('ospfd')) cmds.push(OSPF_NBR);
   if (frr.isRunning('bgpd')) cmds.push(BGP_SUM);
   if (cmds.length === 0) return [];
-  const out = await vtyshSections(r.ns, frr.dir, r.name, cmds);
+  const out = await vtyshSections(frr, cmds);
   const res: FrrNeighbor[] = [];
   if (out.has(OSPF_NBR))
     for (const n of parseOspfNeighbors(out.get(OSPF_NBR)!))

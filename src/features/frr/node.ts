@@ -5,19 +5,15 @@ import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { FrrInstance } from './instance.js';
 import { frrSetupOf } from './setup.js';
+import { type BgpPath, type BgpSummary, parseBgpSummary, parseBgpTable } from './show-bgp.js';
 import {
-  type BgpPath,
-  type BgpSummary,
   type OspfInterfaceState,
   type OspfNeighbor,
-  parseBgpSummary,
-  parseBgpTable,
   parseOspfInterfaces,
   parseOspfNeighbors,
-  parseRoutes,
-  type Route,
-  vtysh,
-} from './vtysh.js';
+} from './show-ospf.js';
+import { parseRoutes, type Route } from './show-route.js';
+import { vtysh } from './vtysh.js';
 
 export class RouterNode extends SimNode<Simulation> {
   /** undefined for a static router (no FRR configuration) */
@@ -25,7 +21,7 @@ export class RouterNode extends SimNode<Simulation> {
 
   constructor(sim: Simulation, model: SimNode['model']) {
     super(sim, model);
-    const setup = frrSetupOf(model);
+    const setup = frrSetupOf(model, sim.model);
     if (setup) {
       const dir = join(sim.dir, 'nodes', model.name);
       this.frr = new FrrInstance(sim.kernel, model.name, model.ns, dir, `${sim.name}-${model.name}`, setup);
@@ -57,7 +53,7 @@ export class RouterNode extends SimNode<Simulation> {
   /** vtysh with one or more commands; the output as FRR prints it. */
   vtysh(...commands: string[]): Promise<string> {
     const frr = this.need();
-    return vtysh(this.ns, frr.dir, this.name, commands);
+    return vtysh(frr, commands);
   }
 
   /** `show ip ospf neighbor`: every neighbour of every OSPF instance. */

@@ -1,31 +1,24 @@
 // What a router's FRR runs: its frr.conf (a user's own file, never rewritten, or one rendered
-// from intent) and the daemons to start. Worked out once at validation, where every problem
-// becomes a located error, and reused when the router starts.
+// from intent) and the daemons to start. A function of the node and its model: validation
+// calls it to turn every problem into a located error, and the router works it out again
+// when it is created (a validated model has no problem left).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { IssueSink, Path } from '../../model/errors.js';
+import { IssueSink, type Path } from '../../model/errors.js';
 import type { Model, NodeModel } from '../../model/model.js';
 import {
   type DaemonsFile,
   daemonInstalled,
   daemonLine,
   daemonsForConfig,
+  type FrrSetup,
   parseDaemonsFile,
   readText,
 } from './daemons.js';
 import { needsBfd, renderConfig } from './render.js';
 import type { FrrRouterSpec } from './spec.js';
 
-export interface FrrSetup {
-  /** frr.conf as the daemons read it */
-  config: string;
-  /** the user's frr.conf when the config is theirs */
-  configFile?: string;
-  daemonsFile?: string;
-  daemons: DaemonsFile;
-}
-
-const setups = new WeakMap<NodeModel, FrrSetup>();
+export type { FrrSetup } from './daemons.js';
 
 /** Does this router run FRR at all (a router without it is a static router)? */
 export function hasFrr(node: NodeModel): boolean {
@@ -40,33 +33,45 @@ export function topologyPath(model: Model, p: string): string {
   return resolve(isAbsolute(file) || existsSync(file) ? dirname(resolve(file)) : process.cwd(), p);
 }
 
-/** Validates and records the router's FRR setup; issues go to `sink`. */
-export function checkFrr(node: NodeModel, model: Model, sink: IssueSink): void {
+/**
+ * The router's FRR setup (undefined without FRR, or when it has problems: those go to
+ * `sink`). Reads the user's files; checks nothing about the host.
+ */
+export function frrSetup(node: NodeModel, model: Model, sink: IssueSink): FrrSetup | undefined {
   const s = node.spec as FrrRouterSpec;
-  if (!hasFrr(node)) return;
-  const base: Path = ['nodes', node.name];
+  if (!hasFrr(node)) return undefined;
   const before = sink.issues.length;
   if (s.frr && (s.ospf || s.bgp)) {
     sink.add(
-      [...base, 'frr'],
+      ['nodes', node.name, 'frr'],
       'give either frr (your own frr.conf) or ospf/bgp (rendered by netsim), not both',
     );
-    return;
+    return undefined;
   }
-  let setup: FrrSetup | undefined;
-  if (s.frr) setup = fromFiles(node, model, sink);
-  else {
-    const config = renderConfig(node, model, (path, message) => sink.add(path, message));
-    const runs: DaemonsFile['runs'] = [
-      { daemon: 'zebra', options: [] },
-      { daemon: 'staticd', options: [] },
-    ];
-    if (s.ospf) runs.push({ daemon: 'ospfd', options: [] });
-    if (s.bgp) runs.push({ daemon: 'bgpd', options: [] });
-    if (needsBfd(node)) runs.push({ daemon: 'bfdd', options: [] });
-    if (config) setup = { config, daemons: { runs } };
-  }
-  if (setup && sink.issues.length === before) {
+  const setup = s.frr ? fromFiles(node, model, sink) : fromIntent(node, model, sink);
+  return sink.issues.length === before ? setup : undefined;
+}
+
+/** A rendered frr.conf and the daemons its intent needs. */
+function fromIntent(node: NodeModel, model: Model, sink: IssueSink): FrrSetup | undefined {
+  const s = node.spec as FrrRouterSpec;
+  const config = renderConfig(node, model, (path, message) => sink.add(path, message));
+  if (!config) return undefined;
+  const runs: DaemonsFile['runs'] = [
+    { daemon: 'zebra', options: [] },
+    { daemon: 'staticd', options: [] },
+  ];
+  if (s.ospf) runs.push({ daemon: 'ospfd', options: [] });
+  if (s.bgp) runs.push({ daemon: 'bgpd', options: [] });
+  if (needsBfd(node)) runs.push({ daemon: 'bfdd', options: [] });
+  return { config, daemons: { runs } };
+}
+
+/** Validation: the router's FRR setup, and each daemon it runs installed on this host; issues go to `sink`. */
+export function checkFrr(node: NodeModel, model: Model, sink: IssueSink): void {
+  const setup = frrSetup(node, model, sink);
+  if (setup) {
+    const base: Path = ['nodes', node.name];
     for (const r of setup.daemons.runs) {
       if (daemonInstalled(r.daemon)) continue;
       const line = setup.daemonsFile ? daemonLine(readText(setup.daemonsFile), r.daemon) : undefined;
@@ -79,7 +84,6 @@ export function checkFrr(node: NodeModel, model: Model, sink: IssueSink): void {
         });
       else sink.add(base, message);
     }
-    setups.set(node, setup);
   }
 }
 
@@ -125,7 +129,13 @@ function fromFiles(node: NodeModel, model: Model, sink: IssueSink): FrrSetup | u
   return { config, configFile, daemonsFile, daemons };
 }
 
-/** The setup recorded at validation (a model always passes through validate first). */
-export function frrSetupOf(node: NodeModel): FrrSetup | undefined {
-  return setups.get(node);
+/**
+ * The setup of a router in a validated model (undefined without FRR). Throws the located
+ * problems if the model did not pass validation (or the user's files changed since).
+ */
+export function frrSetupOf(node: NodeModel, model: Model): FrrSetup | undefined {
+  const sink = new IssueSink(model.source);
+  const setup = frrSetup(node, model, sink);
+  sink.throwIfAny();
+  return setup;
 }
