@@ -85,7 +85,12 @@ async function edgePixels(page: Page, id: string, rgb: [number, number, number])
       const cy = (globalThis as unknown as PageGlobal).netsim!.cy;
       const e = cy.getElementById(id);
       const [a, b] = [e.renderedSourceEndpoint(), e.renderedTargetEndpoint()];
-      const c = e.renderedControlPoints()?.[0] ?? { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+      let c = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+      try {
+        c = e.renderedControlPoints()?.[0] ?? c;
+      } catch {
+        /* drawn straight: cytoscape has no control points to give */
+      }
       let count = 0;
       for (const canvas of cy.container().querySelectorAll('canvas')) {
         const ctx = canvas.getContext('2d');
