@@ -7,6 +7,7 @@ import t from 'tap';
 import type { RouterNode } from '../../src/features/frr/node.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import { Simulation } from '../../src/runtime/simulation.js';
+import { waitFor } from '../../src/util/wait.js';
 import { failedPairs, hostMatrix, requireFrr } from '../lib/frr.js';
 import { requireRoot, uniqueName } from '../lib/harness.js';
 
@@ -49,12 +50,21 @@ else if (requireRoot(t) && requireFrr(t)) {
     const ospf = await r3.vtysh('show ip ospf neighbor');
     t.notMatch(ospf, /Full/, 'router3 runs no OSPF (its instance 100 is not in ospfd_instances)');
 
+    // BGP may still be passing the last updates when the tables looked stable: the matrix
+    // again until every pair answers; if some never do, the check below lists them
     let m = await hostMatrix(sim);
-    // BGP may still be passing the last updates when the tables looked stable: one more round
-    for (let i = 0; i < 5 && m.failed > 0; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      m = await hostMatrix(sim);
-    }
+    if (m.failed > 0)
+      await waitFor(
+        async () => {
+          m = await hostMatrix(sim);
+          return m.failed === 0;
+        },
+        {
+          what: 'every pair of hosts to reach each other',
+          timeoutMs: 15000,
+          intervalMs: 1000,
+        },
+      ).catch(() => undefined);
     const done = performance.now();
     t.equal(m.pairs, 3540, '60 hosts: 3540 ordered pairs');
     t.equal(

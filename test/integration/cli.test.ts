@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import { simDir } from '../../src/runtime/paths.js';
-import { netsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
+import { runNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
 import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
 
 const TOPOLOGY = `
@@ -39,14 +39,14 @@ if (requireRoot(t)) {
     const state = await waitReady(fg, name);
     t.equal(namespacesOf(name).length, 5, 'five namespaces');
 
-    const ls = await netsim(['ls', '--json']);
+    const ls = await runNetsim(['ls', '--json']);
     t.equal(ls.code, 0, 'ls --json exits 0');
     const row = (
       JSON.parse(ls.stdout) as { name: string; status: string; pid: number; nodes: number }[]
     ).find((r) => r.name === name);
     t.match(row, { status: 'ready', pid: fg.child.pid, nodes: 5 }, 'ls lists it: ready, its pid, 5 nodes');
 
-    const echo = await netsim([
+    const echo = await runNetsim([
       'exec',
       '--sim',
       name,
@@ -60,24 +60,24 @@ if (requireRoot(t)) {
     t.equal(echo.stdout, 'out\n', "exec passes the command's stdout");
     t.equal(echo.stderr, 'err\n', 'and its stderr');
     const h3ip = state.nodes.find((n) => n.name === 'h3')!.ifaces[0].addr!.split('/')[0];
-    const ping = await netsim(['exec', '--sim', name, 'h1', '--', 'ping', '-c1', '-W2', h3ip]);
+    const ping = await runNetsim(['exec', '--sim', name, 'h1', '--', 'ping', '-c1', '-W2', h3ip]);
     t.equal(ping.code, 0, 'exec h1 -- ping h3 (through r1) succeeds');
     t.match(ping.stdout, /1 received/);
-    const addr = await netsim(['exec', '--sim', name, 'h2', '--', 'ip', '-br', 'addr', 'show', 'eth1']);
+    const addr = await runNetsim(['exec', '--sim', name, 'h2', '--', 'ip', '-br', 'addr', 'show', 'eth1']);
     t.match(addr.stdout, /10\.70\.1\.\d+\/24/, "exec runs in the node's namespace (h2's address)");
-    const noNode = await netsim(['exec', '--sim', name, 'nosuch', '--', 'true']);
+    const noNode = await runNetsim(['exec', '--sim', name, 'nosuch', '--', 'true']);
     t.equal(noNode.code, 1, 'exec on an unknown node fails');
     t.match(noNode.stderr, /no node "nosuch"/);
 
-    const check = await netsim(['check', '--sim', name, '--json']);
+    const check = await runNetsim(['check', '--sim', name, '--json']);
     t.equal(check.code, 0, 'check exits 0 when every pair pings');
     const ok = JSON.parse(check.stdout) as CheckJson;
     t.match(ok, { sim: name, pairs: 12, passed: 12, failed: 0 }, 'check --json: 12 pairs, all passed');
     t.equal(ok.results.length, 12, 'one result per pair');
 
-    const down = await netsim(['exec', '--sim', name, 'r1', '--', 'ip', 'link', 'set', 'eth2', 'down']);
+    const down = await runNetsim(['exec', '--sim', name, 'r1', '--', 'ip', 'link', 'set', 'eth2', 'down']);
     t.equal(down.code, 0, "r1's link to h3 taken down");
-    const broken = await netsim(['check', '--sim', name, '--json', '--timeout', '0.3']);
+    const broken = await runNetsim(['check', '--sim', name, '--json', '--timeout', '0.3']);
     t.equal(broken.code, 1, 'check exits 1 when a link is down');
     const bad = JSON.parse(broken.stdout) as CheckJson;
     t.equal(bad.failed, 6, 'the 6 pairs with h3 fail (h3 <-> h1, h2, r1 both ways)');
@@ -85,7 +85,7 @@ if (requireRoot(t)) {
       bad.results.filter((r) => !r.ok).every((r) => r.src === 'h3' || r.dst === 'h3'),
       'and only those',
     );
-    const text = await netsim(['check', '--sim', name, '--timeout', '0.3']);
+    const text = await runNetsim(['check', '--sim', name, '--timeout', '0.3']);
     t.match(text.stdout, /FAIL h1 -> h3/, 'the text output names the failing pairs');
     t.match(text.stdout, /6\/12 pairs reachable, 6 failed/);
 
@@ -102,7 +102,7 @@ if (requireRoot(t)) {
     const name = uniqueName('c');
     const fg = startUp(t, file, name);
     await waitReady(fg, name);
-    const down = await netsim(['down', name]);
+    const down = await runNetsim(['down', name]);
     t.equal(down.code, 0, 'netsim down exits 0');
     t.match(down.stdout, new RegExp(`stopped ${name}`));
     const exit = await fg.exited;
@@ -115,7 +115,7 @@ if (requireRoot(t)) {
     again.child.kill('SIGINT');
     t.same(await again.exited, { code: 130, signal: null }, 'SIGINT: exits 130 after tearing down');
     t.same(namespacesOf(name), [], 'no namespace left after SIGINT');
-    const missing = await netsim(['down', name]);
+    const missing = await runNetsim(['down', name]);
     t.equal(missing.code, 1, 'down of a simulation that is not there fails');
     t.match(missing.stderr, /no simulation named/);
   });
@@ -138,7 +138,7 @@ if (requireRoot(t)) {
       ].join('\n'),
     );
     const name = uniqueName('c');
-    const ok = await netsim(['up', file, '-n', name, '-q', '--script', good]);
+    const ok = await runNetsim(['up', file, '-n', name, '-q', '--script', good]);
     t.equal(ok.code, 0, `all lines pass: exit 0 ${ok.stderr}`);
     t.match(
       ok.stdout,
@@ -154,7 +154,7 @@ if (requireRoot(t)) {
       'bad.txt',
       ['h1 ping -c1 -W2 h2', 'h1 ping -c1 -W1 10.99.99.99', 'h2 ping -c1 -W2 h1'].join('\n'),
     );
-    const failed = await netsim(['up', file, '-n', name, '-q', '--script', bad]);
+    const failed = await runNetsim(['up', file, '-n', name, '-q', '--script', bad]);
     t.equal(failed.code, 1, 'a failing line (ping to an unreachable address): exit 1');
     t.match(failed.stderr, /bad\.txt:2: exit status [1-9]/, 'the failing line is named');
     t.match(failed.stdout, /netsim> h2 ping -c1 -W2 h1/, 'the lines after it still run');
@@ -175,16 +175,20 @@ if (requireRoot(t)) {
       'the same addresses in both (isolated from each other)',
     );
     const [ca, cb] = await Promise.all([
-      netsim(['check', '--sim', a, '--json']),
-      netsim(['check', '--sim', b, '--json']),
+      runNetsim(['check', '--sim', a, '--json']),
+      runNetsim(['check', '--sim', b, '--json']),
     ]);
     t.equal(ca.code, 0, `${a}: every pair pings`);
     t.equal(cb.code, 0, `${b}: every pair pings`);
     // a link down in one does not affect the other
-    await netsim(['exec', '--sim', a, 'h1', '--', 'ip', 'link', 'set', 'eth1', 'down']);
-    t.equal((await netsim(['check', '--sim', a, '--json', '--timeout', '0.3'])).code, 1, `${a}: h1 cut off`);
-    t.equal((await netsim(['check', '--sim', b, '--json'])).code, 0, `${b}: unaffected`);
-    const same = await netsim(['up', file, '-n', a, '--no-repl']);
+    await runNetsim(['exec', '--sim', a, 'h1', '--', 'ip', 'link', 'set', 'eth1', 'down']);
+    t.equal(
+      (await runNetsim(['check', '--sim', a, '--json', '--timeout', '0.3'])).code,
+      1,
+      `${a}: h1 cut off`,
+    );
+    t.equal((await runNetsim(['check', '--sim', b, '--json'])).code, 0, `${b}: unaffected`);
+    const same = await runNetsim(['up', file, '-n', a, '--no-repl']);
     t.equal(same.code, 1, 'a third with a name already running is refused');
     t.match(same.stderr, /already running/);
     t.equal(namespacesOf(a).length, 5, `and ${a} is untouched by the refused attempt`);
@@ -192,6 +196,6 @@ if (requireRoot(t)) {
     await fa.exited;
     t.same(namespacesOf(a), [], `${a} gone`);
     t.equal(namespacesOf(b).length, 5, `${b} still there`);
-    t.equal((await netsim(['check', '--sim', b, '--json'])).code, 0, `${b} still pings`);
+    t.equal((await runNetsim(['check', '--sim', b, '--json'])).code, 0, `${b} still pings`);
   });
 }

@@ -1,12 +1,21 @@
 // kill -9 of `netsim up` (in the middle of the build, and once it is ready with processes
 // running inside nodes), then `netsim clean NAME`: every namespace, process and file of that
 // simulation is gone, and a second simulation running meanwhile is untouched.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { simDir } from '../../src/runtime/paths.js';
-import { NETSIM, netsim, readSimState, startUp, tempDir, waitFor, waitReady, writeFile } from '../lib/cli.js';
+import { sleep, waitFor } from '../../src/util/wait.js';
+import {
+  readSimState,
+  runNetsim,
+  startNetsim,
+  startUp,
+  tempDir,
+  waitReady,
+  whileRunning,
+  writeFile,
+} from '../lib/cli.js';
 import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
 
 /** 300 hosts on three switches: big enough that the build takes a while. */
@@ -94,7 +103,7 @@ async function bystander(t: Test, dir: string) {
         `${when}: and they are the same namespaces (not re-created)`,
       );
       t.equal(readSimState(name)?.status, 'ready', `${when}: the bystander is still ready`);
-      const check = await netsim(['check', '--sim', name, '--json']);
+      const check = await runNetsim(['check', '--sim', name, '--json']);
       t.equal(check.code, 0, `${when}: the bystander still pings`);
     },
   };
@@ -106,14 +115,14 @@ if (requireRoot(t)) {
     const other = await bystander(t, dir);
     const name = uniqueName('k');
     const fg = startUp(t, writeFile(dir, 'big.yml', bigTopology()), name);
-    await waitFor(
+    await whileRunning(
+      fg,
       'the first namespaces of the build',
-      () => {
-        if (fg.child.exitCode !== null) throw new Error(`netsim up exited early:\n${fg.stderr()}`);
-        return namespacesOf(name).length > 0;
-      },
-      30000,
-      2,
+      waitFor(() => namespacesOf(name).length > 0, {
+        what: 'the first namespaces of the build',
+        timeoutMs: 30000,
+        intervalMs: 2,
+      }),
     );
     // freeze the tools the build had running (the `ip -batch` adding namespaces) before the
     // kill, and let them go on only after the clean: whatever they would still create must
@@ -132,11 +141,11 @@ if (requireRoot(t)) {
     t.ok(tools.length > 0, 'the build was still running tools when it was killed');
     t.ok(existsSync(simDir(name)), 'the dead simulation left its state directory (the ledger)');
 
-    const ls = await netsim(['ls', '--json']);
+    const ls = await runNetsim(['ls', '--json']);
     const row = (JSON.parse(ls.stdout) as { name: string; status: string }[]).find((r) => r.name === name);
     t.match(row?.status, /crashed/, 'netsim ls shows it as crashed');
 
-    const clean = await netsim(['clean', name]);
+    const clean = await runNetsim(['clean', name]);
     t.equal(clean.code, 0, `netsim clean ${name} succeeds`);
     t.match(clean.stdout, new RegExp(`cleaned ${name}`));
     t.same(namespacesOf(name), [], 'no namespace of the killed simulation is left');
@@ -145,7 +154,9 @@ if (requireRoot(t)) {
       tools.every((pid) => !alive(pid)),
       'the orphaned tools of the killed build were stopped by the clean',
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // a fixed wait on purpose: this checks that something does NOT happen (a namespace added
+    // late by a tool of the killed build); there is no event to wait for
+    await sleep(1000);
     t.same(namespacesOf(name), [], 'and none appears afterwards');
     t.same(processesOf(name), [], 'no process runs in its namespaces');
     t.notOk(existsSync(simDir(name)), `${simDir(name)} is gone`);
@@ -162,20 +173,18 @@ if (requireRoot(t)) {
     const name = uniqueName('k');
     const fg = startUp(t, writeFile(dir, 'small.yml', SMALL), name);
     const state = await waitReady(fg, name);
-    const ls = JSON.parse((await netsim(['ls', '--json'])).stdout) as { name: string; status: string }[];
+    const ls = JSON.parse((await runNetsim(['ls', '--json'])).stdout) as { name: string; status: string }[];
     t.equal(ls.find((r) => r.name === name)?.status, 'ready', 'netsim ls --json shows it ready');
 
     // a long-running process started from another shell, as a user would
-    const execChild = spawn(process.execPath, [NETSIM, 'exec', '--sim', name, 'h1', '--', 'sleep', '1000'], {
-      stdio: 'ignore',
-    });
-    t.teardown(() => {
-      if (execChild.exitCode === null) execChild.kill('SIGKILL');
-    });
-    const sleeps = await waitFor('both sleep processes (exec: line and netsim exec)', () => {
-      const s = processesOf(name).filter((p) => p.comm === 'sleep');
-      return s.length === 2 ? s : undefined;
-    });
+    const exec = startNetsim(t, ['exec', '--sim', name, 'h1', '--', 'sleep', '1000']);
+    const sleeps = await waitFor(
+      () => {
+        const s = processesOf(name).filter((p) => p.comm === 'sleep');
+        return s.length === 2 ? s : undefined;
+      },
+      { what: 'both sleep processes (exec: line and netsim exec)', timeoutMs: 30000 },
+    );
     const before = {
       namespaces: namespacesOf(name),
       processes: processesOf(name),
@@ -200,19 +209,18 @@ if (requireRoot(t)) {
       'and the processes inside them',
     );
 
-    const clean = await netsim(['clean', name]);
+    const clean = await runNetsim(['clean', name]);
     t.equal(clean.code, 0, `netsim clean ${name} succeeds`);
     t.match(clean.stdout, /cleaned .*: 3 namespaces, [1-9]\d* processes/);
     t.same(namespacesOf(name), [], 'after: no namespace of the simulation');
     for (const p of sleeps) t.notOk(alive(p.pid), `after: sleep ${p.pid} is gone`);
     t.notOk(existsSync(simDir(name)), `after: ${simDir(name)} is gone`);
-    await waitFor(
-      'netsim exec to return once its command was killed',
-      () => execChild.exitCode !== null,
-      5000,
-    );
+    await waitFor(() => exec.child.exitCode !== null || exec.child.signalCode !== null, {
+      what: 'netsim exec to return once its command was killed',
+      timeoutMs: 5000,
+    });
     await other.check(t, 'after the clean');
-    const again = await netsim(['clean', name]);
+    const again = await runNetsim(['clean', name]);
     t.equal(again.code, 0, 'a second clean is harmless');
   });
 }

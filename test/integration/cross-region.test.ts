@@ -6,6 +6,7 @@ import t from 'tap';
 import { loadTopology } from '../../src/model/load.js';
 import type { Simulation } from '../../src/runtime/simulation.js';
 import { formatCidr, formatIp, networkOf } from '../../src/util/ipv4.js';
+import { waitFor } from '../../src/util/wait.js';
 import { requireFrr } from '../lib/frr.js';
 import { requireRoot, uniqueName, up } from '../lib/harness.js';
 
@@ -44,13 +45,15 @@ if (requireRoot(t) && requireFrr(t)) {
       t.equal(conv.bgpSessions, 10, 'rA and rB: 2 routers + 2 workers each; rT: 2 routers (ends)');
       const b1 = sim.node('b1').ip!;
       const a1 = sim.node('a1').ip!;
-      // the sessions are up; the first updates follow within BGP's coalescing time
-      const deadline = Date.now() + 15000;
-      while (Date.now() < deadline) {
-        const [x, y] = await Promise.all([routes(sim, 'rA'), routes(sim, 'C1w1')]);
-        if (x.some((r) => r.dst === subnetOf(b1)) && y.some((r) => r.dst === subnetOf(a1))) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      // the sessions are up; the first updates follow within BGP's coalescing time (if they
+      // do not, the checks below say which route is missing)
+      await waitFor(
+        async () => {
+          const [x, y] = await Promise.all([routes(sim, 'rA'), routes(sim, 'C1w1')]);
+          return x.some((r) => r.dst === subnetOf(b1)) && y.some((r) => r.dst === subnetOf(a1));
+        },
+        { what: 'the pod subnets in rA and C1w1', timeoutMs: 15000, intervalMs: 200 },
+      ).catch(() => undefined);
       // the worker's own announcement, learned by the region router and passed on
       const rA = await routes(sim, 'rA');
       const toB = rA.find((r) => r.dst === subnetOf(b1));
@@ -74,8 +77,12 @@ if (requireRoot(t) && requireFrr(t)) {
       // the direct link fails: traffic moves through the transit AS
       await sim.setLink('rA', 'rB', 'down');
       const t0 = performance.now();
-      let back = false;
-      while (!back && performance.now() - t0 < 15000) back = await pingOk(sim, 'a1', b1);
+      // one ping after another (each waits up to 1 s for its answer): the outage is measured
+      const back = await waitFor(() => pingOk(sim, 'a1', b1), {
+        what: 'a1 to reach b1 again',
+        timeoutMs: 15000,
+        intervalMs: 1,
+      }).catch(() => false);
       const outage = performance.now() - t0;
       t.ok(back, `a1 reaches b1 again after the rA-rB link went down (${(outage / 1000).toFixed(2)} s)`);
       const rTaddr = sim.model.nodes.get('rT')!.ifaces.find((i) => i.peer.node === 'rA')!.addr!;

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { OSPF_DEFAULT_TIMERS } from '../../src/features/frr/spec.js';
 import type { SimNode } from '../../src/runtime/node.js';
+import { sleep, waitFor } from '../../src/util/wait.js';
 import { requireFrr, router } from '../lib/frr.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
@@ -28,27 +29,33 @@ links:
 const INTERVAL_S = 0.02;
 
 /**
- * Pings `dst` from `src` every 20 ms while `during` runs (started after `lead` ms) and for
+ * Pings `dst` from `src` every 20 ms; once it answers steadily runs `during`, and goes on for
  * `tail` ms after; returns the longest run of lost replies in seconds, and the counts.
  */
-async function outage(src: SimNode, dst: string, during: () => Promise<void>, lead = 500, tail = 1500) {
+async function outage(src: SimNode, dst: string, during: () => Promise<void>, tail = 1500) {
   const proc = src.spawn(`exec ping -n -i ${INTERVAL_S} -W 1 ${dst}`);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
   });
   const done = new Promise<void>((r) => proc.on('close', () => r()));
-  await new Promise((r) => setTimeout(r, lead));
+  const replies = () => [...out.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
+  await waitFor(() => replies().length >= 25, { what: `${dst} to answer 25 pings`, timeoutMs: 5000 });
   const t0 = performance.now();
   await during();
   const actionMs = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, tail));
+  // a fixed time on purpose: the outage is what is measured, so the ping runs on long enough
+  // for any outage the checks accept to end inside it
+  await sleep(tail);
   proc.kill('SIGINT');
   await done;
-  const seqs = [...out.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
-  let gap = 0;
+  const seqs = replies();
+  // from ping's summary on SIGINT: replies missing at the end count as lost too (but the
+  // one that may still have been in flight)
+  const sent = Number(/(\d+) packets transmitted/.exec(out)?.[1] ?? Math.max(0, ...seqs));
+  let gap = Math.max(0, sent - Math.max(0, ...seqs) - 1);
   for (let i = 1; i < seqs.length; i++) gap = Math.max(gap, seqs[i] - seqs[i - 1] - 1);
-  return { lostSeconds: gap * INTERVAL_S, received: seqs.length, sent: Math.max(0, ...seqs), actionMs };
+  return { lostSeconds: gap * INTERVAL_S, received: seqs.length, sent, actionMs };
 }
 
 if (requireRoot(t) && requireFrr(t)) {
@@ -94,7 +101,6 @@ if (requireRoot(t) && requireFrr(t)) {
       async () => {
         await Promise.all([drop('r1'), drop('r2')]);
       },
-      500,
       (dead + 2) * 1000,
     );
     t.comment(

@@ -8,14 +8,13 @@ import t from 'tap';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
 import { workloadsOf } from '../../src/features/workload/player.js';
-import { Commands } from '../../src/surfaces/repl/commands.js';
 import { WebServer } from '../../src/surfaces/web/server.js';
-import { netsim, startUp, tempDir, waitFor, waitReady, writeFile } from '../lib/cli.js';
+import { waitFor } from '../../src/util/wait.js';
+import { runNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
 import { requireFrr } from '../lib/frr.js';
 import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
 import { type Family, parseExposition, samples, value } from '../lib/prom.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { repl } from '../lib/repl.js';
 
 async function scrape(url: string, init?: RequestInit): Promise<Map<string, Family>> {
   const res = await fetch(url, init);
@@ -53,11 +52,11 @@ if (runnable) {
     const file = writeFile(dir, 'routed.yml', ROUTED);
     const fg = startUp(t, file, name, ['--web']);
     const state = await waitReady(fg, name);
-    const printed = await waitFor(
-      'the web view URL on stderr',
-      () => /web view: (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(fg.stderr())?.[1],
-    );
-    const res = await netsim(['web', name]);
+    const printed = await waitFor(() => /web view: (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(fg.stderr())?.[1], {
+      what: 'the web view URL on stderr',
+      timeoutMs: 30000,
+    });
+    const res = await runNetsim(['web', name]);
     t.equal(res.code, 0, 'netsim web exits 0', { stderr: res.stderr });
     const url = res.stdout.trim();
     t.equal(url, printed, 'netsim web (from another process, over the control channel) prints the same URL');
@@ -90,14 +89,12 @@ if (runnable) {
 
     // OSPF: each router has the other as a Full neighbour
     const frr = await waitFor(
-      'both OSPF adjacencies Full in /metrics',
       async () => {
         const m = await scrape(`${url}metrics`);
         const up = samples(m, 'netsim_frr_neighbor_up').filter((s) => s.value === 1);
         return up.length === 2 ? up : undefined;
       },
-      30000,
-      500,
+      { what: 'both OSPF adjacencies Full in /metrics', timeoutMs: 30000, intervalMs: 500 },
     );
     t.same(frr.map((s) => [s.labels.node, s.labels.protocol, s.labels.state]).sort(), [
       ['r1', 'ospf', 'Full'],
@@ -107,7 +104,7 @@ if (runnable) {
     // traffic: 50 pings of 1000 bytes from h1 to h2, across both routers
     const h2 = state.nodes.find((n) => n.name === 'h2')!.ifaces[0].addr!.split('/')[0];
     const before = await scrape(`${url}metrics`);
-    const ping = await netsim([
+    const ping = await runNetsim([
       'exec',
       '--sim',
       name,
@@ -124,10 +121,20 @@ if (runnable) {
       h2,
     ]);
     t.equal(ping.code, 0, 'h1 pings h2', { stdout: ping.stdout });
-    await sleep(500); // past the reader's cache
-    const after = await scrape(`${url}metrics`);
-    const grew = (family: string, labels: Record<string, string>) =>
-      (value(after, family, labels) ?? 0) - (value(before, family, labels) ?? 0);
+    const grewIn = (now: Map<string, Family>, family: string, labels: Record<string, string>) =>
+      (value(now, family, labels) ?? 0) - (value(before, family, labels) ?? 0);
+    // the reader caches the counters briefly: wait for a scrape that has the pings at their
+    // far end (all namespaces are read together, so the rest of the path is in it too)
+    const after = await waitFor(
+      async () => {
+        const m = await scrape(`${url}metrics`);
+        return (
+          grewIn(m, 'netsim_interface_receive_packets_total', { node: 'h2', interface: 'eth1' }) >= 50 && m
+        );
+      },
+      { what: "a scrape with h2's 50 received pings", timeoutMs: 5000, intervalMs: 100 },
+    );
+    const grew = (family: string, labels: Record<string, string>) => grewIn(after, family, labels);
     t.ok(
       grew('netsim_interface_transmit_bytes_total', { node: 'h1', interface: 'eth1' }) >= 50 * 1000,
       'h1 sent ≥ 50 kB',
@@ -162,7 +169,7 @@ if (runnable) {
     );
     t.equal(foreign, 403, 'another Host name is refused (DNS rebinding)');
 
-    const down = await netsim(['down', name]);
+    const down = await runNetsim(['down', name]);
     t.equal(down.code, 0, 'netsim down');
     await fg.exited;
     await t.rejects(fetch(url), 'the web server ended with the simulation');
@@ -214,19 +221,26 @@ if (runnable) {
 
     // services: three HTTP requests from the client through the ClusterIP
     const client = sim.node('client') as PodNode;
-    const svc = await waitFor('the web service to have its endpoint', async () =>
-      (await C0.services()).find((s) => s.name === 'web' && s.endpoints.length === 1),
+    const svc = await waitFor(
+      async () => (await C0.services()).find((s) => s.name === 'web' && s.endpoints.length === 1),
+      { what: 'the web service to have its endpoint', timeoutMs: 30000 },
     );
     const before = await metrics();
     for (let i = 0; i < 3; i++) {
       const r = await client.exec(`wget -qO- -T 5 http://${svc.clusterIP}/`);
       t.match(r.stdout, /web1/, `request ${i + 1} through the service`);
     }
-    await sleep(500);
-    let m = await metrics();
     const svcPackets = (f: Map<string, Family>) =>
       value(f, 'netsim_service_packets_total', { cluster: 'C0', service: 'web', protocol: 'tcp' }) ?? 0;
-    t.ok(svcPackets(m) - svcPackets(before) >= 3, 'netsim_service_packets_total grew by ≥ 3 connections');
+    // the reader caches the nftables counters briefly: wait for a scrape that has the requests
+    let m = await waitFor(
+      async () => {
+        const now = await metrics();
+        return svcPackets(now) - svcPackets(before) >= 3 && now;
+      },
+      { what: 'netsim_service_packets_total to grow by ≥ 3 connections', timeoutMs: 5000, intervalMs: 100 },
+    );
+    t.pass('netsim_service_packets_total grew by ≥ 3 connections');
     const eps = samples(m, 'netsim_service_endpoint_packets_total', { service: 'web' });
     t.equal(eps.length, 1, 'one endpoint');
     t.equal(eps[0].labels.endpoint, `${sim.node('web1').ip}/8000`, "labelled with web1's address and port");
@@ -238,8 +252,8 @@ if (runnable) {
     // a workload: its series in /metrics, real traffic at its rate
     const dir = tempDir(t);
     const profile = writeFile(dir, 'busy.yml', PROFILE);
-    const cmds = new Commands(sim, { out: () => {}, err: () => {} });
-    t.equal(await cmds.run(`workload client ${profile}`), 0, 'workload client busy.yml (REPL verb)');
+    const { run } = repl(sim);
+    t.equal((await run(`workload client ${profile}`)).code, 0, 'workload client busy.yml (REPL verb)');
     m = await metrics();
     const labels = { pod: 'client', cluster: 'C0', node: 'C0w2', workload: 'busy' };
     const step = value(m, 'netsim_workload_step', labels);
@@ -252,25 +266,31 @@ if (runnable) {
     t.equal(value(m, 'netsim_workload_memory_bytes', labels), [128, 256, 192][step!] * 2 ** 20, 'memory');
     t.equal(value(m, 'netsim_workload_power_watts', labels), [10, 20, 15.5][step!], 'power');
     t.equal(value(m, 'netsim_workload_traffic_bits_per_second', labels), 8e6, 'traffic rate');
-    // the traffic: wait until the first burst runs, then measure over 4 s
+    // the traffic: wait until the first burst has run, then measure the rate
     const txOf = (f: Map<string, Family>) =>
       value(f, 'netsim_interface_transmit_bytes_total', { node: 'client', interface: 'eth0' }) ?? 0;
-    await waitFor(
-      'the first burst of traffic',
-      async () => (workloadsOf(sim).get('client')?.bursts ?? 0) > 0,
-      15000,
-      200,
-    );
+    await waitFor(() => (workloadsOf(sim).get('client')?.bursts ?? 0) > 0, {
+      what: 'the first burst of traffic',
+      timeoutMs: 15000,
+      intervalMs: 200,
+    });
+    // the rate: time how long the client takes to send 4 s worth at the profile's rate (below
+    // half the rate the wait gives up at 8 s; above 1.5 times it the check below says so)
     const t0 = performance.now();
     const m0 = await metrics();
-    await sleep(4000);
-    const m1 = await metrics();
+    const m1 = await waitFor(
+      async () => {
+        const now = await metrics();
+        return txOf(now) - txOf(m0) >= (8e6 / 8) * 4 && now;
+      },
+      { what: 'the client to send 4 s worth of traffic at 8 Mbit/s', timeoutMs: 8000, intervalMs: 100 },
+    );
     const bps = ((txOf(m1) - txOf(m0)) * 8 * 1000) / (performance.now() - t0);
     t.comment(`client sent ${(bps / 1e6).toFixed(2)} Mbit/s (profile: 8 Mbit/s)`);
     t.ok(bps > 8e6 * 0.5 && bps < 8e6 * 1.5, 'the pod sends at about the profile rate', { bps });
     const rx = (f: Map<string, Family>) =>
       value(f, 'netsim_interface_receive_bytes_total', { node: 'web1', interface: 'eth0' }) ?? 0;
-    t.ok(rx(m1) - rx(m0) > ((bps * 4) / 8) * 0.8, 'and web1 receives it (across the VXLAN)');
+    t.ok(rx(m1) - rx(m0) > (txOf(m1) - txOf(m0)) * 0.8, 'and web1 receives it (across the VXLAN)');
 
     // the series follow the pod: made again on the other worker, same name
     await C0.deletePod('client');
@@ -284,22 +304,16 @@ if (runnable) {
     );
     t.equal(value(m, 'netsim_pods', { node: 'C0w1' }), 2, 'two pods on C0w1 now');
     t.equal(value(m, 'netsim_pods', { node: 'C0w2' }), 0, 'none on C0w2');
-    t.equal(await cmds.run('workload client stop'), 0, 'workload client stop');
+    t.equal((await run('workload client stop')).code, 0, 'workload client stop');
     m = await metrics();
     t.same(samples(m, 'netsim_workload_cpu_cores'), [], 'no workload series after stop');
 
     // a malformed template: a clear, located error and nothing started
     const bad = writeFile(dir, 'bad.yml', 'workload: x\nstep: 1s\nseries:\n  cpu: [0.5, lots]\n');
-    let err = '';
-    const errCmds = new Commands(sim, {
-      out: () => {},
-      err: (s) => {
-        err += s;
-      },
-    });
-    t.equal(await errCmds.run(`workload client ${bad}`), 1, 'a bad template fails');
+    const failed = await run(`workload client ${bad}`);
+    t.equal(failed.code, 1, 'a bad template fails');
     t.match(
-      err,
+      failed.err,
       `${bad}:4:14: series.cpu[1]: not a valid CPU amount: "lots"`,
       'file:line:col: field: message',
     );

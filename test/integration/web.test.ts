@@ -9,21 +9,40 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import t from 'tap';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
-import { Commands } from '../../src/surfaces/repl/commands.js';
 import { webServerOf } from '../../src/surfaces/web/server.js';
+import { waitFor } from '../../src/util/wait.js';
 import { requireRoot, uniqueName, up } from '../lib/harness.js';
+import { repl } from '../lib/repl.js';
 
 const CHROMIUM = process.env.NETSIM_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
 const RED = 'rgb(220,38,38)';
 const GREEN = 'rgb(22,163,74)';
+const RED_RGB: [number, number, number] = [220, 38, 38];
+const GREEN_RGB: [number, number, number] = [22, 163, 74];
 
 /** The bits of cytoscape the checks use, inside the page (the test has no DOM types). */
 interface PageCy {
   nodes(selector?: string): { map<T>(f: (n: PageNode) => T): T[] };
   edges(selector?: string): { length: number };
-  getElementById(id: string): PageNode & { empty(): boolean; style(k: string): string };
-  container(): { getBoundingClientRect(): { left: number; top: number; width: number; height: number } };
+  getElementById(id: string): PageNode & PageEdge & { empty(): boolean; style(k: string): string };
+  container(): {
+    getBoundingClientRect(): { left: number; top: number; width: number; height: number };
+    querySelectorAll(selector: 'canvas'): Iterable<PageCanvas>;
+  };
+}
+type Point = { x: number; y: number };
+interface PageEdge {
+  renderedSourceEndpoint(): Point;
+  renderedTargetEndpoint(): Point;
+  renderedControlPoints(): Point[] | undefined;
+}
+interface PageCanvas {
+  width: number;
+  clientWidth: number;
+  getContext(kind: '2d'): {
+    getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+  } | null;
 }
 interface PageNode {
   id(): string;
@@ -39,6 +58,8 @@ type PageGlobal = {
     trace?: { hops: { node: string }[]; drawn: number };
   };
   marker?: number;
+  /** stats events seen by a listener of the test's own */
+  statsSeen?: number;
 };
 
 async function edgeColor(page: Page, id: string): Promise<string> {
@@ -49,6 +70,56 @@ async function edgeColor(page: Page, id: string): Promise<string> {
         .style('line-color')
         .replace(/\s/g, ''),
     id,
+  );
+}
+
+/**
+ * How many pixels drawn along an edge, on the page's canvases, have this colour: what the
+ * page shows, not only the style cytoscape was given. The edge is sampled between its ends
+ * (straight, or the quadratic curve through its control point), 5×5 pixels at each point;
+ * an edge that crosses it adds a few pixels of its own colour.
+ */
+async function edgePixels(page: Page, id: string, rgb: [number, number, number]): Promise<number> {
+  return page.evaluate(
+    ([id, rgb]) => {
+      const cy = (globalThis as unknown as PageGlobal).netsim!.cy;
+      const e = cy.getElementById(id);
+      const [a, b] = [e.renderedSourceEndpoint(), e.renderedTargetEndpoint()];
+      let c = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+      try {
+        c = e.renderedControlPoints()?.[0] ?? c;
+      } catch {
+        /* drawn straight: cytoscape has no control points to give */
+      }
+      let count = 0;
+      for (const canvas of cy.container().querySelectorAll('canvas')) {
+        const ctx = canvas.getContext('2d');
+        if (!ctx || canvas.clientWidth === 0) continue;
+        const scale = canvas.width / canvas.clientWidth;
+        // the middle 70% of the edge: near its ends other edges of the same node run close by
+        for (let i = 6; i <= 34; i++) {
+          const t = i / 40;
+          const x = (1 - t) ** 2 * a.x + 2 * (1 - t) * t * c.x + t ** 2 * b.x;
+          const y = (1 - t) ** 2 * a.y + 2 * (1 - t) * t * c.y + t ** 2 * b.y;
+          const px = ctx.getImageData(Math.round(x * scale) - 2, Math.round(y * scale) - 2, 5, 5).data;
+          for (let p = 0; p < px.length; p += 4)
+            if (px[p + 3] > 200 && [0, 1, 2].every((k) => Math.abs(px[p + k] - rgb[k]) < 40)) count++;
+        }
+      }
+      return count;
+    },
+    [id, rgb] as const,
+  );
+}
+
+/** Waits until the canvas shows the edge in this colour (it is redrawn on the next frame). */
+function drawn(page: Page, id: string, rgb: [number, number, number]): Promise<number> {
+  return waitFor(
+    async () => {
+      const n = await edgePixels(page, id, rgb);
+      return n > 20 && n;
+    },
+    { what: `edge ${id} drawn in rgb(${rgb.join(',')})`, timeoutMs: 5000, intervalMs: 100 },
   );
 }
 
@@ -111,9 +182,14 @@ if (requireRoot(t)) {
       const visible = new Set(shown.filter((n) => n.visible).map((n) => n.id));
       const missing = [...sim.nodes.keys()].filter((n) => !visible.has(n));
       t.same(missing, [], `all ${sim.nodes.size} nodes are on the page`);
-      t.ok(
-        visible.has('cluster:C0') && visible.has('cluster:C1'),
-        'pods grouped in their clusters C0 and C1',
+      const groups = await page.evaluate(() =>
+        (globalThis as unknown as PageGlobal).netsim!.cy.nodes(':parent').map((n) => n.id()),
+      );
+      t.same(groups.sort(), ['cluster:C0', 'cluster:C1'], 'pods grouped in their clusters C0 and C1');
+      t.same(
+        shown.map((n) => n.id).filter((id) => !groups.includes(id) && !sim.nodes.has(id)),
+        [],
+        'and nothing else is drawn: one shape per node of the simulation',
       );
 
       // a link set down in the REPL turns red without a reload
@@ -121,14 +197,28 @@ if (requireRoot(t)) {
       const edge = `l${r1lan1.index}`;
       await waitEdge(page, edge, GREEN);
       t.pass(`r1-lan1 (${edge}) is green`);
+      t.pass(`and drawn green on the canvas (${await drawn(page, edge, GREEN_RGB)} pixels)`);
+      // a listener of the test's own counts the counter updates the server pushes
+      await page.evaluate(() => {
+        const g = globalThis as unknown as PageGlobal & {
+          EventSource: new (url: string) => { addEventListener(name: string, f: () => void): void };
+        };
+        g.statsSeen = 0;
+        new g.EventSource('api/events').addEventListener('stats', () => {
+          g.statsSeen = (g.statsSeen ?? 0) + 1;
+        });
+      });
       await page.evaluate(() => {
         (globalThis as unknown as PageGlobal).marker = 42;
       });
-      const cmds = new Commands(sim, { out: () => {}, err: () => {} });
+      const { run } = repl(sim);
       const tDown = performance.now();
-      t.equal(await cmds.run('link r1 lan1 down'), 0, 'REPL: link r1 lan1 down');
+      t.equal((await run('link r1 lan1 down')).code, 0, 'REPL: link r1 lan1 down');
       await waitEdge(page, edge, RED, 5000);
       t.comment(`red on the page ${(performance.now() - tDown).toFixed(0)} ms after the verb returned`);
+      const red = await drawn(page, edge, RED_RGB);
+      const green = await edgePixels(page, edge, GREEN_RGB);
+      t.ok(green < red / 4, `drawn red on the canvas, not green (${red} red, ${green} green pixels)`);
       t.equal(
         await page.evaluate(() => (globalThis as unknown as PageGlobal).marker),
         42,
@@ -136,9 +226,22 @@ if (requireRoot(t)) {
       );
       const other = `l${sim.linksBetween('r1', 'lan2')[0].index}`;
       t.equal(await edgeColor(page, other), GREEN, 'r1-lan2 stays green');
+      t.ok((await edgePixels(page, other, GREEN_RGB)) > 20, 'and is drawn green');
       // the counter updates the page gets every second agree: still red after two of them
-      await page.waitForTimeout(2200);
-      t.equal(await edgeColor(page, edge), RED, 'still red after the next counter updates');
+      const [seen, events] = await page.evaluate(() => {
+        const g = globalThis as unknown as PageGlobal;
+        return [g.statsSeen!, g.netsim!.events] as const;
+      });
+      await page.waitForFunction(
+        ([seen, events]) => {
+          const g = globalThis as unknown as PageGlobal;
+          return g.statsSeen! >= seen + 2 && g.netsim!.events >= events + 2;
+        },
+        [seen, events] as const,
+        { timeout: 10000 },
+      );
+      t.equal(await edgeColor(page, edge), RED, 'still red after the next two counter updates');
+      t.ok((await edgePixels(page, edge, RED_RGB)) > 20, 'and still drawn red');
 
       // clicking a pod shows its IP
       const pod = sim.node('c1');
@@ -157,10 +260,10 @@ if (requireRoot(t)) {
       mkdirSync(ARTIFACTS, { recursive: true });
       const shot = join(ARTIFACTS, 'web-default.png');
       await page.screenshot({ path: shot });
-      t.ok(existsSync(shot), `screenshot: ${shot}`);
+      t.comment(`screenshot: ${shot}`);
 
       // back up: green again; a router's details list its interfaces
-      t.equal(await cmds.run('link r1 lan1 up'), 0, 'REPL: link r1 lan1 up');
+      t.equal((await run('link r1 lan1 up')).code, 0, 'REPL: link r1 lan1 up');
       await waitEdge(page, edge, GREEN, 5000);
       t.pass('green again');
 
@@ -186,7 +289,7 @@ if (requireRoot(t)) {
       t.pass('and goes');
 
       // a trace in the REPL is drawn on the page, hop by hop (c2 on C0w2 -> c1 on C0w1)
-      t.equal(await cmds.run('trace c2 c1'), 0, 'REPL: trace c2 c1 (delivered)');
+      t.equal((await run('trace c2 c1')).code, 0, 'REPL: trace c2 c1 (delivered)');
       await page.waitForFunction(
         () => {
           const n = (globalThis as unknown as PageGlobal).netsim!;

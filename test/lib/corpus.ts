@@ -1,13 +1,11 @@
 // The bad-input corpus (test/bad-input): every file names the error it must produce in its
 // first comment lines, and these helpers run the real CLI on it and check that error.
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Test } from 'tap';
 import { PROJECT_ROOT } from '../../src/model/load.js';
 
 export const CORPUS_DIR = join(PROJECT_ROOT, 'test', 'bad-input');
-export const NETSIM_BIN = join(PROJECT_ROOT, 'bin', 'netsim.js');
 
 export interface Expectation {
   file: string;
@@ -79,57 +77,8 @@ export function checkError(t: Test, exp: Expectation, stderr: string): void {
   t.ok(line.includes(exp.expect), `says "${exp.expect}"`, { found: line });
 }
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** still running after the time limit: the topology was accepted */
-  timedOut: boolean;
-  ms: number;
-}
-
-/**
- * Runs `netsim <args>`. A run that outlives `timeoutMs` gets SIGTERM (its own handler tears
- * the simulation down), then SIGKILL if it does not finish.
- */
-export function runCli(
-  args: string[],
-  opts: { timeoutMs?: number; uid?: number; gid?: number } = {},
-): Promise<CliResult> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    // through env(1): tap re-adds its NODE_OPTIONS hook to every child it sees spawned, which
-    // doubles the start-up time of each run
-    const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, NETSIM_BIN, ...args], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      uid: opts.uid,
-      gid: opts.gid,
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    let killer: NodeJS.Timeout | undefined;
-    const limit = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-      killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    }, opts.timeoutMs ?? 15_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      clearTimeout(killer);
-      resolve({ code, signal, stdout, stderr, timedOut, ms: performance.now() - t0 });
-    });
-  });
-}
+/** @deprecated kept for the test files owned elsewhere: use runNetsim from ./cli.js */
+export { type NetsimResult as CliResult, runNetsim as runCli } from './cli.js';
 
 /** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
 export async function boundedPool<T, R>(

@@ -1,12 +1,15 @@
-// Helpers for the FRR tests: skip without FRR, host-only ping matrices, a REPL with its
-// output captured, and checks that a simulation's FRR left nothing behind.
+// Helpers for the FRR tests: skip without FRR, host-only ping matrices, and checks that a
+// simulation's FRR left nothing behind.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import { FRR_BIN_DIR } from '../../src/features/frr/daemons.js';
 import { RouterNode } from '../../src/features/frr/node.js';
 import { type MatrixResult, pingMatrix } from '../../src/runtime/ping.js';
 import type { Simulation } from '../../src/runtime/simulation.js';
-import { Commands } from '../../src/surfaces/repl/commands.js';
+import { waitFor } from '../../src/util/wait.js';
+
+/** @deprecated moved to ./repl.js (the REPL driver); re-exported for the FRR tests owned elsewhere */
+export { repl } from './repl.js';
 
 /** Skips the whole file with a printed reason when FRR is not installed. */
 export function requireFrr(t: Test): boolean {
@@ -33,26 +36,6 @@ export function hostMatrix(sim: Simulation, timeoutMs = 1000): Promise<MatrixRes
 
 export function failedPairs(m: MatrixResult): string[] {
   return m.results.filter((r) => !r.ok).map((r) => `${r.src}->${r.dst}`);
-}
-
-/** The REPL's verbs with their output captured. */
-export function repl(sim: Simulation) {
-  const io = { out: '', err: '' };
-  const cmds = new Commands(sim, {
-    out: (s) => {
-      io.out += s;
-    },
-    err: (s) => {
-      io.err += s;
-    },
-  });
-  /** runs a line; resolves with its exit status and the output it printed */
-  const run = async (line: string) => {
-    const [o, e] = [io.out.length, io.err.length];
-    const code = await cmds.run(line);
-    return { code, out: io.out.slice(o), err: io.err.slice(e) };
-  };
-  return { cmds, io, run };
 }
 
 export function router(sim: Simulation, name: string): RouterNode {
@@ -85,17 +68,12 @@ export function frrStateDirsOf(sim: string): string[] {
   }
 }
 
-export async function eventually<T>(
+/** @deprecated kept for frr-ospf.test.ts (owned elsewhere): use waitFor from src/util/wait.ts */
+export function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
   timeoutMs = 20000,
-  everyMs = 200,
+  intervalMs = 200,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return waitFor(probe, { what, timeoutMs, intervalMs }) as Promise<T>;
 }

@@ -2,6 +2,7 @@
 // same located error `netsim up` gives (see test/integration/bad-input.test.ts), no root needed.
 import { join, relative } from 'node:path';
 import t from 'tap';
+import { runNetsim } from '../lib/cli.js';
 import {
   boundedPool,
   CORPUS_DIR,
@@ -9,7 +10,6 @@ import {
   corpusFiles,
   errorLines,
   readExpectation,
-  runCli,
 } from '../lib/corpus.js';
 
 // as root, run as nobody: the point is that validating needs no privileges
@@ -19,7 +19,7 @@ const user = asUser.uid === undefined ? 'the current user' : 'nobody';
 const jobs = corpusFiles().map(readExpectation);
 t.ok(jobs.length >= 35, `the corpus has at least 35 files (${jobs.length})`);
 const t0 = performance.now();
-const results = await boundedPool(jobs, 4, (exp) => runCli(['validate', exp.file], asUser));
+const results = await boundedPool(jobs, 4, (exp) => runNetsim(['validate', exp.file], asUser));
 t.comment(
   `netsim validate on ${jobs.length} files as ${user}: ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
@@ -43,7 +43,7 @@ for (const [i, exp] of jobs.entries()) {
 
 t.test('a file that does not exist', async (t) => {
   const file = join(CORPUS_DIR, 'no_such_topology.yml');
-  const res = await runCli(['validate', file], asUser);
+  const res = await runNetsim(['validate', file], asUser);
   t.equal(res.code, 2);
   const errors = errorLines(res.stderr);
   t.equal(errors.length, 1, 'exactly one error: line');

@@ -1,9 +1,40 @@
-// A program under a real pseudo-terminal, driven through tmux on a private socket: keys in,
-// screen text out. Used for the interactive REPL (line editing, Tab, Ctrl-C).
+// Driving the REPL in tests: its verbs in this process with their output captured (`repl`),
+// or the interactive program under a real pseudo-terminal through tmux, keys in and screen
+// text out (`Terminal`: line editing, Tab, Ctrl-C).
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
-import { waitFor } from './cli.js';
+import type { Simulation } from '../../src/runtime/simulation.js';
+import { Commands } from '../../src/surfaces/repl/commands.js';
+import { waitFor } from '../../src/util/wait.js';
 
+export interface ReplRun {
+  /** the line's exit status */
+  code: number;
+  /** what it printed on the REPL's output and error streams */
+  out: string;
+  err: string;
+}
+
+/** The REPL's verbs with their output captured; `run` gives each line's status and output. */
+export function repl(sim: Simulation) {
+  const io = { out: '', err: '' };
+  const cmds = new Commands(sim, {
+    out: (s) => {
+      io.out += s;
+    },
+    err: (s) => {
+      io.err += s;
+    },
+  });
+  const run = async (line: string): Promise<ReplRun> => {
+    const [o, e] = [io.out.length, io.err.length];
+    const code = await cmds.run(line);
+    return { code, out: io.out.slice(o), err: io.err.slice(e) };
+  };
+  return { cmds, io, run };
+}
+
+/** A program under a real pseudo-terminal, driven through tmux on a private socket. */
 export class Terminal {
   private readonly socket: string;
 
@@ -51,12 +82,11 @@ export class Terminal {
   async waitFor(what: string, test: (screen: string) => boolean, timeoutMs = 15000): Promise<string> {
     try {
       return await waitFor(
-        what,
         () => {
           const s = this.screen();
           return test(s) ? s : undefined;
         },
-        timeoutMs,
+        { what, timeoutMs },
       );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- screen ---\n${this.screen()}`);
