@@ -24,23 +24,31 @@ interface RawOspfNeighbor {
   ifaceName?: string;
 }
 
-export function parseOspfNeighbors(text: string): OspfNeighbor[] {
-  const out: OspfNeighbor[] = [];
+/**
+ * The entries under `field` of each OSPF instance's document (one document per instance with
+ * multi-instance OSPF, which vtysh prints one after another), with the instance number.
+ */
+function* perInstance<T>(text: string, field: string): Generator<[string, T, number | undefined]> {
   for (const doc of parseJsonSequence(text) as Record<string, unknown>[]) {
     const instance = typeof doc.ospfInstance === 'number' ? doc.ospfInstance : undefined;
-    const neighbors = (doc.neighbors ?? {}) as Record<string, RawOspfNeighbor[] | RawOspfNeighbor>;
-    for (const [rid, list] of Object.entries(neighbors)) {
-      for (const n of Array.isArray(list) ? list : [list]) {
-        const [state, role = '-'] = (n.nbrState ?? n.state ?? '').split('/');
-        out.push({
-          routerId: rid,
-          state,
-          role,
-          address: n.ifaceAddress ?? n.address ?? '',
-          iface: (n.ifaceName ?? '').split(':')[0],
-          instance,
-        });
-      }
+    for (const [key, value] of Object.entries((doc[field] ?? {}) as Record<string, T>))
+      yield [key, value, instance];
+  }
+}
+
+export function parseOspfNeighbors(text: string): OspfNeighbor[] {
+  const out: OspfNeighbor[] = [];
+  for (const [rid, list, instance] of perInstance<RawOspfNeighbor[] | RawOspfNeighbor>(text, 'neighbors')) {
+    for (const n of Array.isArray(list) ? list : [list]) {
+      const [state, role = '-'] = (n.nbrState ?? n.state ?? '').split('/');
+      out.push({
+        routerId: rid,
+        state,
+        role,
+        address: n.ifaceAddress ?? n.address ?? '',
+        iface: (n.ifaceName ?? '').split(':')[0],
+        instance,
+      });
     }
   }
   return out;
@@ -77,25 +85,21 @@ interface RawOspfInterface {
 
 export function parseOspfInterfaces(text: string): OspfInterfaceState[] {
   const out: OspfInterfaceState[] = [];
-  for (const doc of parseJsonSequence(text) as Record<string, unknown>[]) {
-    const instance = typeof doc.ospfInstance === 'number' ? doc.ospfInstance : undefined;
-    const ifaces = (doc.interfaces ?? {}) as Record<string, RawOspfInterface>;
-    for (const [name, i] of Object.entries(ifaces)) {
-      if (i.ospfEnabled === false) continue;
-      out.push({
-        name,
-        up: i.ifUp ?? false,
-        area: (i.area ?? '').split(' ')[0],
-        networkType: i.networkType ?? '',
-        state: i.state ?? '',
-        address: i.ipAddress,
-        prefixLen: i.ipAddressPrefixlen,
-        passive: i.timerPassiveIface ?? false,
-        drAddress: i.drAddress,
-        bdrAddress: i.bdrAddress,
-        instance,
-      });
-    }
+  for (const [name, i, instance] of perInstance<RawOspfInterface>(text, 'interfaces')) {
+    if (i.ospfEnabled === false) continue;
+    out.push({
+      name,
+      up: i.ifUp ?? false,
+      area: (i.area ?? '').split(' ')[0],
+      networkType: i.networkType ?? '',
+      state: i.state ?? '',
+      address: i.ipAddress,
+      prefixLen: i.ipAddressPrefixlen,
+      passive: i.timerPassiveIface ?? false,
+      drAddress: i.drAddress,
+      bdrAddress: i.bdrAddress,
+      instance,
+    });
   }
   return out;
 }

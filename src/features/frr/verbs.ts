@@ -42,31 +42,36 @@ export async function reportConvergence(
 }
 
 export function frrVerbs(sim: Simulation, io: Io): Verb[] {
+  /** `stop|start router [daemon...]`: what changed, then the time routing took to settle */
+  const daemonsVerb = (
+    verb: 'stop' | 'start',
+    help: string,
+    unchanged: string,
+    act: (r: RouterNode, daemons: string[]) => Promise<string[]>,
+  ): Verb => ({
+    names: [verb],
+    usage: `${verb} router [daemon...]`,
+    help: `${help}; prints re-convergence time`,
+    async run([name, ...daemons]) {
+      const r = frrRouter(sim, name);
+      const t0 = performance.now();
+      const changed = await act(r, daemons);
+      io.out(
+        `${r.name}: ${verb === 'stop' ? 'stopped' : 'started'} ${changed.length ? changed.join(', ') : `nothing (${unchanged})`}\n`,
+      );
+      return reportConvergence(sim, io, t0);
+    },
+  });
   return [
-    {
-      names: ['stop'],
-      usage: 'stop router [daemon...]',
-      help: "stop a router's FRR daemons (all of them: the router is down); prints re-convergence time",
-      async run([name, ...daemons]) {
-        const r = frrRouter(sim, name);
-        const t0 = performance.now();
-        const stopped = await r.stopDaemons(daemons);
-        io.out(`${r.name}: stopped ${stopped.length ? stopped.join(', ') : 'nothing (not running)'}\n`);
-        return reportConvergence(sim, io, t0);
-      },
-    },
-    {
-      names: ['start'],
-      usage: 'start router [daemon...]',
-      help: "start a router's FRR daemons that are not running; prints re-convergence time",
-      async run([name, ...daemons]) {
-        const r = frrRouter(sim, name);
-        const t0 = performance.now();
-        const started = await r.startDaemons(daemons);
-        io.out(`${r.name}: started ${started.length ? started.join(', ') : 'nothing (all running)'}\n`);
-        return reportConvergence(sim, io, t0);
-      },
-    },
+    daemonsVerb(
+      'stop',
+      "stop a router's FRR daemons (all of them: the router is down)",
+      'not running',
+      (r, d) => r.stopDaemons(d),
+    ),
+    daemonsVerb('start', "start a router's FRR daemons that are not running", 'all running', (r, d) =>
+      r.startDaemons(d),
+    ),
     {
       names: ['kill'],
       usage: 'kill router daemon [signal]',
