@@ -1,6 +1,7 @@
 // The REPL's `trace <src> <dst> [port] [--json]`.
 import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
+import { formatTraceJson } from './format.js';
 import { traceLive } from './live.js';
 import { formatTrace, TraceError } from './trace.js';
 
@@ -35,7 +36,7 @@ export function traceVerbs(sim: Simulation, io: Io): Verb[] {
         }
         try {
           const r = await traceLive(sim, a.src, a.dst, { port: a.port });
-          io.out(a.json ? `${JSON.stringify(r, null, 1)}\n` : formatTrace(r));
+          io.out(a.json ? formatTraceJson(r) : formatTrace(r));
           return r.outcome === 'delivered' ? 0 : 1;
         } catch (err) {
           io.err(`*** trace: ${(err as Error).message}\n`);

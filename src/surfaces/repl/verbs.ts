@@ -140,8 +140,12 @@ export function coreVerbs(cmds: ReplContext): Verb[] {
       const t0 = performance.now();
       const n = await sim.setLink(a, b, st);
       io.out(`${n} link${n > 1 ? 's' : ''} ${a}<->${b} ${st}\n`);
+      // every feature reacts (routing re-converges ...); the first failure is the status
       let status = 0;
-      for (const p of allPlugins()) status ||= (await p.afterLinkChange?.(sim, io, t0)) ?? 0;
+      for (const p of allPlugins()) {
+        const s = await p.afterLinkChange?.(sim, io, t0);
+        if (s && !status) status = s;
+      }
       return status;
     },
   );
