@@ -1,5 +1,6 @@
 // Process identity by PID *and* start time, so a recycled PID is never signalled.
 import { readdirSync, readFileSync } from 'node:fs';
+import { sleep } from '../util/wait.js';
 
 export function processStartTime(pid: number): string | undefined {
   try {
@@ -29,7 +30,7 @@ export async function stopProcess(pid: number, start: string | undefined, graceM
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if (!isAlive(pid, start) || isZombie(pid)) return;
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   if (isAlive(pid, start)) {
     try {

@@ -12,6 +12,7 @@ import { kindOf } from '../model/kinds/registry.js';
 import type { Model } from '../model/model.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
+import { sleep } from '../util/wait.js';
 import { SimEvents } from './events.js';
 import { runtimeOf } from './kind-runtime.js';
 import { SimNode } from './node.js';
@@ -225,7 +226,7 @@ export class Simulation {
       });
       if (watched.length === 0) break;
       if (Date.now() > deadline) throw new Error(`no carrier on ${stillWaiting.join('; ')}`);
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
   }
 

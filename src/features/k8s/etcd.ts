@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { isRunning, processStartTime } from '../../kernel/proc.js';
 import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
+import { sleep } from '../../util/wait.js';
 import type { ClusterConfig } from './spec.js';
 
 export const ETCD_CLIENT_PORT = 2379;
@@ -128,7 +129,7 @@ export class EtcdNode extends SimNode<Simulation> {
     } catch {
       /* gone meanwhile */
     }
-    for (let i = 0; i < 100 && this.running; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && this.running; i++) await sleep(20);
   }
 
   /** etcd's own /health over the member's Unix socket: true when it is part of a healthy quorum. */

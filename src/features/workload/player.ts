@@ -14,6 +14,7 @@ import { ObjectKey } from '../../runtime/objects.js';
 import { groupOf } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { parseIp } from '../../util/ipv4.js';
+import { sleep } from '../../util/wait.js';
 import {
   readWorkload,
   SERIES,
@@ -21,8 +22,6 @@ import {
   type WorkloadTemplate,
   workloadFromObject,
 } from './template.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface WorkloadSample {
   pod: string;

@@ -9,6 +9,7 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
+import { sleep } from '../../../util/wait.js';
 import { listPrefix, watchAfter } from '../etcd-list.js';
 import { type ServiceObject, SPECS_PREFIX } from '../services/objects.js';
 
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
       break;
     } catch (err) {
       log(`etcd: ${(err as Error).message} (retrying)`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
   const sock = createSocket('udp4');

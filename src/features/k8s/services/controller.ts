@@ -3,6 +3,7 @@
 // to the running pods each service selects. kube-proxy in every worker watches the result.
 
 import type { Etcd3, Watcher } from 'etcd3';
+import { sleep } from '../../../util/wait.js';
 import { listPrefix, watchAfter } from '../etcd-list.js';
 import { PODS_PREFIX, type PodObject } from '../registry.js';
 import {
@@ -149,7 +150,7 @@ export class EndpointsController {
       // etcd unreachable for a moment: try again shortly
       for (const k of this.services.keys()) this.dirty.add(k);
       this.written.clear();
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       this.running = undefined;
       this.kick();
       return;
