@@ -6,6 +6,7 @@ import { ObjectKey } from '../../runtime/objects.js';
 import type { MetricFamily } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { Cached } from '../../util/cached.js';
+import { parseEndpointChain } from './agent/chain-names.js';
 import { clustersOf } from './cluster.js';
 
 export interface EndpointCounter {
@@ -18,10 +19,6 @@ export interface EndpointCounter {
   bytes: number;
 }
 
-/** `endpoint-<hash>-<ns>/<svc>/<proto>[:<port name>]__<ip>/<port>`, as kube-proxy names them. */
-const ENDPOINT_CHAIN =
-  /^endpoint-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp|icmp)[^_]*__([\d.]+(?:\/\d+)?)$/;
-
 interface NftRule {
   rule?: { chain: string; expr: { counter?: { packets: number; bytes: number } }[] };
 }
@@ -31,16 +28,17 @@ export function endpointCounters(cluster: string, tables: unknown[][]): Endpoint
   const out = new Map<string, EndpointCounter>();
   for (const table of tables)
     for (const x of table as NftRule[]) {
-      const m = x.rule ? ENDPOINT_CHAIN.exec(x.rule.chain) : null;
+      // the chain's name says which endpoint (agent/chain-names.ts writes and reads it)
+      const m = x.rule ? parseEndpointChain(x.rule.chain) : undefined;
       const c = m && x.rule!.expr.find((e) => e.counter)?.counter;
       if (!m || !c) continue;
-      const key = `${m[1]}/${m[2]}/${m[3]}/${m[4]}`;
+      const key = `${m.namespace}/${m.service}/${m.protocol}/${m.endpoint}`;
       const e = out.get(key) ?? {
         cluster,
-        namespace: m[1],
-        service: m[2],
-        protocol: m[3],
-        endpoint: m[4],
+        namespace: m.namespace,
+        service: m.service,
+        protocol: m.protocol,
+        endpoint: m.endpoint,
         packets: 0,
         bytes: 0,
       };
