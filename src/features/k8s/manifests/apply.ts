@@ -4,31 +4,23 @@
 // What was applied is remembered per cluster, as kubectl's last-applied-configuration.
 import { ObjectKey } from '../../../runtime/objects.js';
 import { POLICY_PREFIX } from '../agent/policy.js';
-import type { ClusterCore } from '../cluster-core.js';
 import type { PodRequest } from '../cluster-pods.js';
 import { PodNode } from '../pod.js';
-import type { ServiceObject } from '../services/objects.js';
-import { specKey } from '../services/objects.js';
+import { type ServiceObject, specKey } from '../services/objects.js';
 import { resolveWorker } from '../spec.js';
+import { deleteDeployment, ownedPods, reconcileDeployment, schedule } from './deployment.js';
 import { type ManifestInput, manifestDocs } from './input.js';
 import {
   type Desired,
   type DesiredPod,
+  type ManifestCluster,
   type ManifestDoc,
+  podSources,
   type ValidationContext,
-  validateManifests,
-} from './validate.js';
+} from './types.js';
+import { validateManifests } from './validate.js';
 
-/** What applying needs of a cluster (the Cluster facade; an interface, so no import cycle). */
-export interface ManifestCluster extends ClusterCore {
-  createPods(reqs: PodRequest[]): Promise<PodNode[]>;
-  deletePod(name: string): Promise<void>;
-  localPods(): PodNode[];
-  addService(name: string, spec: unknown): Promise<ServiceObject>;
-  deleteService(name: string, namespace?: string): Promise<void>;
-  addNetworkPolicy(name: string, spec: unknown, namespace?: string): Promise<unknown>;
-  deleteNetworkPolicy(name: string, namespace?: string): Promise<void>;
-}
+export type { ManifestCluster } from './types.js';
 
 export interface ApplyResult {
   /** `pod/web-1 created`, `service/web unchanged`, ... in the order done */
@@ -40,7 +32,8 @@ export interface ApplyResult {
 const APPLIED = new ObjectKey<Map<string, Map<string, Desired>>>('k8s-manifests');
 
 const keyOf = (o: Desired) => `${o.kind}/${o.namespace}/${o.name}`;
-const resource = (o: Desired) => `${o.kind.toLowerCase()}/${o.name}`;
+const resource = (o: Desired) =>
+  `${o.kind === 'Deployment' ? 'deployment.apps' : o.kind.toLowerCase()}/${o.name}`;
 /** An object as compared: without where it was written. */
 const canonical = (o: Desired) => JSON.stringify({ ...o, source: undefined });
 
@@ -60,7 +53,7 @@ function context(c: ManifestCluster, forDelete: boolean): ValidationContext {
     workers: c.config.workers,
     resolveWorker: (n) => resolveWorker(c.config, n),
     serviceCidr: c.serviceCidr,
-    knownPods: [...applied(c).values()].filter((o): o is DesiredPod => o.kind === 'Pod' && live.has(o.name)),
+    knownPods: podSources([...applied(c).values()].filter((o) => o.kind !== 'Pod' || live.has(o.name))),
     podNameTaken(name) {
       const n = c.sim.nodes.get(name);
       if (!n || (n instanceof PodNode && n.cluster === c.name)) return undefined;
@@ -130,19 +123,29 @@ export async function applyManifests(
     }
     create.push(o);
   }
-  const load = new Map(c.config.workers.map((w) => [w, 0]));
-  for (const p of live.values()) if (load.has(p.worker)) load.set(p.worker, load.get(p.worker)! + 1);
-  const reqs: PodRequest[] = create.map((o) => {
-    const worker = o.nodeName ?? [...load].sort((a, b) => a[1] - b[1])[0][0];
-    load.set(worker, (load.get(worker) ?? 0) + 1);
-    return { name: o.name, worker, labels: o.labels, ...(o.command ? { command: o.command } : {}) };
-  });
+  const workers = schedule(c, create);
+  const reqs: PodRequest[] = create.map((o, i) => ({
+    name: o.name,
+    worker: workers[i],
+    labels: o.labels,
+    ...(o.command ? { command: o.command } : {}),
+  }));
   await c.createPods(reqs);
   for (const o of create) {
     lines.push(`${resource(o)} ${replaced.has(o.name) ? 'configured' : 'created'}`);
     memory.set(keyOf(o), o);
   }
-  // 3. services: a changed one is made again, keeping its ClusterIP unless the manifest gives one
+  // 3. deployments: their pods to `replicas` of the current template
+  for (const o of objects) {
+    if (o.kind !== 'Deployment') continue;
+    const before = memory.get(keyOf(o));
+    const isNew = !before && ownedPods(c, o.name, o.selector).length === 0;
+    const changed = await reconcileDeployment(c, o);
+    memory.set(keyOf(o), o);
+    const same = !changed && before && canonical(before) === canonical(o);
+    lines.push(`${resource(o)} ${isNew ? 'created' : same ? 'unchanged' : 'configured'}`);
+  }
+  // 4. services: a changed one is made again, keeping its ClusterIP unless the manifest gives one
   for (const o of objects) {
     if (o.kind !== 'Service') continue;
     const raw = await c.etcd.get(specKey(o.namespace, o.name)).string();
@@ -164,7 +167,7 @@ export async function applyManifests(
   return { lines, notes };
 }
 
-/** `delete -f`: services, then pods, then policies; what does not exist is said so. */
+/** `delete -f`: services, deployments (their pods), pods, then policies; what does not exist is said so. */
 export async function deleteManifests(
   c: ManifestCluster,
   input: ManifestInput | ManifestDoc[],
@@ -172,7 +175,7 @@ export async function deleteManifests(
   const { objects, notes } = checkManifests(c, input, true);
   const memory = applied(c);
   const lines: string[] = [];
-  const order = ['Service', 'Pod', 'NetworkPolicy'];
+  const order = ['Service', 'Deployment', 'Pod', 'NetworkPolicy'];
   const sorted = [...objects].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   await c.ensureNetworkConfig();
   for (const o of sorted) {
@@ -180,6 +183,8 @@ export async function deleteManifests(
     if (o.kind === 'Service') {
       found = (await c.etcd.get(specKey(o.namespace, o.name)).string()) !== null;
       if (found) await c.deleteService(o.name, o.namespace);
+    } else if (o.kind === 'Deployment') {
+      found = (await deleteDeployment(c, o.name, o.selector)) || memory.has(keyOf(o));
     } else if (o.kind === 'Pod') {
       found = c.localPods().some((p) => p.name === o.name);
       if (found) await c.deletePod(o.name);

@@ -92,6 +92,13 @@ export const IGNORED = {
     'loadBalancerSourceRanges',
   ],
   servicePort: ['appProtocol'],
+  deploymentSpec: [
+    'strategy',
+    'minReadySeconds',
+    'revisionHistoryLimit',
+    'progressDeadlineSeconds',
+    'paused',
+  ],
   top: ['status'],
 } as const;
 
@@ -163,6 +170,25 @@ const serviceSpec = z.strictObject({
   ...notEmulated([...IGNORED.serviceSpec]),
 });
 
+const deploymentSpec = z.strictObject({
+  replicas: z.number({ error: 'a number of pods' }).int('a whole number').min(0).max(1000).optional(),
+  selector: z.strictObject(
+    { matchLabels: labels.refine((l) => Object.keys(l).length > 0, 'at least one label') },
+    { error: required('a selector with matchLabels') },
+  ),
+  template: z.strictObject(
+    {
+      metadata: z.strictObject(
+        { labels: labels.optional(), ...notEmulated(['name', ...IGNORED.metadata]) },
+        { error: required('template metadata with labels') },
+      ),
+      spec: podSpecSchema,
+    },
+    { error: required('a pod template') },
+  ),
+  ...notEmulated([...IGNORED.deploymentSpec]),
+});
+
 const object = <K extends string, S extends z.ZodType>(kind: K, apiVersion: string, spec: S) =>
   z.strictObject({
     apiVersion: z.literal(apiVersion),
@@ -174,16 +200,19 @@ const object = <K extends string, S extends z.ZodType>(kind: K, apiVersion: stri
 
 export const podSchema = object('Pod', 'v1', podSpecSchema);
 export const serviceSchema = object('Service', 'v1', serviceSpec);
+export const deploymentSchema = object('Deployment', 'apps/v1', deploymentSpec);
 export const policySchema = object('NetworkPolicy', 'networking.k8s.io/v1', policySpecSchema);
 
 export type PodManifest = z.infer<typeof podSchema>;
 export type ServiceManifest = z.infer<typeof serviceSchema>;
+export type DeploymentManifest = z.infer<typeof deploymentSchema>;
 export type PolicyManifest = z.infer<typeof policySchema>;
 
 /** The kinds netsim reads, by kind: their apiVersion and schema. */
 export const KINDS = {
   Pod: { apiVersion: 'v1', schema: podSchema },
   Service: { apiVersion: 'v1', schema: serviceSchema },
+  Deployment: { apiVersion: 'apps/v1', schema: deploymentSchema },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', schema: policySchema },
 } as const;
 export type Kind = keyof typeof KINDS;
