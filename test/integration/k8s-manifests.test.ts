@@ -3,7 +3,8 @@
 // targetPort) + NetworkPolicy applied with the REPL's `apply -f` serves HTTP through its
 // ClusterIP to an allowed pod and not to a blocked one; applying it again changes nothing
 // (same pod IPs and processes); a changed pod is replaced and a changed service keeps its
-// ClusterIP; `delete -f` removes it all; `netsim apply -f` reaches a `netsim up --no-repl`.
+// ClusterIP; `delete -f` removes it all; `manifests:` in a topology is applied at `up` (and
+// refused at once when wrong); `netsim apply -f` reaches a `netsim up --no-repl`.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -19,11 +20,11 @@ import { CORPUS_DIR } from '../lib/corpus.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 import { repl } from '../lib/repl.js';
 
-const TOPOLOGY = (subnet: string) => `
+const TOPOLOGY = (subnet: string, manifests?: string) => `
 name: m
 nodes:
   s1: {kind: switch, subnet: ${subnet}}
-  C0: {kind: cluster, underlay: s1, etcd: 1, workers: 2}
+  C0: {kind: cluster, underlay: s1, etcd: 1, workers: 2${manifests ? `, manifests: [${manifests}]` : ''}}
 `;
 
 // each web pod answers a TCP connection with its version and its own address (socat's SOCAT_SOCKADDR)
@@ -244,33 +245,32 @@ if (requireRoot(t)) {
     });
   });
 
-  t.test('netsim apply -f from another shell', async (t) => {
+  t.test('manifests: in a topology, then netsim apply -f from another shell', async (t) => {
     const dir = tempDir(t);
     const name = `mf${process.pid % 10000}`;
-    const topo = writeFile(dir, 'c.yml', TOPOLOGY('192.168.68.0/24'));
-    const fg = startUp(t, topo, name);
-    await waitReady(fg, name, 120000);
     const file = writeFile(
       dir,
       'app.yaml',
       [deployment(1), plainPod('client', 'role: client'), service(80)].join('---\n'),
     );
-    const first = await runNetsim(['apply', '-f', file, '--sim', name], { timeoutMs: 120000 });
-    t.equal(first.code, 0, first.stderr);
-    t.match(first.stdout, /deployment\.apps\/web created\n/);
-    const got = await runNetsim([
-      'exec',
-      '--sim',
-      name,
-      'client',
-      '--',
-      'sh',
-      '-c',
-      'socat -T2 - TCP:10.96.0.80:80,connect-timeout=3 </dev/null',
-    ]);
-    t.match(got.stdout, /^v1 10\.244\./, `the service answers the client: ${got.stderr}`);
-    const again = await runNetsim(['apply', '-f', file, '--sim', name]);
-    t.equal(again.stdout.match(/unchanged/g)?.length, 3, again.stdout);
+    const topo = writeFile(dir, 'c.yml', TOPOLOGY('192.168.68.0/24', 'app.yaml'));
+    const fg = startUp(t, topo, name);
+    await waitReady(fg, name, 120000);
+    const exec = (cmd: string) => runNetsim(['exec', '--sim', name, 'client', '--', 'sh', '-c', cmd]);
+    const got = await exec('socat -T2 - TCP:10.96.0.80:80,connect-timeout=3 </dev/null');
+    t.match(
+      got.stdout,
+      /^v1 10\.244\./,
+      `the topology's manifests were applied: the service answers the client ${got.stderr}`,
+    );
+    const same = await runNetsim(['apply', '-f', file, '--sim', name], { timeoutMs: 120000 });
+    t.equal(same.code, 0, same.stderr);
+    t.equal(same.stdout.match(/unchanged/g)?.length, 3, `netsim apply of the same file: ${same.stdout}`);
+    writeFileSync(file, [deployment(1, 'v2'), plainPod('client', 'role: client'), service(80)].join('---\n'));
+    const changed = await runNetsim(['apply', '-f', file, '--sim', name], { timeoutMs: 120000 });
+    t.match(changed.stdout, /deployment\.apps\/web configured\n/, changed.stderr);
+    const v2 = await exec('socat -T2 - TCP:10.96.0.80:80,connect-timeout=3 </dev/null');
+    t.match(v2.stdout, /^v2 10\.244\./, 'the new template answers');
     const bad = await runNetsim([
       'apply',
       '-f',
@@ -283,5 +283,18 @@ if (requireRoot(t)) {
     const del = await runNetsim(['delete', '-f', file, '--sim', name]);
     t.equal(del.code, 0, del.stderr);
     t.equal(del.stdout.match(/deleted/g)?.length, 3, del.stdout);
+    const gone = await exec('socat -T2 - TCP:10.96.0.80:80,connect-timeout=3 </dev/null');
+    t.not(gone.code, 0, 'the client is gone');
+  });
+
+  t.test('a topology whose manifest is wrong is refused before anything is built', async (t) => {
+    const dir = tempDir(t);
+    writeFile(dir, 'bad.yaml', plainPod('p', 'a: b').replace('command: [sleep, infinity]', 'command: sleep'));
+    const topo = writeFile(dir, 'c.yml', TOPOLOGY('192.168.70.0/24', 'bad.yaml'));
+    const r = await runNetsim(['up', topo, '--no-repl', '-n', `mfbad${process.pid % 1000}`], {
+      timeoutMs: 30000,
+    });
+    t.equal(r.code, 2, r.stderr);
+    t.match(r.stderr, /^error: .*bad\.yaml:5:35: spec\.containers\[0\]\.command: a list of words/m);
   });
 }

@@ -155,3 +155,35 @@ t.test('shell lines and REPL arguments', async (t) => {
   t.throws(() => parseManifestArgs('apply', []), /give the manifests with -f/);
   t.throws(() => parseManifestArgs('apply', ['a.yaml']), /unexpected "a.yaml"/);
 });
+
+t.test('a deployment: its template with pod-template-hash, which changes with the template', async (t) => {
+  const doc = (cmd: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, command: [${cmd}], ports: [{name: http, containerPort: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 8080, targetPort: http}]
+`;
+  const [d, svc] = validateManifests(manifestDocs(doc('sleep, "1"')), ctx()).objects;
+  if (d.kind !== 'Deployment' || svc.kind !== 'Service') throw new Error('kinds');
+  t.equal(d.replicas, 3);
+  t.match(d.hash, /^[bcdfghjklmnpqrstvwxz2456789]{10}$/);
+  t.same(d.template.labels, { app: 'web', 'pod-template-hash': d.hash });
+  t.equal(d.template.command, 'sleep 1');
+  t.equal(svc.spec.ports[0].targetPort, 80, "named targetPort from the deployment's template");
+  const [d2] = validateManifests(manifestDocs(doc('sleep, "2"')), ctx()).objects;
+  t.not(d2.kind === 'Deployment' && d2.hash, d.hash, 'another template, another hash');
+  const [d3] = validateManifests(manifestDocs(doc('sleep, "1"')), ctx()).objects;
+  t.equal(d3.kind === 'Deployment' && d3.hash, d.hash, 'the same template, the same hash');
+});
