@@ -9,6 +9,7 @@ import {
   type Node,
   type Pair,
   Parser,
+  parseAllDocuments,
   parseDocument,
   type YAMLError,
 } from 'yaml';
@@ -47,6 +48,24 @@ export class YamlSource implements SourceLocator {
     const source = new YamlSource(file, doc, lines, text);
     if (doc.errors.length > 0) throw new TopologyError(source.syntaxIssues(doc.errors));
     return { source, value: doc.toJS({ maxAliasCount: 1000 }) };
+  }
+
+  /**
+   * Parses multi-document YAML (Kubernetes manifests, `---` between objects): one source per
+   * document, each locating paths inside its own document. Empty documents are left out.
+   */
+  static parseAll(file: string, text: string): { source: YamlSource; value: unknown }[] {
+    const lines = new LineCounter();
+    const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    const docs = Array.isArray(parsed) ? parsed : [];
+    const out: { source: YamlSource; value: unknown }[] = [];
+    for (const doc of docs) {
+      const source = new YamlSource(file, doc as Doc, lines, text);
+      if (doc.errors.length > 0) throw new TopologyError(source.syntaxIssues(doc.errors));
+      const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+      if (value !== null && value !== undefined) out.push({ source, value });
+    }
+    return out;
   }
 
   static read(file: string): { source: YamlSource; value: unknown } {

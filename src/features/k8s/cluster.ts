@@ -24,6 +24,8 @@ import {
 import type { EtcdNode } from './etcd.js';
 import { etcd3 } from './etcd-list.js';
 import { type LeaseAttrs, type NetworkConfig, parseLease, subnetOfKey } from './flannel.js';
+import { type ApplyResult, applyManifests, deleteManifests } from './manifests/apply.js';
+import type { ManifestInput } from './manifests/input.js';
 import type { PodNode } from './pod.js';
 import { listPods, type PodObject } from './registry.js';
 import { createService, deleteService, listServices, type ServiceView } from './services/api.js';
@@ -183,6 +185,21 @@ export class Cluster implements ClusterCore {
 
   deleteNetworkPolicy(name: string, namespace = 'default'): Promise<void> {
     return deleteNetworkPolicy(this, name, namespace);
+  }
+
+  // ---- manifests (src/features/k8s/manifests) ----
+
+  /**
+   * `C0.apply('app.yaml')` (a file, a directory, YAML text or manifest objects): Pods, Services
+   * and NetworkPolicies validated as a whole, then created, replaced or left as they are.
+   */
+  apply(input: ManifestInput): Promise<ApplyResult> {
+    return applyManifests(this, input);
+  }
+
+  /** `C0.delete('app.yaml')`: removes the objects the manifests name. */
+  delete(input: ManifestInput): Promise<ApplyResult> {
+    return deleteManifests(this, input);
   }
 
   // ---- services (kube-proxy's nftables mode in every worker) ----

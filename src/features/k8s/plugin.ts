@@ -12,6 +12,8 @@ import { clusterKind } from './kinds/cluster.js';
 import { etcdKind } from './kinds/etcd.js';
 import { podKind } from './kinds/pod.js';
 import { workerKind } from './kinds/worker.js';
+import { applyTopologyManifests } from './manifests/topology.js';
+import { manifestVerbs } from './manifests/verbs.js';
 import { k8sMetrics } from './metrics.js';
 import { PodNode } from './pod.js';
 import { settleServices } from './settle.js';
@@ -62,6 +64,8 @@ export const k8sPlugin: Plugin = {
             .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
             .map(([name, p]) => ({ name, ...p }));
           await cluster.createPods(pods);
+          // the cluster's manifests, once every worker has its subnet
+          if (w.name === w.config.workers.at(-1)) await applyTopologyManifests(cluster, sim.model);
         },
         stop: async (node) => {
           await (node as WorkerNode).frr?.stop();
@@ -71,7 +75,10 @@ export const k8sPlugin: Plugin = {
     },
     { kind: podKind },
   ],
-  verbs: (ctx) => k8sVerbs(ctx.sim, ctx.io, (line, from) => ctx.substitute(line, from)),
+  verbs: (ctx) => [
+    ...k8sVerbs(ctx.sim, ctx.io, (line, from) => ctx.substitute(line, from)),
+    ...manifestVerbs(ctx.sim, ctx.io, () => clustersOf(ctx.sim)),
+  ],
   interrupt: interruptWorkers,
   groups: (sim) =>
     clustersOf(sim).map((c) => ({

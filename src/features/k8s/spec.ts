@@ -55,6 +55,8 @@ export const clusterFields = {
   services: z.record(z.string(), serviceSpecSchema).optional(),
   /** cluster DNS (default on): kube-dns at the 10th address of serviceCidr */
   dns: z.boolean().optional(),
+  /** Kubernetes manifest files or directories (relative to the topology), applied once the workers are ready */
+  manifests: z.array(z.string({ error: 'a manifest file or directory' })).optional(),
   /**
    * Workers announce their pod subnet over BGP (FRR bgpd in each worker, like Calico's BGP
    * mode) to the routers of their underlay, which list the cluster among their neighbours.
@@ -80,6 +82,8 @@ export interface ClusterConfig {
   serviceCidr: string;
   services: Record<string, ServiceSpec>;
   dns: boolean;
+  /** as written in the topology (relative to its file) */
+  manifests: string[];
   bgp?: { asn: number };
 }
 
@@ -141,6 +145,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
     services: spec.services ?? {},
     dns: spec.dns ?? true,
+    manifests: spec.manifests ?? [],
     bgp: spec.bgp,
   };
   const svcCidr = parseServiceCidr(cfg.serviceCidr);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerBuiltins } from '../../features/index.js';
+import { cmdManifests } from '../../features/k8s/manifests/cli.js';
 import { cmdPeer } from '../../features/multicluster/liqo/verbs.js';
 import { cmdTrace, cmdVerify } from '../../features/trace/cli.js';
 import { formatIssue, TopologyError } from '../../model/errors.js';
@@ -64,6 +65,17 @@ export function program(): Command {
     )
     .option('--sim <name>', 'simulation (default: the only one running)')
     .action(requireRootThen(cmdPeer));
+  for (const verb of ['apply', 'delete'] as const)
+    p.command(verb)
+      .description(
+        verb === 'apply'
+          ? 'apply Kubernetes manifests (Pod, Service, NetworkPolicy) to a cluster of a running simulation'
+          : 'delete the objects Kubernetes manifests name from a cluster of a running simulation',
+      )
+      .requiredOption('-f, --filename <path...>', 'manifest file or directory (repeatable)')
+      .option('--sim <name>', 'simulation (default: the only one running)')
+      .option('--context <cluster>', 'cluster (default: the only one)')
+      .action(requireRootThen((opts) => cmdManifests(verb, opts)));
   p.command('trace')
     .description('send a real probe in a running simulation and explain every hop it took')
     .argument('<src>', 'source node or pod')

@@ -2,6 +2,7 @@
 // starts the web server when asked; `netsim web` in any shell prints the running server's
 // URL, asking the simulation's process to start it first when needed.
 
+import { manifestControl } from '../../features/k8s/manifests/cli.js';
 import { peerCommand } from '../../features/multicluster/liqo/verbs.js';
 import { traceLive } from '../../features/trace/live.js';
 import { ControlServer, controlRequest } from '../../runtime/control.js';
@@ -72,6 +73,8 @@ export async function serveControl(
     control.handle('peer', async (req) => ({
       text: await peerCommand(sim, Array.isArray(req.args) ? req.args.map(String) : []),
     }));
+    // `netsim apply/delete -f ...` from another shell (Kubernetes manifests into a cluster)
+    control.handle('manifests', (req) => manifestControl(sim, req));
     sim.events.on((e) => {
       if (e.type === 'down') control.close();
     });

@@ -1,0 +1,74 @@
+// A pod spec (a Pod's, or a Deployment's template) checked: the worker it names, the first
+// container's command and args as the shell line netsim runs, the container ports (kept for
+// named target ports), and the fields it does not emulate.
+import type { Path } from '../../../model/errors.js';
+import { IGNORED, type PodManifest } from './schema.js';
+import type { Add, ContainerPort, Note, PodTemplate, ValidationContext } from './types.js';
+
+/** A shell line from a container's command and args (the pod's command is one shell line). */
+export function shellLine(words: string[]): string {
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
+
+/** The fields of `o` among `keys` that were given. */
+export function present(o: object, keys: readonly string[]): string[] {
+  return keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined);
+}
+
+/** The template of a pod spec at `at` (['spec'] for a Pod), or undefined after an issue. */
+export function checkPodSpec(
+  spec: PodManifest['spec'],
+  labels: Record<string, string>,
+  at: Path,
+  ctx: ValidationContext,
+  add: Add,
+  note: Note,
+): PodTemplate | undefined {
+  const field = at.join('.');
+  let nodeName: string | undefined;
+  if (spec.nodeName !== undefined) {
+    nodeName = ctx.resolveWorker(spec.nodeName);
+    if (!nodeName) {
+      add([...at, 'nodeName'], `unknown worker "${spec.nodeName}" (workers: ${ctx.workers.join(', ')})`);
+      return undefined;
+    }
+  }
+  for (const f of present(spec, IGNORED.podSpec)) note(`${field}.${f}`);
+  const [first] = spec.containers;
+  if (first.args && !first.command) {
+    add(
+      [...at, 'containers', 0, 'args'],
+      'args without command: netsim runs no image entrypoint, give command too',
+    );
+    return undefined;
+  }
+  const ports: ContainerPort[] = [];
+  const names = new Set<string>();
+  let bad = false;
+  spec.containers.forEach((c, i) => {
+    for (const f of present(c, IGNORED.container)) note(`${field}.containers[].${f}`);
+    if (i > 0 && (c.command || c.args))
+      note(`${field}.containers[1..].command (only the first container runs)`);
+    (c.ports ?? []).forEach((p, j) => {
+      for (const f of present(p, IGNORED.containerPort)) note(`${field}.containers[].ports[].${f}`);
+      if (p.name && names.has(p.name)) {
+        add([...at, 'containers', i, 'ports', j, 'name'], `port name "${p.name}" is used twice in this pod`);
+        bad = true;
+      }
+      if (p.name) names.add(p.name);
+      ports.push({
+        ...(p.name ? { name: p.name } : {}),
+        containerPort: p.containerPort,
+        protocol: p.protocol ?? 'TCP',
+      });
+    });
+  });
+  if (bad) return undefined;
+  const words = [...(first.command ?? []), ...(first.args ?? [])];
+  return {
+    labels,
+    ...(words.length ? { command: shellLine(words) } : {}),
+    ...(nodeName ? { nodeName } : {}),
+    ports,
+  };
+}

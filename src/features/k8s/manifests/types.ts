@@ -1,0 +1,104 @@
+// The objects manifests describe, as netsim applies them (after validation), and what
+// validation needs to know of the cluster.
+import type { Path, SourceLocator } from '../../../model/errors.js';
+import type { Cidr } from '../../../util/ipv4.js';
+import type { ClusterCore } from '../cluster-core.js';
+import type { PodRequest } from '../cluster-pods.js';
+import type { PodNode } from '../pod.js';
+import type { ServiceObject } from '../services/objects.js';
+import type { ServiceSpec } from '../services/schema.js';
+import type { PolicyManifest } from './schema.js';
+
+export interface ManifestDoc {
+  source: SourceLocator;
+  value: unknown;
+}
+
+export type Add = (path: Path, message: string) => void;
+export type Note = (field: string) => void;
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+}
+
+/** What a pod runs with: from a Pod, or a Deployment's template. */
+export interface PodTemplate {
+  labels: Record<string, string>;
+  /** the first container's command and args as one shell line */
+  command?: string;
+  /** a worker's full name */
+  nodeName?: string;
+  ports: ContainerPort[];
+}
+
+interface Base {
+  name: string;
+  namespace: string;
+  /** the document it came from */
+  source: SourceLocator;
+}
+export interface DesiredPod extends Base, PodTemplate {
+  kind: 'Pod';
+}
+export interface DesiredDeployment extends Base {
+  kind: 'Deployment';
+  replicas: number;
+  selector: Record<string, string>;
+  /** its pods' template, labels including pod-template-hash */
+  template: PodTemplate;
+  hash: string;
+}
+export interface DesiredService extends Base {
+  kind: 'Service';
+  spec: ServiceSpec;
+}
+export interface DesiredPolicy extends Base {
+  kind: 'NetworkPolicy';
+  spec: PolicyManifest['spec'];
+}
+export type Desired = DesiredPod | DesiredDeployment | DesiredService | DesiredPolicy;
+
+/** Pods a service may select: `Pod/<name>` or `Deployment/<name>` (its template). */
+export interface PodSource extends PodTemplate {
+  key: string;
+}
+
+export interface ValidationContext {
+  workers: string[];
+  resolveWorker(name: string): string | undefined;
+  serviceCidr: Cidr;
+  /** pods and deployments applied before (for named target ports) */
+  knownPods: PodSource[];
+  /** why a pod may not take this name (another node has it), or undefined */
+  podNameTaken(name: string): string | undefined;
+  /** for `delete -f`: the objects are only named, named target ports are not resolved */
+  forDelete?: boolean;
+}
+
+export interface Validated {
+  objects: Desired[];
+  /** one line per file: the fields accepted but not emulated */
+  notes: string[];
+}
+
+/** The pods an object makes, as a service sees them. */
+export function podSources(objects: Desired[]): PodSource[] {
+  return objects.flatMap((o): PodSource[] => {
+    if (o.kind === 'Pod') return [{ ...o, key: `Pod/${o.name}` }];
+    if (o.kind === 'Deployment') return [{ ...o.template, key: `Deployment/${o.name}` }];
+    return [];
+  });
+}
+
+/** What applying needs of a cluster (the Cluster facade; an interface, so no import cycle). */
+export interface ManifestCluster extends ClusterCore {
+  createPods(reqs: PodRequest[]): Promise<PodNode[]>;
+  deletePod(name: string): Promise<void>;
+  localPods(): PodNode[];
+  addService(name: string, spec: unknown): Promise<ServiceObject>;
+  deleteService(name: string, namespace?: string): Promise<void>;
+  addNetworkPolicy(name: string, spec: unknown, namespace?: string): Promise<unknown>;
+  deleteNetworkPolicy(name: string, namespace?: string): Promise<void>;
+}

@@ -1,0 +1,146 @@
+// Manifests checked before anything is applied: each document against its kind's schema, then
+// against the cluster (workers, service CIDR, names, named target ports). Every problem is an
+// issue located in its file; the fields netsim accepts without emulating them become notes.
+import type { z } from 'zod';
+import { type Issue, type Path, TopologyError } from '../../../model/errors.js';
+import { POD_NAME_RE } from '../spec.js';
+import { checkDeployment } from './deployment.js';
+import { checkPodSpec, present } from './pod-spec.js';
+import {
+  type DeploymentManifest,
+  IGNORED,
+  KINDS,
+  type Kind,
+  type PodManifest,
+  type PolicyManifest,
+  type ServiceManifest,
+} from './schema.js';
+import { checkServiceObject, serviceSpec } from './service.js';
+import type { Add, Desired, ManifestDoc, Note, Validated, ValidationContext } from './types.js';
+
+export { shellLine } from './pod-spec.js';
+export type { ManifestDoc, Validated, ValidationContext } from './types.js';
+
+const KNOWN = Object.entries(KINDS)
+  .map(([k, v]) => `${k} (${v.apiVersion})`)
+  .join(', ');
+
+function zodIssues(err: z.ZodError, add: Add): void {
+  for (const i of err.issues) {
+    const path = i.path as Path;
+    if (i.code === 'unrecognized_keys')
+      for (const k of i.keys) add([...path, k], `unknown field "${k}" (not a field netsim knows here)`);
+    else add(path, i.message);
+  }
+}
+
+/** The document's manifest, schema-checked, or undefined after an issue. */
+function parseDoc(
+  v: unknown,
+  add: Add,
+): { kind: Kind; m: PodManifest | DeploymentManifest | ServiceManifest | PolicyManifest } | undefined {
+  const o = v as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    add([], 'a manifest is a mapping with apiVersion, kind, metadata and spec');
+    return undefined;
+  }
+  if (o.kind === undefined) {
+    add(['kind'], `required: kind (netsim knows ${KNOWN})`);
+    return undefined;
+  }
+  const kind = String(o.kind) as Kind;
+  const known = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
+  if (!known) {
+    add(
+      ['kind'],
+      `unknown kind "${String(o.kind)}" (apiVersion ${String(o.apiVersion)}): netsim knows ${KNOWN}`,
+    );
+    return undefined;
+  }
+  if (o.apiVersion !== known.apiVersion) {
+    add(
+      ['apiVersion'],
+      o.apiVersion === undefined
+        ? `required: apiVersion (${known.apiVersion} for ${kind})`
+        : `${kind} is ${known.apiVersion}, not "${String(o.apiVersion)}"`,
+    );
+    return undefined;
+  }
+  const res = known.schema.safeParse(o);
+  if (!res.success) {
+    zodIssues(res.error, add);
+    return undefined;
+  }
+  return { kind, m: res.data };
+}
+
+export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): Validated {
+  const issues: Issue[] = [];
+  const objects: Desired[] = [];
+  const notes = new Map<string, Set<string>>();
+  const seen = new Set<string>();
+  for (const doc of docs) {
+    const add: Add = (path, message) => issues.push({ path, message, pos: doc.source.locate(path) });
+    const note: Note = (field) => {
+      const set = notes.get(doc.source.file) ?? new Set<string>();
+      set.add(field);
+      notes.set(doc.source.file, set);
+    };
+    const parsed = parseDoc(doc.value, add);
+    if (!parsed) continue;
+    const { kind, m } = parsed;
+    const { name } = m.metadata;
+    const namespace = m.metadata.namespace ?? 'default';
+    if (namespace !== 'default') {
+      add(
+        ['metadata', 'namespace'],
+        `namespace "${namespace}": netsim clusters have only the default namespace so far (namespaces come later)`,
+      );
+      continue;
+    }
+    const key = `${kind}/${namespace}/${name}`;
+    if (seen.has(key)) {
+      add(['metadata', 'name'], `${kind} "${name}" is given twice in this input`);
+      continue;
+    }
+    seen.add(key);
+    for (const f of present(m.metadata, IGNORED.metadata)) note(`metadata.${f}`);
+    if ((doc.value as { status?: unknown }).status !== undefined) note('status');
+    const base = { name, namespace, source: doc.source };
+    if (kind === 'Pod') {
+      if (!POD_NAME_RE.test(name)) {
+        add(['metadata', 'name'], 'pod names are at most 32 lower-case letters, digits and - in netsim');
+        continue;
+      }
+      const taken = ctx.podNameTaken(name);
+      if (taken) {
+        add(['metadata', 'name'], `"${name}" is already ${taken}: pick another pod name`);
+        continue;
+      }
+      const p = m as PodManifest;
+      const t = checkPodSpec(p.spec, p.metadata.labels ?? {}, ['spec'], ctx, add, note);
+      if (t) objects.push({ kind, ...base, ...t });
+    } else if (kind === 'Deployment') {
+      const d = checkDeployment(m as DeploymentManifest, base, ctx, add, note);
+      if (d) objects.push(d);
+    } else if (kind === 'Service') {
+      objects.push({ kind, ...base, spec: serviceSpec(m as ServiceManifest, note) });
+    } else {
+      objects.push({ kind, ...base, spec: (m as PolicyManifest).spec });
+    }
+  }
+  // services last: their named target ports are resolved from the pods of the input
+  for (const o of objects)
+    if (o.kind === 'Service')
+      checkServiceObject(o, objects, ctx, (path, message) =>
+        issues.push({ path, message, pos: o.source.locate(path) }),
+      );
+  if (issues.length) throw new TopologyError(issues);
+  return {
+    objects,
+    notes: [...notes].map(
+      ([file, fields]) =>
+        `${file}: not emulated by netsim (accepted, without effect): ${[...fields].join(', ')}`,
+    ),
+  };
+}
