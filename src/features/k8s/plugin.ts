@@ -12,6 +12,7 @@ import { clusterKind } from './kinds/cluster.js';
 import { etcdKind } from './kinds/etcd.js';
 import { podKind } from './kinds/pod.js';
 import { workerKind } from './kinds/worker.js';
+import { kubectlVerbs } from './kubectl/verbs.js';
 import { k8sMetrics } from './metrics.js';
 import { PodNode } from './pod.js';
 import { settleServices } from './settle.js';
@@ -71,7 +72,10 @@ export const k8sPlugin: Plugin = {
     },
     { kind: podKind },
   ],
-  verbs: (ctx) => k8sVerbs(ctx.sim, ctx.io, (line, from) => ctx.substitute(line, from)),
+  verbs: (ctx) => [
+    ...k8sVerbs(ctx.sim, ctx.io, (line, from) => ctx.substitute(line, from)),
+    ...kubectlVerbs(ctx),
+  ],
   interrupt: interruptWorkers,
   groups: (sim) =>
     clustersOf(sim).map((c) => ({
