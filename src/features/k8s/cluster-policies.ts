@@ -19,7 +19,7 @@ export async function addNetworkPolicy(
   const obj: NetworkPolicyObject = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: { name, namespace },
+    metadata: { name, namespace, creationTimestamp: new Date().toISOString() },
     spec: res.data as NetworkPolicyObject['spec'],
   };
   await c.ensureNetworkConfig();

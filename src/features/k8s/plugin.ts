@@ -12,6 +12,7 @@ import { clusterKind } from './kinds/cluster.js';
 import { etcdKind } from './kinds/etcd.js';
 import { podKind } from './kinds/pod.js';
 import { workerKind } from './kinds/worker.js';
+import { kubectlVerbs } from './kubectl/verbs.js';
 import { applyTopologyManifests } from './manifests/topology.js';
 import { manifestVerbs } from './manifests/verbs.js';
 import { k8sMetrics } from './metrics.js';
@@ -78,6 +79,7 @@ export const k8sPlugin: Plugin = {
   verbs: (ctx) => [
     ...k8sVerbs(ctx.sim, ctx.io, (line, from) => ctx.substitute(line, from)),
     ...manifestVerbs(ctx.sim, ctx.io, () => clustersOf(ctx.sim)),
+    ...kubectlVerbs(ctx),
   ],
   interrupt: interruptWorkers,
   groups: (sim) =>

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerBuiltins } from '../../features/index.js';
+import { cmdKubectl } from '../../features/k8s/kubectl/cli.js';
 import { cmdManifests } from '../../features/k8s/manifests/cli.js';
 import { cmdPeer } from '../../features/multicluster/liqo/verbs.js';
 import { cmdTrace, cmdVerify } from '../../features/trace/cli.js';
@@ -21,7 +22,8 @@ export function program(): Command {
   const p = new Command('netsim')
     .description('Network simulator for Kubernetes networking, built from Linux network namespaces')
     .version(JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8')).version)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .enablePositionalOptions();
   p.command('up')
     .description('build a topology (YAML file, scenario file or scenario name) and open the REPL')
     .argument('[topology]', 'topology file or scenario name', 'default')
@@ -76,6 +78,18 @@ export function program(): Command {
       .option('--sim <name>', 'simulation (default: the only one running)')
       .option('--context <cluster>', 'cluster (default: the only one)')
       .action(requireRootThen((opts) => cmdManifests(verb, opts)));
+  p.command('kubectl')
+    .description(
+      'kubectl-shaped views of a running cluster, read from its etcd (no kube-apiserver): get, describe, exec, logs',
+    )
+    .argument(
+      '[args...]',
+      '[--sim S] [--context CLUSTER] get pods|svc|ep|netpol|nodes|ns [-n NS|-A] [-l k=v] [-o wide|yaml|json] ...',
+    )
+    .helpOption(false)
+    .allowUnknownOption()
+    .passThroughOptions()
+    .action(requireRootThen((args: string[]) => cmdKubectl(args)));
   p.command('trace')
     .description('send a real probe in a running simulation and explain every hop it took')
     .argument('<src>', 'source node or pod')

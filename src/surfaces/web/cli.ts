@@ -2,6 +2,7 @@
 // starts the web server when asked; `netsim web` in any shell prints the running server's
 // URL, asking the simulation's process to start it first when needed.
 
+import { kubectlCommand } from '../../features/k8s/kubectl/run.js';
 import { manifestControl } from '../../features/k8s/manifests/cli.js';
 import { peerCommand } from '../../features/multicluster/liqo/verbs.js';
 import { traceLive } from '../../features/trace/live.js';
@@ -75,6 +76,10 @@ export async function serveControl(
     }));
     // `netsim apply/delete -f ...` from another shell (Kubernetes manifests into a cluster)
     control.handle('manifests', (req) => manifestControl(sim, req));
+    // `netsim kubectl ...` from another shell: the REPL's kubectl, its output sent back
+    control.handle('kubectl', (req) =>
+      kubectlCommand(sim, Array.isArray(req.args) ? req.args.map(String) : []),
+    );
     sim.events.on((e) => {
       if (e.type === 'down') control.close();
     });

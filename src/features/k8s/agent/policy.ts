@@ -33,7 +33,7 @@ export interface PolicyPort {
 export interface NetworkPolicyObject {
   apiVersion: 'networking.k8s.io/v1';
   kind: 'NetworkPolicy';
-  metadata: { name: string; namespace: string };
+  metadata: { name: string; namespace: string; creationTimestamp?: string };
   spec: {
     podSelector: LabelSelector;
     policyTypes?: ('Ingress' | 'Egress')[];

@@ -1,0 +1,89 @@
+// `describe pod NAME` and `describe svc NAME`: kubectl's "Key:  value" blocks, from the object
+// in etcd (and, for a service, its Endpoints object).
+import type { PodObject } from '../registry.js';
+import type { EndpointsObject, ServiceObject } from '../services/objects.js';
+import { formatEndpoints } from './printers.js';
+import { formatLabels } from './table.js';
+
+type Line = [key: string, value: string] | [key: string, value: string, indent: number];
+
+function block(lines: Line[]): string {
+  const width = Math.max(...lines.filter((l) => !l[2]).map((l) => l[0].length)) + 2;
+  return lines
+    .map(([k, v, indent]) =>
+      indent
+        ? `${' '.repeat(indent)}${k}${v ? `  ${v}` : ''}\n`
+        : `${`${k}`.padEnd(width)}${v}\n`.replace(/ +\n$/, '\n'),
+    )
+    .join('');
+}
+
+/** Labels, one per line after the first, as kubectl lists them. */
+function labelLines(key: string, labels: Record<string, string> | undefined): Line[] {
+  const keys = Object.keys(labels ?? {}).sort();
+  if (keys.length === 0) return [[key, '<none>']];
+  return keys.map((k, i) => [i === 0 ? key : '', `${k}=${labels![k]}`] as Line);
+}
+
+/** RFC 1123 with a numeric zone, like kubectl's Start Time. */
+function startTime(iso: string): string {
+  const d = new Date(iso);
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]}, ${p(d.getUTCDate())} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+export function describePod(p: PodObject): string {
+  const annotations = (p.metadata as { annotations?: Record<string, string> }).annotations;
+  const lines: Line[] = [
+    ['Name:', p.metadata.name],
+    ['Namespace:', p.metadata.namespace],
+    ['Node:', `${p.spec.nodeName}${p.status.hostIP ? `/${p.status.hostIP}` : ''}`],
+    ['Start Time:', startTime(p.metadata.creationTimestamp)],
+    ...labelLines('Labels:', p.metadata.labels),
+    ...labelLines('Annotations:', annotations),
+    ['Status:', p.status.phase],
+    ['IP:', p.status.podIP || '<none>'],
+    ['IPs:', p.status.podIP ? '' : '<none>'],
+    ...(p.status.podIP ? [['IP:', p.status.podIP, 2] as Line] : []),
+    ['Network Namespace:', p.status.netns],
+    ['Command:', p.spec.command ?? '<none>'],
+    ...(p.status.pid ? [['PID:', String(p.status.pid)] as Line] : []),
+    ['Events:', '<none>'],
+  ];
+  return block(lines);
+}
+
+export function describeService(s: ServiceObject, ep: EndpointsObject | undefined): string {
+  const lines: Line[] = [
+    ['Name:', s.metadata.name],
+    ['Namespace:', s.metadata.namespace],
+    ...labelLines('Labels:', (s.metadata as { labels?: Record<string, string> }).labels),
+    ...labelLines('Annotations:', s.metadata.annotations),
+    ['Selector:', formatLabels(s.spec.selector)],
+    ['Type:', s.spec.type],
+    ['IP Family Policy:', 'SingleStack'],
+    ['IP Families:', 'IPv4'],
+    ['IP:', s.spec.clusterIP],
+    ['IPs:', s.spec.clusterIP],
+  ];
+  for (const p of s.spec.ports) {
+    const name = p.name ?? '<unset>';
+    lines.push(['Port:', `${name}  ${p.port}/${p.protocol}`]);
+    lines.push(['TargetPort:', `${p.targetPort}/${p.protocol}`]);
+    if (p.nodePort) lines.push(['NodePort:', `${name}  ${p.nodePort}/${p.protocol}`]);
+    const sub = ep && {
+      ...ep,
+      subsets: ep.subsets.map((x) => ({
+        ...x,
+        ports: x.ports.filter((q) => (q.name ?? '') === (p.name ?? '')),
+      })),
+    };
+    lines.push(['Endpoints:', sub ? formatEndpoints(sub).replace('<none>', '') : '']);
+  }
+  lines.push(['Session Affinity:', s.spec.sessionAffinity]);
+  if (s.spec.type === 'NodePort') lines.push(['External Traffic Policy:', 'Cluster']);
+  lines.push(['Events:', '<none>']);
+  return block(lines);
+}
