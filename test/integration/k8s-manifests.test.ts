@@ -209,6 +209,7 @@ if (requireRoot(t)) {
         t.equal(webIps().length, replicas, `${replicas} replicas`);
         await waitFor(async () => JSON.stringify(await endpoints()) === JSON.stringify(webIps()), {
           what: `${replicas} endpoints of web`,
+          timeoutMs: 30000,
         });
         t.pass(`web's endpoints are the ${replicas} replicas`);
       }
@@ -230,6 +231,9 @@ if (requireRoot(t)) {
       t.equal((await C0.services()).find((s) => s.name === 'web')!.clusterIP, '10.96.0.80');
       await waitFor(async () => (await answering(8080, 1, 'v2')).length === 1, {
         what: 'the new template through port 8080',
+        // a new pod, its endpoint and the recreated service reach every worker's kube-proxy:
+        // seconds on a quiet machine, more while the whole suite runs beside it
+        timeoutMs: 30000,
       });
       t.same(await answering(8080, 2, 'v2'), webIps());
     });
