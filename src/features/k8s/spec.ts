@@ -60,6 +60,11 @@ export const clusterFields = {
    * mode) to the routers of their underlay, which list the cluster among their neighbours.
    */
   bgp: z.strictObject({ asn }).optional(),
+  /**
+   * Pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap)
+   * instead of netsim's direct path (default off)
+   */
+  cni: z.boolean().optional(),
 };
 export const clusterSchema = z.strictObject(clusterFields);
 export type ClusterSpec = z.infer<typeof clusterSchema>;
@@ -81,6 +86,7 @@ export interface ClusterConfig {
   services: Record<string, ServiceSpec>;
   dns: boolean;
   bgp?: { asn: number };
+  cni?: boolean;
 }
 
 export function networkConfig(c: ClusterConfig): NetworkConfig {
@@ -142,6 +148,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     services: spec.services ?? {},
     dns: spec.dns ?? true,
     bgp: spec.bgp,
+    ...(spec.cni ? { cni: true } : {}),
   };
   const svcCidr = parseServiceCidr(cfg.serviceCidr);
   const podNet = parseCidr(cfg.podCidr);
