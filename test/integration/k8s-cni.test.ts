@@ -12,6 +12,7 @@ import type { PodNode } from '../../src/features/k8s/pod.js';
 import { getPod } from '../../src/features/k8s/registry.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
 import { cniPluginAvailable } from '../../src/kernel/cni.js';
+import { waitFor } from '../../src/util/wait.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 import { repl } from '../lib/repl.js';
 
@@ -120,6 +121,41 @@ nodes:
       t.notOk(await getPod(C0.etcd, 'd1'), 'object gone from etcd');
       const [d2] = await C0.createPods([{ name: 'd2', worker: 'w1' }]);
       t.ok(await ping(d2, b1), 'a new pod works after a delete');
+    });
+
+    t.test("a hostPort is published on the worker's address by portmap", async (t) => {
+      const [h1] = await C0.createPods([
+        {
+          name: 'h1',
+          worker: 'w1',
+          command: "socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo hello-from-h1'",
+          ports: [{ containerPort: 80, hostPort: 8080 }],
+        },
+      ]);
+      const inv = w1.cni.lastInvocation('h1')!;
+      t.strictSame(
+        inv.calls.map((c) => c.plugin),
+        ['/usr/lib/cni/bridge', '/usr/lib/cni/portmap'],
+        'portmap chained after bridge',
+      );
+      t.strictSame(inv.calls[1].stdin.runtimeConfig, {
+        portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }],
+      });
+      t.ok(inv.calls[1].stdin.prevResult, "portmap got bridge's result as prevResult");
+      await waitFor(async () => (await h1.exec('ss -ltn')).stdout.includes(':80 '), { what: 'h1 listening' });
+      const reply = await waitFor(
+        async () => (await w2.exec(`socat -T2 - TCP:${w1.ip}:8080 </dev/null`)).stdout.trim() || undefined,
+        { what: `${w1.ip}:8080 from C0w2` },
+      );
+      t.equal(reply, 'hello-from-h1', "C0w2 reaches h1 through C0w1's address, port 8080");
+      t.not(
+        (await w2.exec(`socat -T1 - TCP:${w1.ip}:8081 </dev/null`)).exitCode,
+        0,
+        'another port is not published',
+      );
+      await C0.deletePod('h1');
+      t.equal(w1.cni.lastInvocation('h1')!.calls[0].plugin, '/usr/lib/cni/portmap', 'DEL runs portmap first');
+      t.not((await w2.exec(`socat -T1 - TCP:${w1.ip}:8080 </dev/null`)).exitCode, 0, 'unpublished after DEL');
     });
 
     t.test('teardown leaves no lease file and no veth', async (t) => {

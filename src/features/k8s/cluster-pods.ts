@@ -33,6 +33,7 @@ export interface PodRequest {
   worker: string;
   labels?: Record<string, string>;
   command?: string;
+  ports?: PodObject['spec']['ports'];
 }
 
 /** A pod that runs elsewhere and is reflected here (Liqo's virtual node), with how to remove it. */
@@ -55,7 +56,7 @@ export interface VirtualNode {
 export function podObject(
   name: string,
   nodeName: string,
-  opts: { labels?: Record<string, string>; command?: string },
+  opts: { labels?: Record<string, string>; command?: string; ports?: PodObject['spec']['ports'] },
 ): Omit<PodObject, 'status'> {
   return {
     apiVersion: 'v1',
@@ -67,7 +68,11 @@ export function podObject(
       labels: opts.labels ?? {},
       creationTimestamp: new Date().toISOString(),
     },
-    spec: { nodeName, ...(opts.command ? { command: opts.command } : {}) },
+    spec: {
+      nodeName,
+      ...(opts.command ? { command: opts.command } : {}),
+      ...(opts.ports?.length ? { ports: opts.ports } : {}),
+    },
   };
 }
 
@@ -104,6 +109,10 @@ export class ClusterPods {
         );
       if (other)
         throw new Error(`"${r.name}" is already the name of a node (${other.kind}): pick another pod name`);
+      if (r.ports?.some((p) => p.hostPort) && !this.c.config.cni)
+        throw new Error(
+          `pod "${r.name}": a hostPort needs the CNI plugins (cni: true on ${this.c.name}): portmap`,
+        );
       byWorker.set(worker, [...(byWorker.get(worker) ?? []), r]);
     }
     return byWorker;

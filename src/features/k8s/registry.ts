@@ -18,7 +18,11 @@ export interface PodObject {
     labels: Record<string, string>;
     creationTimestamp: string;
   };
-  spec: { nodeName: string; command?: string };
+  spec: {
+    nodeName: string;
+    command?: string;
+    ports?: { containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' }[];
+  };
   status: {
     phase: 'Pending' | 'Running' | 'Failed';
     podIP: string;

@@ -22,6 +22,16 @@ export const podSpec = z.strictObject({
   labels: z.record(z.string(), z.string()).optional(),
   /** a long-running command started in the pod (e.g. a small HTTP server) */
   command: z.string().optional(),
+  /** its container ports; a hostPort is published on the worker's address by portmap (cni: true) */
+  ports: z
+    .array(
+      z.strictObject({
+        containerPort: z.number().int().min(1).max(65535),
+        hostPort: z.number().int().min(1).max(65535).optional(),
+        protocol: z.enum(['TCP', 'UDP']).optional(),
+      }),
+    )
+    .optional(),
 });
 export type PodSpec = z.infer<typeof podSpec>;
 
@@ -196,6 +206,12 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
   if ((spec.leaseRenewMargin ?? 0) >= (spec.leaseTtl ?? Number.POSITIVE_INFINITY))
     ctx.issue(at('leaseRenewMargin'), 'the renewal margin must be shorter than leaseTtl');
   for (const [pod, p] of Object.entries(cfg.pods)) {
+    for (const [i, port] of (p.ports ?? []).entries())
+      if (port.hostPort && !cfg.cni)
+        ctx.issue(
+          at('pods', pod, 'ports', i, 'hostPort'),
+          'a hostPort needs the CNI plugins (cni: true): portmap',
+        );
     if (!POD_NAME_RE.test(pod)) ctx.issue(at('pods', pod), `invalid pod name "${pod}": ${POD_NAME_MSG}`);
     const taken = ctx.nodes[pod]
       ? `a node (${String(ctx.nodes[pod].kind)})`

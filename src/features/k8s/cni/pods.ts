@@ -14,7 +14,24 @@ import type { CniPod } from './runtime.js';
 export const CNI_POOL = 8;
 
 export function cniPod(p: PodNode): CniPod {
-  return { name: p.name, namespace: p.object.metadata.namespace, uid: p.object.metadata.uid, netns: p.ns };
+  const hostPorts = (p.object.spec.ports ?? []).flatMap((x) =>
+    x.hostPort
+      ? [
+          {
+            hostPort: x.hostPort,
+            containerPort: x.containerPort,
+            protocol: (x.protocol ?? 'TCP').toLowerCase() as 'tcp' | 'udp',
+          },
+        ]
+      : [],
+  );
+  return {
+    name: p.name,
+    namespace: p.object.metadata.namespace,
+    uid: p.object.metadata.uid,
+    netns: p.ns,
+    ...(hostPorts.length ? { hostPorts } : {}),
+  };
 }
 
 /**
