@@ -111,15 +111,22 @@ export async function runDefaultScenario(): Promise<PodRun> {
   return measure('default scenario (2 clusters × 3 workers, 8 pods)', model, false);
 }
 
-export async function runManyPods(workers: number, podsPerWorker: number): Promise<PodRun> {
+export async function runManyPods(workers: number, podsPerWorker: number, cni = false): Promise<PodRun> {
   const t = new Topology(simName('benchpods'), 'bench:pods');
   t.switch('s1', { subnet: '192.168.0.0/22' });
   const pods: Record<string, { worker: string }> = {};
   for (let w = 1; w <= workers; w++)
     for (let p = 1; p <= podsPerWorker; p++) pods[`p${w}-${p}`] = { worker: `w${w}` };
-  t.cluster('C0', { underlay: 's1', workers, etcd: 3, podCidr: '10.244.0.0/16', pods });
+  t.cluster('C0', {
+    underlay: 's1',
+    workers,
+    etcd: 3,
+    podCidr: '10.244.0.0/16',
+    pods,
+    ...(cni ? { cni } : {}),
+  });
   const model = validate(t.toSpec(), t.source, { simName: t.name });
-  return measure(`${workers} workers × ${podsPerWorker} pods`, model, true);
+  return measure(`${workers} workers × ${podsPerWorker} pods${cni ? ' through CNI' : ''}`, model, true);
 }
 
 /** iperf3 for `seconds` from a to b; bits per second received. */

@@ -3,6 +3,7 @@
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { type CniCall, type CniTrace, execCni } from './cni.js';
 import { spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
@@ -65,6 +66,8 @@ export class Kernel {
   concurrency = DEFAULT_SHELLS;
   /** next free ifindex of namespaces made here that no veth has entered yet (only lo: 1) */
   private readonly freshIndex = new Map<string, number>();
+  /** directories CNI plugins keep state in, already recorded in the ledger */
+  private readonly cniDirs = new Set<string>();
 
   constructor(readonly ledger: Ledger) {}
 
@@ -317,6 +320,17 @@ export class Kernel {
   recordProcess(pid: number, ns: string | undefined, cmd: string): void {
     const start = processStartTime(pid) ?? '';
     this.ledger.append([{ t: 'proc', pid, start, ns, cmd }]);
+  }
+
+  /**
+   * Runs a CNI plugin (kernel/cni.ts). The directories it keeps state in (host-local's
+   * dataDir) are recorded first, so teardown removes them even after kill -9.
+   */
+  cni(call: CniCall, stateDirs: string[] = []): Promise<{ result: unknown; trace: CniTrace }> {
+    const fresh = stateDirs.filter((d) => !this.cniDirs.has(d));
+    this.ledger.append(fresh.map((path) => ({ t: 'file' as const, path })));
+    for (const d of fresh) this.cniDirs.add(d);
+    return execCni(call);
   }
 
   async stopProcesses(procs: { pid: number; start?: string }[]): Promise<void> {

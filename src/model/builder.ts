@@ -30,6 +30,8 @@ export interface PodOpts {
   labels?: Record<string, string>;
   /** a long-running command in the pod, e.g. a small HTTP server */
   command?: string;
+  /** container ports; a hostPort is published on the worker's address by portmap (cni: true) */
+  ports?: { containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' }[];
 }
 export interface ClusterOpts extends CommonOpts {
   /** the switch(es) or router(s) workers and etcd members attach to, round robin */
@@ -53,6 +55,8 @@ export interface ClusterOpts extends CommonOpts {
   dns?: boolean;
   /** workers announce their pod subnets over BGP from this AS (routers list the cluster as a neighbour) */
   bgp?: { asn: number };
+  /** pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap) */
+  cni?: boolean;
 }
 
 export class Topology {

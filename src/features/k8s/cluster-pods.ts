@@ -10,6 +10,7 @@ import { processStartTime } from '../../kernel/proc.js';
 import { Plan } from '../../plan/plan.js';
 import { type Cidr, formatIp, networkOf, parseIp } from '../../util/ipv4.js';
 import type { ClusterCore } from './cluster-core.js';
+import { createCniPods, deleteCniPods } from './cni/pods.js';
 import type { SubnetEnv } from './flannel.js';
 import { PodNode, planPods, podModel, podNamespace, podResolvConf, resolvConfPath } from './pod.js';
 import {
@@ -32,6 +33,7 @@ export interface PodRequest {
   worker: string;
   labels?: Record<string, string>;
   command?: string;
+  ports?: PodObject['spec']['ports'];
 }
 
 /** A pod that runs elsewhere and is reflected here (Liqo's virtual node), with how to remove it. */
@@ -54,7 +56,7 @@ export interface VirtualNode {
 export function podObject(
   name: string,
   nodeName: string,
-  opts: { labels?: Record<string, string>; command?: string },
+  opts: { labels?: Record<string, string>; command?: string; ports?: PodObject['spec']['ports'] },
 ): Omit<PodObject, 'status'> {
   return {
     apiVersion: 'v1',
@@ -66,7 +68,11 @@ export function podObject(
       labels: opts.labels ?? {},
       creationTimestamp: new Date().toISOString(),
     },
-    spec: { nodeName, ...(opts.command ? { command: opts.command } : {}) },
+    spec: {
+      nodeName,
+      ...(opts.command ? { command: opts.command } : {}),
+      ...(opts.ports?.length ? { ports: opts.ports } : {}),
+    },
   };
 }
 
@@ -103,6 +109,10 @@ export class ClusterPods {
         );
       if (other)
         throw new Error(`"${r.name}" is already the name of a node (${other.kind}): pick another pod name`);
+      if (r.ports?.some((p) => p.hostPort) && !this.c.config.cni)
+        throw new Error(
+          `pod "${r.name}": a hostPort needs the CNI plugins (cni: true on ${this.c.name}): portmap`,
+        );
       byWorker.set(worker, [...(byWorker.get(worker) ?? []), r]);
     }
     return byWorker;
@@ -121,21 +131,27 @@ export class ClusterPods {
     const envs = new Map<WorkerNode, SubnetEnv>();
     await Promise.all([...byWorker.keys()].map(async (w) => envs.set(w, await w.waitReady())));
     try {
-      // 1. etcd: objects (Pending) and addresses, one transaction per worker chunk
-      for (const [worker, list] of byWorker)
-        made.push(...(await this.register(worker, envs.get(worker)!, list)));
-      // 2. kernel: namespaces (ledger first), veths, one script per namespace
-      const plan = new Plan(c.sim.features);
-      for (const worker of byWorker.keys()) {
-        const mine = made.filter((p) => p.worker === worker.name);
-        planPods(
-          plan,
-          worker.ns,
-          envs.get(worker)!,
-          mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip })),
-        );
+      if (c.config.cni) {
+        // through the CNI plugins: namespaces, ADD (host-local hands out the addresses), etcd
+        const pods = [...byWorker].flatMap(([worker, list]) => list.map((r) => this.pending(worker, r)));
+        await createCniPods(c, pods, made);
+      } else {
+        // 1. etcd: objects (Pending) and addresses, one transaction per worker chunk
+        for (const [worker, list] of byWorker)
+          made.push(...(await this.register(worker, envs.get(worker)!, list)));
+        // 2. kernel: namespaces (ledger first), veths, one script per namespace
+        const plan = new Plan(c.sim.features);
+        for (const worker of byWorker.keys()) {
+          const mine = made.filter((p) => p.worker === worker.name);
+          planPods(
+            plan,
+            worker.ns,
+            envs.get(worker)!,
+            mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip })),
+          );
+        }
+        await c.sim.apply(plan);
       }
-      await c.sim.apply(plan);
       if (c.config.dns) {
         const nameserver = dnsServiceIp(c.serviceCidr);
         c.sim.kernel.writeNetnsFiles(
@@ -202,6 +218,18 @@ export class ClusterPods {
     return made;
   }
 
+  /** A pod to be wired by CNI: its object (Pending, no address yet) and live node. */
+  private pending(worker: WorkerNode, r: PodRequest): PodNode {
+    const { c } = this;
+    const o = podObject(r.name, worker.name, r);
+    const model = podModel(c.sim.name, worker.name, r.name, 0, 0);
+    const object: PodObject = {
+      ...o,
+      status: { phase: 'Pending', podIP: '', hostIP: worker.ip, netns: model.ns },
+    };
+    return new PodNode(c.sim, model, worker.name, c.name, object);
+  }
+
   /** Puts a pod that runs elsewhere into this cluster's registry (services select it). */
   async reflect(pod: ReflectedPod): Promise<void> {
     const { c } = this;
@@ -264,7 +292,11 @@ export class ClusterPods {
     // the pod's veth goes first, at once: a deleted namespace is freed asynchronously, and its
     // veth's worker end (named after the pod's IP) would still be there for a new pod given
     // the same address
-    await Promise.all(pods.map((p) => k.ip(p.ns, ['link', 'del', 'eth0'], { check: false })));
+    // (through CNI: DEL removes it and releases the address)
+    await deleteCniPods(c, pods);
+    await Promise.all(
+      pods.filter((p) => !p.cni).map((p) => k.ip(p.ns, ['link', 'del', 'eth0'], { check: false })),
+    );
     await k.deleteNamespaces([...nsSet]);
     k.removeNetnsFiles([...nsSet]);
     for (const p of pods) {
@@ -276,7 +308,8 @@ export class ClusterPods {
         const ip = parseIp(current.status.podIP);
         const worker = c.sim.nodes.get(current.spec.nodeName) as WorkerNode | undefined;
         const env = worker?.subnet();
-        const subnet: Cidr | undefined = env ? networkOf(env.subnet.ip, env.subnet.prefix) : undefined;
+        const subnet: Cidr | undefined =
+          env && !p.cni ? networkOf(env.subnet.ip, env.subnet.prefix) : undefined;
         await unregisterPod(c.etcd, current, ip !== undefined ? subnet : undefined);
       }
     }

@@ -53,6 +53,9 @@ export class PodNode extends SimNode<Simulation> {
     return this.object.status.pid;
   }
 
+  /** wired by the CNI plugins (deleting it runs DEL) */
+  cni = false;
+
   /** Its own resolv.conf, mounted over /etc/resolv.conf as `ip netns exec` would (when the cluster has DNS). */
   resolvConf?: string;
 

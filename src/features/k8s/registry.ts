@@ -18,7 +18,11 @@ export interface PodObject {
     labels: Record<string, string>;
     creationTimestamp: string;
   };
-  spec: { nodeName: string; command?: string };
+  spec: {
+    nodeName: string;
+    command?: string;
+    ports?: { containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' }[];
+  };
   status: {
     phase: 'Pending' | 'Running' | 'Failed';
     podIP: string;
@@ -106,6 +110,22 @@ export async function registerPods(
     }
   }
   throw new Error('could not allocate pod addresses: too many concurrent changes');
+}
+
+/**
+ * Registers pods whose addresses were handed out elsewhere (host-local, through CNI): one
+ * transaction per chunk that fails as a whole if any of the names exists meanwhile.
+ */
+export async function createPodObjects(etcd: Etcd3, pods: PodObject[]): Promise<void> {
+  for (let i = 0; i < pods.length; i += 100) {
+    const chunk = pods.slice(i, i + 100);
+    let txn = etcd.if(podKey(chunk[0].metadata.name), 'Create', '==', 0);
+    for (const p of chunk.slice(1)) txn = txn.and(podKey(p.metadata.name), 'Create', '==', 0);
+    const puts = chunk.map((p) => etcd.put(podKey(p.metadata.name)).value(JSON.stringify(p)));
+    const res = await txn.then(...puts).commit();
+    if (!res.succeeded)
+      throw new DuplicatePodError('a pod of this batch was created meanwhile by someone else');
+  }
 }
 
 export async function updatePods(etcd: Etcd3, pods: PodObject[]): Promise<void> {

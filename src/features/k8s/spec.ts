@@ -22,6 +22,16 @@ export const podSpec = z.strictObject({
   labels: z.record(z.string(), z.string()).optional(),
   /** a long-running command started in the pod (e.g. a small HTTP server) */
   command: z.string().optional(),
+  /** its container ports; a hostPort is published on the worker's address by portmap (cni: true) */
+  ports: z
+    .array(
+      z.strictObject({
+        containerPort: z.number().int().min(1).max(65535),
+        hostPort: z.number().int().min(1).max(65535).optional(),
+        protocol: z.enum(['TCP', 'UDP']).optional(),
+      }),
+    )
+    .optional(),
 });
 export type PodSpec = z.infer<typeof podSpec>;
 
@@ -62,6 +72,11 @@ export const clusterFields = {
    * mode) to the routers of their underlay, which list the cluster among their neighbours.
    */
   bgp: z.strictObject({ asn }).optional(),
+  /**
+   * Pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap)
+   * instead of netsim's direct path (default off)
+   */
+  cni: z.boolean().optional(),
 };
 export const clusterSchema = z.strictObject(clusterFields);
 export type ClusterSpec = z.infer<typeof clusterSchema>;
@@ -85,6 +100,7 @@ export interface ClusterConfig {
   /** as written in the topology (relative to its file) */
   manifests: string[];
   bgp?: { asn: number };
+  cni?: boolean;
 }
 
 export function networkConfig(c: ClusterConfig): NetworkConfig {
@@ -147,6 +163,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     dns: spec.dns ?? true,
     manifests: spec.manifests ?? [],
     bgp: spec.bgp,
+    ...(spec.cni ? { cni: true } : {}),
   };
   const svcCidr = parseServiceCidr(cfg.serviceCidr);
   const podNet = parseCidr(cfg.podCidr);
@@ -194,6 +211,12 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
   if ((spec.leaseRenewMargin ?? 0) >= (spec.leaseTtl ?? Number.POSITIVE_INFINITY))
     ctx.issue(at('leaseRenewMargin'), 'the renewal margin must be shorter than leaseTtl');
   for (const [pod, p] of Object.entries(cfg.pods)) {
+    for (const [i, port] of (p.ports ?? []).entries())
+      if (port.hostPort && !cfg.cni)
+        ctx.issue(
+          at('pods', pod, 'ports', i, 'hostPort'),
+          'a hostPort needs the CNI plugins (cni: true): portmap',
+        );
     if (!POD_NAME_RE.test(pod)) ctx.issue(at('pods', pod), `invalid pod name "${pod}": ${POD_NAME_MSG}`);
     const taken = ctx.nodes[pod]
       ? `a node (${String(ctx.nodes[pod].kind)})`

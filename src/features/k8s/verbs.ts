@@ -6,6 +6,7 @@ import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
 import { type Cluster, clustersOf } from './cluster.js';
+import { formatInvocation } from './cni/runtime.js';
 import { PodNode } from './pod.js';
 import { WorkerNode } from './worker.js';
 
@@ -151,6 +152,26 @@ export function k8sVerbs(
         }
         await worker(sim, w).deleteContainer(pod);
         io.out(`deleted ${pod}\n`);
+        return 0;
+      },
+    },
+    {
+      names: ['cni'],
+      usage: 'cni pod',
+      help: "the pod's last CNI invocation: each plugin's environment, stdin config and result JSON",
+      async run([name]) {
+        if (!name) {
+          io.err('*** usage: cni <pod>\n');
+          return 1;
+        }
+        const pod = sim.node(name);
+        if (!(pod instanceof PodNode)) throw new Error(`${name} is a ${pod.kind}, not a pod`);
+        const inv = worker(sim, pod.worker).cni.lastInvocation(pod.name);
+        if (!inv) {
+          io.err(`*** ${pod.name} was not wired by CNI (its cluster has cni: false)\n`);
+          return 1;
+        }
+        io.out(formatInvocation(inv));
         return 0;
       },
     },

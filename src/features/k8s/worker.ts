@@ -11,6 +11,7 @@ import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
 import { sleep } from '../../util/wait.js';
 import type { FrrInstance } from '../frr/instance.js';
+import { WorkerCni } from './cni/runtime.js';
 import {
   DEFAULT_LEASE_TTL_S,
   DEFAULT_RENEW_MARGIN_S,
@@ -59,6 +60,13 @@ export class WorkerNode extends SimNode<Simulation> {
   foreground?: ReturnType<typeof spawnIn>;
   /** zebra and bgpd, when the cluster announces pod subnets over BGP */
   frr?: FrrInstance;
+  private cniRuntime?: WorkerCni;
+
+  /** The worker's CNI runtime (its conflist, host-local's leases, the last call per pod). */
+  get cni(): WorkerCni {
+    this.cniRuntime ??= new WorkerCni(this.sim.kernel, this.name, this.ns, this.dir);
+    return this.cniRuntime;
+  }
 
   /** Lines typed in the worker find its own vtysh first (a BGP worker's FRR). */
   override shellLine(line: string): string {
@@ -166,6 +174,7 @@ export class WorkerNode extends SimNode<Simulation> {
       const env = this.subnet();
       if (env) {
         await this.ensureBridge(env);
+        if (this.config.cni) this.cni.install();
         return env;
       }
       if (!this.agentRunning)

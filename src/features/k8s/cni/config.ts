@@ -1,0 +1,130 @@
+// The CNI configuration a flannel node has: the conflist flannel's DaemonSet installs
+// (/etc/cni/net.d/10-flannel.conflist) and the configuration flannel's CNI plugin hands to the
+// plugin it delegates to (`bridge` with `host-local` IPAM), built from subnet.env exactly as
+// flannel-cni-plugin's doCmdAdd/getDelegateIPAM do. Pure functions: no files, no processes.
+import { formatCidr, formatIp, networkOf } from '../../../util/ipv4.js';
+import type { SubnetEnv } from '../flannel.js';
+import { parseSubnetEnv } from '../flannel.js';
+
+/** CNI spec version of the conflist (1.0.0: the first with CHECK and the current result shape). */
+export const CNI_VERSION = '1.0.0';
+export const CONFLIST_FILE = '10-flannel.conflist';
+export const NETWORK_NAME = 'cbr0';
+
+export interface PluginConf {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface ConfList {
+  cniVersion: string;
+  name: string;
+  plugins: PluginConf[];
+}
+
+/** flannel's conflist: the flannel plugin (delegating to bridge), then portmap for hostPorts. */
+export function flannelConflist(): ConfList {
+  return {
+    name: NETWORK_NAME,
+    cniVersion: CNI_VERSION,
+    plugins: [
+      { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+}
+
+export function formatConflist(c: ConfList): string {
+  return `${JSON.stringify(c, null, 2)}\n`;
+}
+
+/** A conflist read back from its file: the shape is checked, the first error named. */
+export function parseConflist(text: string): ConfList {
+  const v = JSON.parse(text) as Partial<ConfList>;
+  if (typeof v.name !== 'string') throw new Error('conflist: "name" is missing');
+  if (typeof v.cniVersion !== 'string') throw new Error('conflist: "cniVersion" is missing');
+  if (!Array.isArray(v.plugins) || v.plugins.length === 0) throw new Error('conflist: "plugins" is empty');
+  v.plugins.forEach((p, i) => {
+    if (typeof p?.type !== 'string') throw new Error(`conflist: plugins[${i}].type is missing`);
+  });
+  return v as ConfList;
+}
+
+/**
+ * What flannel's plugin passes to its delegate: the delegate block of the conflist with
+ * flannel's defaults (type bridge, isGateway, ipMasq = !FLANNEL_IPMASQ, mtu = FLANNEL_MTU),
+ * the network's name and version, and host-local IPAM over the node's subnet with a route to
+ * the whole pod network. `dataDir` keeps host-local's leases (netsim: inside the simulation).
+ */
+export function delegateConfig(
+  list: ConfList,
+  flannel: PluginConf,
+  env: SubnetEnv,
+  dataDir: string,
+): Record<string, unknown> {
+  const d = { ...((flannel.delegate as Record<string, unknown> | undefined) ?? {}) };
+  d.name = list.name;
+  d.type ??= 'bridge';
+  if (d.type === 'bridge') {
+    d.bridge ??= 'cni0';
+    d.isGateway ??= true;
+  }
+  d.ipMasq ??= !env.ipMasq;
+  d.mtu ??= env.mtu;
+  d.cniVersion = list.cniVersion;
+  const subnet = networkOf(env.subnet.ip, env.subnet.prefix);
+  d.ipam = {
+    type: 'host-local',
+    ranges: [[{ subnet: `${formatIp(subnet.net)}/${subnet.prefix}` }]],
+    routes: [{ dst: formatCidr(env.network) }],
+    dataDir,
+  };
+  return d;
+}
+
+/** The same from subnet.env's text (what the plugin reads from /run/flannel/subnet.env). */
+export function delegateFromSubnetEnv(
+  list: ConfList,
+  flannel: PluginConf,
+  subnetEnvText: string,
+  dataDir: string,
+): Record<string, unknown> {
+  const env = parseSubnetEnv(subnetEnvText);
+  if (!env) throw new Error('subnet.env: FLANNEL_NETWORK, FLANNEL_SUBNET and FLANNEL_MTU are required');
+  return delegateConfig(list, flannel, env, dataDir);
+}
+
+/** A chained plugin's configuration: its conflist entry with name, version and the previous result. */
+export function chainedConfig(
+  list: ConfList,
+  plugin: PluginConf,
+  prevResult: unknown,
+  runtimeConfig?: Record<string, unknown>,
+): Record<string, unknown> {
+  const { capabilities: _caps, ...rest } = plugin;
+  const out: Record<string, unknown> = { ...rest, name: list.name, cniVersion: list.cniVersion };
+  if (runtimeConfig) out.runtimeConfig = runtimeConfig;
+  if (prevResult !== undefined) out.prevResult = prevResult;
+  return out;
+}
+
+/** A CNI 1.0.0 result: the container's interface and its address. */
+export interface CniResult {
+  cniVersion?: string;
+  interfaces?: { name: string; mac?: string; sandbox?: string }[];
+  ips?: { address: string; gateway?: string; interface?: number }[];
+  routes?: { dst: string; gw?: string }[];
+}
+
+/** The pod's address (ip/prefix), its interface and the host end of its veth from a result. */
+export function podAddress(
+  result: unknown,
+  ifname = 'eth0',
+): { address: string; gateway?: string; hostVeth?: string; mac?: string } {
+  const r = result as CniResult;
+  const ip = r?.ips?.find((x) => x.interface === undefined || r.interfaces?.[x.interface]?.name === ifname);
+  if (!ip) throw new Error(`the CNI result has no address for ${ifname}: ${JSON.stringify(result)}`);
+  const mine = ip.interface !== undefined ? r.interfaces?.[ip.interface] : undefined;
+  const host = r.interfaces?.find((i) => !i.sandbox && i.name.startsWith('veth'));
+  return { address: ip.address, gateway: ip.gateway, hostVeth: host?.name, mac: mine?.mac };
+}
