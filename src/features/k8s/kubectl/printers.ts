@@ -54,6 +54,19 @@ function internalIp(n: NodeObject): string {
   return n.status.addresses.find((a) => a.type === 'InternalIP')?.address ?? '<none>';
 }
 
+/** NAME, one column of its own, AGE: and nothing more with -o wide (endpoints, netpol). */
+function nameColumnAge(column: string, value: (o: unknown) => string): Printer {
+  return {
+    header: ['NAME', column, 'AGE'],
+    wide: [],
+    row(o, now) {
+      const meta = (o as { metadata: { name: string; creationTimestamp?: string } }).metadata;
+      return [meta.name, value(o), age(meta.creationTimestamp, now)];
+    },
+    wideRow: () => [],
+  };
+}
+
 const PRINTERS: Record<Resource, Printer> = {
   pods: {
     header: ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'],
@@ -84,32 +97,10 @@ const PRINTERS: Record<Resource, Printer> = {
     },
     wideRow: (o) => [formatLabels((o as ServiceObject).spec.selector)],
   },
-  endpoints: {
-    header: ['NAME', 'ENDPOINTS', 'AGE'],
-    wide: [],
-    row(o, now) {
-      const e = o as EndpointsObject;
-      return [
-        e.metadata.name,
-        formatEndpoints(e),
-        age((e.metadata as { creationTimestamp?: string }).creationTimestamp, now),
-      ];
-    },
-    wideRow: () => [],
-  },
-  networkpolicies: {
-    header: ['NAME', 'POD-SELECTOR', 'AGE'],
-    wide: [],
-    row(o, now) {
-      const n = o as NetworkPolicyObject;
-      return [
-        n.metadata.name,
-        formatLabels(n.spec.podSelector?.matchLabels),
-        age((n.metadata as { creationTimestamp?: string }).creationTimestamp, now),
-      ];
-    },
-    wideRow: () => [],
-  },
+  endpoints: nameColumnAge('ENDPOINTS', (o) => formatEndpoints(o as EndpointsObject)),
+  networkpolicies: nameColumnAge('POD-SELECTOR', (o) =>
+    formatLabels((o as NetworkPolicyObject).spec.podSelector?.matchLabels),
+  ),
   nodes: {
     header: ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION'],
     wide: ['INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'],
