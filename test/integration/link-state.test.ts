@@ -1,8 +1,8 @@
 // `link a b down|up`: through the API and through the REPL verb. Traffic stops while the
 // link is down and comes back when it is up again.
 import t from 'tap';
-import { Commands } from '../../src/surfaces/repl/commands.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
+import { repl } from '../lib/repl.js';
 
 const TOPOLOGY = `
 name: x
@@ -18,19 +18,6 @@ links:
   - endpoints: [h3, r1]
   - endpoints: [r1, s1]
 `;
-
-function captured(sim: ConstructorParameters<typeof Commands>[0]) {
-  const io = { out: '', err: '' };
-  const cmds = new Commands(sim, {
-    out: (s) => {
-      io.out += s;
-    },
-    err: (s) => {
-      io.err += s;
-    },
-  });
-  return { cmds, io };
-}
 
 if (requireRoot(t)) {
   t.test('sim.setLink', async (t) => {
@@ -55,7 +42,7 @@ if (requireRoot(t)) {
 
   t.test('the REPL verb: link a b down|up', async (t) => {
     const sim = await up(t, modelFromYaml(TOPOLOGY));
-    const { cmds, io } = captured(sim);
+    const { cmds, io } = repl(sim);
     t.equal(await cmds.run('h1 ping -c1 -W1 h3'), 0, 'h1 ping h3 (through s1 and r1)');
     t.match(io.out, /1 received/);
     t.equal(await cmds.run('link r1 s1 down'), 0, 'link r1 s1 down');
