@@ -6,6 +6,9 @@ export const RESOURCES = {
   pods: ['pods', 'pod', 'po'],
   services: ['services', 'service', 'svc'],
   endpoints: ['endpoints', 'endpoint', 'ep'],
+  endpointslices: ['endpointslices', 'endpointslice'],
+  deployments: ['deployments', 'deployment', 'deploy'],
+  ingresses: ['ingresses', 'ingress', 'ing'],
   networkpolicies: ['networkpolicies', 'networkpolicy', 'netpol'],
   nodes: ['nodes', 'node', 'no'],
   namespaces: ['namespaces', 'namespace', 'ns'],
@@ -40,6 +43,8 @@ export interface KubectlArgs {
   allNamespaces: boolean;
   selector: Requirement[];
   output: Output;
+  /** --show-labels: a LABELS column last */
+  showLabels: boolean;
   context?: string;
   /** exec: the command after -- */
   command: string[];
@@ -96,6 +101,7 @@ export function parseKubectl(argv: string[]): KubectlArgs {
     allNamespaces: false,
     selector: [],
     output: 'table',
+    showLabels: false,
     command: [],
   };
   const words: string[] = [];
@@ -108,6 +114,8 @@ export function parseKubectl(argv: string[]): KubectlArgs {
     const flag = w.split('=')[0];
     if (flag === '-n' || flag === '--namespace' || (w.startsWith('-n') && !w.startsWith('--'))) {
       [a.namespace, i] = flagValue(argv, i, 'n');
+    } else if (w === '--show-labels') {
+      a.showLabels = true;
     } else if (w === '-A' || w === '--all-namespaces') {
       a.allNamespaces = true;
     } else if (flag === '-l' || flag === '--selector' || (w.startsWith('-l') && !w.startsWith('--'))) {

@@ -23,6 +23,9 @@ const KIND_NAME: Record<Resource, string> = {
   pods: 'pod',
   services: 'service',
   endpoints: 'endpoints',
+  endpointslices: 'endpointslice.discovery.k8s.io',
+  deployments: 'deployment.apps',
+  ingresses: 'ingress.networking.k8s.io',
   networkpolicies: 'networkpolicy.networking.k8s.io',
   nodes: 'node',
   namespaces: 'namespace',
@@ -31,6 +34,9 @@ const PLURAL: Record<Resource, string> = {
   pods: 'pods',
   services: 'services',
   endpoints: 'endpoints',
+  endpointslices: 'endpointslices.discovery.k8s.io',
+  deployments: 'deployments.apps',
+  ingresses: 'ingresses.networking.k8s.io',
   networkpolicies: 'networkpolicies.networking.k8s.io',
   nodes: 'nodes',
   namespaces: 'namespaces',
@@ -96,7 +102,7 @@ function printObjects(a: KubectlArgs, objects: KubeObject[], now: number, io: Io
     return 0;
   }
   const withNamespace = a.allNamespaces && !CLUSTER_SCOPED.has(r) && a.names.length === 0;
-  const t = tableOf(r, objects, { wide: a.output === 'wide', withNamespace, now });
+  const t = tableOf(r, objects, { wide: a.output === 'wide', withNamespace, now, showLabels: a.showLabels });
   io.out(renderTable(t.header, t.rows));
   return 0;
 }
