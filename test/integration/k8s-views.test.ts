@@ -222,6 +222,13 @@ if (requireRoot(t)) {
       t.equal(head, 'NAME   CLASS   HOSTS             ADDRESS   PORTS   AGE');
       t.match(row, /^web {4}nginx {3}web\.example\.com {13}80 {6}\d+s$/, 'no ADDRESS: nothing serves it');
       t.match((await run('kubectl get ingress web -o yaml')).out, /kind: Ingress\n/);
+      const dd = await run('kubectl describe deploy zoned');
+      t.match(dd.out, /\nReplicas: +3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable\n/);
+      t.match(dd.out, /\n {2}Node-Selectors: {2}zone=b\n/);
+      const dn = (await run('kubectl describe node C0w2')).out;
+      t.match(dn, /\n +zone=b\n/);
+      for (const p of podsOf('zoned'))
+        t.match(dn, `  default     ${p.name}`, `describe node lists ${p.name}`);
       for (const r of ['endpointslices', 'ingresses', 'deploy'])
         t.equal((await run(`kubectl get ${r} -A -o yaml`)).code, 0, `${r} -A -o yaml`);
     });

@@ -3,6 +3,7 @@
 // from an Endpoints object, a deployment's status counted from its pods, and the command line.
 import t from 'tap';
 import { parseKubectl } from '../../src/features/k8s/kubectl/args.js';
+import { describeDeployment, describeNode } from '../../src/features/k8s/kubectl/describe.js';
 import type { NodeObject } from '../../src/features/k8s/kubectl/objects.js';
 import { ingressHosts, tableOf } from '../../src/features/k8s/kubectl/printers.js';
 import { endpointSliceOf, sliceEndpoints } from '../../src/features/k8s/kubectl/slices.js';
@@ -188,6 +189,54 @@ t.test('a headless service shows None; nodes --show-labels', async (t) => {
   t.equal(
     n[1],
     'C0w1   Ready    <none>   10m   netsim-v1.0.0   kubernetes.io/hostname=C0w1,kubernetes.io/os=linux,zone=a',
+  );
+});
+
+t.test('describe deploy and describe node', async (t) => {
+  const d = describeDeployment(withStatus(deployment, [pod(`web-${HASH}-bcdfg`, HASH)]));
+  t.match(d, /^Name: +web\n/);
+  t.match(d, /\nReplicas: +3 desired \| 1 updated \| 1 total \| 1 available \| 0 unavailable\n/);
+  t.match(d, /\nSelector: +app=web\n/);
+  t.match(
+    d,
+    /\nPod Template:\n {2}Labels: {2}app=web\n {2}Containers:\n {3}web:\n {4}Image: {2}nginx:1\.27\n/,
+  );
+  const node: NodeObject = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'C0w1', labels: { 'kubernetes.io/hostname': 'C0w1', zone: 'a' } },
+    spec: { podCIDR: '10.244.1.0/24' },
+    status: {
+      conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', message: 'ok' }],
+      addresses: [{ type: 'InternalIP', address: '10.0.0.2' }],
+      nodeInfo: {
+        kubeletVersion: 'netsim-v1.0.0',
+        osImage: 'Debian',
+        kernelVersion: '6.1.0',
+        containerRuntimeVersion: 'netsim://netns',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+    },
+  };
+  const n = describeNode(node, [
+    pod(`web-${HASH}-bcdfg`, HASH),
+    { ...pod('elsewhere', HASH), spec: { nodeName: 'C0w2' } },
+  ]);
+  t.match(n, /\nLabels: +kubernetes\.io\/hostname=C0w1\n +zone=a\n/);
+  t.match(
+    n,
+    /\nConditions:\n {2}Type {4}Status {3}Reason {7}Message\n {2}Ready {3}True {5}AgentReady {3}ok\n/,
+  );
+  t.match(n, /\n {2}InternalIP: {2}10\.0\.0\.2\n/);
+  t.match(
+    n,
+    /\nNon-terminated Pods: +\(1 in total\)\n {2}Namespace {3}Name\n {2}default {5}web-bcdfghjklm-bcdfg\n/,
+  );
+  t.notMatch(n, 'elsewhere');
+  t.throws(
+    () => parseKubectl(['describe', 'ep', 'web']),
+    /describe is implemented here for pods, services, deployments, nodes only/,
   );
 });
 

@@ -16,6 +16,9 @@ export const RESOURCES = {
 
 export type Resource = keyof typeof RESOURCES;
 
+/** What `describe` knows. */
+const DESCRIBED: Resource[] = ['pods', 'services', 'deployments', 'nodes'];
+
 /** A failure kubectl would report with these words (no `error: ` added). */
 export class KubectlError extends Error {}
 
@@ -158,8 +161,8 @@ export function parseKubectl(argv: string[]): KubectlArgs {
       : rest;
     a.resource = resourceOf(type);
     a.names = names;
-    if (a.verb === 'describe' && a.resource !== 'pods' && a.resource !== 'services')
-      throw new KubectlError(`error: describe is implemented here for pods and services only`);
+    if (a.verb === 'describe' && !DESCRIBED.includes(a.resource))
+      throw new KubectlError(`error: describe is implemented here for ${DESCRIBED.join(', ')} only`);
   } else {
     if (rest.length !== 1)
       throw new KubectlError(

@@ -7,11 +7,19 @@ import { stringify } from 'yaml';
 import type { Io } from '../../../runtime/plugin.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import { type Cluster, clustersOf } from '../cluster.js';
+import type { DeploymentObject } from '../manifests/stored.js';
 import { PodNode } from '../pod.js';
 import type { EndpointsObject, ServiceObject } from '../services/objects.js';
 import { type KubectlArgs, KubectlError, matches, parseKubectl, type Resource } from './args.js';
-import { describePod, describeService } from './describe.js';
-import { CLUSTER_SCOPED, type KubeObject, labelsOf, listObjects, namespaceOf } from './objects.js';
+import { describeDeployment, describeNode, describePod, describeService } from './describe.js';
+import {
+  CLUSTER_SCOPED,
+  type KubeObject,
+  labelsOf,
+  listObjects,
+  type NodeObject,
+  namespaceOf,
+} from './objects.js';
 import { tableOf } from './printers.js';
 import { renderTable } from './table.js';
 
@@ -116,6 +124,8 @@ async function describe(c: Cluster, a: KubectlArgs, io: Io): Promise<number> {
     const o = objects.find((x) => x.metadata.name === name);
     if (!o) throw notFound(r, name);
     if (r === 'pods') texts.push(describePod(o as Parameters<typeof describePod>[0]));
+    else if (r === 'deployments') texts.push(describeDeployment(o as DeploymentObject));
+    else if (r === 'nodes') texts.push(describeNode(o as NodeObject, await c.pods()));
     else {
       const s = o as ServiceObject;
       const eps = (await listObjects(c, 'endpoints')) as EndpointsObject[];
