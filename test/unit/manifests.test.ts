@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { schedule } from '../../src/features/k8s/manifests/deployment.js';
 import { manifestDocs } from '../../src/features/k8s/manifests/input.js';
 import {
   shellLine,
@@ -260,4 +261,24 @@ spec:
     errorsOf(pod("{'bad key!': x}"), labelled),
     /spec.nodeSelector\["bad key!"\]: label key "bad key!"/,
   );
+});
+
+t.test('scheduling: replicas spread over the workers whose labels fit', async (t) => {
+  const config = {
+    name: 'C0',
+    workers: ['C0w1', 'C0w2', 'C0w3'],
+    workerLabels: { C0w2: { zone: 'b' }, C0w3: { zone: 'b' } },
+  };
+  const c = { name: 'C0', config, localPods: () => [{ worker: 'C0w2' }] } as unknown as Parameters<
+    typeof schedule
+  >[0];
+  const zoned = { labels: {}, ports: [], nodeSelector: { zone: 'b' } };
+  t.same(schedule(c, [zoned, zoned, zoned]), ['C0w3', 'C0w2', 'C0w3'], 'the least loaded of C0w2 and C0w3');
+  t.same(schedule(c, [{ labels: {}, ports: [] }]), ['C0w1'], 'without a selector: any worker');
+  t.same(
+    schedule(c, [{ labels: {}, ports: [], nodeSelector: { 'kubernetes.io/hostname': 'C0w1' } }]),
+    ['C0w1'],
+    'the hostname label',
+  );
+  t.throws(() => schedule(c, [{ labels: {}, ports: [], nodeSelector: { zone: 'x' } }]), /no worker of C0/);
 });
