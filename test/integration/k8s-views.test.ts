@@ -59,6 +59,13 @@ spec:
   selector: {app: web}
   ports: [{port: 8000, targetPort: http}]
 `,
+    `apiVersion: v1
+kind: Service
+metadata: {name: web-c}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+`,
     `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: web}
@@ -244,6 +251,12 @@ if (requireRoot(t)) {
         timeoutMs: 10000,
       });
       t.pass(`web-h resolves to ${want.join(',')} only`);
+      const clusterIp = (await C0.services()).find((x) => x.name === 'web-c')!.clusterIP;
+      t.same(
+        await resolve('web-c'),
+        [clusterIp],
+        'a ClusterIP service keeps its one name as its endpoints change',
+      );
       t.equal(rows((await run('kubectl get deploy web')).out)[0].READY, '1/1');
       const again = await run(`kubectl apply -f ${writeFile(dir, 'app.yaml', app(1))}`);
       t.match(again.out, /ingress\.networking\.k8s\.io\/web unchanged/);

@@ -68,7 +68,8 @@ function recordsOf(key: string, value: string | undefined): [string, string[]][]
     const id = key.slice(ENDPOINTS_PREFIX.length);
     if (value === undefined) endpoints.delete(id);
     else endpoints.set(id, JSON.parse(value) as EndpointsObject);
-    setRecords(`${SPECS_PREFIX}${id}`, headlessRecords(id));
+    // only a headless service's name is made of its endpoints (others keep their ClusterIP)
+    if (headless.has(id)) setRecords(`${SPECS_PREFIX}${id}`, headlessRecords(id));
     return [];
   }
   if (value === undefined) {
