@@ -7,9 +7,11 @@ import { POLICY_PREFIX } from '../agent/policy.js';
 import type { PodRequest } from '../cluster-pods.js';
 import { PodNode } from '../pod.js';
 import { type ServiceObject, specKey } from '../services/objects.js';
-import { resolveWorker } from '../spec.js';
+import { resolveWorker, workerNodeLabels } from '../spec.js';
 import { deleteDeployment, ownedPods, reconcileDeployment, schedule } from './deployment.js';
+import { ingressKey, storeIngress } from './ingress.js';
 import { type ManifestInput, manifestDocs } from './input.js';
+import { deploymentKey, storeDeployment } from './stored.js';
 import {
   type Desired,
   type DesiredPod,
@@ -32,8 +34,11 @@ export interface ApplyResult {
 const APPLIED = new ObjectKey<Map<string, Map<string, Desired>>>('k8s-manifests');
 
 const keyOf = (o: Desired) => `${o.kind}/${o.namespace}/${o.name}`;
-const resource = (o: Desired) =>
-  `${o.kind === 'Deployment' ? 'deployment.apps' : o.kind.toLowerCase()}/${o.name}`;
+const GROUPED: Partial<Record<Desired['kind'], string>> = {
+  Deployment: 'deployment.apps',
+  Ingress: 'ingress.networking.k8s.io',
+};
+const resource = (o: Desired) => `${GROUPED[o.kind] ?? o.kind.toLowerCase()}/${o.name}`;
 /** An object as compared: without where it was written. */
 const canonical = (o: Desired) => JSON.stringify({ ...o, source: undefined });
 
@@ -52,6 +57,7 @@ function context(c: ManifestCluster, forDelete: boolean): ValidationContext {
   return {
     workers: c.config.workers,
     resolveWorker: (n) => resolveWorker(c.config, n),
+    nodeLabels: (w) => workerNodeLabels(c.config, w),
     serviceCidr: c.serviceCidr,
     knownPods: podSources([...applied(c).values()].filter((o) => o.kind !== 'Pod' || live.has(o.name))),
     podNameTaken(name) {
@@ -141,6 +147,7 @@ export async function applyManifests(
     const before = memory.get(keyOf(o));
     const isNew = !before && ownedPods(c, o.name, o.selector).length === 0;
     const changed = await reconcileDeployment(c, o);
+    await storeDeployment(c.etcd, o);
     memory.set(keyOf(o), o);
     const same = !changed && before && canonical(before) === canonical(o);
     lines.push(`${resource(o)} ${isNew ? 'created' : same ? 'unchanged' : 'configured'}`);
@@ -164,6 +171,13 @@ export async function applyManifests(
     memory.set(keyOf(o), o);
     lines.push(`${resource(o)} ${raw === null ? 'created' : 'configured'}`);
   }
+  // 5. ingresses: stored only (nothing serves them yet)
+  for (const o of objects) {
+    if (o.kind !== 'Ingress') continue;
+    const what = await storeIngress(c.etcd, o);
+    memory.set(keyOf(o), o);
+    lines.push(`${resource(o)} ${what}`);
+  }
   return { lines, notes };
 }
 
@@ -175,16 +189,19 @@ export async function deleteManifests(
   const { objects, notes } = checkManifests(c, input, true);
   const memory = applied(c);
   const lines: string[] = [];
-  const order = ['Service', 'Deployment', 'Pod', 'NetworkPolicy'];
+  const order = ['Ingress', 'Service', 'Deployment', 'Pod', 'NetworkPolicy'];
   const sorted = [...objects].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   await c.ensureNetworkConfig();
   for (const o of sorted) {
     let found = true;
-    if (o.kind === 'Service') {
+    if (o.kind === 'Ingress') {
+      found = (await c.etcd.delete().key(ingressKey(o.namespace, o.name))).deleted !== '0';
+    } else if (o.kind === 'Service') {
       found = (await c.etcd.get(specKey(o.namespace, o.name)).string()) !== null;
       if (found) await c.deleteService(o.name, o.namespace);
     } else if (o.kind === 'Deployment') {
-      found = (await deleteDeployment(c, o.name, o.selector)) || memory.has(keyOf(o));
+      const stored = (await c.etcd.delete().key(deploymentKey(o.namespace, o.name))).deleted !== '0';
+      found = (await deleteDeployment(c, o.name, o.selector)) || memory.has(keyOf(o)) || stored;
     } else if (o.kind === 'Pod') {
       found = c.localPods().some((p) => p.name === o.name);
       if (found) await c.deletePod(o.name);

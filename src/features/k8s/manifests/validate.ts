@@ -5,10 +5,12 @@ import type { z } from 'zod';
 import { type Issue, type Path, TopologyError } from '../../../model/errors.js';
 import { POD_NAME_RE } from '../spec.js';
 import { checkDeployment } from './deployment.js';
+import { INGRESS_NOTE, ingressObject } from './ingress-check.js';
 import { checkPodSpec, present } from './pod-spec.js';
 import {
   type DeploymentManifest,
   IGNORED,
+  type IngressManifest,
   KINDS,
   type Kind,
   type PodManifest,
@@ -38,7 +40,12 @@ function zodIssues(err: z.ZodError, add: Add): void {
 function parseDoc(
   v: unknown,
   add: Add,
-): { kind: Kind; m: PodManifest | DeploymentManifest | ServiceManifest | PolicyManifest } | undefined {
+):
+  | {
+      kind: Kind;
+      m: PodManifest | DeploymentManifest | ServiceManifest | PolicyManifest | IngressManifest;
+    }
+  | undefined {
   const o = v as Record<string, unknown>;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     add([], 'a manifest is a mapping with apiVersion, kind, metadata and spec');
@@ -79,6 +86,7 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
   const objects: Desired[] = [];
   const notes = new Map<string, Set<string>>();
   const seen = new Set<string>();
+  const ingressFiles = new Set<string>();
   for (const doc of docs) {
     const add: Add = (path, message) => issues.push({ path, message, pos: doc.source.locate(path) });
     const note: Note = (field) => {
@@ -89,6 +97,7 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
     const parsed = parseDoc(doc.value, add);
     if (!parsed) continue;
     const { kind, m } = parsed;
+    if (kind === 'Ingress') ingressFiles.add(doc.source.file);
     const { name } = m.metadata;
     const namespace = m.metadata.namespace ?? 'default';
     if (namespace !== 'default') {
@@ -123,6 +132,8 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
     } else if (kind === 'Deployment') {
       const d = checkDeployment(m as DeploymentManifest, base, ctx, add, note);
       if (d) objects.push(d);
+    } else if (kind === 'Ingress') {
+      objects.push(ingressObject(m as IngressManifest, base, note));
     } else if (kind === 'Service') {
       objects.push({ kind, ...base, spec: serviceSpec(m as ServiceManifest, note) });
     } else {
@@ -138,9 +149,12 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
   if (issues.length) throw new TopologyError(issues);
   return {
     objects,
-    notes: [...notes].map(
-      ([file, fields]) =>
-        `${file}: not emulated by netsim (accepted, without effect): ${[...fields].join(', ')}`,
-    ),
+    notes: [
+      ...[...notes].map(
+        ([file, fields]) =>
+          `${file}: not emulated by netsim (accepted, without effect): ${[...fields].join(', ')}`,
+      ),
+      ...(ingressFiles.size ? [`${[...ingressFiles].join(', ')}: ${INGRESS_NOTE}`] : []),
+    ],
   };
 }
