@@ -97,6 +97,25 @@ nodes:
       t.equal((await C0.pingPods()).failed, 0, 'every pair');
     });
 
+    t.test("across workers a pod's packets keep its address (bridge: ipMasq false)", async (t) => {
+      t.equal(
+        w1.cni.lastInvocation('a1')!.calls[0].stdin.ipMasq,
+        false,
+        'FLANNEL_IPMASQ=true: flannel masquerades',
+      );
+      // a1 answers with the peer address it sees
+      await a1.exec(
+        `socat TCP-LISTEN:9000,fork,reuseaddr 'SYSTEM:echo $SOCAT_PEERADDR' >/dev/null 2>&1 & echo $! > ${w1.dir}/peer.pid`,
+      );
+      t.teardown(() => a1.exec(`kill $(cat ${w1.dir}/peer.pid)`));
+      let seen = '';
+      await waitFor(async () => {
+        seen = (await b1.cmd(`socat -T2 - TCP:${a1.ip}:9000 </dev/null`)).trim();
+        return seen !== '';
+      });
+      t.equal(seen, b1.ip, 'a1 sees b1 (C0w2) by its pod address, not its worker');
+    });
+
     t.test('CHECK passes on a healthy pod and fails once its veth is gone', async (t) => {
       const [c1] = await C0.createPods([{ name: 'c1', worker: 'w2' }]);
       await w2.cni.check(cniPod(c1));
