@@ -63,6 +63,15 @@ nodes:
       );
       const r = repl(sim);
       t.match((await r.run(`C0w1 cat ${w1.dir}/10-flannel.conflist`)).out, /"isDefaultGateway": true/);
+      const { out } = await r.run('cni C0w1');
+      t.match(out, `# ${w1.dir}/10-flannel.conflist (/etc/cni/net.d/10-flannel.conflist on a node)`);
+      t.match(out, /"type": "portmap"/, 'cni WORKER shows the conflist');
+      t.match(
+        out,
+        /\/run\/flannel\/subnet\.env on a node\)\nFLANNEL_NETWORK=10\.244\.0\.0\/16\n/,
+        'and subnet.env',
+      );
+      t.not((await r.run('cni C0e1')).code, 0, 'an etcd member has none');
     });
 
     t.test("ADD gives the pod host-local's address, which etcd and the pod carry", async (t) => {
@@ -137,6 +146,9 @@ nodes:
       t.notOk(leases(w1).includes(ip), 'lease file removed by DEL');
       t.strictSame(await vethsOnBridge(w1), before, 'its veth is gone from cni0');
       t.equal(w1.cni.lastInvocation('d1')!.command, 'DEL');
+      const { out, code } = await repl(sim).run('cni d1');
+      t.equal(code, 0, 'cni shows a deleted pod');
+      t.match(out, /^DEL for pod d1 on C0w1\n[\s\S]*CNI_COMMAND=DEL/, 'its last invocation: the DEL');
       t.notOk(await getPod(C0.etcd, 'd1'), 'object gone from etcd');
       const [d2] = await C0.createPods([{ name: 'd2', worker: 'w1' }]);
       t.ok(await ping(d2, b1), 'a new pod works after a delete');
