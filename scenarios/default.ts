@@ -4,8 +4,10 @@
 // scenarios/default/c0.yaml (pods c1..c4, Service web) and c1.yaml (pods c5..c8), applied once
 // every worker has its subnet; pods are wired by the real CNI plugins. c1 and c5 serve HTTP on
 // port 80.
+import { settleServices } from '../src/features/k8s/settle.js';
 import type { Topology } from '../src/model/builder.js';
 import type { Simulation } from '../src/runtime/simulation.js';
+import { waitFor } from '../src/util/wait.js';
 
 export const name = 'default';
 
@@ -36,7 +38,15 @@ export default (t: Topology) => {
   });
 };
 
-export function ready(sim: Simulation): void {
+export async function ready(sim: Simulation): Promise<void> {
+  // c0.yaml's Service is made as the clusters come up: the prompt waits until every worker's
+  // kube-proxy has it and the cluster DNS answers its name (a few hundred ms at most)
+  await settleServices(sim, 5000);
+  const c2 = sim.node('c2');
+  await waitFor(async () => (await c2.exec('getent hosts web')).exitCode === 0, {
+    timeoutMs: 5000,
+    what: 'the cluster DNS to answer web',
+  }).catch((err: Error) => process.stderr.write(`warning: ${err.message}\n`));
   const pods = (prefix: string) =>
     [...sim.nodes.values()]
       .filter(
