@@ -57,6 +57,12 @@ export interface ClusterOpts extends CommonOpts {
   bgp?: { asn: number };
   /** pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap) */
   cni?: boolean;
+  /**
+   * Kubernetes manifest files or directories applied once every worker has its subnet; relative
+   * paths are resolved from the scenario file's directory (checked with the topology, errors
+   * located in the files)
+   */
+  manifests?: string[];
 }
 
 export class Topology {

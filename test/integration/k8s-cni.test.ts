@@ -63,6 +63,15 @@ nodes:
       );
       const r = repl(sim);
       t.match((await r.run(`C0w1 cat ${w1.dir}/10-flannel.conflist`)).out, /"isDefaultGateway": true/);
+      const { out } = await r.run('cni C0w1');
+      t.match(out, `# ${w1.dir}/10-flannel.conflist (/etc/cni/net.d/10-flannel.conflist on a node)`);
+      t.match(out, /"type": "portmap"/, 'cni WORKER shows the conflist');
+      t.match(
+        out,
+        /\/run\/flannel\/subnet\.env on a node\)\nFLANNEL_NETWORK=10\.244\.0\.0\/16\n/,
+        'and subnet.env',
+      );
+      t.not((await r.run('cni C0e1')).code, 0, 'an etcd member has none');
     });
 
     t.test("ADD gives the pod host-local's address, which etcd and the pod carry", async (t) => {
@@ -97,6 +106,25 @@ nodes:
       t.equal((await C0.pingPods()).failed, 0, 'every pair');
     });
 
+    t.test("across workers a pod's packets keep its address (bridge: ipMasq false)", async (t) => {
+      t.equal(
+        w1.cni.lastInvocation('a1')!.calls[0].stdin.ipMasq,
+        false,
+        'FLANNEL_IPMASQ=true: flannel masquerades',
+      );
+      // a1 answers with the peer address it sees
+      await a1.exec(
+        `socat TCP-LISTEN:9000,fork,reuseaddr 'SYSTEM:echo $SOCAT_PEERADDR' >/dev/null 2>&1 & echo $! > ${w1.dir}/peer.pid`,
+      );
+      t.teardown(() => a1.exec(`kill $(cat ${w1.dir}/peer.pid)`));
+      let seen = '';
+      await waitFor(async () => {
+        seen = (await b1.cmd(`socat -T2 - TCP:${a1.ip}:9000 </dev/null`)).trim();
+        return seen !== '';
+      });
+      t.equal(seen, b1.ip, 'a1 sees b1 (C0w2) by its pod address, not its worker');
+    });
+
     t.test('CHECK passes on a healthy pod and fails once its veth is gone', async (t) => {
       const [c1] = await C0.createPods([{ name: 'c1', worker: 'w2' }]);
       await w2.cni.check(cniPod(c1));
@@ -118,6 +146,9 @@ nodes:
       t.notOk(leases(w1).includes(ip), 'lease file removed by DEL');
       t.strictSame(await vethsOnBridge(w1), before, 'its veth is gone from cni0');
       t.equal(w1.cni.lastInvocation('d1')!.command, 'DEL');
+      const { out, code } = await repl(sim).run('cni d1');
+      t.equal(code, 0, 'cni shows a deleted pod');
+      t.match(out, /^DEL for pod d1 on C0w1\n[\s\S]*CNI_COMMAND=DEL/, 'its last invocation: the DEL');
       t.notOk(await getPod(C0.etcd, 'd1'), 'object gone from etcd');
       const [d2] = await C0.createPods([{ name: 'd2', worker: 'w1' }]);
       t.ok(await ping(d2, b1), 'a new pod works after a delete');
