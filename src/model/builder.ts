@@ -32,6 +32,8 @@ export interface PodOpts {
   command?: string;
   /** container ports; a hostPort is published on the worker's address by portmap (cni: true) */
   ports?: { containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' }[];
+  /** kubernetes.io/ingress-bandwidth / egress-bandwidth: "5M" (bit/s) shapes the pod (bandwidth plugin) */
+  annotations?: Record<string, string>;
 }
 export interface ClusterOpts extends CommonOpts {
   /** the switch(es) or router(s) workers and etcd members attach to, round robin */

@@ -22,14 +22,21 @@ export interface ConfList {
   plugins: PluginConf[];
 }
 
-/** flannel's conflist: the flannel plugin (delegating to bridge), then portmap for hostPorts. */
+/**
+ * flannel's conflist: the flannel plugin (delegating to bridge), then portmap for hostPorts,
+ * then bandwidth for the pods' bandwidth annotations (what a node that shapes pods adds).
+ */
 export function flannelConflist(): ConfList {
   return {
     name: NETWORK_NAME,
     cniVersion: CNI_VERSION,
     plugins: [
-      { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
+      // ipMasq: false: flannel's plugin would set ipMasq = !FLANNEL_IPMASQ on bridge, and
+      // netsim's agent (like flanneld without --ip-masq) writes FLANNEL_IPMASQ=false; bridge
+      // would then masquerade pod-to-pod traffic across workers. netsim masquerades nothing.
+      { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true, ipMasq: false } },
       { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'bandwidth', capabilities: { bandwidth: true } },
     ],
   };
 }

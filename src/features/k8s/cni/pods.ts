@@ -8,12 +8,14 @@ import { parseCidr } from '../../../util/ipv4.js';
 import type { ClusterCore } from '../cluster-core.js';
 import type { PodNode } from '../pod.js';
 import { createPodObjects, DuplicatePodError, getPod, PODS_PREFIX, podKey } from '../registry.js';
+import { podBandwidth } from './bandwidth.js';
 import type { CniPod } from './runtime.js';
 
 /** How many CNI calls run side by side (each is a plugin process, itself execing host-local). */
 export const CNI_POOL = 8;
 
 export function cniPod(p: PodNode): CniPod {
+  const bandwidth = podBandwidth(p.object.metadata.annotations);
   const hostPorts = (p.object.spec.ports ?? []).flatMap((x) =>
     x.hostPort
       ? [
@@ -31,6 +33,7 @@ export function cniPod(p: PodNode): CniPod {
     uid: p.object.metadata.uid,
     netns: p.ns,
     ...(hostPorts.length ? { hostPorts } : {}),
+    ...(bandwidth ? { bandwidth } : {}),
   };
 }
 

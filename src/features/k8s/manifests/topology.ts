@@ -24,6 +24,7 @@ export function checkTopologyManifests(node: NodeModel, model: Model, sink: Issu
     workers: cfg.workers,
     resolveWorker: (n) => resolveWorker(cfg, n),
     serviceCidr: parseServiceCidr(cfg.serviceCidr),
+    cni: cfg.cni,
     knownPods: [],
     podNameTaken(name) {
       const other = model.nodes.get(name);

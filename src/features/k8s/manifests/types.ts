@@ -31,6 +31,8 @@ export interface PodTemplate {
   /** a worker's full name */
   nodeName?: string;
   ports: ContainerPort[];
+  /** the pod's annotations (the bandwidth ones shape it) */
+  annotations?: Record<string, string>;
 }
 
 interface Base {
@@ -69,6 +71,8 @@ export interface ValidationContext {
   workers: string[];
   resolveWorker(name: string): string | undefined;
   serviceCidr: Cidr;
+  /** false: the cluster's pods take the direct path (no bandwidth annotations); default true */
+  cni?: boolean;
   /** pods and deployments applied before (for named target ports) */
   knownPods: PodSource[];
   /** why a pod may not take this name (another node has it), or undefined */
