@@ -23,7 +23,7 @@ export const podSpec = z.strictObject({
   labels: z.record(z.string(), z.string()).optional(),
   /** a long-running command started in the pod (e.g. a small HTTP server) */
   command: z.string().optional(),
-  /** its container ports; a hostPort is published on the worker's address by portmap (cni: true) */
+  /** its container ports; a hostPort is published on the worker's address by portmap (not with cni: false) */
   ports: z
     .array(
       z.strictObject({
