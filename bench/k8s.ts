@@ -156,7 +156,7 @@ export interface ThroughputRun {
 }
 
 /** Pod to pod across two workers (VXLAN over the underlay switch) vs two hosts on one veth. */
-export async function runThroughput(seconds: number): Promise<ThroughputRun> {
+export async function runThroughput(seconds: number, cni = true): Promise<ThroughputRun> {
   const t = new Topology(simName('benchtp'), 'bench:throughput');
   t.switch('s1', { subnet: '192.168.0.0/24' });
   t.cluster('C0', {
@@ -164,6 +164,7 @@ export async function runThroughput(seconds: number): Promise<ThroughputRun> {
     workers: 2,
     etcd: 1,
     pods: { a1: { worker: 'w1' }, b1: { worker: 'w2' } },
+    cni,
   });
   t.host('v1');
   t.host('v2');
