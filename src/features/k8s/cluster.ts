@@ -294,7 +294,13 @@ export class Cluster implements ClusterCore {
   async addPod(
     worker: string,
     name: string,
-    opts: { labels?: Record<string, string>; command?: string } = {},
+    opts: {
+      labels?: Record<string, string>;
+      command?: string;
+      ports?: PodRequest['ports'];
+      /** e.g. {'kubernetes.io/ingress-bandwidth': '5M'} (the bandwidth plugin shapes the pod) */
+      annotations?: Record<string, string>;
+    } = {},
   ): Promise<PodNode> {
     if (worker.startsWith(VIRTUAL_NODE_PREFIX))
       return this.offloadPod(worker.slice(VIRTUAL_NODE_PREFIX.length), name, opts);

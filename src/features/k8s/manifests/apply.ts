@@ -59,6 +59,7 @@ function context(c: ManifestCluster, forDelete: boolean): ValidationContext {
     resolveWorker: (n) => resolveWorker(c.config, n),
     nodeLabels: (w) => workerNodeLabels(c.config, w),
     serviceCidr: c.serviceCidr,
+    cni: c.config.cni,
     knownPods: podSources([...applied(c).values()].filter((o) => o.kind !== 'Pod' || live.has(o.name))),
     podNameTaken(name) {
       const n = c.sim.nodes.get(name);
@@ -87,6 +88,7 @@ function podMatches(p: PodNode, want: DesiredPod): boolean {
   return (
     JSON.stringify(o.metadata.labels) === JSON.stringify(want.labels) &&
     (o.spec.command ?? '') === (want.command ?? '') &&
+    JSON.stringify(o.metadata.annotations ?? {}) === JSON.stringify(want.annotations ?? {}) &&
     (!want.nodeName || o.spec.nodeName === want.nodeName)
   );
 }
@@ -135,6 +137,7 @@ export async function applyManifests(
     worker: workers[i],
     labels: o.labels,
     ...(o.command ? { command: o.command } : {}),
+    ...(o.annotations ? { annotations: o.annotations } : {}),
   }));
   await c.createPods(reqs);
   for (const o of create) {
