@@ -2,9 +2,9 @@
 // defaultBackend, ingressClassName), stored at /registry/ingress/<ns>/<name> and shown by
 // `kubectl get ingress`. Nothing serves it yet: there is no ingress controller in netsim (the
 // north-south issue brings one), which applying says once as a note. TLS is accepted, not emulated.
-import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
+import { storedMetadata } from './stored-meta.js';
 
 export const INGRESS_PREFIX = '/registry/ingress/';
 export const ingressKey = (ns: string, name: string) => `${INGRESS_PREFIX}${ns}/${name}`;
@@ -127,14 +127,7 @@ export async function storeIngress(
   const obj: IngressObject = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: {
-      name: o.name,
-      namespace: o.namespace,
-      uid: before?.metadata.uid ?? randomUUID(),
-      generation: before ? before.metadata.generation + (sameSpec ? 0 : 1) : 1,
-      creationTimestamp: before?.metadata.creationTimestamp ?? new Date().toISOString(),
-      ...(o.labels ? { labels: o.labels } : {}),
-    },
+    metadata: storedMetadata(o, before, !!sameSpec),
     spec: o.spec,
     status: { loadBalancer: {} },
   };

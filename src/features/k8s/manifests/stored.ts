@@ -1,10 +1,10 @@
 // Applied Deployments as the API server keeps them: /registry/deployments/<ns>/<name>, written
 // when a manifest is applied and removed by `delete -f`. Their status is not stored: it is
 // counted from the pods the deployment owns whenever it is read (kubectl get deploy).
-import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { PodObject } from '../registry.js';
 import { HASH_LABEL, ownedBy } from './deployment.js';
+import { storedMetadata } from './stored-meta.js';
 import type { ContainerView, DesiredDeployment } from './types.js';
 
 const TEMPLATE_HASH = 'netsim.io/pod-template-hash';
@@ -61,12 +61,7 @@ export function deploymentObject(o: DesiredDeployment, before?: DeploymentObject
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      name: o.name,
-      namespace: o.namespace,
-      uid: before?.metadata.uid ?? randomUUID(),
-      generation: before ? before.metadata.generation + (same ? 0 : 1) : 1,
-      creationTimestamp: before?.metadata.creationTimestamp ?? new Date().toISOString(),
-      ...(o.labels ? { labels: o.labels } : {}),
+      ...storedMetadata(o, before, !!same),
       annotations: { [TEMPLATE_HASH]: o.hash },
     },
     spec,
