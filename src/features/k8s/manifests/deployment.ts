@@ -4,6 +4,7 @@
 // one up, then an old one gone), so the service keeps endpoints throughout.
 import { createHash, randomInt } from 'node:crypto';
 import type { PodNode } from '../pod.js';
+import { podNodeName } from '../registry.js';
 import { selects } from '../services/objects.js';
 import { checkPodSpec, present } from './pod-spec.js';
 import { type DeploymentManifest, IGNORED } from './schema.js';
@@ -70,10 +71,22 @@ export function checkDeployment(
   };
 }
 
-/** The pods of a deployment: named after it, selected by its selector. */
-export function ownedPods(c: ManifestCluster, name: string, selector: Record<string, string>): PodNode[] {
+/** The pods of a deployment: in its namespace, named after it, selected by its selector. */
+export function ownedPods(
+  c: ManifestCluster,
+  name: string,
+  selector: Record<string, string>,
+  namespace = 'default',
+): PodNode[] {
   const re = new RegExp(`^${name}-[${ALPHABET}]{10}-[${ALPHABET}]{5}$`);
-  return c.localPods().filter((p) => re.test(p.name) && selects(selector, p.labels));
+  return c
+    .localPods()
+    .filter(
+      (p) =>
+        p.object.metadata.namespace === namespace &&
+        re.test(p.object.metadata.name) &&
+        selects(selector, p.labels),
+    );
 }
 
 /** Workers for new pods: the one named, else the one with the fewest pods. */
@@ -92,8 +105,9 @@ async function createReplicas(c: ManifestCluster, o: DesiredDeployment, n: numbe
   const names: string[] = [];
   while (names.length < n) {
     const name = `${o.name}-${o.hash}-${alphabetString(Buffer.from(Array.from({ length: 5 }, () => randomInt(256))), 5)}`;
-    if (!taken.has(name) && !c.sim.nodes.has(name)) names.push(name);
-    taken.add(name);
+    const node = podNodeName(name, o.namespace);
+    if (!taken.has(node) && !c.sim.nodes.has(node)) names.push(name);
+    taken.add(node);
   }
   const workers = schedule(
     c,
@@ -102,6 +116,7 @@ async function createReplicas(c: ManifestCluster, o: DesiredDeployment, n: numbe
   await c.createPods(
     names.map((name, i) => ({
       name,
+      namespace: o.namespace,
       worker: workers[i],
       labels: o.template.labels,
       ...(o.template.command ? { command: o.template.command } : {}),
@@ -111,7 +126,7 @@ async function createReplicas(c: ManifestCluster, o: DesiredDeployment, n: numbe
 
 /** Brings the deployment's pods to `replicas` of its template; whether anything changed. */
 export async function reconcileDeployment(c: ManifestCluster, o: DesiredDeployment): Promise<boolean> {
-  const owned = () => ownedPods(c, o.name, o.selector);
+  const owned = () => ownedPods(c, o.name, o.selector, o.namespace);
   const current = () => owned().filter((p) => p.labels[HASH_LABEL] === o.hash);
   const old = () => owned().filter((p) => p.labels[HASH_LABEL] !== o.hash);
   let changed = false;
@@ -135,8 +150,9 @@ export async function deleteDeployment(
   c: ManifestCluster,
   name: string,
   selector: Record<string, string>,
+  namespace = 'default',
 ): Promise<boolean> {
-  const pods = ownedPods(c, name, selector);
+  const pods = ownedPods(c, name, selector, namespace);
   for (const p of pods) await c.deletePod(p.name);
   return pods.length > 0;
 }

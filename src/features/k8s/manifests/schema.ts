@@ -202,11 +202,20 @@ export const podSchema = object('Pod', 'v1', podSpecSchema);
 export const serviceSchema = object('Service', 'v1', serviceSpec);
 export const deploymentSchema = object('Deployment', 'apps/v1', deploymentSpec);
 export const policySchema = object('NetworkPolicy', 'networking.k8s.io/v1', policySpecSchema);
+/** A Namespace: its name and labels (what a namespaceSelector matches); spec.finalizers is not emulated. */
+export const namespaceSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Namespace'),
+  metadata: z.custom<unknown>((v) => v !== undefined, 'required: metadata with a name').pipe(metadata),
+  spec: z.strictObject({ finalizers: z.unknown().optional() }).optional(),
+  ...notEmulated([...IGNORED.top]),
+});
 
 export type PodManifest = z.infer<typeof podSchema>;
 export type ServiceManifest = z.infer<typeof serviceSchema>;
 export type DeploymentManifest = z.infer<typeof deploymentSchema>;
 export type PolicyManifest = z.infer<typeof policySchema>;
+export type NamespaceManifest = z.infer<typeof namespaceSchema>;
 
 /** The kinds netsim reads, by kind: their apiVersion and schema. */
 export const KINDS = {
@@ -214,5 +223,6 @@ export const KINDS = {
   Service: { apiVersion: 'v1', schema: serviceSchema },
   Deployment: { apiVersion: 'apps/v1', schema: deploymentSchema },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', schema: policySchema },
+  Namespace: { apiVersion: 'v1', schema: namespaceSchema },
 } as const;
 export type Kind = keyof typeof KINDS;
