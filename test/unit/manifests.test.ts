@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { schedule } from '../../src/features/k8s/manifests/deployment.js';
 import { manifestDocs } from '../../src/features/k8s/manifests/input.js';
 import {
   shellLine,
@@ -186,4 +187,98 @@ spec:
   t.not(d2.kind === 'Deployment' && d2.hash, d.hash, 'another template, another hash');
   const [d3] = validateManifests(manifestDocs(doc('sleep, "1"')), ctx()).objects;
   t.equal(d3.kind === 'Deployment' && d3.hash, d.hash, 'the same template, the same hash');
+});
+
+const INGRESS = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, labels: {app: web}}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [web.example.com], secretName: web-tls}]
+  defaultBackend: {service: {name: web, port: {name: http}}}
+  rules:
+  - host: "*.example.com"
+    http:
+      paths:
+      - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+`;
+
+t.test('an Ingress is kept as written, with its notes; a headless service passes', async (t) => {
+  const { objects, notes } = validateManifests(
+    manifestDocs(`${INGRESS}---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec: {clusterIP: None, selector: {app: db}, ports: [{port: 5432}]}
+`),
+    ctx(),
+  );
+  const [ing, svc] = objects;
+  t.equal(ing.kind, 'Ingress');
+  t.same(ing.kind === 'Ingress' && ing.spec.rules?.[0].http?.paths[0].backend, {
+    service: { name: 'api', port: { number: 8080 } },
+  });
+  t.same(ing.kind === 'Ingress' && ing.labels, { app: 'web' });
+  t.equal(svc.kind === 'Service' && svc.spec.clusterIP, 'None');
+  t.match(notes[0], 'spec.tls (TLS is not emulated)');
+  t.match(notes[1], /Ingress is stored .* but not served/);
+  t.equal(notes.length, 2, 'the ingress note once');
+  t.match(
+    errorsOf(INGRESS.replace('"*.example.com"', '10.0.0.1')),
+    /spec.rules\[0\].host: a host is a DNS name, not an IP address/,
+  );
+  t.match(
+    errorsOf(INGRESS.replace('{name: api, port: {number: 8080}}', '{name: api}')),
+    /:12:\d+: spec.rules\[0\].http.paths\[0\].backend.service.port: required: port.number or port.name/,
+  );
+});
+
+t.test('nodeSelector: the workers whose labels fit', async (t) => {
+  const pod = (sel: string, nodeName = '') => `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  ${nodeName ? `nodeName: ${nodeName}` : ''}
+  nodeSelector: ${sel}
+  containers: [{name: c}]
+`;
+  const labelled = ctx({
+    nodeLabels: (w) => ({ 'kubernetes.io/hostname': w, ...(w === 'C0w2' ? { zone: 'b' } : {}) }),
+  });
+  const { objects } = validateManifests(manifestDocs(pod('{zone: b}')), labelled);
+  t.same(objects[0].kind === 'Pod' && objects[0].nodeSelector, { zone: 'b' });
+  t.same(
+    validateManifests(manifestDocs(pod('{kubernetes.io/hostname: C0w1}')), labelled).objects.length,
+    1,
+    'the hostname label',
+  );
+  t.match(
+    errorsOf(pod('{zone: b}', 'w1'), labelled),
+    /:6:\d+: spec.nodeSelector: worker C0w1 \(nodeName\) does not have the labels zone=b/,
+  );
+  t.match(errorsOf(pod('{zone: c}'), labelled), /spec.nodeSelector: no worker has the labels zone=c/);
+  t.match(
+    errorsOf(pod("{'bad key!': x}"), labelled),
+    /spec.nodeSelector\["bad key!"\]: label key "bad key!"/,
+  );
+});
+
+t.test('scheduling: replicas spread over the workers whose labels fit', async (t) => {
+  const config = {
+    name: 'C0',
+    workers: ['C0w1', 'C0w2', 'C0w3'],
+    workerLabels: { C0w2: { zone: 'b' }, C0w3: { zone: 'b' } },
+  };
+  const c = { name: 'C0', config, localPods: () => [{ worker: 'C0w2' }] } as unknown as Parameters<
+    typeof schedule
+  >[0];
+  const zoned = { labels: {}, ports: [], nodeSelector: { zone: 'b' } };
+  t.same(schedule(c, [zoned, zoned, zoned]), ['C0w3', 'C0w2', 'C0w3'], 'the least loaded of C0w2 and C0w3');
+  t.same(schedule(c, [{ labels: {}, ports: [] }]), ['C0w1'], 'without a selector: any worker');
+  t.same(
+    schedule(c, [{ labels: {}, ports: [], nodeSelector: { 'kubernetes.io/hostname': 'C0w1' } }]),
+    ['C0w1'],
+    'the hostname label',
+  );
+  t.throws(() => schedule(c, [{ labels: {}, ports: [], nodeSelector: { zone: 'x' } }]), /no worker of C0/);
 });

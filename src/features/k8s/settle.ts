@@ -4,6 +4,7 @@ import type { Settled } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { sleep } from '../../util/wait.js';
 import { clustersOf } from './cluster.js';
+import { HEADLESS } from './services/objects.js';
 
 export async function settleServices(sim: Simulation, timeoutMs: number): Promise<Settled | undefined> {
   const clusters = clustersOf(sim);
@@ -17,6 +18,7 @@ export async function settleServices(sim: Simulation, timeoutMs: number): Promis
       for (const w of c.workers) {
         const r = await sim.kernel.tool(w.ns, 'nft', ['list', 'table', 'ip', 'kube-proxy'], { check: false });
         for (const s of svcs) {
+          if (s.clusterIP === HEADLESS) continue; // no rules for a headless service
           const withEp = s.endpoints.length > 0;
           const needle = withEp ? `${s.clusterIP} . ` : s.clusterIP;
           if (!r.stdout.includes(needle) || (withEp && !r.stdout.includes(`-${s.namespace}/${s.name}/`)))

@@ -2,6 +2,7 @@
 // etcd members <C>e1.., workers <C>w1.., each linked to the underlay (switches or routers,
 // round robin). Expansion happens before validation, so the rest of the engine sees one model.
 
+import { arch } from 'node:os';
 import { z } from 'zod';
 import type { Path } from '../../model/errors.js';
 import { commonNodeFields, network } from '../../model/spec.js';
@@ -9,7 +10,7 @@ import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../../util
 import { asn } from '../frr/spec.js';
 import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount } from './flannel.js';
 import { dnsServiceIp } from './services/api.js';
-import { DEFAULT_SERVICE_CIDR, parseServiceCidr } from './services/objects.js';
+import { DEFAULT_SERVICE_CIDR, HEADLESS, parseServiceCidr } from './services/objects.js';
 import { checkService, type ServiceSpec, serviceSpecSchema } from './services/schema.js';
 
 export const POD_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -77,6 +78,13 @@ export const clusterFields = {
    * instead of netsim's direct path (default off)
    */
   cni: z.boolean().optional(),
+  /**
+   * Labels of each worker's Node, by worker ("w1" or "C0w1"), e.g. {w1: {zone: a}}: added to
+   * kubernetes.io/hostname, kubernetes.io/os and kubernetes.io/arch; pods' nodeSelector matches them
+   */
+  workerLabels: z
+    .record(z.string(), z.record(z.string(), z.string({ error: 'label values are strings (quote numbers)' })))
+    .optional(),
 };
 export const clusterSchema = z.strictObject(clusterFields);
 export type ClusterSpec = z.infer<typeof clusterSchema>;
@@ -101,6 +109,38 @@ export interface ClusterConfig {
   manifests: string[];
   bgp?: { asn: number };
   cni?: boolean;
+  /** the labels given to workers, by full worker name */
+  workerLabels?: Record<string, Record<string, string>>;
+}
+
+/** A label key: an optional DNS-subdomain prefix and /, then a name of at most 63 characters. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** The labels netsim gives every Node itself. */
+const OWN_LABELS = ['kubernetes.io/hostname', 'kubernetes.io/os', 'kubernetes.io/arch'];
+
+/** Why a label key or value is not valid in Kubernetes, or undefined. */
+export function labelProblem(key: string, value: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+  if (prefix !== undefined && !LABEL_PREFIX.test(prefix))
+    return `label key "${key}": its prefix is a DNS subdomain (lower case, digits, - and .)`;
+  if (!LABEL_NAME.test(name))
+    return `label key "${key}": at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit`;
+  if (value !== '' && !LABEL_NAME.test(value))
+    return `label value "${value}": at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit`;
+  return undefined;
+}
+
+/** A worker's Node labels: kubernetes.io/hostname, os, arch, then the ones the topology gives. */
+export function workerNodeLabels(cfg: ClusterConfig, worker: string): Record<string, string> {
+  const a = arch();
+  return {
+    'kubernetes.io/arch': a === 'x64' ? 'amd64' : a,
+    'kubernetes.io/hostname': worker,
+    'kubernetes.io/os': 'linux',
+    ...cfg.workerLabels?.[worker],
+  };
 }
 
 export function networkConfig(c: ClusterConfig): NetworkConfig {
@@ -165,6 +205,23 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     bgp: spec.bgp,
     ...(spec.cni ? { cni: true } : {}),
   };
+  for (const [w, labels] of Object.entries(spec.workerLabels ?? {})) {
+    const full = resolveWorker(cfg, w);
+    if (!full) {
+      ctx.issue(
+        at('workerLabels', w),
+        `unknown worker "${w}" (cluster ${name} has ${cfg.workers.join(', ')})`,
+      );
+      continue;
+    }
+    for (const [k, v] of Object.entries(labels)) {
+      const problem = OWN_LABELS.includes(k)
+        ? `${k} is set by netsim (it names the worker itself)`
+        : labelProblem(k, v);
+      if (problem) ctx.issue(at('workerLabels', w, k), problem);
+    }
+    cfg.workerLabels = { ...cfg.workerLabels, [full]: { ...cfg.workerLabels?.[full], ...labels } };
+  }
   const svcCidr = parseServiceCidr(cfg.serviceCidr);
   const podNet = parseCidr(cfg.podCidr);
   if (podNet && overlaps(svcCidr, networkOf(podNet.ip, podNet.prefix)))
@@ -173,7 +230,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
   const nodePorts = new Map<number, string>();
   for (const [svc, s] of Object.entries(cfg.services)) {
     checkService(svc, s, svcCidr, (f, m) => ctx.issue(at('services', svc, ...f), m));
-    if (s.clusterIP) {
+    if (s.clusterIP && s.clusterIP !== HEADLESS) {
       const other = ips.get(s.clusterIP);
       if (other)
         ctx.issue(at('services', svc, 'clusterIP'), `clusterIP ${s.clusterIP} is already taken by ${other}`);

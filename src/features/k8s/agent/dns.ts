@@ -1,6 +1,7 @@
 // Cluster DNS (CoreDNS's kubernetes plugin, in small): a process in one worker's namespace,
 // reading Services and Pods from etcd over the simulated network and answering over UDP:
-//   <svc>.<ns>.svc.<domain>      A  the ClusterIP
+//   <svc>.<ns>.svc.<domain>      A  the ClusterIP; for a headless service (clusterIP: None)
+//                                   one A record per ready endpoint address
 //   <a-b-c-d>.<ns>.pod.<domain>  A  a.b.c.d, when a pod of <ns> has that address
 //   <pod>.<ns>.pod.<domain>      A  the pod's IP (netsim's own, for teaching)
 // Other names under <domain> are NXDOMAIN; names outside it are REFUSED (no upstream here).
@@ -11,7 +12,14 @@ import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { sleep } from '../../../util/wait.js';
 import { listPrefix, watchAfter } from '../etcd-list.js';
-import { type ServiceObject, SPECS_PREFIX } from '../services/objects.js';
+import {
+  ENDPOINTS_PREFIX,
+  type EndpointsObject,
+  HEADLESS,
+  SERVICES_PREFIX,
+  type ServiceObject,
+  SPECS_PREFIX,
+} from '../services/objects.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -30,37 +38,73 @@ function log(msg: string): void {
   process.stdout.write(`${new Date().toISOString()} ${opt.name}: ${msg}\n`);
 }
 
-/** name (lower case, no trailing dot) -> IPv4 */
-const records = new Map<string, string>();
+/** name (lower case, no trailing dot) -> IPv4 addresses */
+const records = new Map<string, string[]>();
 const byKey = new Map<string, string[]>();
+/** headless services' endpoints, by `<ns>/<name>` (a headless name answers with them) */
+const endpoints = new Map<string, EndpointsObject>();
+const headless = new Map<string, ServiceObject>();
 
-function setRecords(key: string, names: [string, string][]): void {
+function setRecords(key: string, names: [string, string[]][]): void {
   for (const n of byKey.get(key) ?? []) records.delete(n);
+  const kept = names.filter(([, ips]) => ips.length > 0);
   byKey.set(
     key,
-    names.map(([n]) => n),
+    kept.map(([n]) => n),
   );
-  for (const [n, ip] of names) records.set(n, ip);
+  for (const [n, ips] of kept) records.set(n, ips);
 }
 
-function recordsOf(key: string, value: string): [string, string][] {
+/** A headless service's name: every ready address of its endpoints. */
+function headlessRecords(id: string): [string, string[]][] {
+  const s = headless.get(id);
+  if (!s) return [];
+  const ips = (endpoints.get(id)?.subsets ?? []).flatMap((ss) => ss.addresses.map((a) => a.ip));
+  return [[`${s.metadata.name}.${s.metadata.namespace}.svc.${domain}`, [...new Set(ips)]]];
+}
+
+function recordsOf(key: string, value: string | undefined): [string, string[]][] {
+  if (key.startsWith(ENDPOINTS_PREFIX)) {
+    const id = key.slice(ENDPOINTS_PREFIX.length);
+    if (value === undefined) endpoints.delete(id);
+    else endpoints.set(id, JSON.parse(value) as EndpointsObject);
+    // only a headless service's name is made of its endpoints (others keep their ClusterIP)
+    if (headless.has(id)) setRecords(`${SPECS_PREFIX}${id}`, headlessRecords(id));
+    return [];
+  }
+  if (value === undefined) {
+    if (key.startsWith(SPECS_PREFIX)) headless.delete(key.slice(SPECS_PREFIX.length));
+    return [];
+  }
   const obj = JSON.parse(value);
   if (key.startsWith(SPECS_PREFIX)) {
     const s = obj as ServiceObject;
-    return [[`${s.metadata.name}.${s.metadata.namespace}.svc.${domain}`, s.spec.clusterIP]];
+    const id = key.slice(SPECS_PREFIX.length);
+    if (s.spec.clusterIP !== HEADLESS) {
+      headless.delete(id);
+      return [[`${s.metadata.name}.${s.metadata.namespace}.svc.${domain}`, [s.spec.clusterIP]]];
+    }
+    headless.set(id, s);
+    return headlessRecords(id);
   }
   const ip = obj?.status?.podIP as string | undefined;
   const ns = obj?.metadata?.namespace as string;
   if (!ip || obj?.metadata?.deletionTimestamp) return [];
   return [
-    [`${ip.replaceAll('.', '-')}.${ns}.pod.${domain}`, ip],
-    [`${obj.metadata.name}.${ns}.pod.${domain}`, ip],
+    [`${ip.replaceAll('.', '-')}.${ns}.pod.${domain}`, [ip]],
+    [`${obj.metadata.name}.${ns}.pod.${domain}`, [ip]],
   ];
 }
 
 async function follow(etcd: Etcd3, prefix: string): Promise<void> {
   const res = await listPrefix(etcd, prefix);
-  for (const kv of res.kvs) setRecords(kv.key.toString(), recordsOf(kv.key.toString(), kv.value.toString()));
+  // endpoints before services (a headless service's name is made from both)
+  const kvs = [...res.kvs].sort(
+    (a, b) =>
+      Number(!a.key.toString().startsWith(ENDPOINTS_PREFIX)) -
+      Number(!b.key.toString().startsWith(ENDPOINTS_PREFIX)),
+  );
+  for (const kv of kvs) setRecords(kv.key.toString(), recordsOf(kv.key.toString(), kv.value.toString()));
   await watchAfter(etcd, prefix, res.revision, {
     put: (kv) => {
       try {
@@ -69,7 +113,7 @@ async function follow(etcd: Etcd3, prefix: string): Promise<void> {
         /* not JSON: ignore */
       }
     },
-    delete: (kv) => setRecords(kv.key.toString(), []),
+    delete: (kv) => setRecords(kv.key.toString(), recordsOf(kv.key.toString(), undefined)),
     error: (e) => log(`watch ${prefix}: ${e.message}`),
   });
 }
@@ -103,14 +147,16 @@ function answer(msg: Buffer): Buffer | undefined {
     return head;
   }
   const qsection = msg.subarray(12, q.end);
-  const ip = records.get(q.name);
+  const ips = records.get(q.name);
   const inDomain = q.name === domain || q.name.endsWith(`.${domain}`);
-  const rcode = ip ? RCODE.NOERROR : inDomain ? RCODE.NXDOMAIN : RCODE.REFUSED;
+  const rcode = ips ? RCODE.NOERROR : inDomain ? RCODE.NXDOMAIN : RCODE.REFUSED;
   const aa = inDomain ? 0x0400 : 0;
   head.writeUInt16BE(0x8000 | aa | (rd << 8) | rcode, 2);
   head.writeUInt16BE(1, 4); // one question
   const answers: Buffer[] = [];
-  if (ip && (q.type === 1 || q.type === 255)) {
+  // at most what fits a 512-byte UDP answer (no TCP here): 16 bytes per A record
+  const room = Math.floor((512 - 12 - qsection.length) / 16);
+  for (const ip of ips && (q.type === 1 || q.type === 255) ? ips.slice(0, room) : []) {
     const rr = Buffer.alloc(16);
     rr.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question
     rr.writeUInt16BE(1, 2); // A
@@ -134,7 +180,7 @@ async function main(): Promise<void> {
   const etcd = new Etcd3({ hosts: opt['etcd-endpoints']!.split(','), dialTimeout: 2000 });
   for (;;) {
     try {
-      await follow(etcd, SPECS_PREFIX);
+      await follow(etcd, SERVICES_PREFIX);
       await follow(etcd, POD_ROOT);
       break;
     } catch (err) {

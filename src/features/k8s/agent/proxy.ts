@@ -7,6 +7,7 @@ import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
+  HEADLESS,
   SERVICES_PREFIX,
   type ServiceObject,
   SPECS_PREFIX,
@@ -58,7 +59,9 @@ export class KubeProxy {
 
   private render(id: string): Fragment | undefined {
     const svc = this.services.get(id);
-    return svc ? renderService(svc, this.endpoints.get(id), this.ctx) : undefined;
+    // a headless service has no ClusterIP: nothing for kube-proxy (cluster DNS answers its endpoints)
+    if (!svc || svc.spec.clusterIP === HEADLESS) return undefined;
+    return renderService(svc, this.endpoints.get(id), this.ctx);
   }
 
   /** Full sync, then follow changes from the revision that sync saw. */
@@ -66,7 +69,10 @@ export class KubeProxy {
     const res = await listPrefix(this.etcd, SERVICES_PREFIX);
     for (const kv of res.kvs) this.take(kv);
     const t0 = performance.now();
-    for (const id of this.services.keys()) this.fragments.set(id, this.render(id)!);
+    for (const id of this.services.keys()) {
+      const f = this.render(id);
+      if (f) this.fragments.set(id, f);
+    }
     const cmds = fullSync(this.fragments.values());
     const t1 = performance.now();
     await nftJson(cmds);

@@ -6,12 +6,18 @@ export const RESOURCES = {
   pods: ['pods', 'pod', 'po'],
   services: ['services', 'service', 'svc'],
   endpoints: ['endpoints', 'endpoint', 'ep'],
+  endpointslices: ['endpointslices', 'endpointslice'],
+  deployments: ['deployments', 'deployment', 'deploy'],
+  ingresses: ['ingresses', 'ingress', 'ing'],
   networkpolicies: ['networkpolicies', 'networkpolicy', 'netpol'],
   nodes: ['nodes', 'node', 'no'],
   namespaces: ['namespaces', 'namespace', 'ns'],
 } as const;
 
 export type Resource = keyof typeof RESOURCES;
+
+/** What `describe` knows. */
+const DESCRIBED: Resource[] = ['pods', 'services', 'deployments', 'nodes'];
 
 /** A failure kubectl would report with these words (no `error: ` added). */
 export class KubectlError extends Error {}
@@ -40,6 +46,8 @@ export interface KubectlArgs {
   allNamespaces: boolean;
   selector: Requirement[];
   output: Output;
+  /** --show-labels: a LABELS column last */
+  showLabels: boolean;
   context?: string;
   /** exec: the command after -- */
   command: string[];
@@ -96,6 +104,7 @@ export function parseKubectl(argv: string[]): KubectlArgs {
     allNamespaces: false,
     selector: [],
     output: 'table',
+    showLabels: false,
     command: [],
   };
   const words: string[] = [];
@@ -108,6 +117,8 @@ export function parseKubectl(argv: string[]): KubectlArgs {
     const flag = w.split('=')[0];
     if (flag === '-n' || flag === '--namespace' || (w.startsWith('-n') && !w.startsWith('--'))) {
       [a.namespace, i] = flagValue(argv, i, 'n');
+    } else if (w === '--show-labels') {
+      a.showLabels = true;
     } else if (w === '-A' || w === '--all-namespaces') {
       a.allNamespaces = true;
     } else if (flag === '-l' || flag === '--selector' || (w.startsWith('-l') && !w.startsWith('--'))) {
@@ -150,8 +161,8 @@ export function parseKubectl(argv: string[]): KubectlArgs {
       : rest;
     a.resource = resourceOf(type);
     a.names = names;
-    if (a.verb === 'describe' && a.resource !== 'pods' && a.resource !== 'services')
-      throw new KubectlError(`error: describe is implemented here for pods and services only`);
+    if (a.verb === 'describe' && !DESCRIBED.includes(a.resource))
+      throw new KubectlError(`error: describe is implemented here for ${DESCRIBED.join(', ')} only`);
   } else {
     if (rest.length !== 1)
       throw new KubectlError(

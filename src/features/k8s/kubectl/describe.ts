@@ -1,9 +1,11 @@
 // `describe pod NAME` and `describe svc NAME`: kubectl's "Key:  value" blocks, from the object
 // in etcd (and, for a service, its Endpoints object).
+import type { DeploymentObject } from '../manifests/stored.js';
 import type { PodObject } from '../registry.js';
 import type { EndpointsObject, ServiceObject } from '../services/objects.js';
+import type { NodeObject } from './objects.js';
 import { formatEndpoints } from './printers.js';
-import { formatLabels } from './table.js';
+import { formatLabels, renderTable } from './table.js';
 
 type Line = [key: string, value: string] | [key: string, value: string, indent: number];
 
@@ -86,4 +88,91 @@ export function describeService(s: ServiceObject, ep: EndpointsObject | undefine
   if (s.spec.type === 'NodePort') lines.push(['External Traffic Policy:', 'Cluster']);
   lines.push(['Events:', '<none>']);
   return block(lines);
+}
+
+/** `describe deploy NAME`: replicas as counted from its pods, its pod template. */
+export function describeDeployment(d: DeploymentObject): string {
+  const st = d.status;
+  const total = st?.replicas ?? 0;
+  const available = st?.availableReplicas ?? 0;
+  const t = d.spec.template;
+  const lines: Line[] = [
+    ['Name:', d.metadata.name],
+    ['Namespace:', d.metadata.namespace],
+    ['CreationTimestamp:', startTime(d.metadata.creationTimestamp)],
+    ...labelLines('Labels:', d.metadata.labels),
+    ...labelLines('Annotations:', d.metadata.annotations),
+    ['Selector:', formatLabels(d.spec.selector.matchLabels)],
+    [
+      'Replicas:',
+      `${d.spec.replicas} desired | ${st?.updatedReplicas ?? 0} updated | ${total} total | ${available} available | ${Math.max(0, total - available)} unavailable`,
+    ],
+    ['StrategyType:', 'RollingUpdate'],
+    ['MinReadySeconds:', '0'],
+    ['RollingUpdateStrategy:', 'one pod at a time (netsim: a new pod up, then an old one gone)'],
+    ['Pod Template:', ''],
+    ['Labels:', formatLabels(t.metadata.labels), 2],
+    ['Containers:', '', 2],
+  ];
+  for (const c of t.spec.containers) {
+    lines.push([`${c.name}:`, '', 3]);
+    lines.push(['Image:', c.image ?? '<none>', 4]);
+    for (const p of c.ports ?? []) lines.push(['Port:', `${p.containerPort}/${p.protocol ?? 'TCP'}`, 4]);
+    if (c.command) lines.push(['Command:', c.command.join(' '), 4]);
+    if (c.args) lines.push(['Args:', c.args.join(' '), 4]);
+  }
+  if (t.spec.nodeSelector) lines.push(['Node-Selectors:', formatLabels(t.spec.nodeSelector), 2]);
+  lines.push(['Events:', '<none>']);
+  return block(lines);
+}
+
+/** `describe node NAME`: labels, conditions, addresses, system info and the pods it runs. */
+export function describeNode(n: NodeObject, pods: PodObject[]): string {
+  const i = n.status.nodeInfo;
+  const lines: Line[] = [
+    ['Name:', n.metadata.name],
+    ['Roles:', '<none>'],
+    ...labelLines('Labels:', n.metadata.labels),
+    ['Annotations:', '<none>'],
+    [
+      'CreationTimestamp:',
+      n.metadata.creationTimestamp ? startTime(n.metadata.creationTimestamp) : '<unknown>',
+    ],
+    ['Taints:', '<none>'],
+    ['Unschedulable:', 'false'],
+  ];
+  const conditions = renderTable(
+    ['Type', 'Status', 'Reason', 'Message'],
+    n.status.conditions.map((c) => [c.type, c.status, c.reason, c.message]),
+  );
+  const mine = pods.filter((p) => p.spec.nodeName === n.metadata.name);
+  const podTable = renderTable(
+    ['Namespace', 'Name'],
+    mine.map((p) => [p.metadata.namespace, p.metadata.name]),
+  );
+  const indent = (text: string) =>
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `  ${l}\n`)
+      .join('');
+  return [
+    block(lines),
+    `Conditions:\n${indent(conditions)}`,
+    block([
+      ['Addresses:', ''],
+      ...n.status.addresses.map((a) => [`${a.type}:`, a.address, 2] as Line),
+      ['System Info:', ''],
+      ['Kernel Version:', i.kernelVersion, 2],
+      ['OS Image:', i.osImage, 2],
+      ['Operating System:', i.operatingSystem, 2],
+      ['Architecture:', i.architecture, 2],
+      ['Container Runtime Version:', i.containerRuntimeVersion, 2],
+      ['Kubelet Version:', i.kubeletVersion, 2],
+      ['PodCIDR:', n.spec.podCIDR ?? '<none>'],
+      ['Non-terminated Pods:', `(${mine.length} in total)`],
+    ]),
+    mine.length ? indent(podTable) : '',
+    'Events:  <none>\n',
+  ].join('');
 }

@@ -9,6 +9,8 @@ import { PROJECT_ROOT } from '../../../model/load.js';
 import { formatIp } from '../../../util/ipv4.js';
 import { type NetworkPolicyObject, POLICY_PREFIX } from '../agent/policy.js';
 import type { Cluster } from '../cluster.js';
+import { INGRESS_PREFIX, type IngressObject } from '../manifests/ingress.js';
+import { DEPLOYMENTS_PREFIX, type DeploymentObject, withStatus } from '../manifests/stored.js';
 import type { NamespaceObject } from '../namespaces.js';
 import type { PodObject } from '../registry.js';
 import {
@@ -17,7 +19,9 @@ import {
   type ServiceObject,
   SPECS_PREFIX,
 } from '../services/objects.js';
+import { workerNodeLabels } from '../spec.js';
 import type { Resource } from './args.js';
+import { type EndpointSliceObject, endpointSliceOf } from './slices.js';
 
 export interface NodeObject {
   apiVersion: 'v1';
@@ -46,7 +50,10 @@ export type KubeObject =
   | EndpointsObject
   | NetworkPolicyObject
   | NodeObject
-  | NamespaceObject;
+  | NamespaceObject
+  | DeploymentObject
+  | EndpointSliceObject
+  | IngressObject;
 
 /** Nodes and namespaces have no namespace. */
 export const CLUSTER_SCOPED: ReadonlySet<Resource> = new Set(['nodes', 'namespaces']);
@@ -102,11 +109,7 @@ export function nodeObjects(c: Cluster): NodeObject[] {
       kind: 'Node',
       metadata: {
         name: w.name,
-        labels: {
-          'kubernetes.io/arch': info.architecture,
-          'kubernetes.io/hostname': w.name,
-          'kubernetes.io/os': 'linux',
-        },
+        labels: workerNodeLabels(c.config, w.name),
         creationTimestamp: workerCreated(w.dir),
       },
       spec: env ? { podCIDR: `${formatIp(env.subnet.ip - 1)}/${env.subnet.prefix}` } : {},
@@ -143,6 +146,21 @@ export async function listObjects(c: Cluster, r: Resource): Promise<KubeObject[]
       return (await stored<ServiceObject>(c, SPECS_PREFIX)).sort(byName);
     case 'endpoints':
       return (await stored<EndpointsObject>(c, ENDPOINTS_PREFIX)).sort(byName);
+    case 'deployments': {
+      const [deps, pods] = await Promise.all([stored<DeploymentObject>(c, DEPLOYMENTS_PREFIX), c.pods()]);
+      return deps.map((d) => withStatus(d, pods)).sort(byName);
+    }
+    case 'ingresses':
+      return (await stored<IngressObject>(c, INGRESS_PREFIX)).sort(byName);
+    case 'endpointslices': {
+      const [svcs, eps] = await Promise.all([
+        stored<ServiceObject>(c, SPECS_PREFIX),
+        stored<EndpointsObject>(c, ENDPOINTS_PREFIX),
+      ]);
+      const epOf = (s: ServiceObject) =>
+        eps.find((e) => e.metadata.name === s.metadata.name && e.metadata.namespace === s.metadata.namespace);
+      return svcs.map((s) => endpointSliceOf(s, epOf(s))).sort(byName);
+    }
     case 'networkpolicies':
       return (await stored<NetworkPolicyObject>(c, POLICY_PREFIX)).sort(byName);
     case 'nodes':

@@ -1,10 +1,13 @@
 // kubectl's columns for each resource (its built-in printers): the header and one row per
 // object, with -o wide's extra columns and -A's NAMESPACE in front.
 import type { NetworkPolicyObject } from '../agent/policy.js';
+import type { IngressObject } from '../manifests/ingress.js';
+import type { DeploymentObject } from '../manifests/stored.js';
 import type { PodObject } from '../registry.js';
 import type { EndpointsObject, ServiceObject } from '../services/objects.js';
 import type { Resource } from './args.js';
 import type { KubeObject, NamespaceObject, NodeObject } from './objects.js';
+import { type EndpointSliceObject, sliceEndpoints, slicePorts } from './slices.js';
 import { age, formatLabels } from './table.js';
 
 export interface PrintOptions {
@@ -13,6 +16,8 @@ export interface PrintOptions {
   withNamespace: boolean;
   /** the clock AGE counts from (ms since the epoch) */
   now: number;
+  /** --show-labels: LABELS last */
+  showLabels?: boolean;
 }
 
 type Printer = {
@@ -67,6 +72,19 @@ function nameColumnAge(column: string, value: (o: unknown) => string): Printer {
   };
 }
 
+/** HOSTS: the rules' hosts, the first three then " + N more..."; `*` when none names one. */
+export function ingressHosts(i: IngressObject): string {
+  const rules = i.spec.rules ?? [];
+  const hosts: string[] = [];
+  let more = false;
+  for (const r of rules) {
+    if (hosts.length === 3) more = true;
+    else if (r.host) hosts.push(r.host);
+  }
+  if (hosts.length === 0) return '*';
+  return more ? `${hosts.join(',')} + ${rules.length - 3} more...` : hosts.join(',');
+}
+
 const PRINTERS: Record<Resource, Printer> = {
   pods: {
     header: ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'],
@@ -98,6 +116,62 @@ const PRINTERS: Record<Resource, Printer> = {
     wideRow: (o) => [formatLabels((o as ServiceObject).spec.selector)],
   },
   endpoints: nameColumnAge('ENDPOINTS', (o) => formatEndpoints(o as EndpointsObject)),
+  endpointslices: {
+    header: ['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE'],
+    wide: [],
+    row(o, now) {
+      const e = o as EndpointSliceObject;
+      return [
+        e.metadata.name,
+        e.addressType,
+        slicePorts(e),
+        sliceEndpoints(e),
+        age(e.metadata.creationTimestamp, now),
+      ];
+    },
+    wideRow: () => [],
+  },
+  deployments: {
+    header: ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    row(o, now) {
+      const d = o as DeploymentObject;
+      const st = d.status;
+      return [
+        d.metadata.name,
+        `${st?.readyReplicas ?? 0}/${d.spec.replicas}`,
+        String(st?.updatedReplicas ?? 0),
+        String(st?.availableReplicas ?? 0),
+        age(d.metadata.creationTimestamp, now),
+      ];
+    },
+    wideRow(o) {
+      const d = o as DeploymentObject;
+      const cs = d.spec.template.spec.containers;
+      return [
+        cs.map((c) => c.name).join(','),
+        cs.map((c) => c.image ?? '<none>').join(','),
+        formatLabels(d.spec.selector.matchLabels),
+      ];
+    },
+  },
+  ingresses: {
+    header: ['NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS', 'AGE'],
+    wide: [],
+    row(o, now) {
+      const i = o as IngressObject;
+      const address = (i.status.loadBalancer.ingress ?? []).map((x) => x.ip ?? x.hostname ?? '').join(',');
+      return [
+        i.metadata.name,
+        i.spec.ingressClassName ?? '<none>',
+        ingressHosts(i),
+        address,
+        i.spec.tls?.length ? '80, 443' : '80',
+        age(i.metadata.creationTimestamp, now),
+      ];
+    },
+    wideRow: () => [],
+  },
   networkpolicies: nameColumnAge('POD-SELECTOR', (o) =>
     formatLabels((o as NetworkPolicyObject).spec.podSelector?.matchLabels),
   ),
@@ -140,11 +214,12 @@ export function tableOf(
 ): { header: string[]; rows: string[][] } {
   const p = PRINTERS[r];
   const ns = opts.withNamespace ? ['NAMESPACE'] : [];
-  const header = [...ns, ...p.header, ...(opts.wide ? p.wide : [])];
+  const header = [...ns, ...p.header, ...(opts.wide ? p.wide : []), ...(opts.showLabels ? ['LABELS'] : [])];
   const rows = objects.map((o) => [
     ...(opts.withNamespace ? [(o.metadata as { namespace?: string }).namespace ?? ''] : []),
     ...p.row(o, opts.now),
     ...(opts.wide ? p.wideRow(o) : []),
+    ...(opts.showLabels ? [formatLabels((o.metadata as { labels?: Record<string, string> }).labels)] : []),
   ]);
   return { header, rows };
 }

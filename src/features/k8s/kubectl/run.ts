@@ -7,12 +7,20 @@ import { stringify } from 'yaml';
 import type { Io } from '../../../runtime/plugin.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import { type Cluster, clustersOf } from '../cluster.js';
+import type { DeploymentObject } from '../manifests/stored.js';
 import { PodNode } from '../pod.js';
 import { podNodeName } from '../registry.js';
 import type { EndpointsObject, ServiceObject } from '../services/objects.js';
 import { type KubectlArgs, KubectlError, matches, parseKubectl, type Resource } from './args.js';
-import { describePod, describeService } from './describe.js';
-import { CLUSTER_SCOPED, type KubeObject, labelsOf, listObjects, namespaceOf } from './objects.js';
+import { describeDeployment, describeNode, describePod, describeService } from './describe.js';
+import {
+  CLUSTER_SCOPED,
+  type KubeObject,
+  labelsOf,
+  listObjects,
+  type NodeObject,
+  namespaceOf,
+} from './objects.js';
 import { tableOf } from './printers.js';
 import { renderTable } from './table.js';
 
@@ -24,6 +32,9 @@ const KIND_NAME: Record<Resource, string> = {
   pods: 'pod',
   services: 'service',
   endpoints: 'endpoints',
+  endpointslices: 'endpointslice.discovery.k8s.io',
+  deployments: 'deployment.apps',
+  ingresses: 'ingress.networking.k8s.io',
   networkpolicies: 'networkpolicy.networking.k8s.io',
   nodes: 'node',
   namespaces: 'namespace',
@@ -32,6 +43,9 @@ const PLURAL: Record<Resource, string> = {
   pods: 'pods',
   services: 'services',
   endpoints: 'endpoints',
+  endpointslices: 'endpointslices.discovery.k8s.io',
+  deployments: 'deployments.apps',
+  ingresses: 'ingresses.networking.k8s.io',
   networkpolicies: 'networkpolicies.networking.k8s.io',
   nodes: 'nodes',
   namespaces: 'namespaces',
@@ -97,7 +111,7 @@ function printObjects(a: KubectlArgs, objects: KubeObject[], now: number, io: Io
     return 0;
   }
   const withNamespace = a.allNamespaces && !CLUSTER_SCOPED.has(r) && a.names.length === 0;
-  const t = tableOf(r, objects, { wide: a.output === 'wide', withNamespace, now });
+  const t = tableOf(r, objects, { wide: a.output === 'wide', withNamespace, now, showLabels: a.showLabels });
   io.out(renderTable(t.header, t.rows));
   return 0;
 }
@@ -111,6 +125,8 @@ async function describe(c: Cluster, a: KubectlArgs, io: Io): Promise<number> {
     const o = objects.find((x) => x.metadata.name === name);
     if (!o) throw notFound(r, name);
     if (r === 'pods') texts.push(describePod(o as Parameters<typeof describePod>[0]));
+    else if (r === 'deployments') texts.push(describeDeployment(o as DeploymentObject));
+    else if (r === 'nodes') texts.push(describeNode(o as NodeObject, await c.pods()));
     else {
       const s = o as ServiceObject;
       const eps = (await listObjects(c, 'endpoints')) as EndpointsObject[];

@@ -9,10 +9,12 @@ import { listNamespaces, putNamespace } from '../namespaces.js';
 import { PodNode } from '../pod.js';
 import { podNodeName } from '../registry.js';
 import { type ServiceObject, specKey } from '../services/objects.js';
-import { resolveWorker } from '../spec.js';
+import { resolveWorker, workerNodeLabels } from '../spec.js';
 import { deleteDeployment, ownedPods, reconcileDeployment, schedule } from './deployment.js';
+import { ingressKey, storeIngress } from './ingress.js';
 import { type ManifestInput, manifestDocs } from './input.js';
 import { deleteNamespace } from './namespace.js';
+import { deploymentKey, storeDeployment } from './stored.js';
 import {
   type Desired,
   type DesiredPod,
@@ -35,8 +37,11 @@ export interface ApplyResult {
 const APPLIED = new ObjectKey<Map<string, Map<string, Desired>>>('k8s-manifests');
 
 const keyOf = (o: Desired) => `${o.kind}/${o.namespace}/${o.name}`;
-const resource = (o: Desired) =>
-  `${o.kind === 'Deployment' ? 'deployment.apps' : o.kind.toLowerCase()}/${o.name}`;
+const GROUPED: Partial<Record<Desired['kind'], string>> = {
+  Deployment: 'deployment.apps',
+  Ingress: 'ingress.networking.k8s.io',
+};
+const resource = (o: Desired) => `${GROUPED[o.kind] ?? o.kind.toLowerCase()}/${o.name}`;
 /** An object as compared: without where it was written. */
 const canonical = (o: Desired) => JSON.stringify({ ...o, source: undefined });
 
@@ -57,6 +62,7 @@ async function context(c: ManifestCluster, forDelete: boolean): Promise<Validati
   return {
     workers: c.config.workers,
     resolveWorker: (n) => resolveWorker(c.config, n),
+    nodeLabels: (w) => workerNodeLabels(c.config, w),
     serviceCidr: c.serviceCidr,
     namespaces,
     knownPods: podSources(
@@ -160,6 +166,7 @@ export async function applyManifests(
     const before = memory.get(keyOf(o));
     const isNew = !before && ownedPods(c, o.name, o.selector, o.namespace).length === 0;
     const changed = await reconcileDeployment(c, o);
+    await storeDeployment(c.etcd, o);
     memory.set(keyOf(o), o);
     const same = !changed && before && canonical(before) === canonical(o);
     lines.push(`${resource(o)} ${isNew ? 'created' : same ? 'unchanged' : 'configured'}`);
@@ -183,6 +190,13 @@ export async function applyManifests(
     memory.set(keyOf(o), o);
     lines.push(`${resource(o)} ${raw === null ? 'created' : 'configured'}`);
   }
+  // 5. ingresses: stored only (nothing serves them yet)
+  for (const o of objects) {
+    if (o.kind !== 'Ingress') continue;
+    const what = await storeIngress(c.etcd, o);
+    memory.set(keyOf(o), o);
+    lines.push(`${resource(o)} ${what}`);
+  }
   return { lines, notes };
 }
 
@@ -197,17 +211,20 @@ export async function deleteManifests(
   const { objects, notes } = await checkManifests(c, input, true);
   const memory = applied(c);
   const lines: string[] = [];
-  const order = ['Service', 'Deployment', 'Pod', 'NetworkPolicy', 'Namespace'];
+  const order = ['Ingress', 'Service', 'Deployment', 'Pod', 'NetworkPolicy', 'Namespace'];
   const sorted = [...objects].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   for (const o of sorted) {
     let found = true;
     if (o.kind === 'Namespace') {
       found = await deleteNamespace(c, o.name, memory);
+    } else if (o.kind === 'Ingress') {
+      found = (await c.etcd.delete().key(ingressKey(o.namespace, o.name))).deleted !== '0';
     } else if (o.kind === 'Service') {
       found = (await c.etcd.get(specKey(o.namespace, o.name)).string()) !== null;
       if (found) await c.deleteService(o.name, o.namespace);
     } else if (o.kind === 'Deployment') {
-      found = (await deleteDeployment(c, o.name, o.selector, o.namespace)) || memory.has(keyOf(o));
+      const stored = (await c.etcd.delete().key(deploymentKey(o.namespace, o.name))).deleted !== '0';
+      found = (await deleteDeployment(c, o.name, o.selector, o.namespace)) || memory.has(keyOf(o)) || stored;
     } else if (o.kind === 'Pod') {
       const node = podNodeName(o.name, o.namespace);
       found = c.localPods().some((p) => p.name === node);

@@ -6,7 +6,8 @@ import { createHash, randomInt } from 'node:crypto';
 import type { PodNode } from '../pod.js';
 import { podNodeName } from '../registry.js';
 import { selects } from '../services/objects.js';
-import { checkPodSpec, present } from './pod-spec.js';
+import { workerNodeLabels } from '../spec.js';
+import { checkPodSpec, fitsSelector, present } from './pod-spec.js';
 import { type DeploymentManifest, IGNORED } from './schema.js';
 import type {
   Add,
@@ -29,6 +30,12 @@ function alphabetString(bytes: Buffer, n: number): string {
 
 export function templateHash(t: PodTemplate): string {
   return alphabetString(createHash('sha256').update(JSON.stringify(t)).digest(), 10);
+}
+
+/** A container's image, when it names one (not emulated: kept for the views). */
+function imageOf(c: object): { image?: string } {
+  const image = (c as { image?: unknown }).image;
+  return typeof image === 'string' ? { image } : {};
 }
 
 export function checkDeployment(
@@ -64,11 +71,30 @@ export function checkDeployment(
   return {
     kind: 'Deployment',
     ...base,
+    ...(m.metadata.labels ? { labels: m.metadata.labels } : {}),
+    containers: spec.template.spec.containers.map((c) => ({
+      name: c.name,
+      ...imageOf(c),
+      ...(c.command ? { command: c.command } : {}),
+      ...(c.args ? { args: c.args } : {}),
+      ...(c.ports ? { ports: c.ports } : {}),
+    })),
     replicas: spec.replicas ?? 1,
     selector: spec.selector.matchLabels,
     template: { ...t, labels: { ...labels, [HASH_LABEL]: hash } },
     hash,
   };
+}
+
+/** Is this pod one of the deployment's: named after it, selected by its selector? */
+export function ownedBy(
+  name: string,
+  selector: Record<string, string>,
+  pod: { name: string; labels: Record<string, string> },
+): boolean {
+  return (
+    new RegExp(`^${name}-[${ALPHABET}]{10}-[${ALPHABET}]{5}$`).test(pod.name) && selects(selector, pod.labels)
+  );
 }
 
 /** The pods of a deployment: in its namespace, named after it, selected by its selector. */
@@ -78,23 +104,31 @@ export function ownedPods(
   selector: Record<string, string>,
   namespace = 'default',
 ): PodNode[] {
-  const re = new RegExp(`^${name}-[${ALPHABET}]{10}-[${ALPHABET}]{5}$`);
   return c
     .localPods()
     .filter(
       (p) =>
         p.object.metadata.namespace === namespace &&
-        re.test(p.object.metadata.name) &&
-        selects(selector, p.labels),
+        ownedBy(name, selector, { name: p.object.metadata.name, labels: p.labels }),
     );
 }
 
-/** Workers for new pods: the one named, else the one with the fewest pods. */
+/** A generated name's random part: `n` letters of Kubernetes' alphabet from a seed. */
+export function suffixOf(seed: string, n = 5): string {
+  return alphabetString(createHash('sha256').update(seed).digest(), n);
+}
+
+/** Workers for new pods: the one named, else the one with the fewest pods among those whose labels fit its nodeSelector. */
 export function schedule(c: ManifestCluster, pods: PodTemplate[]): string[] {
   const load = new Map(c.config.workers.map((w) => [w, 0]));
   for (const p of c.localPods()) if (load.has(p.worker)) load.set(p.worker, load.get(p.worker)! + 1);
+  const fits = (w: string, p: PodTemplate) =>
+    !p.nodeSelector || fitsSelector(p.nodeSelector, workerNodeLabels(c.config, w));
   return pods.map((p) => {
-    const worker = p.nodeName ?? [...load].sort((a, b) => a[1] - b[1])[0][0];
+    const candidates = [...load].filter(([w]) => fits(w, p));
+    if (!p.nodeName && candidates.length === 0)
+      throw new Error(`no worker of ${c.name} has the labels of this pod's nodeSelector`);
+    const worker = p.nodeName ?? candidates.sort((a, b) => a[1] - b[1])[0][0];
     load.set(worker, (load.get(worker) ?? 0) + 1);
     return worker;
   });

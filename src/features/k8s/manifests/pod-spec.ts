@@ -2,12 +2,33 @@
 // container's command and args as the shell line netsim runs, the container ports (kept for
 // named target ports), and the fields it does not emulate.
 import type { Path } from '../../../model/errors.js';
+import { labelProblem } from '../spec.js';
 import { IGNORED, type PodManifest } from './schema.js';
 import type { Add, ContainerPort, Note, PodTemplate, ValidationContext } from './types.js';
 
 /** A shell line from a container's command and args (the pod's command is one shell line). */
 export function shellLine(words: string[]): string {
   return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
+
+const formatSelector = (sel: Record<string, string>) =>
+  Object.entries(sel)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+/** Does a worker with these labels satisfy a nodeSelector (every key equal; {} fits all)? */
+export function fitsSelector(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** The workers (full names) whose Node labels satisfy the selector. */
+export function fittingWorkers(
+  workers: string[],
+  selector: Record<string, string>,
+  ctx: Pick<ValidationContext, 'nodeLabels'>,
+): string[] {
+  const labelsOf = (w: string) => ctx.nodeLabels?.(w) ?? { 'kubernetes.io/hostname': w };
+  return workers.filter((w) => fitsSelector(selector, labelsOf(w)));
 }
 
 /** The fields of `o` among `keys` that were given. */
@@ -30,6 +51,28 @@ export function checkPodSpec(
     nodeName = ctx.resolveWorker(spec.nodeName);
     if (!nodeName) {
       add([...at, 'nodeName'], `unknown worker "${spec.nodeName}" (workers: ${ctx.workers.join(', ')})`);
+      return undefined;
+    }
+  }
+  let nodeSelector: Record<string, string> | undefined;
+  if (spec.nodeSelector !== undefined) {
+    nodeSelector = spec.nodeSelector;
+    for (const [k, v] of Object.entries(nodeSelector)) {
+      const problem = labelProblem(k, v);
+      if (problem) {
+        add([...at, 'nodeSelector', k], problem);
+        return undefined;
+      }
+    }
+    const fits = fittingWorkers(nodeName ? [nodeName] : ctx.workers, nodeSelector, ctx);
+    if (fits.length === 0) {
+      const want = formatSelector(nodeSelector);
+      add(
+        [...at, 'nodeSelector'],
+        nodeName
+          ? `worker ${nodeName} (nodeName) does not have the labels ${want}`
+          : `no worker has the labels ${want} (give workers labels with workerLabels on the cluster)`,
+      );
       return undefined;
     }
   }
@@ -69,6 +112,7 @@ export function checkPodSpec(
     labels,
     ...(words.length ? { command: shellLine(words) } : {}),
     ...(nodeName ? { nodeName } : {}),
+    ...(nodeSelector ? { nodeSelector } : {}),
     ports,
   };
 }

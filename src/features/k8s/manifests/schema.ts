@@ -3,6 +3,7 @@
 // Anything else is an error naming the field.
 import { z } from 'zod';
 import { policySpecSchema } from '../services/schema.js';
+import { ingressSpecSchema } from './ingress.js';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** a container port's name (IANA service name: at most 15, letters, digits, -) */
@@ -44,7 +45,6 @@ export const IGNORED = {
     'terminationGracePeriodSeconds',
     'tolerations',
     'affinity',
-    'nodeSelector',
     'dnsPolicy',
     'dnsConfig',
     'initContainers',
@@ -131,6 +131,7 @@ export const podSpecSchema = z.strictObject({
     .array(container, { error: required('a list of containers') })
     .min(1, 'a pod needs a container'),
   nodeName: z.string({ error: 'a worker name' }).optional(),
+  nodeSelector: labels.optional(),
   ...notEmulated([...IGNORED.podSpec]),
 });
 
@@ -211,10 +212,13 @@ export const namespaceSchema = z.strictObject({
   ...notEmulated([...IGNORED.top]),
 });
 
+export const ingressSchema = object('Ingress', 'networking.k8s.io/v1', ingressSpecSchema);
+
 export type PodManifest = z.infer<typeof podSchema>;
 export type ServiceManifest = z.infer<typeof serviceSchema>;
 export type DeploymentManifest = z.infer<typeof deploymentSchema>;
 export type PolicyManifest = z.infer<typeof policySchema>;
+export type IngressManifest = z.infer<typeof ingressSchema>;
 export type NamespaceManifest = z.infer<typeof namespaceSchema>;
 
 /** The kinds netsim reads, by kind: their apiVersion and schema. */
@@ -223,6 +227,7 @@ export const KINDS = {
   Service: { apiVersion: 'v1', schema: serviceSchema },
   Deployment: { apiVersion: 'apps/v1', schema: deploymentSchema },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', schema: policySchema },
+  Ingress: { apiVersion: 'networking.k8s.io/v1', schema: ingressSchema },
   Namespace: { apiVersion: 'v1', schema: namespaceSchema },
 } as const;
 export type Kind = keyof typeof KINDS;

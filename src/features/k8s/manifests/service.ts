@@ -37,7 +37,7 @@ export function serviceSpec(m: ServiceManifest, note: Note): ServiceSpec {
   };
 }
 
-/** Headless refused, named target ports resolved from the pods (input first), cluster checks. */
+/** Named target ports resolved from the pods (input first), cluster checks. */
 export function checkServiceObject(
   o: DesiredService,
   objects: Desired[],
@@ -46,13 +46,6 @@ export function checkServiceObject(
 ): void {
   const { spec } = o;
   if (ctx.forDelete) return;
-  if (spec.clusterIP === 'None') {
-    add(
-      ['spec', 'clusterIP'],
-      'headless services (clusterIP: None) are not emulated yet: give no clusterIP or an address',
-    );
-    return;
-  }
   const inInput = podSources(objects);
   const pods = [...inInput, ...ctx.knownPods.filter((k) => !inInput.some((p) => p.key === k.key))];
   spec.ports.forEach((p, i) => {

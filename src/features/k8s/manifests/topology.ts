@@ -6,7 +6,7 @@ import { TopologyError } from '../../../model/errors.js';
 import type { Model, NodeModel } from '../../../model/model.js';
 import { topologyPath } from '../../frr/setup.js';
 import { parseServiceCidr } from '../services/objects.js';
-import { type ClusterConfig, resolveWorker } from '../spec.js';
+import { type ClusterConfig, resolveWorker, workerNodeLabels } from '../spec.js';
 import { applyManifests } from './apply.js';
 import { parseManifestTexts, readManifestFiles } from './input.js';
 import type { ManifestCluster, ManifestDoc, ValidationContext } from './types.js';
@@ -23,6 +23,7 @@ export function checkTopologyManifests(node: NodeModel, model: Model, sink: Issu
   const ctx: ValidationContext = {
     workers: cfg.workers,
     resolveWorker: (n) => resolveWorker(cfg, n),
+    nodeLabels: (w) => workerNodeLabels(cfg, w),
     serviceCidr: parseServiceCidr(cfg.serviceCidr),
     knownPods: [],
     podNameTaken(name) {

@@ -7,6 +7,7 @@ import type { PodRequest } from '../cluster-pods.js';
 import type { PodNode } from '../pod.js';
 import type { ServiceObject } from '../services/objects.js';
 import type { ServiceSpec } from '../services/schema.js';
+import type { IngressSpec } from './ingress.js';
 import type { PolicyManifest } from './schema.js';
 
 export interface ManifestDoc {
@@ -30,6 +31,8 @@ export interface PodTemplate {
   command?: string;
   /** a worker's full name */
   nodeName?: string;
+  /** the labels its worker must have */
+  nodeSelector?: Record<string, string>;
   ports: ContainerPort[];
 }
 
@@ -42,8 +45,19 @@ interface Base {
 export interface DesiredPod extends Base, PodTemplate {
   kind: 'Pod';
 }
+/** A container as the stored object shows it (netsim runs the first one's command). */
+export interface ContainerView {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  ports?: { name?: string; containerPort: number; protocol?: 'TCP' | 'UDP' }[];
+}
 export interface DesiredDeployment extends Base {
   kind: 'Deployment';
+  /** the deployment's own labels, and its template's containers (for the stored object) */
+  labels?: Record<string, string>;
+  containers: ContainerView[];
   replicas: number;
   selector: Record<string, string>;
   /** its pods' template, labels including pod-template-hash */
@@ -58,12 +72,23 @@ export interface DesiredPolicy extends Base {
   kind: 'NetworkPolicy';
   spec: PolicyManifest['spec'];
 }
+export interface DesiredIngress extends Base {
+  kind: 'Ingress';
+  labels?: Record<string, string>;
+  spec: IngressSpec;
+}
 /** A Namespace (cluster-scoped: its `namespace` is empty). */
 export interface DesiredNamespace extends Base {
   kind: 'Namespace';
   labels: Record<string, string>;
 }
-export type Desired = DesiredPod | DesiredDeployment | DesiredService | DesiredPolicy | DesiredNamespace;
+export type Desired =
+  | DesiredPod
+  | DesiredDeployment
+  | DesiredService
+  | DesiredPolicy
+  | DesiredIngress
+  | DesiredNamespace;
 
 /** Pods a service may select: `Pod/<ns>/<name>` or `Deployment/<ns>/<name>` (its template). */
 export interface PodSource extends PodTemplate {
@@ -74,6 +99,8 @@ export interface PodSource extends PodTemplate {
 export interface ValidationContext {
   workers: string[];
   resolveWorker(name: string): string | undefined;
+  /** a worker's Node labels (default: kubernetes.io/hostname only) */
+  nodeLabels?(worker: string): Record<string, string>;
   serviceCidr: Cidr;
   /** pods and deployments applied before (for named target ports) */
   knownPods: PodSource[];

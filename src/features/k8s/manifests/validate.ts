@@ -7,11 +7,13 @@ import { namespaceNotFound, SYSTEM_NAMESPACES } from '../namespaces.js';
 import { podNodeName } from '../registry.js';
 import { POD_NAME_RE } from '../spec.js';
 import { checkDeployment } from './deployment.js';
+import { INGRESS_NOTE, ingressObject } from './ingress-check.js';
 import { UNDELETABLE, undeletable } from './namespace.js';
 import { checkPodSpec, present } from './pod-spec.js';
 import {
   type DeploymentManifest,
   IGNORED,
+  type IngressManifest,
   KINDS,
   type Kind,
   type NamespaceManifest,
@@ -45,7 +47,13 @@ function parseDoc(
 ):
   | {
       kind: Kind;
-      m: PodManifest | DeploymentManifest | ServiceManifest | PolicyManifest | NamespaceManifest;
+      m:
+        | PodManifest
+        | DeploymentManifest
+        | ServiceManifest
+        | PolicyManifest
+        | IngressManifest
+        | NamespaceManifest;
     }
   | undefined {
   const o = v as Record<string, unknown>;
@@ -88,6 +96,7 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
   const objects: Desired[] = [];
   const notes = new Map<string, Set<string>>();
   const seen = new Set<string>();
+  const ingressFiles = new Set<string>();
   const adders = (doc: ManifestDoc): { add: Add; note: Note } => ({
     add: (path, message) => issues.push({ path, message, pos: doc.source.locate(path) }),
     note: (field) => {
@@ -105,6 +114,7 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
     const { add, note } = adders(doc);
     if (!parsed) continue;
     const { kind, m } = parsed;
+    if (kind === 'Ingress') ingressFiles.add(doc.source.file);
     const { name } = m.metadata;
     if (kind === 'Namespace') {
       if (ctx.forDelete && UNDELETABLE.has(name)) {
@@ -154,6 +164,8 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
     } else if (kind === 'Deployment') {
       const d = checkDeployment(m as DeploymentManifest, base, ctx, add, note);
       if (d) objects.push(d);
+    } else if (kind === 'Ingress') {
+      objects.push(ingressObject(m as IngressManifest, base, note));
     } else if (kind === 'Service') {
       objects.push({ kind, ...base, spec: serviceSpec(m as ServiceManifest, note) });
     } else {
@@ -169,9 +181,12 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
   if (issues.length) throw new TopologyError(issues);
   return {
     objects,
-    notes: [...notes].map(
-      ([file, fields]) =>
-        `${file}: not emulated by netsim (accepted, without effect): ${[...fields].join(', ')}`,
-    ),
+    notes: [
+      ...[...notes].map(
+        ([file, fields]) =>
+          `${file}: not emulated by netsim (accepted, without effect): ${[...fields].join(', ')}`,
+      ),
+      ...(ingressFiles.size ? [`${[...ingressFiles].join(', ')}: ${INGRESS_NOTE}`] : []),
+    ],
   };
 }

@@ -14,6 +14,7 @@ import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
   endpointsKey,
+  HEADLESS,
   NODEPORT_MAX,
   NODEPORT_MIN,
   SERVICE_IPAM_PREFIX,
@@ -95,11 +96,14 @@ export async function createService(
   const annotations: Record<string, string> = { ...opts.annotations };
   if (spec.pods) annotations[ANNOTATION_PODS] = spec.pods.join(',');
   if (spec.answerPing) annotations[ANNOTATION_PING] = 'true';
-  const ipsTaken = await strings(etcd, SERVICE_IPAM_PREFIX);
+  const headless = spec.clusterIP === HEADLESS;
+  const ipsTaken = headless ? {} : await strings(etcd, SERVICE_IPAM_PREFIX);
   const { first, last } = hostRange(serviceCidr);
   for (let attempt = 0; attempt < 10; attempt++) {
     let ip = spec.clusterIP;
-    if (ip) {
+    if (headless) {
+      // no address: nothing to allocate
+    } else if (ip) {
       const owner = ipsTaken[serviceIpKey(ip)];
       if (owner) throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
     } else {
@@ -132,14 +136,14 @@ export async function createService(
           : {}),
       },
     };
-    const res = await etcd
-      .if(specKey(ns, name), 'Create', '==', 0)
-      .and(serviceIpKey(ip!), 'Create', '==', 0)
-      .then(
-        etcd.put(serviceIpKey(ip!)).value(`${ns}/${name}`),
-        etcd.put(specKey(ns, name)).value(JSON.stringify(obj)),
-      )
-      .commit();
+    const put = etcd.put(specKey(ns, name)).value(JSON.stringify(obj));
+    const res = headless
+      ? await etcd.if(specKey(ns, name), 'Create', '==', 0).then(put).commit()
+      : await etcd
+          .if(specKey(ns, name), 'Create', '==', 0)
+          .and(serviceIpKey(ip!), 'Create', '==', 0)
+          .then(etcd.put(serviceIpKey(ip!)).value(`${ns}/${name}`), put)
+          .commit();
     if (res.succeeded) return obj;
     if (await etcd.get(specKey(ns, name)).string())
       throw new ServiceError(`service "${ns}/${name}" already exists`);
@@ -160,7 +164,7 @@ export async function deleteService(etcd: Etcd3, name: string, ns = 'default'): 
     .if(specKey(ns, name), 'Create', '>', 0)
     .then(
       etcd.delete().key(specKey(ns, name)),
-      etcd.delete().key(serviceIpKey(svc.spec.clusterIP)),
+      ...(svc.spec.clusterIP === HEADLESS ? [] : [etcd.delete().key(serviceIpKey(svc.spec.clusterIP))]),
       etcd.delete().key(endpointsKey(ns, name)),
     )
     .commit();

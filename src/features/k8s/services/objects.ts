@@ -8,6 +8,8 @@ export const SERVICES_PREFIX = '/registry/services/';
 export const SPECS_PREFIX = `${SERVICES_PREFIX}specs/`;
 export const ENDPOINTS_PREFIX = `${SERVICES_PREFIX}endpoints/`;
 export const SERVICE_IPAM_PREFIX = '/registry/ipam/services/';
+/** spec.clusterIP of a headless service: no ClusterIP, no kube-proxy rules, DNS answers its endpoints */
+export const HEADLESS = 'None';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 export const NODEPORT_MIN = 30000;
 export const NODEPORT_MAX = 32767;
@@ -36,6 +38,7 @@ export interface ServiceObject {
   };
   spec: {
     type: 'ClusterIP' | 'NodePort';
+    /** an address of the service CIDR, or HEADLESS */
     clusterIP: string;
     selector?: Record<string, string>;
     ports: ServicePort[];

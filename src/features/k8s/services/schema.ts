@@ -2,7 +2,7 @@
 // that a schema cannot make. Only the main process loads this (zod stays out of the agents).
 import { z } from 'zod';
 import { type Cidr, formatIp, parseIp } from '../../../util/ipv4.js';
-import { inCidr, NODEPORT_MAX, NODEPORT_MIN } from './objects.js';
+import { HEADLESS, inCidr, NODEPORT_MAX, NODEPORT_MIN } from './objects.js';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const port = z
@@ -15,7 +15,7 @@ const port = z
 export const serviceSpecSchema = z.strictObject({
   namespace: z.string().regex(DNS_LABEL, 'a namespace is a DNS label').optional(),
   type: z.enum(['ClusterIP', 'NodePort']).optional(),
-  /** given, or the next free address of the cluster's service CIDR */
+  /** given, or the next free address of the cluster's service CIDR; "None": headless (DNS only) */
   clusterIP: z.string().optional(),
   selector: z
     .record(z.string(), z.string(), { error: 'selector is a map of labels, e.g. {app: web}' })
@@ -55,7 +55,10 @@ export function checkService(
 ): void {
   if (!DNS_LABEL.test(name)) issue([], `invalid service name "${name}": a DNS label (lower-case, digits, -)`);
   if (spec.selector && spec.pods) issue(['pods'], 'give either selector or pods, not both');
-  if (spec.clusterIP !== undefined) {
+  if (spec.clusterIP === HEADLESS) {
+    if ((spec.type ?? 'ClusterIP') !== 'ClusterIP')
+      issue(['clusterIP'], `a headless service (clusterIP: None) has type ClusterIP, not ${spec.type}`);
+  } else if (spec.clusterIP !== undefined) {
     const ip = parseIp(spec.clusterIP);
     if (ip === undefined) issue(['clusterIP'], `"${spec.clusterIP}" is not an IPv4 address`);
     else if (!inCidr(ip, serviceCidr))
