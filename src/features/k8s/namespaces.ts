@@ -26,9 +26,11 @@ export interface NamespaceObject {
 
 export const namespaceKey = (name: string) => `${NAMESPACES_PREFIX}${name}`;
 
-/** A namespace's labels as the API server keeps them: the given ones and its name label. */
+/** A namespace's labels as the API server keeps them: the given ones and its name label, sorted. */
 export function namespaceLabels(name: string, labels: Record<string, string> = {}): Record<string, string> {
-  return { ...labels, [NAME_LABEL]: name };
+  return Object.fromEntries(
+    Object.entries({ ...labels, [NAME_LABEL]: name }).sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 }
 
 export function namespaceObject(
