@@ -179,6 +179,16 @@ nodes:
       });
       t.equal((await r.run('kubectl logs -n prod client')).out, 'client in prod\n');
       t.equal((await r.run('kubectl logs client')).out, '', 'the client of default has no command');
+      const listed = (await r.run('pods')).out;
+      for (const n of ['web.prod', 'web.dev', 'client.prod', 'client.dev'])
+        t.match(
+          listed,
+          new RegExp(
+            `^C0  ${n.replace('.', '\\.')}\\s+C0w\\d\\s+${ip(n).replaceAll('.', '\\.')}\\s+Running`,
+            'm',
+          ),
+        );
+      t.equal(C0.pod('web', 'prod'), pod('web.prod'), 'C0.pod(name, namespace)');
       const missing = await r.run('kubectl logs -n qa client');
       t.same([missing.code, missing.err], [1, 'Error from server (NotFound): pods "client" not found\n']);
       const cli = await runNetsim([
