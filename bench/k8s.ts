@@ -111,7 +111,8 @@ export async function runDefaultScenario(): Promise<PodRun> {
   return measure('default scenario (2 clusters × 3 workers, 8 pods)', model, false);
 }
 
-export async function runManyPods(workers: number, podsPerWorker: number, cni = false): Promise<PodRun> {
+/** `cni`: through the CNI plugins (the default) or netsim's direct path (cni: false), for the comparison. */
+export async function runManyPods(workers: number, podsPerWorker: number, cni: boolean): Promise<PodRun> {
   const t = new Topology(simName('benchpods'), 'bench:pods');
   t.switch('s1', { subnet: '192.168.0.0/22' });
   const pods: Record<string, { worker: string }> = {};
@@ -123,10 +124,14 @@ export async function runManyPods(workers: number, podsPerWorker: number, cni = 
     etcd: 3,
     podCidr: '10.244.0.0/16',
     pods,
-    ...(cni ? { cni } : {}),
+    cni,
   });
   const model = validate(t.toSpec(), t.source, { simName: t.name });
-  return measure(`${workers} workers × ${podsPerWorker} pods${cni ? ' through CNI' : ''}`, model, true);
+  return measure(
+    `${workers} workers × ${podsPerWorker} pods ${cni ? 'through CNI (default)' : 'direct (cni: false)'}`,
+    model,
+    true,
+  );
 }
 
 /** iperf3 for `seconds` from a to b; bits per second received. */
@@ -151,7 +156,7 @@ export interface ThroughputRun {
 }
 
 /** Pod to pod across two workers (VXLAN over the underlay switch) vs two hosts on one veth. */
-export async function runThroughput(seconds: number): Promise<ThroughputRun> {
+export async function runThroughput(seconds: number, cni = true): Promise<ThroughputRun> {
   const t = new Topology(simName('benchtp'), 'bench:throughput');
   t.switch('s1', { subnet: '192.168.0.0/24' });
   t.cluster('C0', {
@@ -159,6 +164,7 @@ export async function runThroughput(seconds: number): Promise<ThroughputRun> {
     workers: 2,
     etcd: 1,
     pods: { a1: { worker: 'w1' }, b1: { worker: 'w2' } },
+    cni,
   });
   t.host('v1');
   t.host('v2');

@@ -1,16 +1,15 @@
 // What `netsim up` runs: two Kubernetes-style clusters, C0 and C1, each with a 3-member etcd
 // and 3 workers spread over two underlay LANs joined by a router, so pod-to-pod VXLAN between
-// workers crosses a routed underlay. Pods c1..c4 (C0) and c5..c8 (C1) are spread over the
-// workers; c1 and c5 serve HTTP on port 80.
+// workers crosses a routed underlay. Their pods and services are plain Kubernetes YAML:
+// scenarios/default/c0.yaml (pods c1..c4, Service web) and c1.yaml (pods c5..c8), applied once
+// every worker has its subnet; pods are wired by the real CNI plugins. c1 and c5 serve HTTP on
+// port 80.
+import { settleServices } from '../src/features/k8s/settle.js';
 import type { Topology } from '../src/model/builder.js';
 import type { Simulation } from '../src/runtime/simulation.js';
+import { waitFor } from '../src/util/wait.js';
 
 export const name = 'default';
-
-// The shell lingers after its answer: socat may exit on its child's exit before relaying the
-// child's last output, and under load about 1 fetch in 50 then got an empty answer.
-const httpServer = (pod: string) =>
-  `socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo hello from ${pod}; sleep 0.05'`;
 
 export default (t: Topology) => {
   t.switch('lan1', { subnet: '192.168.1.0/24' });
@@ -24,12 +23,8 @@ export default (t: Topology) => {
     etcd: 3,
     podCidr: '10.244.0.0/16',
     vni: 1,
-    pods: {
-      c1: { worker: 'w1', labels: { app: 'web' }, command: httpServer('c1') },
-      c2: { worker: 'w2', labels: { app: 'client' } },
-      c3: { worker: 'w3', labels: { app: 'client' } },
-      c4: { worker: 'w1', labels: { app: 'client' } },
-    },
+    cni: true,
+    manifests: ['default/c0.yaml'],
   });
   t.cluster('C1', {
     underlay: ['lan2', 'lan1'],
@@ -38,16 +33,20 @@ export default (t: Topology) => {
     podCidr: '10.245.0.0/16',
     vni: 1,
     prefix: '/c1/network',
-    pods: {
-      c5: { worker: 'w1', labels: { app: 'web' }, command: httpServer('c5') },
-      c6: { worker: 'w2', labels: { app: 'client' } },
-      c7: { worker: 'w3', labels: { app: 'client' } },
-      c8: { worker: 'w2', labels: { app: 'client' } },
-    },
+    cni: true,
+    manifests: ['default/c1.yaml'],
   });
 };
 
-export function ready(sim: Simulation): void {
+export async function ready(sim: Simulation): Promise<void> {
+  // c0.yaml's Service is made as the clusters come up: the prompt waits until every worker's
+  // kube-proxy has it and the cluster DNS answers its name (a few hundred ms at most)
+  await settleServices(sim, 5000);
+  const c2 = sim.node('c2');
+  await waitFor(async () => (await c2.exec('getent hosts web')).exitCode === 0, {
+    timeoutMs: 5000,
+    what: 'the cluster DNS to answer web',
+  }).catch((err: Error) => process.stderr.write(`warning: ${err.message}\n`));
   const pods = (prefix: string) =>
     [...sim.nodes.values()]
       .filter(
@@ -63,6 +62,9 @@ export function ready(sim: Simulation): void {
       `Try:\n` +
       `  c2 ping -c1 c1                          pod to pod across workers (names become pod IPs)\n` +
       `  c3 curl -s c1                             the HTTP server in c1 (port 80)\n` +
+      `  kubectl get pods -o wide --context C0   the pods of scenarios/default/c0.yaml\n` +
+      `  cni c1 | cni C0w1                       the CNI ADD that wired c1 | C0w1's conflist\n` +
+      `  kubectl apply -f scenarios/default/extra.yaml --context C0     a Deployment + Service\n` +
       `  await C0w1.execContainer('c4', 'ip route')     knetsim's exec_container\n` +
       `  await C0.addPod('w2', 'web2', {labels: {app: 'web'}})\n` +
       `  pods | podping | leases | clusters\n` +

@@ -30,8 +30,10 @@ export interface PodOpts {
   labels?: Record<string, string>;
   /** a long-running command in the pod, e.g. a small HTTP server */
   command?: string;
-  /** container ports; a hostPort is published on the worker's address by portmap (cni: true) */
+  /** container ports; a hostPort is published on the worker's address by portmap (not with cni: false) */
   ports?: { containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' }[];
+  /** kubernetes.io/ingress-bandwidth / egress-bandwidth: "5M" (bit/s) shapes the pod (bandwidth plugin) */
+  annotations?: Record<string, string>;
 }
 export interface ClusterOpts extends CommonOpts {
   /** the switch(es) or router(s) workers and etcd members attach to, round robin */
@@ -55,8 +57,17 @@ export interface ClusterOpts extends CommonOpts {
   dns?: boolean;
   /** workers announce their pod subnets over BGP from this AS (routers list the cluster as a neighbour) */
   bgp?: { asn: number };
-  /** pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap) */
+  /**
+   * pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap,
+   * bandwidth; the default); false: netsim's faster direct path
+   */
   cni?: boolean;
+  /**
+   * Kubernetes manifest files or directories applied once every worker has its subnet; relative
+   * paths are resolved from the scenario file's directory (checked with the topology, errors
+   * located in the files)
+   */
+  manifests?: string[];
 }
 
 export class Topology {

@@ -2,6 +2,7 @@
 // running inside nodes), then `netsim clean NAME`: every namespace, process and file of that
 // simulation is gone, and a second simulation running meanwhile is untouched.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { simDir } from '../../src/runtime/paths.js';
@@ -223,4 +224,44 @@ if (requireRoot(t)) {
     const again = await runNetsim(['clean', name]);
     t.equal(again.code, 0, 'a second clean is harmless');
   });
+
+  t.test('kill -9 of a cluster whose pods went through CNI, then netsim clean NAME', async (t) => {
+    const dir = tempDir(t);
+    const name = uniqueName('kc');
+    const fg = startUp(t, writeFile(dir, 'cluster.yml', CLUSTER), name);
+    await waitReady(fg, name);
+    const leases = join(simDir(name), 'workers', 'C0w1', 'cni', 'networks', 'cbr0');
+    t.ok(
+      existsSync(leases) && readdirSync(leases).some((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)),
+      "before: host-local's lease files in the simulation directory",
+    );
+    const before = namespacesOf(name);
+    t.ok(
+      before.some((n) => n.endsWith('-C0w1-a1')),
+      'before: the pods have namespaces',
+    );
+    fg.child.kill('SIGKILL');
+    await fg.exited;
+    t.same(namespacesOf(name), before, 'kill -9 ran no teardown and no DEL');
+    const clean = await runNetsim(['clean', name]);
+    t.equal(clean.code, 0, `netsim clean ${name} succeeds`);
+    t.same(namespacesOf(name), [], "after: no namespace, so no pod's veth");
+    t.same(processesOf(name), [], 'after: no process (agents, etcd)');
+    t.notOk(existsSync(simDir(name)), "after: the simulation directory is gone, host-local's leases with it");
+  });
 }
+
+const CLUSTER = `
+name: kc
+nodes:
+  s1: {kind: switch, subnet: 192.168.66.0/24}
+  C0:
+    kind: cluster
+    underlay: s1
+    workers: 2
+    etcd: 1
+    dns: false
+    pods:
+      a1: {worker: w1}
+      b1: {worker: w2}
+`;

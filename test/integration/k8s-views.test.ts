@@ -161,6 +161,9 @@ if (requireRoot(t)) {
       t.equal(slices[0].ADDRESSTYPE, 'IPv4');
       t.equal(slices[0].PORTS, '8000');
       t.same(slices[0].ENDPOINTS.split(',').sort(), want);
+      const traced = await run('trace client web-h');
+      t.not(traced.code, 0, 'a trace to a headless service fails');
+      t.match(traced.err + traced.out, /headless \(clusterIP: None\).*trace to one of those pods/);
     });
 
     t.test('from the JS API: C0.addService with clusterIP None', async (t) => {

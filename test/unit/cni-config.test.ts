@@ -20,6 +20,7 @@ t.test("flannel's conflist", async (t) => {
   t.strictSame(list.plugins, [
     { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
     { type: 'portmap', capabilities: { portMappings: true } },
+    { type: 'bandwidth', capabilities: { bandwidth: true } },
   ]);
   t.equal(list.name, 'cbr0');
   t.strictSame(parseConflist(formatConflist(list)), list, 'reads back what it writes');
@@ -50,7 +51,7 @@ t.test('the delegate config from subnet.env, as flannel-cni-plugin builds it', a
   });
   const noMasq = delegateFromSubnetEnv(
     list,
-    list.plugins[0],
+    { type: 'flannel', delegate: {} },
     SUBNET_ENV.replace('IPMASQ=true', 'IPMASQ=false').replace('1450', '8950'),
     '/d',
   );

@@ -8,6 +8,7 @@ import { describePod, describeService } from '../../src/features/k8s/kubectl/des
 import type { NamespaceObject, NodeObject } from '../../src/features/k8s/kubectl/objects.js';
 import { formatEndpoints, tableOf } from '../../src/features/k8s/kubectl/printers.js';
 import { humanDuration, renderTable } from '../../src/features/k8s/kubectl/table.js';
+import { verbIndex } from '../../src/features/k8s/kubectl/verbs.js';
 import type { PodObject } from '../../src/features/k8s/registry.js';
 import type { EndpointsObject, ServiceObject } from '../../src/features/k8s/services/objects.js';
 
@@ -245,4 +246,11 @@ t.test('the command line', async (t) => {
   );
   t.throws(() => parseKubectl(['get']), /You must specify the type of resource to get/);
   t.throws(() => parseKubectl(['exec', 'web-1']), /at least one command/);
+});
+
+t.test("kubectl's verb after global flags (kubectl --context C0 apply -f x)", async (t) => {
+  t.equal(verbIndex(['apply', '-f', 'x']), 0);
+  t.equal(verbIndex(['--context', 'C0', 'apply', '-f', 'x']), 2);
+  t.equal(verbIndex(['-n', 'prod', '--context=C0', 'delete', '-f', 'x']), 3);
+  t.equal(verbIndex(['--context', 'C0']), -1);
 });

@@ -117,6 +117,34 @@ t.test('a good file maps to the cluster objects, with its notes', async (t) => {
     t.match(notes[0], f);
 });
 
+t.test('bandwidth annotations are read, the others kept and noted', async (t) => {
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: slow
+  annotations:
+    kubernetes.io/ingress-bandwidth: 5M
+    kubernetes.io/egress-bandwidth: 10Mi
+    example.com/owner: me
+spec:
+  containers: [{name: slow}]
+`;
+  const { objects, notes } = validateManifests(manifestDocs(yaml), ctx());
+  const pod = objects[0] as { annotations?: Record<string, string> };
+  t.same(pod.annotations, {
+    'kubernetes.io/ingress-bandwidth': '5M',
+    'kubernetes.io/egress-bandwidth': '10Mi',
+    'example.com/owner': 'me',
+  });
+  t.match(notes[0], 'metadata.annotations.example.com/owner');
+  t.notMatch(notes[0], 'bandwidth', 'the bandwidth annotations are emulated, not noted');
+  t.match(
+    errorsOf(yaml, ctx({ cni: false })),
+    /metadata\.annotations: bandwidth annotations need the CNI plugins \(bandwidth\), which cni: false/,
+    'refused on a cluster with cni: false',
+  );
+});
+
 t.test('a named targetPort resolves from pods applied before', async (t) => {
   const svc = GOOD.split('---')[1];
   t.match(errorsOf(svc), /no pod selected by app=web has a container port named "http"/);

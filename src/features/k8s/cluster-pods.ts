@@ -10,6 +10,7 @@ import { processStartTime } from '../../kernel/proc.js';
 import { Plan } from '../../plan/plan.js';
 import { type Cidr, formatIp, networkOf, parseIp } from '../../util/ipv4.js';
 import type { ClusterCore } from './cluster-core.js';
+import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { createCniPods, deleteCniPods } from './cni/pods.js';
 import type { SubnetEnv } from './flannel.js';
 import { requireNamespace } from './namespaces.js';
@@ -38,6 +39,8 @@ export interface PodRequest {
   labels?: Record<string, string>;
   command?: string;
   ports?: PodObject['spec']['ports'];
+  /** kubernetes.io/ingress-bandwidth / egress-bandwidth (e.g. "5M") shape it through the bandwidth plugin */
+  annotations?: Record<string, string>;
 }
 
 /** A pod that runs elsewhere and is reflected here (Liqo's virtual node), with how to remove it. */
@@ -65,6 +68,7 @@ export function podObject(
     labels?: Record<string, string>;
     command?: string;
     ports?: PodObject['spec']['ports'];
+    annotations?: Record<string, string>;
   },
 ): Omit<PodObject, 'status'> {
   return {
@@ -75,6 +79,7 @@ export function podObject(
       namespace: opts.namespace ?? POD_NAMESPACE,
       uid: randomUUID(),
       labels: opts.labels ?? {},
+      ...(opts.annotations && Object.keys(opts.annotations).length ? { annotations: opts.annotations } : {}),
       creationTimestamp: new Date().toISOString(),
     },
     spec: {
@@ -122,7 +127,13 @@ export class ClusterPods {
         throw new Error(`"${node}" is already the name of a node (${other.kind}): pick another pod name`);
       if (r.ports?.some((p) => p.hostPort) && !this.c.config.cni)
         throw new Error(
-          `pod "${r.name}": a hostPort needs the CNI plugins (cni: true on ${this.c.name}): portmap`,
+          `pod "${r.name}": a hostPort needs the CNI plugins (portmap), which cni: false on ${this.c.name} turns off`,
+        );
+      for (const [key, msg] of bandwidthIssues(r.annotations))
+        throw new Error(`pod "${r.name}": annotation ${key}: ${msg}`);
+      if (!this.c.config.cni && podBandwidth(r.annotations))
+        throw new Error(
+          `pod "${r.name}": bandwidth annotations need the CNI plugins (bandwidth), which cni: false on ${this.c.name} turns off`,
         );
       byWorker.set(worker, [...(byWorker.get(worker) ?? []), r]);
     }

@@ -27,11 +27,10 @@ import { type LeaseAttrs, type NetworkConfig, parseLease, subnetOfKey } from './
 import { type ApplyResult, applyManifests, deleteManifests } from './manifests/apply.js';
 import type { ManifestInput } from './manifests/input.js';
 import {
+  ensureNamespace,
   ensureSystemNamespaces,
-  getNamespace,
   listNamespaces,
   type NamespaceObject,
-  putNamespace,
 } from './namespaces.js';
 import type { PodNode } from './pod.js';
 import { listPods, type PodObject, podNodeName } from './registry.js';
@@ -157,9 +156,8 @@ export class Cluster implements ClusterCore {
       const existing = new Set((await listServices(this.etcd)).map((s) => `${s.namespace}/${s.name}`));
       for (const [name, spec] of Object.entries(this.config.services))
         if (!existing.has(`${spec.namespace ?? 'default'}/${name}`)) {
-          // a topology's service may name a namespace: it is made with it
-          if (spec.namespace && !(await getNamespace(this.etcd, spec.namespace)))
-            await putNamespace(this.etcd, spec.namespace);
+          // a topology's service may name a namespace: made with it
+          if (spec.namespace) await ensureNamespace(this.etcd, spec.namespace);
           await createService(this.etcd, name, spec, this.serviceCidr);
         }
     })();
@@ -304,14 +302,18 @@ export class Cluster implements ClusterCore {
     return p;
   }
 
-  /**
-   * knetsim's `C0.addPod('w1', 'c1')`, with labels, an optional command and a namespace
-   * (`{namespace: 'prod'}`: the pod's node is then `c1.prod`).
-   */
+  /** knetsim's `C0.addPod('w1', 'c1')`, with labels, a command, a namespace (its node: `c1.prod`). */
   async addPod(
     worker: string,
     name: string,
-    opts: { labels?: Record<string, string>; command?: string; namespace?: string } = {},
+    opts: {
+      labels?: Record<string, string>;
+      command?: string;
+      ports?: PodRequest['ports'];
+      /** e.g. {'kubernetes.io/ingress-bandwidth': '5M'} (the bandwidth plugin shapes the pod) */
+      annotations?: Record<string, string>;
+      namespace?: string;
+    } = {},
   ): Promise<PodNode> {
     if (worker.startsWith(VIRTUAL_NODE_PREFIX))
       return this.offloadPod(worker.slice(VIRTUAL_NODE_PREFIX.length), name, opts);
@@ -353,12 +355,10 @@ export class Cluster implements ClusterCore {
     return this.podSet.create(reqs);
   }
 
-  /** Deletes a pod (by node name, or name and namespace): its processes and namespace, then its object and address in etcd. */
+  /** Deletes a pod (by node name, or name and namespace): processes, netns, object, address. */
   deletePod(name: string, namespace?: string): Promise<void> {
     return this.podSet.delete(namespace ? podNodeName(name, namespace) : name);
   }
-
-  // ---- namespaces ----
 
   /** Namespaces as etcd has them (default, kube-system, ... and those applied). */
   async namespaces(): Promise<NamespaceObject[]> {

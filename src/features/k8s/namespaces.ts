@@ -92,6 +92,11 @@ export async function putNamespace(
   return before ? 'configured' : 'created';
 }
 
+/** Creates a namespace (without labels) unless it exists. */
+export async function ensureNamespace(etcd: Etcd3, name: string): Promise<void> {
+  if (!(await getNamespace(etcd, name))) await putNamespace(etcd, name);
+}
+
 /** Throws `namespaces "x" not found` unless the namespace exists. */
 export async function requireNamespace(etcd: Etcd3, name: string): Promise<void> {
   if (!(await getNamespace(etcd, name))) throw new Error(namespaceNotFound(name));

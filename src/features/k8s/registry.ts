@@ -18,6 +18,8 @@ export interface PodObject {
     namespace: string;
     uid: string;
     labels: Record<string, string>;
+    /** kubernetes.io/ingress-bandwidth and egress-bandwidth go to the bandwidth plugin */
+    annotations?: Record<string, string>;
     creationTimestamp: string;
   };
   spec: {

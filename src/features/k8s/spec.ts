@@ -8,6 +8,7 @@ import type { Path } from '../../model/errors.js';
 import { commonNodeFields, network } from '../../model/spec.js';
 import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../../util/ipv4.js';
 import { asn } from '../frr/spec.js';
+import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount } from './flannel.js';
 import { dnsServiceIp } from './services/api.js';
 import { DEFAULT_SERVICE_CIDR, HEADLESS, parseServiceCidr } from './services/objects.js';
@@ -23,7 +24,7 @@ export const podSpec = z.strictObject({
   labels: z.record(z.string(), z.string()).optional(),
   /** a long-running command started in the pod (e.g. a small HTTP server) */
   command: z.string().optional(),
-  /** its container ports; a hostPort is published on the worker's address by portmap (cni: true) */
+  /** its container ports; a hostPort is published on the worker's address by portmap (not with cni: false) */
   ports: z
     .array(
       z.strictObject({
@@ -33,6 +34,8 @@ export const podSpec = z.strictObject({
       }),
     )
     .optional(),
+  /** kubernetes.io/ingress-bandwidth / egress-bandwidth (bit/s, e.g. "5M") shape it with the bandwidth plugin */
+  annotations: z.record(z.string(), z.string({ error: 'annotation values are strings' })).optional(),
 });
 export type PodSpec = z.infer<typeof podSpec>;
 
@@ -74,8 +77,9 @@ export const clusterFields = {
    */
   bgp: z.strictObject({ asn }).optional(),
   /**
-   * Pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap)
-   * instead of netsim's direct path (default off)
+   * Pods wired by the reference CNI plugins (flannel's conflist: bridge + host-local, portmap,
+   * bandwidth), as kubelet does (default); false: netsim's direct path (its own ip batch per
+   * pod, faster, no hostPort and no bandwidth annotations)
    */
   cni: z.boolean().optional(),
   /**
@@ -108,7 +112,8 @@ export interface ClusterConfig {
   /** as written in the topology (relative to its file) */
   manifests: string[];
   bgp?: { asn: number };
-  cni?: boolean;
+  /** pods through the CNI plugins (default true) */
+  cni: boolean;
   /** the labels given to workers, by full worker name */
   workerLabels?: Record<string, Record<string, string>>;
 }
@@ -203,7 +208,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     dns: spec.dns ?? true,
     manifests: spec.manifests ?? [],
     bgp: spec.bgp,
-    ...(spec.cni ? { cni: true } : {}),
+    cni: spec.cni ?? true,
   };
   for (const [w, labels] of Object.entries(spec.workerLabels ?? {})) {
     const full = resolveWorker(cfg, w);
@@ -272,8 +277,15 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
       if (port.hostPort && !cfg.cni)
         ctx.issue(
           at('pods', pod, 'ports', i, 'hostPort'),
-          'a hostPort needs the CNI plugins (cni: true): portmap',
+          'a hostPort needs the CNI plugins (portmap), which cni: false turns off',
         );
+    const bandwidth = bandwidthIssues(p.annotations);
+    for (const [key, msg] of bandwidth) ctx.issue(at('pods', pod, 'annotations', key), msg);
+    if (!cfg.cni && bandwidth.length === 0 && podBandwidth(p.annotations))
+      ctx.issue(
+        at('pods', pod, 'annotations'),
+        'bandwidth annotations need the CNI plugins (bandwidth), which cni: false turns off',
+      );
     if (!POD_NAME_RE.test(pod)) ctx.issue(at('pods', pod), `invalid pod name "${pod}": ${POD_NAME_MSG}`);
     const taken = ctx.nodes[pod]
       ? `a node (${String(ctx.nodes[pod].kind)})`

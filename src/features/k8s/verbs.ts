@@ -1,6 +1,7 @@
 // REPL verbs for clusters: pods, their reachability, subnet leases, etcd health, and the
 // knetsim-style container verbs (`exec_container C0w1 c1 ping -c1 c2` streams; Ctrl-C stops it).
 
+import { existsSync, readFileSync } from 'node:fs';
 import type { SimNode } from '../../runtime/node.js';
 import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
@@ -158,25 +159,53 @@ export function k8sVerbs(
     },
     {
       names: ['cni'],
-      usage: 'cni pod',
-      help: "the pod's last CNI invocation: each plugin's environment, stdin config and result JSON",
+      usage: 'cni pod|worker',
+      help: "a pod's last CNI invocation: each plugin's environment, stdin config and result JSON (a deleted pod's: its DEL); a worker's conflist and subnet.env",
       async run([name]) {
         if (!name) {
-          io.err('*** usage: cni <pod>\n');
+          io.err('*** usage: cni <pod|worker>\n');
           return 1;
         }
-        const pod = sim.node(name);
-        if (!(pod instanceof PodNode)) throw new Error(`${name} is a ${pod.kind}, not a pod`);
-        const inv = worker(sim, pod.worker).cni.lastInvocation(pod.name);
-        if (!inv) {
-          io.err(`*** ${pod.name} was not wired by CNI (its cluster has cni: false)\n`);
+        const n = sim.nodes.get(name);
+        if (n instanceof WorkerNode) return showWorkerCni(n, io);
+        if (n && !(n instanceof PodNode)) throw new Error(`${name} is a ${n.kind}, not a pod or a worker`);
+        // a pod, or one that was deleted: its worker kept the last invocation (the DEL)
+        const found = n
+          ? [worker(sim, n.worker).cni.lastInvocation(name)]
+          : [...sim.nodes.values()].map((w) =>
+              w instanceof WorkerNode ? w.cni.lastInvocation(name) : undefined,
+            );
+        const invs = found.filter((i) => i !== undefined);
+        if (!invs.length) {
+          io.err(
+            n
+              ? `*** ${name} was not wired by CNI (its cluster has cni: false)\n`
+              : `*** no pod "${name}", and no worker has a CNI invocation for it\n`,
+          );
           return 1;
         }
-        io.out(formatInvocation(inv));
+        for (const inv of invs) io.out(formatInvocation(inv));
         return 0;
       },
     },
   ];
+}
+
+/** A worker's CNI configuration, as kubelet and flannel's plugin read it. */
+function showWorkerCni(w: WorkerNode, io: Io): number {
+  const files = [
+    { path: w.cni.conflistPath, onNode: '/etc/cni/net.d/10-flannel.conflist' },
+    { path: w.subnetFile, onNode: '/run/flannel/subnet.env' },
+  ];
+  if (!existsSync(files[0].path)) {
+    io.err(`*** ${w.name} has no CNI configuration (its cluster has cni: false)\n`);
+    return 1;
+  }
+  for (const f of files) {
+    if (!existsSync(f.path)) continue;
+    io.out(`# ${f.path} (${f.onNode} on a node)\n${readFileSync(f.path, 'utf8')}`);
+  }
+  return 0;
 }
 
 /** Interrupts a streaming execContainer started from JavaScript (Ctrl-C). */

@@ -4,6 +4,7 @@
 
 import type { Simulation } from '../../runtime/simulation.js';
 import { clustersOf as k8sClusters } from '../k8s/cluster.js';
+import { HEADLESS } from '../k8s/services/objects.js';
 import { type TraceOptions, type TraceResult, Tracer } from './trace.js';
 
 interface ServiceLister {
@@ -26,6 +27,10 @@ export function liveOptions(sim: Simulation, opts: TraceOptions = {}): TraceOpti
       for (const c of clustersOf(sim)) {
         const s = (await c.services()).find((x) => x.name === name && x.namespace === namespace);
         if (!s) continue;
+        if (s.clusterIP === HEADLESS)
+          throw new Error(
+            `service ${namespace}/${name} is headless (clusterIP: None): it has no virtual IP to trace; its DNS name answers with its pods' addresses, trace to one of those pods`,
+          );
         // "80/TCP→8000,53/UDP→53"
         const ports = s.ports.split(',').map((p) => /^(\d+)(?::\d+)?\/(\w+)/.exec(p));
         const tcp = ports.filter((m) => m?.[2] === 'TCP').map((m) => Number(m![1]));

@@ -189,7 +189,10 @@ function writeSubnetFile(cfg: ResolvedConfig, subnet: Cidr, mtu: number): void {
     network: cfg.network,
     subnet: { ip: subnet.net + 1, prefix: subnet.prefix },
     mtu,
-    ipMasq: false,
+    // kube-flannel runs flanneld with --ip-masq, so flannel's CNI plugin hands `bridge` ipMasq:
+    // false: pod-to-pod traffic between workers keeps the pod's source address (NetworkPolicy
+    // matches on it). Pods here reach pod networks and services only: nothing to masquerade.
+    ipMasq: true,
   });
   writeFileSync(`${subnetFile}.tmp`, text);
   renameSync(`${subnetFile}.tmp`, subnetFile);

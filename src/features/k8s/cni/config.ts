@@ -22,14 +22,21 @@ export interface ConfList {
   plugins: PluginConf[];
 }
 
-/** flannel's conflist: the flannel plugin (delegating to bridge), then portmap for hostPorts. */
+/**
+ * flannel's conflist: the flannel plugin (delegating to bridge), then portmap for hostPorts,
+ * then bandwidth for the pods' bandwidth annotations (what a node that shapes pods adds).
+ */
 export function flannelConflist(): ConfList {
   return {
     name: NETWORK_NAME,
     cniVersion: CNI_VERSION,
     plugins: [
+      // no ipMasq here, as flannel ships it: its plugin gives bridge ipMasq = !FLANNEL_IPMASQ,
+      // and netsim's agent writes FLANNEL_IPMASQ=true as kube-flannel's flanneld --ip-masq
+      // does, so bridge masquerades nothing (pod-to-pod packets keep the pod's address)
       { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
       { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'bandwidth', capabilities: { bandwidth: true } },
     ],
   };
 }

@@ -2,18 +2,31 @@
 // CNI ADD per pod through the worker's CNI runtime (several at once, a bounded pool), the
 // address host-local handed out recorded in the pod object that goes to etcd. Removing them
 // runs DEL (releasing the address, removing the veth) before their namespaces go.
-import { pool } from '../../../kernel/run.js';
 import { Plan } from '../../../plan/plan.js';
+import { ObjectKey } from '../../../runtime/objects.js';
 import { parseCidr } from '../../../util/ipv4.js';
+import { Limiter } from '../../../util/limit.js';
 import type { ClusterCore } from '../cluster-core.js';
 import type { PodNode } from '../pod.js';
 import { createPodObjects, duplicate, PODS_PREFIX, podKeyOf } from '../registry.js';
+import { podBandwidth } from './bandwidth.js';
 import type { CniPod } from './runtime.js';
 
-/** How many CNI calls run side by side (each is a plugin process, itself execing host-local). */
-export const CNI_POOL = 8;
+/**
+ * How many CNI calls run side by side in a simulation, whichever workers they are for (each is
+ * a plugin process, itself execing host-local; workers start eight at a time, and eight calls
+ * per worker made up to 64 Go processes on two cores). Measured on 4 workers × 100 pods,
+ * interleaved: median up 8.9 s with 4 for the whole simulation against 10.9 s with 8 per batch.
+ */
+export const CNI_CONCURRENCY = 4;
+const CNI_SLOTS = new ObjectKey<Limiter>('k8s-cni-slots');
+
+function slots(c: ClusterCore): Limiter {
+  return c.sim.objects.state(CNI_SLOTS, () => new Limiter(CNI_CONCURRENCY));
+}
 
 export function cniPod(p: PodNode): CniPod {
+  const bandwidth = podBandwidth(p.object.metadata.annotations);
   const hostPorts = (p.object.spec.ports ?? []).flatMap((x) =>
     x.hostPort
       ? [
@@ -31,6 +44,7 @@ export function cniPod(p: PodNode): CniPod {
     uid: p.object.metadata.uid,
     netns: p.ns,
     ...(hostPorts.length ? { hostPorts } : {}),
+    ...(bandwidth ? { bandwidth } : {}),
   };
 }
 
@@ -53,7 +67,7 @@ export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNo
   for (const p of pods) p.cni = true;
   await c.sim.apply(plan);
   const workers = new Map(c.workers.map((w) => [w.name, w]));
-  await pool(pods, CNI_POOL, async (p) => {
+  await slots(c).each(pods, async (p) => {
     const worker = workers.get(p.worker)!;
     const added = await worker.cni.add(cniPod(p));
     const cidr = parseCidr(added.address);
@@ -72,9 +86,8 @@ export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNo
 /** DEL for each pod wired by CNI (idempotent: a pod whose ADD failed half-way is cleaned too). */
 export async function deleteCniPods(c: ClusterCore, pods: PodNode[]): Promise<void> {
   const workers = new Map(c.workers.map((w) => [w.name, w]));
-  await pool(
+  await slots(c).each(
     pods.filter((p) => p.cni),
-    CNI_POOL,
     async (p) => {
       await workers.get(p.worker)?.cni.del(cniPod(p));
     },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type CniCall, type CniCommand, CniError, type CniTrace } from '../../../kernel/cni.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 import { podNodeName } from '../registry.js';
+import type { BandwidthEntry } from './bandwidth.js';
 import {
   type CniResult,
   CONFLIST_FILE,
@@ -36,6 +37,8 @@ export interface CniPod {
   /** its network namespace (name under /run/netns) */
   netns: string;
   hostPorts?: HostPort[];
+  /** from its bandwidth annotations (the bandwidth capability's runtimeConfig) */
+  bandwidth?: BandwidthEntry;
 }
 
 /** The last invocation for a pod, as `cni POD` shows it. */
@@ -184,6 +187,11 @@ export class WorkerCni {
         protocol: h.protocol ?? 'tcp',
       }));
       return { type: 'portmap', config: chainedConfig(list, p, prev, { portMappings }) };
+    }
+    if (p.type === 'bandwidth') {
+      // like portmap: a plugin with nothing to shape is not run (libcni would run it to no effect)
+      if (!pod.bandwidth) return undefined;
+      return { type: 'bandwidth', config: chainedConfig(list, p, prev, { bandwidth: pod.bandwidth }) };
     }
     return { type: p.type, config: chainedConfig(list, p, prev) };
   }

@@ -64,6 +64,7 @@ async function context(c: ManifestCluster, forDelete: boolean): Promise<Validati
     resolveWorker: (n) => resolveWorker(c.config, n),
     nodeLabels: (w) => workerNodeLabels(c.config, w),
     serviceCidr: c.serviceCidr,
+    cni: c.config.cni,
     namespaces,
     knownPods: podSources(
       [...applied(c).values()].filter((o) => o.kind !== 'Pod' || live.has(podNodeName(o.name, o.namespace))),
@@ -99,6 +100,7 @@ function podMatches(p: PodNode, want: DesiredPod): boolean {
   return (
     JSON.stringify(o.metadata.labels) === JSON.stringify(want.labels) &&
     (o.spec.command ?? '') === (want.command ?? '') &&
+    JSON.stringify(o.metadata.annotations ?? {}) === JSON.stringify(want.annotations ?? {}) &&
     (!want.nodeName || o.spec.nodeName === want.nodeName)
   );
 }
@@ -154,6 +156,7 @@ export async function applyManifests(
     worker: workers[i],
     labels: o.labels,
     ...(o.command ? { command: o.command } : {}),
+    ...(o.annotations ? { annotations: o.annotations } : {}),
   }));
   await c.createPods(reqs);
   for (const o of create) {

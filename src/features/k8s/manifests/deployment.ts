@@ -65,7 +65,10 @@ export function checkDeployment(
     add(['spec', 'selector', 'matchLabels'], "the selector does not match the template's labels");
     return undefined;
   }
-  const t = checkPodSpec(spec.template.spec, labels, ['spec', 'template', 'spec'], ctx, add, note);
+  const t = checkPodSpec(spec.template.spec, labels, ['spec', 'template', 'spec'], ctx, add, note, {
+    annotations: spec.template.metadata.annotations,
+    at: ['spec', 'template', 'metadata'],
+  });
   if (!t) return undefined;
   const hash = templateHash(t);
   return {
@@ -154,6 +157,7 @@ async function createReplicas(c: ManifestCluster, o: DesiredDeployment, n: numbe
       worker: workers[i],
       labels: o.template.labels,
       ...(o.template.command ? { command: o.template.command } : {}),
+      ...(o.template.annotations ? { annotations: o.template.annotations } : {}),
     })),
   );
 }

@@ -2,6 +2,7 @@
 // container's command and args as the shell line netsim runs, the container ports (kept for
 // named target ports), and the fields it does not emulate.
 import type { Path } from '../../../model/errors.js';
+import { BANDWIDTH_ANNOTATIONS, bandwidthIssues, podBandwidth } from '../cni/bandwidth.js';
 import { labelProblem } from '../spec.js';
 import { IGNORED, type PodManifest } from './schema.js';
 import type { Add, ContainerPort, Note, PodTemplate, ValidationContext } from './types.js';
@@ -44,8 +45,23 @@ export function checkPodSpec(
   ctx: ValidationContext,
   add: Add,
   note: Note,
+  meta: { annotations?: Record<string, string>; at: Path },
 ): PodTemplate | undefined {
   const field = at.join('.');
+  const annotations = meta.annotations ?? {};
+  for (const k of Object.keys(annotations))
+    if (!(BANDWIDTH_ANNOTATIONS as readonly string[]).includes(k))
+      note(`${meta.at.join('.')}.annotations.${k}`);
+  const bandwidth = bandwidthIssues(annotations);
+  for (const [key, msg] of bandwidth) add([...meta.at, 'annotations', key], msg);
+  if (bandwidth.length) return undefined;
+  if (ctx.cni === false && podBandwidth(annotations)) {
+    add(
+      [...meta.at, 'annotations'],
+      'bandwidth annotations need the CNI plugins (bandwidth), which cni: false on this cluster turns off',
+    );
+    return undefined;
+  }
   let nodeName: string | undefined;
   if (spec.nodeName !== undefined) {
     nodeName = ctx.resolveWorker(spec.nodeName);
@@ -110,6 +126,7 @@ export function checkPodSpec(
   const words = [...(first.command ?? []), ...(first.args ?? [])];
   return {
     labels,
+    ...(Object.keys(annotations).length ? { annotations } : {}),
     ...(words.length ? { command: shellLine(words) } : {}),
     ...(nodeName ? { nodeName } : {}),
     ...(nodeSelector ? { nodeSelector } : {}),

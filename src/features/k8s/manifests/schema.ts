@@ -20,13 +20,18 @@ const port = z
 const labels = z.record(z.string(), z.string({ error: 'label values are strings (quote numbers)' }), {
   error: 'a map of labels, e.g. {app: web}',
 });
+/** read: kubernetes.io/ingress-bandwidth and egress-bandwidth; the others are noted */
+const annotations = z.record(
+  z.string(),
+  z.string({ error: 'annotation values are strings (quote numbers)' }),
+  { error: 'a map of annotations' },
+);
 
 /** Accepted and kept aside: each becomes a "not emulated" note. */
 const notEmulated = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, z.unknown().optional()]));
 
 export const IGNORED = {
   metadata: [
-    'annotations',
     'uid',
     'resourceVersion',
     'generation',
@@ -108,6 +113,7 @@ const metadata = z.strictObject({
     .regex(DNS_LABEL, 'a name is a DNS label: lower-case letters, digits and -'),
   namespace: z.string({ error: 'a namespace name' }).optional(),
   labels: labels.optional(),
+  annotations: annotations.optional(),
   ...notEmulated([...IGNORED.metadata]),
 });
 
@@ -180,7 +186,11 @@ const deploymentSpec = z.strictObject({
   template: z.strictObject(
     {
       metadata: z.strictObject(
-        { labels: labels.optional(), ...notEmulated(['name', ...IGNORED.metadata]) },
+        {
+          labels: labels.optional(),
+          annotations: annotations.optional(),
+          ...notEmulated(['name', ...IGNORED.metadata]),
+        },
         { error: required('template metadata with labels') },
       ),
       spec: podSpecSchema,

@@ -25,6 +25,7 @@ export function checkTopologyManifests(node: NodeModel, model: Model, sink: Issu
     resolveWorker: (n) => resolveWorker(cfg, n),
     nodeLabels: (w) => workerNodeLabels(cfg, w),
     serviceCidr: parseServiceCidr(cfg.serviceCidr),
+    cni: cfg.cni,
     knownPods: [],
     podNameTaken(name) {
       const other = model.nodes.get(name);

@@ -34,6 +34,8 @@ export interface PodTemplate {
   /** the labels its worker must have */
   nodeSelector?: Record<string, string>;
   ports: ContainerPort[];
+  /** the pod's annotations (the bandwidth ones shape it) */
+  annotations?: Record<string, string>;
 }
 
 interface Base {
@@ -102,6 +104,8 @@ export interface ValidationContext {
   /** a worker's Node labels (default: kubernetes.io/hostname only) */
   nodeLabels?(worker: string): Record<string, string>;
   serviceCidr: Cidr;
+  /** false: the cluster's pods take the direct path (no bandwidth annotations); default true */
+  cni?: boolean;
   /** pods and deployments applied before (for named target ports) */
   knownPods: PodSource[];
   /** why a pod may not take this node name (another node has it), or undefined */

@@ -159,7 +159,10 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
         continue;
       }
       const p = m as PodManifest;
-      const t = checkPodSpec(p.spec, p.metadata.labels ?? {}, ['spec'], ctx, add, note);
+      const t = checkPodSpec(p.spec, p.metadata.labels ?? {}, ['spec'], ctx, add, note, {
+        annotations: p.metadata.annotations,
+        at: ['metadata'],
+      });
       if (t) objects.push({ kind, ...base, ...t });
     } else if (kind === 'Deployment') {
       const d = checkDeployment(m as DeploymentManifest, base, ctx, add, note);
