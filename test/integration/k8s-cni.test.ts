@@ -85,7 +85,7 @@ nodes:
       const address = result.ips[0].address;
       t.equal(address.split('/')[0], a1.ip, 'the pod node has the address of the result');
       t.match(await a1.cmd('ip -o -4 addr show eth0'), address, 'eth0 holds it in the kernel');
-      t.equal((await getPod(C0.etcd, 'a1'))!.status.podIP, a1.ip, "etcd's pod object has it");
+      t.equal((await getPod(C0.etcd, 'default', 'a1'))!.status.podIP, a1.ip, "etcd's pod object has it");
       t.strictSame(leases(w1), [a1.ip], "host-local's lease file is named by it");
       t.equal(
         readFileSync(join(w1.cni.dataDir, 'cbr0', a1.ip!), 'utf8').split(/\r?\n/)[0],
@@ -150,7 +150,7 @@ nodes:
       const { out, code } = await repl(sim).run('cni d1');
       t.equal(code, 0, 'cni shows a deleted pod');
       t.match(out, /^DEL for pod d1 on C0w1\n[\s\S]*CNI_COMMAND=DEL/, 'its last invocation: the DEL');
-      t.notOk(await getPod(C0.etcd, 'd1'), 'object gone from etcd');
+      t.notOk(await getPod(C0.etcd, 'default', 'd1'), 'object gone from etcd');
       const [d2] = await C0.createPods([{ name: 'd2', worker: 'w1' }]);
       t.ok(await ping(d2, b1), 'a new pod works after a delete');
     });

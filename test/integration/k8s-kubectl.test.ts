@@ -145,9 +145,11 @@ nodes:
         rows((await run('kubectl get ns')).out).map((x) => [x.NAME, x.STATUS]),
         [
           ['default', 'Active'],
+          ['kube-node-lease', 'Active'],
+          ['kube-public', 'Active'],
           ['kube-system', 'Active'],
         ],
-        "kube-system: the cluster DNS's service",
+        "the Namespace objects in etcd: a new cluster's four (kube-system holds the cluster DNS's service)",
       );
       const dns = rows((await run('kubectl get svc -A')).out).find((x) => x.NAME === 'kube-dns');
       t.equal(dns?.NAMESPACE, 'kube-system');

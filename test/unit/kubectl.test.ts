@@ -173,7 +173,11 @@ t.test('nodes and namespaces', async (t) => {
   const ns: NamespaceObject = {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: 'default', creationTimestamp: ago(3 * 3600) },
+    metadata: {
+      name: 'default',
+      labels: { 'kubernetes.io/metadata.name': 'default' },
+      creationTimestamp: ago(3 * 3600),
+    },
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Active' },
   };

@@ -13,13 +13,15 @@ import type { ClusterCore } from './cluster-core.js';
 import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { createCniPods, deleteCniPods } from './cni/pods.js';
 import type { SubnetEnv } from './flannel.js';
+import { requireNamespace } from './namespaces.js';
 import { PodNode, planPods, podModel, podNamespace, podResolvConf, resolvConfPath } from './pod.js';
 import {
   DuplicatePodError,
   getPod,
   POD_NAMESPACE,
   type PodObject,
-  podKey,
+  podKeyOf,
+  podNodeName,
   registerPods,
   unregisterPod,
   updatePods,
@@ -30,6 +32,8 @@ import type { WorkerNode } from './worker.js';
 
 export interface PodRequest {
   name: string;
+  /** its namespace (default: default); outside default its node is `<name>.<namespace>` */
+  namespace?: string;
   /** "w1" or "C0w1" */
   worker: string;
   labels?: Record<string, string>;
@@ -60,6 +64,7 @@ export function podObject(
   name: string,
   nodeName: string,
   opts: {
+    namespace?: string;
     labels?: Record<string, string>;
     command?: string;
     ports?: PodObject['spec']['ports'];
@@ -71,7 +76,7 @@ export function podObject(
     kind: 'Pod',
     metadata: {
       name,
-      namespace: POD_NAMESPACE,
+      namespace: opts.namespace ?? POD_NAMESPACE,
       uid: randomUUID(),
       labels: opts.labels ?? {},
       ...(opts.annotations && Object.keys(opts.annotations).length ? { annotations: opts.annotations } : {}),
@@ -109,15 +114,17 @@ export class ClusterPods {
           `invalid pod name "${r.name}": lower-case letters, digits and -, at most 32, starting and ending with a letter or digit`,
         );
       const worker = this.c.worker(r.worker);
-      if (seen.has(r.name)) throw new Error(`pod "${r.name}" is requested twice`);
-      seen.add(r.name);
-      const other = this.c.sim.nodes.get(r.name);
+      const node = podNodeName(r.name, r.namespace);
+      const inNs = node === r.name ? '' : ` in namespace ${r.namespace}`;
+      if (seen.has(node)) throw new Error(`pod "${r.name}"${inNs} is requested twice`);
+      seen.add(node);
+      const other = this.c.sim.nodes.get(node);
       if (other instanceof PodNode)
         throw new Error(
-          `a pod named "${r.name}" already exists (in ${other.cluster} on ${other.worker}, ${other.ip})`,
+          `a pod named "${r.name}" already exists${inNs} (in ${other.cluster} on ${other.worker}, ${other.ip})`,
         );
       if (other)
-        throw new Error(`"${r.name}" is already the name of a node (${other.kind}): pick another pod name`);
+        throw new Error(`"${node}" is already the name of a node (${other.kind}): pick another pod name`);
       if (r.ports?.some((p) => p.hostPort) && !this.c.config.cni)
         throw new Error(
           `pod "${r.name}": a hostPort needs the CNI plugins (portmap), which cni: false on ${this.c.name} turns off`,
@@ -142,6 +149,8 @@ export class ClusterPods {
     const { c } = this;
     const byWorker = this.byWorker(reqs);
     await c.ensureNetworkConfig();
+    for (const ns of new Set(reqs.map((r) => r.namespace ?? POD_NAMESPACE)))
+      await requireNamespace(c.etcd, ns);
     const made: PodNode[] = [];
     const envs = new Map<WorkerNode, SubnetEnv>();
     await Promise.all([...byWorker.keys()].map(async (w) => envs.set(w, await w.waitReady())));
@@ -218,11 +227,12 @@ export class ClusterPods {
         phase: 'Pending',
         podIP: formatIp(ip),
         hostIP: worker.ip,
-        netns: podNamespace(c.sim.name, worker.name, p.metadata.name),
+        netns: podNamespace(c.sim.name, worker.name, podNodeName(p.metadata.name, p.metadata.namespace)),
       }));
       for (const o of objects) {
-        const ip = ips.get(o.metadata.name)!;
-        const model = podModel(c.sim.name, worker.name, o.metadata.name, ip, env.subnet.prefix);
+        const ip = ips.get(podKeyOf(o))!;
+        const node = podNodeName(o.metadata.name, o.metadata.namespace);
+        const model = podModel(c.sim.name, worker.name, node, ip, env.subnet.prefix);
         const object: PodObject = {
           ...o,
           status: { phase: 'Pending', podIP: formatIp(ip), hostIP: worker.ip, netns: model.ns },
@@ -237,7 +247,7 @@ export class ClusterPods {
   private pending(worker: WorkerNode, r: PodRequest): PodNode {
     const { c } = this;
     const o = podObject(r.name, worker.name, r);
-    const model = podModel(c.sim.name, worker.name, r.name, 0, 0);
+    const model = podModel(c.sim.name, worker.name, podNodeName(r.name, r.namespace), 0, 0);
     const object: PodObject = {
       ...o,
       status: { phase: 'Pending', podIP: '', hostIP: worker.ip, netns: model.ns },
@@ -250,8 +260,8 @@ export class ClusterPods {
     const { c } = this;
     const name = pod.object.metadata.name;
     await c.ensureNetworkConfig();
-    await c.etcd.put(podKey(name)).value(JSON.stringify(pod.object));
-    c.endpointsController?.observe(podKey(name), pod.object);
+    await c.etcd.put(podKeyOf(pod.object)).value(JSON.stringify(pod.object));
+    c.endpointsController?.observe(podKeyOf(pod.object), pod.object);
     await c.endpointsController?.settled();
     this.reflected.set(name, pod);
   }
@@ -273,8 +283,8 @@ export class ClusterPods {
     const off = this.reflected.get(name);
     if (off) {
       this.reflected.delete(name);
-      await c.etcd.delete().key(podKey(name));
-      c.endpointsController?.observe(podKey(name), undefined);
+      await c.etcd.delete().key(podKeyOf(off.object));
+      c.endpointsController?.observe(podKeyOf(off.object), undefined);
       await c.endpointsController?.settled();
       await off.remove();
       return;
@@ -296,7 +306,7 @@ export class ClusterPods {
       }));
     if (terminating.length && controller) {
       await updatePods(c.etcd, terminating).catch(() => {});
-      for (const o of terminating) controller.observe(podKey(o.metadata.name), o);
+      for (const o of terminating) controller.observe(podKeyOf(o), o);
       await controller.settled();
     }
     const procs = pods.flatMap((p) => (this.procs.has(p.name) ? [this.procs.get(p.name)!] : []));
@@ -317,7 +327,7 @@ export class ClusterPods {
     for (const p of pods) {
       this.procs.delete(p.name);
       c.sim.removeRuntimeNode(p.name);
-      const current = await getPod(c.etcd, p.name);
+      const current = await getPod(c.etcd, p.object.metadata.namespace, p.object.metadata.name);
       // only our own object (a failed duplicate must not delete the existing pod)
       if (current && current.metadata.uid === p.object.metadata.uid) {
         const ip = parseIp(current.status.podIP);

@@ -3,6 +3,7 @@
 import { formatPath } from '../../model/errors.js';
 import { type NetworkPolicyObject, POLICY_PREFIX } from './agent/policy.js';
 import type { ClusterCore } from './cluster-core.js';
+import { requireNamespace } from './namespaces.js';
 import { policySpecSchema } from './services/schema.js';
 
 export async function addNetworkPolicy(
@@ -23,6 +24,7 @@ export async function addNetworkPolicy(
     spec: res.data as NetworkPolicyObject['spec'],
   };
   await c.ensureNetworkConfig();
+  await requireNamespace(c.etcd, namespace);
   await c.etcd.put(`${POLICY_PREFIX}${namespace}/${name}`).value(JSON.stringify(obj));
   return obj;
 }

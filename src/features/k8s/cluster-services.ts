@@ -6,6 +6,7 @@ import { formatIp, parseIp } from '../../util/ipv4.js';
 import { parseEndpointChain } from './agent/chain-names.js';
 import { TABLE } from './agent/proxy-rules.js';
 import type { ClusterCore } from './cluster-core.js';
+import { requireNamespace } from './namespaces.js';
 import { createService, dnsServiceIp, parseServiceSpec } from './services/api.js';
 import { ANNOTATION_IPS, type ServiceObject, specKey } from './services/objects.js';
 import type { ServiceSpec } from './services/schema.js';
@@ -19,6 +20,7 @@ async function create(
   opts?: Parameters<typeof createService>[4],
 ): Promise<ServiceObject> {
   await c.ensureNetworkConfig();
+  await requireNamespace(c.etcd, spec.namespace ?? 'default');
   const svc = await createService(c.etcd, name, spec, c.serviceCidr, opts);
   c.endpointsController?.observe(specKey(svc.metadata.namespace, svc.metadata.name), svc);
   await c.endpointsController?.settled();

@@ -26,8 +26,14 @@ import { etcd3 } from './etcd-list.js';
 import { type LeaseAttrs, type NetworkConfig, parseLease, subnetOfKey } from './flannel.js';
 import { type ApplyResult, applyManifests, deleteManifests } from './manifests/apply.js';
 import type { ManifestInput } from './manifests/input.js';
+import {
+  ensureNamespace,
+  ensureSystemNamespaces,
+  listNamespaces,
+  type NamespaceObject,
+} from './namespaces.js';
 import type { PodNode } from './pod.js';
-import { listPods, type PodObject } from './registry.js';
+import { listPods, type PodObject, podNodeName } from './registry.js';
 import { createService, deleteService, listServices, type ServiceView } from './services/api.js';
 import { EndpointsController } from './services/controller.js';
 import { parseServiceCidr, type ServiceObject } from './services/objects.js';
@@ -144,12 +150,16 @@ export class Cluster implements ClusterCore {
         .if(key, 'Create', '==', 0)
         .then(this.etcd.put(key).value(JSON.stringify(this.networkConfig)))
         .commit();
+      await ensureSystemNamespaces(this.etcd);
       this.controller = new EndpointsController(this.etcd);
       await this.controller.start();
       const existing = new Set((await listServices(this.etcd)).map((s) => `${s.namespace}/${s.name}`));
       for (const [name, spec] of Object.entries(this.config.services))
-        if (!existing.has(`${spec.namespace ?? 'default'}/${name}`))
+        if (!existing.has(`${spec.namespace ?? 'default'}/${name}`)) {
+          // a topology's service may name a namespace: made with it
+          if (spec.namespace) await ensureNamespace(this.etcd, spec.namespace);
           await createService(this.etcd, name, spec, this.serviceCidr);
+        }
     })();
     this.configReady.catch(() => {
       this.configReady = undefined;
@@ -277,11 +287,13 @@ export class Cluster implements ClusterCore {
     return this.podSet.local();
   }
 
-  pod(name: string): PodNode {
-    const p = this.localPods().find((x) => x.name === name);
+  /** A live pod by its node name (`c1`, `web.prod`), or by name and namespace. */
+  pod(name: string, namespace?: string): PodNode {
+    const node = namespace ? podNodeName(name, namespace) : name;
+    const p = this.localPods().find((x) => x.name === node);
     if (!p)
       throw new Error(
-        `no pod "${name}" in ${this.name} (pods: ${
+        `no pod "${node}" in ${this.name} (pods: ${
           this.localPods()
             .map((x) => x.name)
             .join(', ') || 'none'
@@ -290,7 +302,7 @@ export class Cluster implements ClusterCore {
     return p;
   }
 
-  /** knetsim's `C0.addPod('w1', 'c1')`, with labels and an optional command. */
+  /** knetsim's `C0.addPod('w1', 'c1')`, with labels, a command, a namespace (its node: `c1.prod`). */
   async addPod(
     worker: string,
     name: string,
@@ -300,6 +312,7 @@ export class Cluster implements ClusterCore {
       ports?: PodRequest['ports'];
       /** e.g. {'kubernetes.io/ingress-bandwidth': '5M'} (the bandwidth plugin shapes the pod) */
       annotations?: Record<string, string>;
+      namespace?: string;
     } = {},
   ): Promise<PodNode> {
     if (worker.startsWith(VIRTUAL_NODE_PREFIX))
@@ -342,9 +355,15 @@ export class Cluster implements ClusterCore {
     return this.podSet.create(reqs);
   }
 
-  /** Deletes a pod: its processes and namespace, then its object and address in etcd. */
-  deletePod(name: string): Promise<void> {
-    return this.podSet.delete(name);
+  /** Deletes a pod (by node name, or name and namespace): processes, netns, object, address. */
+  deletePod(name: string, namespace?: string): Promise<void> {
+    return this.podSet.delete(namespace ? podNodeName(name, namespace) : name);
+  }
+
+  /** Namespaces as etcd has them (default, kube-system, ... and those applied). */
+  async namespaces(): Promise<NamespaceObject[]> {
+    await this.ensureNetworkConfig();
+    return listNamespaces(this.etcd);
   }
 
   /** Every pod of the cluster pings every other (one fping per pod). */

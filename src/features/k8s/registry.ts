@@ -1,11 +1,13 @@
 // The cluster's truth about pods, kept in its etcd like Kubernetes' /registry keyspace:
-// pod objects at /registry/pods/default/<name>, and the IPAM of each worker subnet at
+// pod objects at /registry/pods/<namespace>/<name>, and the IPAM of each worker subnet at
 // /registry/ipam/<subnet>/<ip> (an address is taken exactly while its key exists).
 import type { Etcd3 } from 'etcd3';
 import { type Cidr, formatIp, hostRange, parseIp } from '../../util/ipv4.js';
 
+/** where pods go when no namespace is given */
 export const POD_NAMESPACE = 'default';
-export const PODS_PREFIX = `/registry/pods/${POD_NAMESPACE}/`;
+/** every namespace's pods */
+export const PODS_PREFIX = '/registry/pods/';
 export const IPAM_PREFIX = '/registry/ipam/';
 
 export interface PodObject {
@@ -36,8 +38,20 @@ export interface PodObject {
   };
 }
 
-export function podKey(name: string): string {
-  return `${PODS_PREFIX}${name}`;
+export function podKey(namespace: string, name: string): string {
+  return `${PODS_PREFIX}${namespace}/${name}`;
+}
+
+/** The key of a pod object. */
+export const podKeyOf = (p: { metadata: { namespace: string; name: string } }) =>
+  podKey(p.metadata.namespace, p.metadata.name);
+
+/**
+ * The simulation's node name of a pod: its name in `default` (as always: `c1`), `<pod>.<ns>`
+ * elsewhere (pod names have no dots, so the same name in two namespaces gives two nodes).
+ */
+export function podNodeName(name: string, namespace = POD_NAMESPACE): string {
+  return namespace === POD_NAMESPACE ? name : `${name}.${namespace}`;
 }
 
 function subnetDir(subnet: Cidr): string {
@@ -53,8 +67,8 @@ export async function listPods(etcd: Etcd3): Promise<PodObject[]> {
   return Object.values(all).map((v) => JSON.parse(v) as PodObject);
 }
 
-export async function getPod(etcd: Etcd3, name: string): Promise<PodObject | undefined> {
-  const v = await etcd.get(podKey(name)).string();
+export async function getPod(etcd: Etcd3, namespace: string, name: string): Promise<PodObject | undefined> {
+  const v = await etcd.get(podKey(namespace, name)).string();
   return v ? (JSON.parse(v) as PodObject) : undefined;
 }
 
@@ -66,10 +80,20 @@ export async function allocatedIps(etcd: Etcd3, subnet: Cidr): Promise<Set<numbe
 
 export class DuplicatePodError extends Error {}
 
+/** The error for a pod name that is taken in its namespace. */
+export async function duplicate(etcd: Etcd3, namespace: string, name: string): Promise<DuplicatePodError> {
+  const other = await getPod(etcd, namespace, name);
+  const ns = namespace === POD_NAMESPACE ? '' : ` in namespace ${namespace}`;
+  return new DuplicatePodError(
+    `a pod named "${name}" already exists${ns}${other ? ` (on ${other.spec.nodeName}, ${other.status.podIP})` : ''}`,
+  );
+}
+
 /**
  * Registers pods (phase Pending) and takes one address each from `subnet`, lowest free first
  * (.1 is the bridge), in one transaction: it fails as a whole if any pod name exists or any
- * address was taken meanwhile (then it is retried with fresh addresses).
+ * address was taken meanwhile (then it is retried with fresh addresses). Returns the
+ * addresses by pod key (/registry/pods/<ns>/<name>).
  */
 export async function registerPods(
   etcd: Etcd3,
@@ -88,28 +112,23 @@ export async function registerPods(
         throw new Error(
           `subnet ${formatIp(subnet.net)}/${subnet.prefix} of ${p.spec.nodeName} has no free address for pod ${p.metadata.name}`,
         );
-      ips.set(p.metadata.name, next++);
+      ips.set(podKeyOf(p), next++);
     }
-    let txn = etcd.if(podKey(pods[0].metadata.name), 'Create', '==', 0);
-    for (const p of pods.slice(1)) txn = txn.and(podKey(p.metadata.name), 'Create', '==', 0);
+    let txn = etcd.if(podKeyOf(pods[0]), 'Create', '==', 0);
+    for (const p of pods.slice(1)) txn = txn.and(podKeyOf(p), 'Create', '==', 0);
     for (const ip of ips.values()) txn = txn.and(ipamKey(subnet, ip), 'Create', '==', 0);
     const puts = pods.flatMap((p) => {
-      const ip = ips.get(p.metadata.name)!;
+      const ip = ips.get(podKeyOf(p))!;
       return [
         etcd.put(ipamKey(subnet, ip)).value(`${p.metadata.namespace}/${p.metadata.name}`),
-        etcd.put(podKey(p.metadata.name)).value(JSON.stringify({ ...p, status: status(p, ip) })),
+        etcd.put(podKeyOf(p)).value(JSON.stringify({ ...p, status: status(p, ip) })),
       ];
     });
     const res = await txn.then(...puts).commit();
     if (res.succeeded) return ips;
     const existing = await etcd.getAll().prefix(PODS_PREFIX).keys();
-    const dup = pods.find((p) => existing.includes(podKey(p.metadata.name)));
-    if (dup) {
-      const other = await getPod(etcd, dup.metadata.name);
-      throw new DuplicatePodError(
-        `a pod named "${dup.metadata.name}" already exists${other ? ` (on ${other.spec.nodeName}, ${other.status.podIP})` : ''}`,
-      );
-    }
+    const dup = pods.find((p) => existing.includes(podKeyOf(p)));
+    if (dup) throw await duplicate(etcd, dup.metadata.namespace, dup.metadata.name);
   }
   throw new Error('could not allocate pod addresses: too many concurrent changes');
 }
@@ -121,9 +140,9 @@ export async function registerPods(
 export async function createPodObjects(etcd: Etcd3, pods: PodObject[]): Promise<void> {
   for (let i = 0; i < pods.length; i += 100) {
     const chunk = pods.slice(i, i + 100);
-    let txn = etcd.if(podKey(chunk[0].metadata.name), 'Create', '==', 0);
-    for (const p of chunk.slice(1)) txn = txn.and(podKey(p.metadata.name), 'Create', '==', 0);
-    const puts = chunk.map((p) => etcd.put(podKey(p.metadata.name)).value(JSON.stringify(p)));
+    let txn = etcd.if(podKeyOf(chunk[0]), 'Create', '==', 0);
+    for (const p of chunk.slice(1)) txn = txn.and(podKeyOf(p), 'Create', '==', 0);
+    const puts = chunk.map((p) => etcd.put(podKeyOf(p)).value(JSON.stringify(p)));
     const res = await txn.then(...puts).commit();
     if (!res.succeeded)
       throw new DuplicatePodError('a pod of this batch was created meanwhile by someone else');
@@ -133,9 +152,9 @@ export async function createPodObjects(etcd: Etcd3, pods: PodObject[]): Promise<
 export async function updatePods(etcd: Etcd3, pods: PodObject[]): Promise<void> {
   for (let i = 0; i < pods.length; i += 500) {
     const chunk = pods.slice(i, i + 500);
-    const puts = chunk.map((p) => etcd.put(podKey(p.metadata.name)).value(JSON.stringify(p)));
+    const puts = chunk.map((p) => etcd.put(podKeyOf(p)).value(JSON.stringify(p)));
     await etcd
-      .if(podKey(chunk[0].metadata.name), 'Create', '>', 0)
+      .if(podKeyOf(chunk[0]), 'Create', '>', 0)
       .then(...puts)
       .commit();
   }
@@ -144,10 +163,10 @@ export async function updatePods(etcd: Etcd3, pods: PodObject[]): Promise<void> 
 /** Removes a pod and frees its address, in one transaction. */
 export async function unregisterPod(etcd: Etcd3, pod: PodObject, subnet: Cidr | undefined): Promise<void> {
   const ip = parseIp(pod.status.podIP);
-  const ops = [etcd.delete().key(podKey(pod.metadata.name))];
+  const ops = [etcd.delete().key(podKeyOf(pod))];
   if (subnet && ip !== undefined) ops.push(etcd.delete().key(ipamKey(subnet, ip)));
   await etcd
-    .if(podKey(pod.metadata.name), 'Create', '>', 0)
+    .if(podKeyOf(pod), 'Create', '>', 0)
     .then(...ops)
     .commit();
 }

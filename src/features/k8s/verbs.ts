@@ -9,6 +9,7 @@ import { formatIp } from '../../util/ipv4.js';
 import { type Cluster, clustersOf } from './cluster.js';
 import { formatInvocation } from './cni/runtime.js';
 import { PodNode } from './pod.js';
+import { podNodeName } from './registry.js';
 import { WorkerNode } from './worker.js';
 
 export { clustersOf };
@@ -65,7 +66,7 @@ export function k8sVerbs(
     {
       names: ['pods'],
       usage: 'pods [cluster]',
-      help: 'pods as etcd has them: worker, IP, phase, labels',
+      help: 'pods as etcd has them (<pod>.<ns> outside default): worker, IP, phase, labels',
       async run([name]) {
         for (const c of pick(sim, name)) {
           for (const p of await c.pods()) {
@@ -73,7 +74,7 @@ export function k8sVerbs(
               .map(([k, v]) => `${k}=${v}`)
               .join(',');
             io.out(
-              `${c.name}  ${p.metadata.name.padEnd(12)} ${p.spec.nodeName.padEnd(8)} ${p.status.podIP.padEnd(15)} ${p.status.phase}${labels ? `  ${labels}` : ''}\n`,
+              `${c.name}  ${podNodeName(p.metadata.name, p.metadata.namespace).padEnd(12)} ${p.spec.nodeName.padEnd(8)} ${p.status.podIP.padEnd(15)} ${p.status.phase}${labels ? `  ${labels}` : ''}\n`,
             );
           }
         }

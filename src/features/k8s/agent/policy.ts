@@ -1,5 +1,6 @@
 // NetworkPolicy for the pods of one worker (what a policy-capable CNI agent does; flannel
-// itself has none), in the pod network agent's process. It watches policies and pods in etcd
+// itself has none), in the pod network agent's process. It watches policies, pods and
+// namespaces (their labels are what a namespaceSelector matches) in etcd
 // and keeps table `ip netsim-policy`: in the forward hook, replies of allowed flows pass;
 // a pod selected by an Ingress policy only takes new flows its rules allow, a pod selected by
 // an Egress policy only opens those its rules allow; pods no policy selects are not touched.
@@ -7,6 +8,7 @@
 
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { listPrefix, watchAfter } from '../etcd-list.js';
+import { NAMESPACES_PREFIX, type NamespaceObject, namespaceLabels } from '../namespaces.js';
 import type { PodObject } from '../registry.js';
 import { nftJson } from './kernel.js';
 import type { Command } from './proxy-rules.js';
@@ -46,7 +48,18 @@ export interface NetworkPolicyObject {
 const matches = (sel: LabelSelector | undefined, labels: Record<string, string>) =>
   Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 
-const nsLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns });
+/** Namespace name -> its labels (kubernetes.io/metadata.name included). */
+export type NamespaceLabels = ReadonlyMap<string, Record<string, string>>;
+
+/** A namespace's labels; one etcd does not have (yet) still carries its name label. */
+const nsLabels = (namespaces: NamespaceLabels, ns: string) => namespaces.get(ns) ?? namespaceLabels(ns);
+
+/** Namespace labels by name, from Namespace objects. */
+export function labelsByNamespace(objects: Iterable<NamespaceObject>): NamespaceLabels {
+  return new Map(
+    [...objects].map((n) => [n.metadata.name, namespaceLabels(n.metadata.name, n.metadata.labels)]),
+  );
+}
 
 export function policyTypes(p: NetworkPolicyObject): ('Ingress' | 'Egress')[] {
   return p.spec.policyTypes ?? (p.spec.egress ? ['Ingress', 'Egress'] : ['Ingress']);
@@ -66,6 +79,7 @@ function peerMatches(
   policyNs: string,
   pods: PodObject[],
   field: 'saddr' | 'daddr',
+  namespaces: NamespaceLabels,
 ): Expr[][] {
   if (peer.ipBlock) {
     const m: Expr[] = [{ match: { op: '==', left: addr(field), right: prefixOf(peer.ipBlock.cidr) } }];
@@ -76,7 +90,9 @@ function peerMatches(
   const ips = pods
     .filter((p) => {
       const ns = p.metadata.namespace;
-      const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, nsLabels(ns)) : ns === policyNs;
+      const nsOk = peer.namespaceSelector
+        ? matches(peer.namespaceSelector, nsLabels(namespaces, ns))
+        : ns === policyNs;
       const podOk = peer.podSelector ? matches(peer.podSelector, p.metadata.labels) : true;
       return nsOk && podOk && p.status.podIP;
     })
@@ -96,8 +112,13 @@ function portMatches(ports: PolicyPort[] | undefined): Expr[][] {
   });
 }
 
-/** The whole table for the pods of `node`, given every pod and policy of the cluster. */
-export function renderPolicies(node: string, pods: PodObject[], policies: NetworkPolicyObject[]): Command[] {
+/** The whole table for the pods of `node`, given every pod, policy and namespace of the cluster. */
+export function renderPolicies(
+  node: string,
+  pods: PodObject[],
+  policies: NetworkPolicyObject[],
+  namespaces: NamespaceLabels = new Map(),
+): Command[] {
   const cmds: Command[] = [
     { add: { table: { family: 'ip', name: TABLE } } },
     { delete: { table: { family: 'ip', name: TABLE } } },
@@ -134,7 +155,7 @@ export function renderPolicies(node: string, pods: PodObject[], policies: Networ
           const peers =
             (dir === 'Ingress' ? (r as { from?: PolicyPeer[] }).from : (r as { to?: PolicyPeer[] }).to) ?? [];
           const peerSets = peers.length
-            ? peers.flatMap((p) => peerMatches(p, pol.metadata.namespace, live, peerField))
+            ? peers.flatMap((p) => peerMatches(p, pol.metadata.namespace, live, peerField, namespaces))
             : [[]];
           for (const pm of peerSets)
             for (const portm of portMatches(r.ports)) rule(chain, [...pm, ...portm, { return: null }]);
@@ -156,6 +177,7 @@ export function renderPolicies(node: string, pods: PodObject[], policies: Networ
 export class PolicyAgent {
   private readonly pods = new Map<string, PodObject>();
   private readonly policies = new Map<string, NetworkPolicyObject>();
+  private readonly namespaces = new Map<string, NamespaceObject>();
   private pending?: Promise<void>;
   private last = '';
 
@@ -177,6 +199,7 @@ export class PolicyAgent {
     for (const [prefix, into] of [
       [POD_ROOT, this.pods],
       [POLICY_PREFIX, this.policies],
+      [NAMESPACES_PREFIX, this.namespaces],
     ] as const) {
       const res = await listPrefix(this.etcd, prefix);
       for (const kv of res.kvs) this.take(into as Map<string, unknown>, kv);
@@ -201,7 +224,12 @@ export class PolicyAgent {
 
   private async apply(): Promise<void> {
     this.pending = undefined;
-    const cmds = renderPolicies(this.node, [...this.pods.values()], [...this.policies.values()]);
+    const cmds = renderPolicies(
+      this.node,
+      [...this.pods.values()],
+      [...this.policies.values()],
+      labelsByNamespace(this.namespaces.values()),
+    );
     const text = JSON.stringify(cmds);
     if (text === this.last) return;
     try {

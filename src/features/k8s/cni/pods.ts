@@ -8,7 +8,7 @@ import { parseCidr } from '../../../util/ipv4.js';
 import { Limiter } from '../../../util/limit.js';
 import type { ClusterCore } from '../cluster-core.js';
 import type { PodNode } from '../pod.js';
-import { createPodObjects, DuplicatePodError, getPod, PODS_PREFIX, podKey } from '../registry.js';
+import { createPodObjects, duplicate, PODS_PREFIX, podKeyOf } from '../registry.js';
 import { podBandwidth } from './bandwidth.js';
 import type { CniPod } from './runtime.js';
 
@@ -39,7 +39,7 @@ export function cniPod(p: PodNode): CniPod {
       : [],
   );
   return {
-    name: p.name,
+    name: p.object.metadata.name,
     namespace: p.object.metadata.namespace,
     uid: p.object.metadata.uid,
     netns: p.ns,
@@ -56,12 +56,8 @@ export function cniPod(p: PodNode): CniPod {
 export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNode[]): Promise<void> {
   const existing = new Set(await c.etcd.getAll().prefix(PODS_PREFIX).keys());
   for (const p of pods)
-    if (existing.has(podKey(p.name))) {
-      const other = await getPod(c.etcd, p.name);
-      throw new DuplicatePodError(
-        `a pod named "${p.name}" already exists${other ? ` (on ${other.spec.nodeName}, ${other.status.podIP})` : ''}`,
-      );
-    }
+    if (existing.has(podKeyOf(p.object)))
+      throw await duplicate(c.etcd, p.object.metadata.namespace, p.object.metadata.name);
   const plan = new Plan(c.sim.features);
   for (const p of pods) {
     plan.namespaces.push(p.ns);

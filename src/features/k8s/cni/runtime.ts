@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { type CniCall, type CniCommand, CniError, type CniTrace } from '../../../kernel/cni.js';
 import type { Kernel } from '../../../kernel/kernel.js';
+import { podNodeName } from '../registry.js';
 import type { BandwidthEntry } from './bandwidth.js';
 import {
   type CniResult,
@@ -147,7 +148,10 @@ export class WorkerCni {
       throw err;
     } finally {
       mkdirSync(join(this.stateDir, 'trace'), { recursive: true });
-      writeFileSync(this.tracePath(pod.name), `${JSON.stringify(inv, null, 2)}\n`);
+      writeFileSync(
+        this.tracePath(podNodeName(pod.name, pod.namespace)),
+        `${JSON.stringify(inv, null, 2)}\n`,
+      );
     }
   }
 

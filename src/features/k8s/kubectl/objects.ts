@@ -1,7 +1,7 @@
 // What the views show, read like kubectl reads the API server: pods, services, endpoints and
 // network policies are the objects in the cluster's etcd; nodes are the cluster's workers (their
-// agents and flannel leases), namespaces the ones these objects use. Nodes and namespaces are
-// not stored, so their objects are made here from what the workers are.
+// agents and flannel leases); namespaces are the Namespace objects in etcd. Nodes are not
+// stored, so their objects are made here from what the workers are.
 import { readFileSync, statSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { type NetworkPolicyObject, POLICY_PREFIX } from '../agent/policy.js';
 import type { Cluster } from '../cluster.js';
 import { INGRESS_PREFIX, type IngressObject } from '../manifests/ingress.js';
 import { DEPLOYMENTS_PREFIX, type DeploymentObject, withStatus } from '../manifests/stored.js';
+import type { NamespaceObject } from '../namespaces.js';
 import type { PodObject } from '../registry.js';
 import {
   ENDPOINTS_PREFIX,
@@ -41,13 +42,7 @@ export interface NodeObject {
   };
 }
 
-export interface NamespaceObject {
-  apiVersion: 'v1';
-  kind: 'Namespace';
-  metadata: { name: string; creationTimestamp?: string };
-  spec: { finalizers: string[] };
-  status: { phase: 'Active' };
-}
+export type { NamespaceObject } from '../namespaces.js';
 
 export type KubeObject =
   | PodObject
@@ -137,11 +132,6 @@ export function nodeObjects(c: Cluster): NodeObject[] {
   });
 }
 
-function earliest(stamps: (string | undefined)[]): string | undefined {
-  const t = stamps.filter((s): s is string => !!s && !Number.isNaN(Date.parse(s)));
-  return t.length ? t.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) : undefined;
-}
-
 /** The objects of one resource in a cluster, all namespaces, sorted by namespace and name. */
 export async function listObjects(c: Cluster, r: Resource): Promise<KubeObject[]> {
   const byName = (a: KubeObject, b: KubeObject) => {
@@ -175,30 +165,8 @@ export async function listObjects(c: Cluster, r: Resource): Promise<KubeObject[]
       return (await stored<NetworkPolicyObject>(c, POLICY_PREFIX)).sort(byName);
     case 'nodes':
       return nodeObjects(c).sort(byName);
-    case 'namespaces': {
-      const [pods, svcs, pols] = await Promise.all([
-        c.pods(),
-        stored<ServiceObject>(c, SPECS_PREFIX),
-        stored<NetworkPolicyObject>(c, POLICY_PREFIX),
-      ]);
-      const stamps = new Map<string, (string | undefined)[]>([
-        ['default', nodeObjects(c).map((n) => n.metadata.creationTimestamp)],
-      ]);
-      for (const o of [...pods, ...svcs, ...pols]) {
-        const ns = o.metadata.namespace;
-        stamps.set(ns, [
-          ...(stamps.get(ns) ?? []),
-          (o.metadata as { creationTimestamp?: string }).creationTimestamp,
-        ]);
-      }
-      return [...stamps.keys()].sort().map((name) => ({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name, creationTimestamp: earliest(stamps.get(name)!) },
-        spec: { finalizers: ['kubernetes'] },
-        status: { phase: 'Active' },
-      }));
-    }
+    case 'namespaces':
+      return (await c.namespaces()).sort(byName);
   }
 }
 

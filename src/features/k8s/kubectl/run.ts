@@ -9,6 +9,7 @@ import type { Simulation } from '../../../runtime/simulation.js';
 import { type Cluster, clustersOf } from '../cluster.js';
 import type { DeploymentObject } from '../manifests/stored.js';
 import { PodNode } from '../pod.js';
+import { podNodeName } from '../registry.js';
 import type { EndpointsObject, ServiceObject } from '../services/objects.js';
 import { type KubectlArgs, KubectlError, matches, parseKubectl, type Resource } from './args.js';
 import { describeDeployment, describeNode, describePod, describeService } from './describe.js';
@@ -145,7 +146,7 @@ async function livePod(sim: Simulation, c: Cluster, a: KubectlArgs): Promise<Pod
   const name = a.names[0];
   const ns = a.namespace ?? 'default';
   const o = (await c.pods()).find((p) => p.metadata.name === name && p.metadata.namespace === ns);
-  const node = sim.nodes.get(name);
+  const node = sim.nodes.get(podNodeName(name, ns));
   if (!o || !(node instanceof PodNode) || node.cluster !== c.name) throw notFound('pods', name);
   return node;
 }

@@ -5,12 +5,15 @@
 import { ObjectKey } from '../../../runtime/objects.js';
 import { POLICY_PREFIX } from '../agent/policy.js';
 import type { PodRequest } from '../cluster-pods.js';
+import { listNamespaces, putNamespace } from '../namespaces.js';
 import { PodNode } from '../pod.js';
+import { podNodeName } from '../registry.js';
 import { type ServiceObject, specKey } from '../services/objects.js';
 import { resolveWorker, workerNodeLabels } from '../spec.js';
 import { deleteDeployment, ownedPods, reconcileDeployment, schedule } from './deployment.js';
 import { ingressKey, storeIngress } from './ingress.js';
 import { type ManifestInput, manifestDocs } from './input.js';
+import { deleteNamespace } from './namespace.js';
 import { deploymentKey, storeDeployment } from './stored.js';
 import {
   type Desired,
@@ -52,7 +55,9 @@ function applied(c: ManifestCluster): Map<string, Desired> {
   return mine;
 }
 
-function context(c: ManifestCluster, forDelete: boolean): ValidationContext {
+async function context(c: ManifestCluster, forDelete: boolean): Promise<ValidationContext> {
+  await c.ensureNetworkConfig();
+  const namespaces = new Set((await listNamespaces(c.etcd)).map((n) => n.metadata.name));
   const live = new Set(c.localPods().map((p) => p.name));
   return {
     workers: c.config.workers,
@@ -60,7 +65,10 @@ function context(c: ManifestCluster, forDelete: boolean): ValidationContext {
     nodeLabels: (w) => workerNodeLabels(c.config, w),
     serviceCidr: c.serviceCidr,
     cni: c.config.cni,
-    knownPods: podSources([...applied(c).values()].filter((o) => o.kind !== 'Pod' || live.has(o.name))),
+    namespaces,
+    knownPods: podSources(
+      [...applied(c).values()].filter((o) => o.kind !== 'Pod' || live.has(podNodeName(o.name, o.namespace))),
+    ),
     podNameTaken(name) {
       const n = c.sim.nodes.get(name);
       if (!n || (n instanceof PodNode && n.cluster === c.name)) return undefined;
@@ -71,9 +79,13 @@ function context(c: ManifestCluster, forDelete: boolean): ValidationContext {
 }
 
 /** Parses and validates the whole input (TopologyError when anything is wrong). */
-export function checkManifests(c: ManifestCluster, input: ManifestInput | ManifestDoc[], forDelete = false) {
+export async function checkManifests(
+  c: ManifestCluster,
+  input: ManifestInput | ManifestDoc[],
+  forDelete = false,
+) {
   const docs = isDocs(input) ? input : manifestDocs(input);
-  return validateManifests(docs, context(c, forDelete));
+  return validateManifests(docs, await context(c, forDelete));
 }
 
 function isDocs(input: unknown): input is ManifestDoc[] {
@@ -97,10 +109,15 @@ export async function applyManifests(
   c: ManifestCluster,
   input: ManifestInput | ManifestDoc[],
 ): Promise<ApplyResult> {
-  const { objects, notes } = checkManifests(c, input);
+  const { objects, notes } = await checkManifests(c, input);
   const memory = applied(c);
   const lines: string[] = [];
-  await c.ensureNetworkConfig();
+  // 0. namespaces, before what goes into them
+  for (const o of objects) {
+    if (o.kind !== 'Namespace') continue;
+    lines.push(`${resource(o)} ${await putNamespace(c.etcd, o.name, o.labels)}`);
+    memory.set(keyOf(o), o);
+  }
   // 1. policies first, so that new pods are never unprotected
   for (const o of objects) {
     if (o.kind !== 'NetworkPolicy') continue;
@@ -117,7 +134,8 @@ export async function applyManifests(
   const replaced = new Set<string>();
   for (const o of objects) {
     if (o.kind !== 'Pod') continue;
-    const p = live.get(o.name);
+    const node = podNodeName(o.name, o.namespace);
+    const p = live.get(node);
     const before = memory.get(keyOf(o));
     if (p && podMatches(p, o) && (!before || canonical(before) === canonical(o))) {
       memory.set(keyOf(o), o);
@@ -125,15 +143,16 @@ export async function applyManifests(
       continue;
     }
     if (p) {
-      await c.deletePod(o.name);
-      live.delete(o.name);
-      replaced.add(o.name);
+      await c.deletePod(node);
+      live.delete(node);
+      replaced.add(node);
     }
     create.push(o);
   }
   const workers = schedule(c, create);
   const reqs: PodRequest[] = create.map((o, i) => ({
     name: o.name,
+    ...(o.namespace !== 'default' ? { namespace: o.namespace } : {}),
     worker: workers[i],
     labels: o.labels,
     ...(o.command ? { command: o.command } : {}),
@@ -141,14 +160,14 @@ export async function applyManifests(
   }));
   await c.createPods(reqs);
   for (const o of create) {
-    lines.push(`${resource(o)} ${replaced.has(o.name) ? 'configured' : 'created'}`);
+    lines.push(`${resource(o)} ${replaced.has(podNodeName(o.name, o.namespace)) ? 'configured' : 'created'}`);
     memory.set(keyOf(o), o);
   }
   // 3. deployments: their pods to `replicas` of the current template
   for (const o of objects) {
     if (o.kind !== 'Deployment') continue;
     const before = memory.get(keyOf(o));
-    const isNew = !before && ownedPods(c, o.name, o.selector).length === 0;
+    const isNew = !before && ownedPods(c, o.name, o.selector, o.namespace).length === 0;
     const changed = await reconcileDeployment(c, o);
     await storeDeployment(c.etcd, o);
     memory.set(keyOf(o), o);
@@ -184,30 +203,35 @@ export async function applyManifests(
   return { lines, notes };
 }
 
-/** `delete -f`: services, deployments (their pods), pods, then policies; what does not exist is said so. */
+/**
+ * `delete -f`: services, deployments (their pods), pods, policies, then namespaces (with
+ * whatever else is in them); what does not exist is said so.
+ */
 export async function deleteManifests(
   c: ManifestCluster,
   input: ManifestInput | ManifestDoc[],
 ): Promise<ApplyResult> {
-  const { objects, notes } = checkManifests(c, input, true);
+  const { objects, notes } = await checkManifests(c, input, true);
   const memory = applied(c);
   const lines: string[] = [];
-  const order = ['Ingress', 'Service', 'Deployment', 'Pod', 'NetworkPolicy'];
+  const order = ['Ingress', 'Service', 'Deployment', 'Pod', 'NetworkPolicy', 'Namespace'];
   const sorted = [...objects].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
-  await c.ensureNetworkConfig();
   for (const o of sorted) {
     let found = true;
-    if (o.kind === 'Ingress') {
+    if (o.kind === 'Namespace') {
+      found = await deleteNamespace(c, o.name, memory);
+    } else if (o.kind === 'Ingress') {
       found = (await c.etcd.delete().key(ingressKey(o.namespace, o.name))).deleted !== '0';
     } else if (o.kind === 'Service') {
       found = (await c.etcd.get(specKey(o.namespace, o.name)).string()) !== null;
       if (found) await c.deleteService(o.name, o.namespace);
     } else if (o.kind === 'Deployment') {
       const stored = (await c.etcd.delete().key(deploymentKey(o.namespace, o.name))).deleted !== '0';
-      found = (await deleteDeployment(c, o.name, o.selector)) || memory.has(keyOf(o)) || stored;
+      found = (await deleteDeployment(c, o.name, o.selector, o.namespace)) || memory.has(keyOf(o)) || stored;
     } else if (o.kind === 'Pod') {
-      found = c.localPods().some((p) => p.name === o.name);
-      if (found) await c.deletePod(o.name);
+      const node = podNodeName(o.name, o.namespace);
+      found = c.localPods().some((p) => p.name === node);
+      if (found) await c.deletePod(node);
     } else {
       found = (await c.etcd.get(`${POLICY_PREFIX}${o.namespace}/${o.name}`).string()) !== null;
       if (found) await c.deleteNetworkPolicy(o.name, o.namespace);

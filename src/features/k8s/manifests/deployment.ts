@@ -4,6 +4,7 @@
 // one up, then an old one gone), so the service keeps endpoints throughout.
 import { createHash, randomInt } from 'node:crypto';
 import type { PodNode } from '../pod.js';
+import { podNodeName } from '../registry.js';
 import { selects } from '../services/objects.js';
 import { workerNodeLabels } from '../spec.js';
 import { checkPodSpec, fitsSelector, present } from './pod-spec.js';
@@ -99,9 +100,20 @@ export function ownedBy(
   );
 }
 
-/** The pods of a deployment. */
-export function ownedPods(c: ManifestCluster, name: string, selector: Record<string, string>): PodNode[] {
-  return c.localPods().filter((p) => ownedBy(name, selector, p));
+/** The pods of a deployment: in its namespace, named after it, selected by its selector. */
+export function ownedPods(
+  c: ManifestCluster,
+  name: string,
+  selector: Record<string, string>,
+  namespace = 'default',
+): PodNode[] {
+  return c
+    .localPods()
+    .filter(
+      (p) =>
+        p.object.metadata.namespace === namespace &&
+        ownedBy(name, selector, { name: p.object.metadata.name, labels: p.labels }),
+    );
 }
 
 /** A generated name's random part: `n` letters of Kubernetes' alphabet from a seed. */
@@ -130,8 +142,9 @@ async function createReplicas(c: ManifestCluster, o: DesiredDeployment, n: numbe
   const names: string[] = [];
   while (names.length < n) {
     const name = `${o.name}-${o.hash}-${alphabetString(Buffer.from(Array.from({ length: 5 }, () => randomInt(256))), 5)}`;
-    if (!taken.has(name) && !c.sim.nodes.has(name)) names.push(name);
-    taken.add(name);
+    const node = podNodeName(name, o.namespace);
+    if (!taken.has(node) && !c.sim.nodes.has(node)) names.push(name);
+    taken.add(node);
   }
   const workers = schedule(
     c,
@@ -140,6 +153,7 @@ async function createReplicas(c: ManifestCluster, o: DesiredDeployment, n: numbe
   await c.createPods(
     names.map((name, i) => ({
       name,
+      namespace: o.namespace,
       worker: workers[i],
       labels: o.template.labels,
       ...(o.template.command ? { command: o.template.command } : {}),
@@ -150,7 +164,7 @@ async function createReplicas(c: ManifestCluster, o: DesiredDeployment, n: numbe
 
 /** Brings the deployment's pods to `replicas` of its template; whether anything changed. */
 export async function reconcileDeployment(c: ManifestCluster, o: DesiredDeployment): Promise<boolean> {
-  const owned = () => ownedPods(c, o.name, o.selector);
+  const owned = () => ownedPods(c, o.name, o.selector, o.namespace);
   const current = () => owned().filter((p) => p.labels[HASH_LABEL] === o.hash);
   const old = () => owned().filter((p) => p.labels[HASH_LABEL] !== o.hash);
   let changed = false;
@@ -174,8 +188,9 @@ export async function deleteDeployment(
   c: ManifestCluster,
   name: string,
   selector: Record<string, string>,
+  namespace = 'default',
 ): Promise<boolean> {
-  const pods = ownedPods(c, name, selector);
+  const pods = ownedPods(c, name, selector, namespace);
   for (const p of pods) await c.deletePod(p.name);
   return pods.length > 0;
 }

@@ -213,6 +213,14 @@ export const podSchema = object('Pod', 'v1', podSpecSchema);
 export const serviceSchema = object('Service', 'v1', serviceSpec);
 export const deploymentSchema = object('Deployment', 'apps/v1', deploymentSpec);
 export const policySchema = object('NetworkPolicy', 'networking.k8s.io/v1', policySpecSchema);
+/** A Namespace: its name and labels (what a namespaceSelector matches); spec.finalizers is not emulated. */
+export const namespaceSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Namespace'),
+  metadata: z.custom<unknown>((v) => v !== undefined, 'required: metadata with a name').pipe(metadata),
+  spec: z.strictObject({ finalizers: z.unknown().optional() }).optional(),
+  ...notEmulated([...IGNORED.top]),
+});
 
 export const ingressSchema = object('Ingress', 'networking.k8s.io/v1', ingressSpecSchema);
 
@@ -221,6 +229,7 @@ export type ServiceManifest = z.infer<typeof serviceSchema>;
 export type DeploymentManifest = z.infer<typeof deploymentSchema>;
 export type PolicyManifest = z.infer<typeof policySchema>;
 export type IngressManifest = z.infer<typeof ingressSchema>;
+export type NamespaceManifest = z.infer<typeof namespaceSchema>;
 
 /** The kinds netsim reads, by kind: their apiVersion and schema. */
 export const KINDS = {
@@ -229,5 +238,6 @@ export const KINDS = {
   Deployment: { apiVersion: 'apps/v1', schema: deploymentSchema },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', schema: policySchema },
   Ingress: { apiVersion: 'networking.k8s.io/v1', schema: ingressSchema },
+  Namespace: { apiVersion: 'v1', schema: namespaceSchema },
 } as const;
 export type Kind = keyof typeof KINDS;

@@ -56,7 +56,7 @@ export function checkServiceObject(
       add(at, `a named targetPort ("${name}") needs a selector to find the pods' container ports`);
       return;
     }
-    const selected = pods.filter((x) => selects(spec.selector, x.labels));
+    const selected = pods.filter((x) => x.namespace === o.namespace && selects(spec.selector, x.labels));
     const numbers = new Set(
       selected.flatMap((x) =>
         x.ports

@@ -79,11 +79,23 @@ export interface DesiredIngress extends Base {
   labels?: Record<string, string>;
   spec: IngressSpec;
 }
-export type Desired = DesiredPod | DesiredDeployment | DesiredService | DesiredPolicy | DesiredIngress;
+/** A Namespace (cluster-scoped: its `namespace` is empty). */
+export interface DesiredNamespace extends Base {
+  kind: 'Namespace';
+  labels: Record<string, string>;
+}
+export type Desired =
+  | DesiredPod
+  | DesiredDeployment
+  | DesiredService
+  | DesiredPolicy
+  | DesiredIngress
+  | DesiredNamespace;
 
-/** Pods a service may select: `Pod/<name>` or `Deployment/<name>` (its template). */
+/** Pods a service may select: `Pod/<ns>/<name>` or `Deployment/<ns>/<name>` (its template). */
 export interface PodSource extends PodTemplate {
   key: string;
+  namespace: string;
 }
 
 export interface ValidationContext {
@@ -96,8 +108,10 @@ export interface ValidationContext {
   cni?: boolean;
   /** pods and deployments applied before (for named target ports) */
   knownPods: PodSource[];
-  /** why a pod may not take this name (another node has it), or undefined */
+  /** why a pod may not take this node name (another node has it), or undefined */
   podNameTaken(name: string): string | undefined;
+  /** the namespaces the cluster has (default: the ones every cluster starts with) */
+  namespaces?: ReadonlySet<string>;
   /** for `delete -f`: the objects are only named, named target ports are not resolved */
   forDelete?: boolean;
 }
@@ -111,8 +125,9 @@ export interface Validated {
 /** The pods an object makes, as a service sees them. */
 export function podSources(objects: Desired[]): PodSource[] {
   return objects.flatMap((o): PodSource[] => {
-    if (o.kind === 'Pod') return [{ ...o, key: `Pod/${o.name}` }];
-    if (o.kind === 'Deployment') return [{ ...o.template, key: `Deployment/${o.name}` }];
+    if (o.kind === 'Pod') return [{ ...o, key: `Pod/${o.namespace}/${o.name}` }];
+    if (o.kind === 'Deployment')
+      return [{ ...o.template, namespace: o.namespace, key: `Deployment/${o.namespace}/${o.name}` }];
     return [];
   });
 }
@@ -120,6 +135,7 @@ export function podSources(objects: Desired[]): PodSource[] {
 /** What applying needs of a cluster (the Cluster facade; an interface, so no import cycle). */
 export interface ManifestCluster extends ClusterCore {
   createPods(reqs: PodRequest[]): Promise<PodNode[]>;
+  /** by node name (`web`, `web.prod`) */
   deletePod(name: string): Promise<void>;
   localPods(): PodNode[];
   addService(name: string, spec: unknown): Promise<ServiceObject>;

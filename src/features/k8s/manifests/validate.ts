@@ -3,9 +3,12 @@
 // issue located in its file; the fields netsim accepts without emulating them become notes.
 import type { z } from 'zod';
 import { type Issue, type Path, TopologyError } from '../../../model/errors.js';
+import { namespaceNotFound, SYSTEM_NAMESPACES } from '../namespaces.js';
+import { podNodeName } from '../registry.js';
 import { POD_NAME_RE } from '../spec.js';
 import { checkDeployment } from './deployment.js';
 import { INGRESS_NOTE, ingressObject } from './ingress-check.js';
+import { UNDELETABLE, undeletable } from './namespace.js';
 import { checkPodSpec, present } from './pod-spec.js';
 import {
   type DeploymentManifest,
@@ -13,6 +16,7 @@ import {
   type IngressManifest,
   KINDS,
   type Kind,
+  type NamespaceManifest,
   type PodManifest,
   type PolicyManifest,
   type ServiceManifest,
@@ -43,7 +47,13 @@ function parseDoc(
 ):
   | {
       kind: Kind;
-      m: PodManifest | DeploymentManifest | ServiceManifest | PolicyManifest | IngressManifest;
+      m:
+        | PodManifest
+        | DeploymentManifest
+        | ServiceManifest
+        | PolicyManifest
+        | IngressManifest
+        | NamespaceManifest;
     }
   | undefined {
   const o = v as Record<string, unknown>;
@@ -87,24 +97,46 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
   const notes = new Map<string, Set<string>>();
   const seen = new Set<string>();
   const ingressFiles = new Set<string>();
-  for (const doc of docs) {
-    const add: Add = (path, message) => issues.push({ path, message, pos: doc.source.locate(path) });
-    const note: Note = (field) => {
+  const adders = (doc: ManifestDoc): { add: Add; note: Note } => ({
+    add: (path, message) => issues.push({ path, message, pos: doc.source.locate(path) }),
+    note: (field) => {
       const set = notes.get(doc.source.file) ?? new Set<string>();
       set.add(field);
       notes.set(doc.source.file, set);
-    };
-    const parsed = parseDoc(doc.value, add);
+    },
+  });
+  const parsedDocs = docs.map((doc) => ({ doc, parsed: parseDoc(doc.value, adders(doc).add) }));
+  // objects may go into the cluster's namespaces and those this input creates (in any order)
+  const namespaces = new Set(ctx.namespaces ?? SYSTEM_NAMESPACES);
+  for (const { parsed } of parsedDocs)
+    if (parsed?.kind === 'Namespace') namespaces.add(parsed.m.metadata.name);
+  for (const { doc, parsed } of parsedDocs) {
+    const { add, note } = adders(doc);
     if (!parsed) continue;
     const { kind, m } = parsed;
     if (kind === 'Ingress') ingressFiles.add(doc.source.file);
     const { name } = m.metadata;
+    if (kind === 'Namespace') {
+      if (ctx.forDelete && UNDELETABLE.has(name)) {
+        add(['metadata', 'name'], undeletable(name));
+        continue;
+      }
+      if (m.metadata.namespace !== undefined) note('metadata.namespace (a Namespace has none)');
+      if ((doc.value as { status?: unknown }).status !== undefined) note('status');
+      if (seen.has(`Namespace//${name}`)) {
+        add(['metadata', 'name'], `Namespace "${name}" is given twice in this input`);
+        continue;
+      }
+      seen.add(`Namespace//${name}`);
+      for (const f of present(m.metadata, IGNORED.metadata)) note(`metadata.${f}`);
+      if ((m as NamespaceManifest).spec?.finalizers !== undefined) note('spec.finalizers');
+      const labels = m.metadata.labels ?? {};
+      objects.push({ kind, name, namespace: '', source: doc.source, labels });
+      continue;
+    }
     const namespace = m.metadata.namespace ?? 'default';
-    if (namespace !== 'default') {
-      add(
-        ['metadata', 'namespace'],
-        `namespace "${namespace}": netsim clusters have only the default namespace so far (namespaces come later)`,
-      );
+    if (!ctx.forDelete && !namespaces.has(namespace)) {
+      add(['metadata', 'namespace'], namespaceNotFound(namespace));
       continue;
     }
     const key = `${kind}/${namespace}/${name}`;
@@ -121,7 +153,7 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
         add(['metadata', 'name'], 'pod names are at most 32 lower-case letters, digits and - in netsim');
         continue;
       }
-      const taken = ctx.podNameTaken(name);
+      const taken = ctx.podNameTaken(podNodeName(name, namespace));
       if (taken) {
         add(['metadata', 'name'], `"${name}" is already ${taken}: pick another pod name`);
         continue;

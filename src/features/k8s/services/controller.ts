@@ -17,7 +17,8 @@ import {
   selects,
 } from './objects.js';
 
-const POD_ROOT = PODS_PREFIX.slice(0, PODS_PREFIX.lastIndexOf('/', PODS_PREFIX.length - 2) + 1);
+/** every namespace's pods */
+const POD_ROOT = PODS_PREFIX;
 
 /** The endpoints a service has given these pods. */
 export function endpointsFor(svc: ServiceObject, pods: Iterable<PodObject>): EndpointsObject {
