@@ -4,10 +4,12 @@
 // the CNI error object {code, msg, details}) as JSON on stdout. The plugin runs inside the
 // namespace that plays the host (a worker): that is where it puts the bridge and the host end
 // of the veth; it enters the container's namespace itself through the CNI_NETNS path.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NETNS_DIR } from './enter.js';
+import { inNamespace, NETNS_DIR, shellQuote } from './enter.js';
 import { run } from './run.js';
+import { runShellJobs, type ShellJob } from './shells.js';
 
 /** Where Debian's containernetworking-plugins installs the reference plugins. */
 export const DEFAULT_CNI_PATH = '/usr/lib/cni';
@@ -82,33 +84,49 @@ export function cniEnv(call: CniCall): Record<string, string> {
  * nothing on success) and the trace of the call; throws a CniError carrying the trace.
  */
 export async function execCni(call: CniCall): Promise<{ result: unknown; trace: CniTrace }> {
-  const cniPath = call.cniPath ?? DEFAULT_CNI_PATH;
-  const plugin = join(cniPath, call.type);
-  const env = cniEnv(call);
+  const missing = missingPlugin(call);
+  if (missing) throw missing;
   const started = Date.now();
-  if (!existsSync(plugin))
-    throw new CniError(
-      call.type,
-      call.command,
-      1,
-      `plugin ${plugin} not found`,
-      'install the reference plugins (Debian: containernetworking-plugins)',
-    );
-  const res = await run(plugin, [], {
+  const res = await run(join(call.cniPath ?? DEFAULT_CNI_PATH, call.type), [], {
     ns: call.hostNs,
-    env,
+    env: cniEnv(call),
     input: JSON.stringify(call.config),
     check: false,
     timeoutMs: 30000,
   });
+  const outcome = interpret(call, res, started, Date.now() - started);
+  if (outcome instanceof CniError) throw outcome;
+  return outcome;
+}
+
+/** The error for a plugin whose binary is not there, or undefined. */
+function missingPlugin(call: CniCall): CniError | undefined {
+  const plugin = join(call.cniPath ?? DEFAULT_CNI_PATH, call.type);
+  if (existsSync(plugin)) return undefined;
+  return new CniError(
+    call.type,
+    call.command,
+    1,
+    `plugin ${plugin} not found`,
+    'install the reference plugins (Debian: containernetworking-plugins)',
+  );
+}
+
+/** A finished plugin process read as libcni reads it: its result, or its CNI error object. */
+function interpret(
+  call: CniCall,
+  res: { stdout: string; stderr: string; exitCode: number },
+  started: number,
+  ms: number,
+): { result: unknown; trace: CniTrace } | CniError {
   const trace: CniTrace = {
     at: new Date(started).toISOString(),
     hostNs: call.hostNs,
-    plugin,
-    env,
+    plugin: join(call.cniPath ?? DEFAULT_CNI_PATH, call.type),
+    env: cniEnv(call),
     stdin: call.config,
     exitCode: res.exitCode,
-    ms: Date.now() - started,
+    ms,
   };
   if (res.stderr.trim()) trace.stderr = res.stderr.trim();
   const out = res.stdout.trim();
@@ -125,10 +143,67 @@ export async function execCni(call: CniCall): Promise<{ result: unknown; trace: 
       msg: e.msg ?? (out || res.stderr.trim() || `exit ${res.exitCode}`),
       details: e.details,
     };
-    throw new CniError(call.type, call.command, trace.error.code, trace.error.msg, e.details ?? '', trace);
+    return new CniError(call.type, call.command, trace.error.code, trace.error.msg, e.details ?? '', trace);
   }
   if (out && parsed === undefined)
-    throw new CniError(call.type, call.command, 999, `unparsable result: ${out.slice(0, 200)}`, '', trace);
+    return new CniError(call.type, call.command, 999, `unparsable result: ${out.slice(0, 200)}`, '', trace);
   trace.result = parsed;
   return { result: parsed, trace };
+}
+
+const RC_MARK = 'NETSIM_CNI_RC';
+
+/**
+ * Runs many plugin calls at once, each exactly as execCni runs one (its environment, its
+ * configuration on stdin, inside its host namespace), but started by a few shells instead of
+ * one process spawned from Node per call: hundreds of pods made at once then cost the plugins'
+ * own work, not Node's. Each call's outcome is its result or its CniError, in order.
+ */
+export async function execCniMany(
+  calls: CniCall[],
+): Promise<({ result: unknown; trace: CniTrace } | CniError)[]> {
+  const out: ({ result: unknown; trace: CniTrace } | CniError | undefined)[] = calls.map(missingPlugin);
+  const dir = mkdtempSync(join(tmpdir(), 'netsim-cni-'));
+  try {
+    const jobs: ShellJob[] = [];
+    calls.forEach((call, i) => {
+      if (out[i]) return;
+      const env = Object.entries(cniEnv(call)).map(([k, v]) => `${k}=${shellQuote(v)}`);
+      const [file, args] = inNamespace(call.hostNs, join(call.cniPath ?? DEFAULT_CNI_PATH, call.type), []);
+      const cmd = [file, ...args].map(shellQuote).join(' ');
+      jobs.push({
+        ns: `cni${i}`,
+        // $EPOCHREALTIME: bash's clock, read without starting a process
+        text: [
+          't0=$EPOCHREALTIME',
+          `env ${env.join(' ')} timeout 30 ${cmd} 2>${shellQuote(join(dir, `${i}.err`))} <<'NETSIM_CNI_JSON'`,
+          JSON.stringify(call.config),
+          'NETSIM_CNI_JSON',
+          // on a line of its own: a plugin's JSON need not end with a newline
+          `rc=$?; printf '\\n${RC_MARK} %s %s %s\\n' "$rc" "$t0" "$EPOCHREALTIME"`,
+        ].join('\n'),
+        cost: 60,
+      });
+    });
+    const outputs = await runShellJobs(jobs);
+    calls.forEach((call, i) => {
+      if (out[i]) return;
+      const lines = (outputs.get(`cni${i}`) ?? '').split('\n');
+      let at = lines.length - 1;
+      while (at >= 0 && !lines[at].startsWith(`${RC_MARK} `)) at--;
+      const [, rc, t0, t1] = at >= 0 ? lines[at].split(' ') : [];
+      const errFile = join(dir, `${i}.err`);
+      const stderr = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
+      const res = {
+        stdout: lines.slice(0, Math.max(at, 0)).join('\n'),
+        stderr: at >= 0 ? stderr : `${stderr}(the plugin's shell ended before it did)`,
+        exitCode: at >= 0 ? Number(rc) : 1,
+      };
+      const started = t0 ? Number(t0) * 1000 : Date.now();
+      out[i] = interpret(call, res, started, t1 ? Math.round((Number(t1) - Number(t0)) * 1000) : 0);
+    });
+    return out as ({ result: unknown; trace: CniTrace } | CniError)[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -3,7 +3,7 @@
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { type CniCall, type CniTrace, execCni } from './cni.js';
+import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from './cni.js';
 import { spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
@@ -327,10 +327,23 @@ export class Kernel {
    * dataDir) are recorded first, so teardown removes them even after kill -9.
    */
   cni(call: CniCall, stateDirs: string[] = []): Promise<{ result: unknown; trace: CniTrace }> {
+    this.recordCniDirs(stateDirs);
+    return execCni(call);
+  }
+
+  /** Many CNI calls at once (execCniMany): each call's result or CniError, in order. */
+  cniMany(
+    calls: CniCall[],
+    stateDirs: string[] = [],
+  ): Promise<({ result: unknown; trace: CniTrace } | CniError)[]> {
+    this.recordCniDirs(stateDirs);
+    return execCniMany(calls);
+  }
+
+  private recordCniDirs(stateDirs: string[]): void {
     const fresh = stateDirs.filter((d) => !this.cniDirs.has(d));
     this.ledger.append(fresh.map((path) => ({ t: 'file' as const, path })));
     for (const d of fresh) this.cniDirs.add(d);
-    return execCni(call);
   }
 
   async stopProcesses(procs: { pid: number; start?: string }[]): Promise<void> {

@@ -10,19 +10,19 @@ import type { ClusterCore } from '../cluster-core.js';
 import type { PodNode } from '../pod.js';
 import { createPodObjects, duplicate, PODS_PREFIX, podKeyOf } from '../registry.js';
 import { podBandwidth } from './bandwidth.js';
-import type { CniPod } from './runtime.js';
+import { type AddResult, type CniPod, WorkerCni } from './runtime.js';
 
 /**
- * How many CNI calls run side by side in a simulation, whichever workers they are for (each is
- * a plugin process, itself execing host-local; workers start eight at a time, and eight calls
- * per worker made up to 64 Go processes on two cores). Measured on 4 workers × 100 pods,
- * interleaved: median up 8.9 s with 4 for the whole simulation against 10.9 s with 8 per batch.
+ * How many batches of CNI calls run side by side in a simulation, whichever workers they are
+ * for. A batch starts its calls from a few shells (kernel.cniMany: as many as there are
+ * cores, doubled), so one batch at a time already keeps both cores busy; more only made Go
+ * processes compete (8 calls per worker with workers starting 8 at a time made up to 64).
  */
-export const CNI_CONCURRENCY = 4;
+export const CNI_BATCHES = 1;
 const CNI_SLOTS = new ObjectKey<Limiter>('k8s-cni-slots');
 
 function slots(c: ClusterCore): Limiter {
-  return c.sim.objects.state(CNI_SLOTS, () => new Limiter(CNI_CONCURRENCY));
+  return c.sim.objects.state(CNI_SLOTS, () => new Limiter(CNI_BATCHES));
 }
 
 export function cniPod(p: PodNode): CniPod {
@@ -67,15 +67,22 @@ export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNo
   for (const p of pods) p.cni = true;
   await c.sim.apply(plan);
   const workers = new Map(c.workers.map((w) => [w.name, w]));
-  await slots(c).each(pods, async (p) => {
-    const worker = workers.get(p.worker)!;
-    const added = await worker.cni.add(cniPod(p));
-    const cidr = parseCidr(added.address);
-    if (!cidr) throw new Error(`${p.name}: CNI result address "${added.address}" is not IPv4`);
+  const added = await slots(c).run(() =>
+    WorkerCni.addMany(
+      c.sim.kernel,
+      pods.map((p) => ({ cni: workers.get(p.worker)!.cni, pod: cniPod(p) })),
+    ),
+  );
+  const failed = added.find((a): a is Error => a instanceof Error);
+  if (failed) throw failed;
+  pods.forEach((p, i) => {
+    const a = added[i] as AddResult;
+    const cidr = parseCidr(a.address);
+    if (!cidr) throw new Error(`${p.name}: CNI result address "${a.address}" is not IPv4`);
     const iface = p.model.ifaces[0];
     iface.addr = { ip: cidr.ip, prefix: cidr.prefix };
-    if (added.hostVeth && iface.peer) iface.peer = { ...iface.peer, name: added.hostVeth };
-    p.object.status.podIP = added.address.split('/')[0];
+    if (a.hostVeth && iface.peer) iface.peer = { ...iface.peer, name: a.hostVeth };
+    p.object.status.podIP = a.address.split('/')[0];
   });
   await createPodObjects(
     c.etcd,
@@ -86,10 +93,14 @@ export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNo
 /** DEL for each pod wired by CNI (idempotent: a pod whose ADD failed half-way is cleaned too). */
 export async function deleteCniPods(c: ClusterCore, pods: PodNode[]): Promise<void> {
   const workers = new Map(c.workers.map((w) => [w.name, w]));
-  await slots(c).each(
-    pods.filter((p) => p.cni),
-    async (p) => {
-      await workers.get(p.worker)?.cni.del(cniPod(p));
-    },
+  const wired = pods.filter((p) => p.cni && workers.has(p.worker));
+  const outcomes = await slots(c).run(() =>
+    WorkerCni.invokeMany(
+      c.sim.kernel,
+      'DEL',
+      wired.map((p) => ({ cni: workers.get(p.worker)!.cni, pod: cniPod(p) })),
+    ),
   );
+  const failed = outcomes.find((o): o is Error => o instanceof Error);
+  if (failed) throw failed;
 }

@@ -4,7 +4,8 @@
 // libcni and flannel keep on a node: the cached result per container and flannel's delegate
 // configuration (both needed by DEL and CHECK), plus the last invocation per pod for people to
 // read (`cni POD`). Everything lives in the worker's directory inside the simulation's.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CniCall, type CniCommand, CniError, type CniTrace } from '../../../kernel/cni.js';
 import type { Kernel } from '../../../kernel/kernel.js';
@@ -106,8 +107,8 @@ export class WorkerCni {
     return { list: parseConflist(text), text };
   }
 
-  private call(command: CniCommand, pod: CniPod, type: string, config: Record<string, unknown>) {
-    const c: CniCall = {
+  private callOf(command: CniCommand, pod: CniPod, type: string, config: Record<string, unknown>): CniCall {
+    return {
       command,
       type,
       containerId: pod.uid,
@@ -117,60 +118,104 @@ export class WorkerCni {
       hostNs: this.hostNs,
       args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.uid};K8S_POD_UID=${pod.uid}`,
     };
-    return this.kernel.cni(c, [this.stateDir]);
   }
 
   /** Runs the conflist's plugins in order (ADD/CHECK) or in reverse (DEL), tracing each call. */
   private async invoke(command: CniCommand, pod: CniPod): Promise<unknown> {
-    const { list, text } = this.conflist();
-    const inv: CniInvocation = { pod: pod.name, worker: this.worker, command, conflist: text, calls: [] };
-    const cached = this.cachedResult(list, pod);
-    const plugins = command === 'DEL' ? [...list.plugins].reverse() : list.plugins;
-    let prev: unknown = command === 'ADD' ? undefined : cached;
-    try {
-      for (const p of plugins) {
-        const step = this.pluginConfig(command, list, p, pod, prev);
-        if (!step) continue;
+    const [outcome] = await WorkerCni.invokeMany(this.kernel, command, [{ cni: this, pod }]);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  }
+
+  /**
+   * One command for many pods, on any workers, as kubelet would run it for each: the chain's
+   * plugins in order (in reverse for DEL), each pod's calls one after the other, and the calls
+   * of all pods at the same step of their chains started together (kernel.cniMany). Each pod's
+   * outcome, in order: its final result (ADD), undefined (DEL, CHECK), or the error that
+   * stopped its chain; every pod's invocation is kept for `cni POD`.
+   */
+  static async invokeMany(
+    kernel: Kernel,
+    command: CniCommand,
+    items: { cni: WorkerCni; pod: CniPod }[],
+  ): Promise<unknown[]> {
+    const runs = items.map(({ cni, pod }) => {
+      const { list, text } = cni.conflist();
+      const inv: CniInvocation = { pod: pod.name, worker: cni.worker, command, conflist: text, calls: [] };
+      const plugins = command === 'DEL' ? [...list.plugins].reverse() : list.plugins;
+      const prev: unknown = command === 'ADD' ? undefined : cni.cachedResult(list, pod);
+      return { cni, pod, list, inv, plugins, prev, next: 0, error: undefined as Error | undefined };
+    });
+    for (;;) {
+      const steps: { run: (typeof runs)[number]; call: CniCall }[] = [];
+      for (const r of runs) {
         try {
-          const { result, trace } = await this.call(command, pod, step.type, step.config);
-          inv.calls.push(trace);
-          if (command === 'ADD') prev = result;
+          while (!r.error && r.next < r.plugins.length) {
+            const step = await r.cni.pluginConfig(command, r.list, r.plugins[r.next++], r.pod, r.prev);
+            if (step) {
+              steps.push({ run: r, call: r.cni.callOf(command, r.pod, step.type, step.config) });
+              break;
+            }
+          }
         } catch (err) {
-          if (err instanceof CniError && err.trace) inv.calls.push(err.trace);
-          throw err;
+          r.error = err as Error;
         }
       }
-      inv.result = command === 'ADD' ? prev : undefined;
-      this.afterSuccess(command, list, pod, prev);
-      return prev;
-    } catch (err) {
-      inv.error = (err as Error).message;
-      throw err;
-    } finally {
-      mkdirSync(join(this.stateDir, 'trace'), { recursive: true });
-      writeFileSync(
-        this.tracePath(podNodeName(pod.name, pod.namespace)),
-        `${JSON.stringify(inv, null, 2)}\n`,
+      if (steps.length === 0) break;
+      const dirs = [...new Set(steps.map((s) => s.run.cni.stateDir))];
+      const outcomes = await kernel.cniMany(
+        steps.map((s) => s.call),
+        dirs,
       );
+      outcomes.forEach((o, i) => {
+        const r = steps[i].run;
+        if (o instanceof CniError) {
+          if (o.trace) r.inv.calls.push(o.trace);
+          r.error = o;
+        } else {
+          r.inv.calls.push(o.trace);
+          if (command === 'ADD') r.prev = o.result;
+        }
+      });
     }
+    return Promise.all(
+      runs.map(async (r) => {
+        try {
+          if (!r.error) {
+            r.inv.result = command === 'ADD' ? r.prev : undefined;
+            await r.cni.afterSuccess(command, r.list, r.pod, r.prev);
+          }
+        } catch (err) {
+          r.error = err as Error;
+        }
+        if (r.error) r.inv.error = r.error.message;
+        // written without blocking: hundreds of pods start at once
+        await mkdir(join(r.cni.stateDir, 'trace'), { recursive: true });
+        await writeFile(
+          r.cni.tracePath(podNodeName(r.pod.name, r.pod.namespace)),
+          `${JSON.stringify(r.inv, null, 2)}\n`,
+        );
+        return r.error ?? (command === 'ADD' ? r.prev : undefined);
+      }),
+    );
   }
 
   /** One plugin's binary and stdin, or undefined when it has nothing to do for this pod. */
-  private pluginConfig(
+  private async pluginConfig(
     command: CniCommand,
     list: ConfList,
     p: PluginConf,
     pod: CniPod,
     prev: unknown,
-  ): { type: string; config: Record<string, unknown> } | undefined {
+  ): Promise<{ type: string; config: Record<string, unknown> } | undefined> {
     if (p.type === 'flannel') {
       // netsim plays flannel's plugin: the delegate's config (saved at ADD, as flannel does)
       let config: Record<string, unknown>;
       if (command === 'ADD') {
         const env = readFileSync(join(this.dir, 'subnet.env'), 'utf8');
         config = delegateFromSubnetEnv(list, p, env, this.dataDir);
-        mkdirSync(join(this.stateDir, 'flannel'), { recursive: true });
-        writeFileSync(this.delegatePath(pod), JSON.stringify(config));
+        await mkdir(join(this.stateDir, 'flannel'), { recursive: true });
+        await writeFile(this.delegatePath(pod), JSON.stringify(config));
       } else {
         if (!existsSync(this.delegatePath(pod))) return undefined;
         config = JSON.parse(readFileSync(this.delegatePath(pod), 'utf8')) as Record<string, unknown>;
@@ -201,13 +246,18 @@ export class WorkerCni {
     return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as unknown) : undefined;
   }
 
-  private afterSuccess(command: CniCommand, list: ConfList, pod: CniPod, result: unknown): void {
+  private async afterSuccess(
+    command: CniCommand,
+    list: ConfList,
+    pod: CniPod,
+    result: unknown,
+  ): Promise<void> {
     if (command === 'ADD') {
-      mkdirSync(join(this.stateDir, 'results'), { recursive: true });
-      writeFileSync(this.resultPath(list, pod), JSON.stringify(result));
+      await mkdir(join(this.stateDir, 'results'), { recursive: true });
+      await writeFile(this.resultPath(list, pod), JSON.stringify(result));
     } else if (command === 'DEL') {
-      rmSync(this.resultPath(list, pod), { force: true });
-      rmSync(this.delegatePath(pod), { force: true });
+      await rm(this.resultPath(list, pod), { force: true });
+      await rm(this.delegatePath(pod), { force: true });
     }
   }
 
@@ -215,6 +265,22 @@ export class WorkerCni {
   async add(pod: CniPod): Promise<AddResult> {
     const result = await this.invoke('ADD', pod);
     return { ...podAddress(result, IFNAME), result };
+  }
+
+  /** ADD for many pods at once (invokeMany): each pod's address, or the error of its chain. */
+  static async addMany(
+    kernel: Kernel,
+    items: { cni: WorkerCni; pod: CniPod }[],
+  ): Promise<(AddResult | Error)[]> {
+    const outcomes = await WorkerCni.invokeMany(kernel, 'ADD', items);
+    return outcomes.map((o) => {
+      if (o instanceof Error) return o;
+      try {
+        return { ...podAddress(o, IFNAME), result: o };
+      } catch (err) {
+        return err as Error;
+      }
+    });
   }
 
   /** DEL: releases the address and removes the pod's interface (idempotent, like CNI's DEL). */
