@@ -4,7 +4,7 @@
 // north-south issue brings one), which applying says once as a note. TLS is accepted, not emulated.
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
-import { storedMetadata } from './stored-meta.js';
+import { type StoredMeta, storedMetadata } from './stored-meta.js';
 
 export const INGRESS_PREFIX = '/registry/ingress/';
 export const ingressKey = (ns: string, name: string) => `${INGRESS_PREFIX}${ns}/${name}`;
@@ -103,14 +103,7 @@ export type IngressSpec = z.infer<typeof ingressSpecSchema>;
 export interface IngressObject {
   apiVersion: 'networking.k8s.io/v1';
   kind: 'Ingress';
-  metadata: {
-    name: string;
-    namespace: string;
-    uid: string;
-    generation: number;
-    creationTimestamp: string;
-    labels?: Record<string, string>;
-  };
+  metadata: StoredMeta;
   spec: IngressSpec;
   status: { loadBalancer: { ingress?: { ip?: string; hostname?: string }[] } };
 }

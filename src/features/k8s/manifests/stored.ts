@@ -4,7 +4,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { PodObject } from '../registry.js';
 import { HASH_LABEL, ownedBy } from './deployment.js';
-import { storedMetadata } from './stored-meta.js';
+import { type StoredMeta, storedMetadata } from './stored-meta.js';
 import type { ContainerView, DesiredDeployment } from './types.js';
 
 const TEMPLATE_HASH = 'netsim.io/pod-template-hash';
@@ -14,13 +14,7 @@ export const deploymentKey = (ns: string, name: string) => `${DEPLOYMENTS_PREFIX
 export interface DeploymentObject {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
-  metadata: {
-    name: string;
-    namespace: string;
-    uid: string;
-    generation: number;
-    creationTimestamp: string;
-    labels?: Record<string, string>;
+  metadata: StoredMeta & {
     /** the current template's pod-template-hash (netsim's: Kubernetes keeps it on the ReplicaSet) */
     annotations: Record<string, string>;
   };
