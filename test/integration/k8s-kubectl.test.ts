@@ -177,6 +177,22 @@ nodes:
       const clusterIp = (await C0.services()).find((s) => s.name === 'web')!.clusterIP;
       const viaSvc = await run(`kubectl exec client -- socat -T2 - TCP:${clusterIp}:80,connect-timeout=2`);
       t.match(viaSvc.out.trim(), /^web[12]$/, 'through the service');
+      // the pod's resolv.conf is bound in exec as in the pod itself (without it the host's
+      // resolver answers, and never for a service); the DNS agent may still be taking web in
+      const named = await waitFor(
+        async () => {
+          const r = await run('kubectl exec client -- getent hosts web.default.svc.cluster.local');
+          return r.code === 0 ? r : undefined;
+        },
+        { what: 'web.default.svc.cluster.local to resolve in kubectl exec' },
+      );
+      t.match(
+        named.out,
+        new RegExp(`^${clusterIp.replaceAll('.', '\\.')}\\s`),
+        "the pod's DNS answers in exec",
+      );
+      const short = await run('kubectl exec client -- getent hosts web');
+      t.match(short.out, clusterIp, "the pod's search path too");
       await waitFor(
         async () =>
           (await run(`kubectl exec talker -- socat -T1 - TCP:${ip('web1')}:8000,connect-timeout=1`)).code !==
@@ -261,6 +277,8 @@ nodes:
         `TCP:${ip('web2')}:8000,connect-timeout=2`,
       );
       t.same([ex.code, ex.stdout.trim()], [0, 'web2'], 'exec from another shell reaches web2');
+      const named = await cli('exec', 'client', '--', 'getent', 'hosts', 'web');
+      t.equal(named.code, 0, 'a service name resolves in exec from another shell');
       const failing = await cli('exec', 'client', '--', 'sh', '-c', 'exit 3');
       t.equal(failing.code, 3, "exec exits with the command's status");
     });

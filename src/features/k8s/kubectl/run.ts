@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { shellQuote } from '../../../kernel/enter.js';
 import type { Io } from '../../../runtime/plugin.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import { type Cluster, clustersOf } from '../cluster.js';
@@ -178,7 +179,11 @@ export async function runKubectl(
       }
       case 'exec': {
         const pod = await livePod(sim, c, a);
-        return await execIn(pod.ns, a.command);
+        // as in the pod itself: its resolv.conf over /etc/resolv.conf, so service names resolve
+        const argv = pod.resolvConf
+          ? ['sh', '-c', pod.shellLine(a.command.map(shellQuote).join(' '))]
+          : a.command;
+        return await execIn(pod.ns, argv);
       }
     }
   } catch (err) {
