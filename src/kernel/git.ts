@@ -25,7 +25,15 @@ export async function shallowClone(url: string, dir: string, branch?: string): P
     env: ENV,
     timeoutMs: 600_000,
   }).catch((err: Error) => ({ exitCode: 127, stderr: err.message, stdout: '' }));
-  if (res.exitCode !== 0) throw new GitError(url, gitReason(res.stderr, res.exitCode));
+  if (res.exitCode === 0) return;
+  if (!res.stderr.trim() && !(await hasGit()))
+    throw new GitError(url, 'git is not installed (bin/setup installs it: apt-get install git)');
+  throw new GitError(url, gitReason(res.stderr, res.exitCode));
+}
+
+async function hasGit(): Promise<boolean> {
+  const res = await run('git', ['--version'], { check: false }).catch(() => undefined);
+  return res?.exitCode === 0;
 }
 
 /** The commit a clone holds (short hash). */
