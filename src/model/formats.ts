@@ -6,6 +6,10 @@ import type { ValidateOptions } from './validate.js';
 export interface LoadOptions extends ValidateOptions {
   /** containerlab files: an address mapping file (default: found among the nodes' binds) */
   ipMapping?: string;
+  /** a lab named by URL: its file inside the repository (default: the one *.clab.yml) */
+  file?: string;
+  /** a lab named by URL: fetch it again even when its clone is cached */
+  refresh?: boolean;
 }
 
 export interface TopologyFormat {

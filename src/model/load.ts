@@ -6,7 +6,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Topology } from './builder.js';
 import { TopologyError } from './errors.js';
 import { type LoadOptions, topologyFormats } from './formats.js';
+import { isLabUrl } from './lab-url.js';
 import type { Model } from './model.js';
+import { fetchLab } from './remote.js';
 import { YamlSource } from './source.js';
 import { builtinTopology, TOPO_HELP } from './topos.js';
 import { validate } from './validate.js';
@@ -19,8 +21,11 @@ export interface ScenarioModule {
   default?: ((t: Topology) => void | Promise<void>) | Record<string, unknown>;
   /** scenario name (default: the file name) */
   name?: string;
-  /** a topology file to run instead of building one (e.g. a containerlab lab), absolute */
+  /** a topology file to run instead of building one (e.g. a containerlab lab), absolute, or a
+   *  lab's URL (see lab-url.ts) */
   topology?: string;
+  /** with a repository URL as `topology`: the lab file in it */
+  topologyFile?: string;
   /** runs after the network is up (prints example commands, starts workloads...) */
   ready?: (sim: unknown) => void | Promise<void>;
 }
@@ -56,6 +61,14 @@ export function resolveTopologyArg(arg: string): string {
 }
 
 export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise<Loaded> {
+  if (isLabUrl(arg)) {
+    const { file, refresh, ...rest } = opts;
+    const fetched = await fetchLab(arg, { file, refresh });
+    const loaded = await loadTopology(fetched.file, rest);
+    return { ...loaded, notes: [fetched.note, ...(loaded.notes ?? [])] };
+  }
+  if (opts.file !== undefined)
+    throw new TopologyError([{ path: [], message: '--file is for labs named by a URL', pos: { file: arg } }]);
   const builtin = existsSync(arg) ? undefined : builtinTopology(arg);
   if (builtin) return { model: validate(builtin.toSpec(), builtin.source, opts), file: arg };
   const file = resolveTopologyArg(arg);
@@ -68,7 +81,10 @@ export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise
   }
   if (SCENARIO_EXT.includes(ext)) {
     const mod = await importScenario(file);
-    if (mod.topology) return { ...(await loadTopology(mod.topology, opts)), scenario: mod };
+    if (mod.topology) {
+      const file = isLabUrl(mod.topology) ? mod.topologyFile : undefined;
+      return { ...(await loadTopology(mod.topology, { ...opts, file })), scenario: mod };
+    }
     const t = new Topology(mod.name ?? basename(file, ext), file);
     let spec: unknown;
     if (typeof mod.default === 'function') {

@@ -18,6 +18,13 @@ import { cmdClean, cmdDown, cmdLs } from './lifecycle.js';
 import { cmdExport, cmdImport, cmdScenarios, cmdValidate } from './topology.js';
 import { cmdUp } from './up.js';
 
+// labs named by a URL (https://github.com/OWNER/REPO[/blob/BRANCH/FILE], file:///…): src/model/remote.ts
+const URL_FILE = ['--file <path>', 'a lab named by a repository URL: its file in the repository'] as const;
+const URL_REFRESH = [
+  '--refresh',
+  'a lab named by a URL: fetch it again (default: its cached clone)',
+] as const;
+
 export function program(): Command {
   const p = new Command('netsim')
     .description('Network simulator for Kubernetes networking, built from Linux network namespaces')
@@ -26,7 +33,7 @@ export function program(): Command {
     .enablePositionalOptions();
   p.command('up')
     .description('build a topology (YAML file, scenario file or scenario name) and open the REPL')
-    .argument('[topology]', 'topology file or scenario name', 'default')
+    .argument('[topology]', "topology file, scenario name, or a lab's URL (git repository)", 'default')
     .option('-n, --name <name>', 'simulation name (default: the topology name)')
     .option('--no-repl', 'stay in the foreground without a REPL until SIGINT/SIGTERM or netsim down')
     .option('-s, --script <file>', 'run REPL lines from a file, tear down, exit with their status')
@@ -36,6 +43,8 @@ export function program(): Command {
     .option('--web-port <port>', 'port of the web view (default: any free port)')
     .option('--web-token <token>', 'token the web view requires (default: generated when not on 127.0.0.1)')
     .option('--ip-mapping <file>', 'containerlab labs: address hosts from "<node> <cidr> <gateway>" lines')
+    .option(...URL_FILE)
+    .option(...URL_REFRESH)
     .action(cmdUp);
   p.command('down')
     .description('tear down a running simulation (the only one, or the one named)')
@@ -123,15 +132,19 @@ export function program(): Command {
     .description('check a topology without building it')
     .argument('<topology>')
     .option('--ip-mapping <file>', 'containerlab labs: address hosts from "<node> <cidr> <gateway>" lines')
+    .option(...URL_FILE)
+    .option(...URL_REFRESH)
     .action(cmdValidate);
   p.command('import')
     .description('convert a containerlab topology (.clab.yml) to a netsim topology (YAML)')
-    .argument('<file>', 'the .clab.yml file')
+    .argument('<file>', 'the .clab.yml file, or its URL (git repository)')
     .option('-o, --output <file>', 'write the netsim topology here (default: standard output)')
     .option(
       '--ip-mapping <file>',
       'address hosts from "<node> <cidr> <gateway>" lines (default: found among binds)',
     )
+    .option(...URL_FILE)
+    .option(...URL_REFRESH)
     .action(cmdImport);
   p.command('export')
     .description('write a topology as a containerlab file (for containerlab or clabernetes)')

@@ -4,11 +4,24 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportClab } from '../../features/clab/export.js';
 import { importClabFile, netsimYaml } from '../../features/clab/import.js';
+import { isLabUrl } from '../../model/lab-url.js';
 import { loadTopology, PROJECT_ROOT } from '../../model/load.js';
+import { fetchLab } from '../../model/remote.js';
 import { ExitError } from './errors.js';
 
-export async function cmdValidate(topology: string, opts: { ipMapping?: string }): Promise<void> {
-  const { model, notes } = await loadTopology(topology, { ipMapping: opts.ipMapping });
+interface UrlOptions {
+  ipMapping?: string;
+  /** a lab named by URL: its file in the repository; fetch it again */
+  file?: string;
+  refresh?: boolean;
+}
+
+export async function cmdValidate(topology: string, opts: UrlOptions): Promise<void> {
+  const { model, notes } = await loadTopology(topology, {
+    ipMapping: opts.ipMapping,
+    file: opts.file,
+    refresh: opts.refresh,
+  });
   for (const n of notes ?? []) console.log(`note: ${n}`);
   console.log(
     `${model.name}: ${model.nodes.size} nodes, ${model.links.length} links, ${model.segments.length} subnets: valid`,
@@ -16,7 +29,13 @@ export async function cmdValidate(topology: string, opts: { ipMapping?: string }
 }
 
 /** `netsim import lab.clab.yml`: the netsim topology it becomes, as YAML. */
-export async function cmdImport(file: string, opts: { output?: string; ipMapping?: string }): Promise<void> {
+export async function cmdImport(arg: string, opts: UrlOptions & { output?: string }): Promise<void> {
+  let file = arg;
+  if (isLabUrl(arg)) {
+    const fetched = await fetchLab(arg, { file: opts.file, refresh: opts.refresh });
+    process.stderr.write(`note: ${fetched.note}\n`);
+    file = fetched.file;
+  } else if (opts.file !== undefined) throw new ExitError('--file is for labs named by a URL');
   const imported = importClabFile(file, { ipMapping: opts.ipMapping });
   // validated like `up` would, so an import that prints is one that runs
   const { model } = await loadTopology(file, { ipMapping: opts.ipMapping });

@@ -15,12 +15,16 @@ export interface UpOptions extends WebFlags {
   script?: string;
   quiet?: boolean;
   ipMapping?: string;
+  /** a lab named by URL: its file in the repository; fetch it again */
+  file?: string;
+  refresh?: boolean;
 }
 
 export async function cmdUp(topology: string, opts: UpOptions): Promise<void> {
   requireRoot();
   const log = opts.quiet ? undefined : (l: string) => process.stderr.write(`${l}\n`);
-  const loaded = await loadTopology(topology, { simName: opts.name, ipMapping: opts.ipMapping });
+  const { name: simName, ipMapping, file, refresh } = opts;
+  const loaded = await loadTopology(topology, { simName, ipMapping, file, refresh });
   for (const n of loaded.notes ?? []) log?.(`note: ${n}`);
   let sim: Simulation | undefined;
   let stopping: Promise<void> | undefined;
