@@ -3,6 +3,7 @@
 // pods) are drawn inside a group; each link is labelled with its two interface names.
 // Pure: the model in, text out.
 import type { Model } from '../../model/model.js';
+import { type ClusterConfig, resolveWorker } from '../k8s/spec.js';
 
 export interface GraphNode {
   name: string;
@@ -13,6 +14,7 @@ export interface GraphNode {
 
 export interface GraphLink {
   a: { node: string; iface: string };
+  /** iface '' when the far end has no name of its own (a pod's veth on its worker) */
   b: { node: string; iface: string };
 }
 
@@ -24,18 +26,33 @@ export interface Graph {
 
 export type GraphFormat = 'mermaid' | 'dot' | 'drawio';
 
-/** What a graph shows of a model: nodes with their kind and cluster, links with interface names. */
+/**
+ * What a graph shows of a model: nodes with their kind and cluster, links with interface
+ * names, and the pods a cluster declares (in its group, linked to their worker by eth0).
+ */
 export function graphOf(model: Model): Graph {
-  const nodes = [...model.nodes.values()].map((n) => {
-    const cluster = (n.spec as { cluster?: unknown }).cluster;
-    return { name: n.name, kind: n.kind, group: typeof cluster === 'string' ? cluster : undefined };
-  });
-  const links = model.links.map((l) => ({
+  const nodes: GraphNode[] = [];
+  const links: GraphLink[] = model.links.map((l) => ({
     a: { node: l.ends[0].node, iface: l.ends[0].name },
     b: { node: l.ends[1].node, iface: l.ends[1].name },
   }));
+  const clusters = new Map<string, ClusterConfig>();
+  for (const n of model.nodes.values()) {
+    const spec = n.spec as { cluster?: unknown; clusterConfig?: ClusterConfig };
+    const group = typeof spec.cluster === 'string' ? spec.cluster : undefined;
+    nodes.push({ name: n.name, kind: n.kind, group });
+    if (group !== undefined && spec.clusterConfig) clusters.set(group, spec.clusterConfig);
+  }
+  for (const [group, cfg] of clusters)
+    for (const [pod, p] of Object.entries(cfg.pods ?? {})) {
+      nodes.push({ name: pod, kind: 'pod', group });
+      const worker = resolveWorker(cfg, p.worker);
+      if (worker) links.push({ a: { node: pod, iface: 'eth0' }, b: { node: worker, iface: '' } });
+    }
   return { name: model.name, nodes, links };
 }
+
+const label = (l: GraphLink) => [l.a.iface, l.b.iface].filter(Boolean).join(' - ');
 
 export function formatGraph(g: Graph, format: GraphFormat): string {
   if (format === 'mermaid') return mermaid(g);
@@ -75,9 +92,7 @@ function mermaid(g: Graph): string {
   }
   for (const n of loose) node(n, '  ');
   for (const l of g.links)
-    out.push(
-      `  ${ident(l.a.node)} ---|"${mermaidText(l.a.iface)} - ${mermaidText(l.b.iface)}"| ${ident(l.b.node)}`,
-    );
+    out.push(`  ${ident(l.a.node)} ---|"${mermaidText(label(l))}"| ${ident(l.b.node)}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -144,7 +159,7 @@ function drawio(g: Graph): string {
     vertex(n, '1', GAP + (i % PER_ROW) * (W + GAP), y + Math.floor(i / PER_ROW) * (H + GAP));
   for (const [i, l] of g.links.entries())
     cells.push(
-      `<mxCell id="l_${i}" value="${xml(`${l.a.iface} - ${l.b.iface}`)}" style="endArrow=none;html=0;" edge="1" parent="1" source="n_${xml(ident(l.a.node))}" target="n_${xml(ident(l.b.node))}"><mxGeometry relative="1" as="geometry"/></mxCell>`,
+      `<mxCell id="l_${i}" value="${xml(label(l))}" style="endArrow=none;html=0;" edge="1" parent="1" source="n_${xml(ident(l.a.node))}" target="n_${xml(ident(l.b.node))}"><mxGeometry relative="1" as="geometry"/></mxCell>`,
     );
   return [
     '<mxfile host="netsim">',
