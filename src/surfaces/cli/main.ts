@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from '../../model/load.js';
 import { cmdWeb } from '../web/cli.js';
 import { ExitError, requireRoot, requireRootThen } from './errors.js';
 import { cmdCheck, cmdExec } from './exec.js';
+import { cmdGraph, cmdInspect } from './inspect.js';
 import { cmdClean, cmdDown, cmdLs } from './lifecycle.js';
 import { cmdExport, cmdImport, cmdScenarios, cmdValidate } from './topology.js';
 import { cmdUp } from './up.js';
@@ -117,6 +118,26 @@ export function program(): Command {
     .option('-q, --quiet', 'no progress output')
     .action(requireRootThen(cmdVerify));
   p.command('ls').description('list simulations').option('--json').action(cmdLs);
+  p.command('inspect')
+    .description(
+      'the nodes of a running simulation (kind, namespace, state, addresses, FRR daemons), as clab inspect',
+    )
+    .argument('[view]', '"interfaces": one row per interface (address, MAC, MTU, state, peer)')
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .option('-a, --all', 'every running simulation')
+    .option('-f, --format <format>', 'table, json or csv', 'table')
+    .action(cmdInspect);
+  p.command('graph')
+    .description(
+      'draw a topology from its file alone, nothing built (as clab graph): Mermaid, draw.io or dot',
+    )
+    .argument('[topology]', 'topology file or scenario name')
+    .option('--sim <name>', "a running simulation's topology")
+    .option('--mermaid', 'Mermaid (graph LR)')
+    .option('--drawio', 'draw.io XML (mxfile)')
+    .option('--dot', 'Graphviz dot')
+    .option('-o, --output <file>', 'write it here (default: standard output)')
+    .action(cmdGraph);
   p.command('web')
     .description("the URL of a running simulation's web view and /metrics (started if needed)")
     .argument('[name]', 'simulation (default: the only one running)')
