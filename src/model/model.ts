@@ -53,6 +53,11 @@ export interface Model {
   expect: string[];
   /** the `expect` entries parsed (src/model/expect.ts), checked against the model */
   expectations?: Expectation[];
+  /**
+   * false: nothing is added that the topology does not give, no address and no default
+   * gateway (addressing.automatic: false, as every containerlab import is)
+   */
+  automatic?: boolean;
 }
 
 export function namespaceName(sim: string, node: string): string {

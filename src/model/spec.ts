@@ -98,7 +98,7 @@ export const topologySpec = z.strictObject({
       p2p: cidr.optional(),
       /** smallest LAN prefix (default 24) */
       lanPrefix: z.number().int().min(8).max(30).optional(),
-      /** false: only the addresses the topology gives (containerlab's way: nothing is added) */
+      /** false: only the addresses and routes the topology gives, no automatic default gateway (containerlab's way: nothing is added) */
       automatic: z.boolean().optional(),
     })
     .optional(),

@@ -40,7 +40,15 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
   const { segments } = segmented;
   assignAddresses(segments, nodes, links, spec.addressing, sink);
 
-  const model: Model = { name: simName, source, nodes, links, segments, expect: spec.expect ?? [] };
+  const model: Model = {
+    name: simName,
+    source,
+    nodes,
+    links,
+    segments,
+    expect: spec.expect ?? [],
+    automatic: spec.addressing?.automatic !== false,
+  };
   // 6. kind-specific checks (routes, gateways, daemons...)
   for (const n of nodes.values()) kindOf(n.kind).validate?.(n, model, sink);
   // 7. expectations (`netsim verify`): each entry parsed and its names checked, at its line

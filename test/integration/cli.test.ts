@@ -28,6 +28,8 @@ interface CheckJson {
   pairs: number;
   passed: number;
   failed: number;
+  scope: 'hosts' | 'all';
+  nodes: { name: string; kind: string; ip: string }[];
   results: { src: string; dst: string; ok: boolean }[];
 }
 
@@ -69,15 +71,27 @@ if (requireRoot(t)) {
     t.equal(noNode.code, 1, 'exec on an unknown node fails');
     t.match(noNode.stderr, /no node "nosuch"/);
 
-    const check = await runNetsim(['check', '--sim', name, '--json']);
-    t.equal(check.code, 0, 'check exits 0 when every pair pings');
+    const hosts = await runNetsim(['check', '--sim', name, '--json']);
+    t.equal(hosts.code, 0, 'check exits 0 when every pair of hosts pings');
+    t.match(
+      JSON.parse(hosts.stdout),
+      { sim: name, scope: 'hosts', pairs: 6, passed: 6, failed: 0 },
+      'check --json: between the 3 hosts by default (6 pairs)',
+    );
+    const check = await runNetsim(['check', '--all', '--sim', name, '--json']);
+    t.equal(check.code, 0, 'check --all exits 0 when every pair pings');
     const ok = JSON.parse(check.stdout) as CheckJson;
-    t.match(ok, { sim: name, pairs: 12, passed: 12, failed: 0 }, 'check --json: 12 pairs, all passed');
+    t.match(ok, { sim: name, pairs: 12, passed: 12, failed: 0 }, 'check --all --json: 12 pairs, all passed');
     t.equal(ok.results.length, 12, 'one result per pair');
+    t.same(
+      ok.nodes.map((n) => `${n.name}:${n.kind}`).sort(),
+      ['h1:host', 'h2:host', 'h3:host', 'r1:router'],
+      "each checked node's kind in the JSON",
+    );
 
     const down = await runNetsim(['exec', '--sim', name, 'r1', '--', 'ip', 'link', 'set', 'eth2', 'down']);
     t.equal(down.code, 0, "r1's link to h3 taken down");
-    const broken = await runNetsim(['check', '--sim', name, '--json', '--timeout', '0.3']);
+    const broken = await runNetsim(['check', '--all', '--sim', name, '--json', '--timeout', '0.3']);
     t.equal(broken.code, 1, 'check exits 1 when a link is down');
     const bad = JSON.parse(broken.stdout) as CheckJson;
     t.equal(bad.failed, 6, 'the 6 pairs with h3 fail (h3 <-> h1, h2, r1 both ways)');
@@ -85,7 +99,7 @@ if (requireRoot(t)) {
       bad.results.filter((r) => !r.ok).every((r) => r.src === 'h3' || r.dst === 'h3'),
       'and only those',
     );
-    const text = await runNetsim(['check', '--sim', name, '--timeout', '0.3']);
+    const text = await runNetsim(['check', '-a', '--sim', name, '--timeout', '0.3']);
     t.match(text.stdout, /FAIL h1 -> h3/, 'the text output names the failing pairs');
     t.match(text.stdout, /6\/12 pairs reachable, 6 failed/);
 
@@ -95,6 +109,58 @@ if (requireRoot(t)) {
     t.same(exit, { code: 0, signal: null }, 'SIGTERM: up exits 0');
     t.same(namespacesOf(name), [], 'no namespace left');
     t.notOk(existsSync(simDir(name)), 'no state directory left');
+  });
+
+  t.test('check: hosts by default (Mininet pingall), --all adds the routers', async (t) => {
+    // r2's link to r1 is never announced: nothing routes back to the hosts from r2
+    const file = writeFile(
+      tempDir(t),
+      'topo.yml',
+      `name: chk
+nodes:
+  h1: {kind: host}
+  h2: {kind: host}
+  r1: {kind: router}
+  r2: {kind: router}
+links:
+  - endpoints: [r1, r2]
+  - endpoints: [h1, r1]
+  - endpoints: [h2, r1]
+`,
+    );
+    const name = uniqueName('ck');
+    await waitReady(startUp(t, file, name), name);
+    const hosts = await runNetsim(['check', '--sim', name, '--json', '--timeout', '0.5']);
+    t.equal(hosts.code, 0, 'default check passes: h1 <-> h2 through r1');
+    const h = JSON.parse(hosts.stdout) as CheckJson;
+    t.match(h, { scope: 'hosts', pairs: 2, passed: 2, failed: 0 }, 'two host pairs');
+    t.same(
+      h.nodes.map((n) => [n.name, n.kind]),
+      [
+        ['h1', 'host'],
+        ['h2', 'host'],
+      ],
+      'only the hosts, with their kind',
+    );
+    const all = await runNetsim(['check', '--all', '--sim', name, '--json', '--timeout', '0.5']);
+    t.equal(all.code, 1, 'check --all fails: r2 has no route back to the hosts');
+    const a = JSON.parse(all.stdout) as CheckJson;
+    t.match(a, { scope: 'all', pairs: 12, passed: 8, failed: 4 }, '12 pairs among 4 nodes, 4 failed');
+    t.same(
+      a.results
+        .filter((r) => !r.ok)
+        .map((r) => `${r.src}->${r.dst}`)
+        .sort(),
+      ['h1->r2', 'h2->r2', 'r2->h1', 'r2->h2'],
+      'the failures are exactly the pairs with r2',
+    );
+    t.same(
+      a.nodes.map((n) => `${n.name}:${n.kind}`),
+      ['h1:host', 'h2:host', 'r1:router', 'r2:router'],
+      'every node with its kind',
+    );
+    const text = await runNetsim(['check', '--sim', name]);
+    t.match(text.stdout, /2\/2 pairs reachable, 0 failed, between 2 nodes \(host; routers left out: --all\)/);
   });
 
   t.test('up --no-repl until `netsim down NAME` from another process; SIGINT as well', async (t) => {

@@ -11,9 +11,11 @@ import { CLAB_MTU, importClab, importClabFile, netsimYaml } from '../../src/feat
 import { parseMapping } from '../../src/features/clab/mapping.js';
 import { interfaceAddresses } from '../../src/features/frr/interfaces.js';
 import { TopologyError } from '../../src/model/errors.js';
-import { loadTopology } from '../../src/model/load.js';
+import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import type { Model } from '../../src/model/model.js';
+import { buildPlan } from '../../src/plan/plan.js';
 import { formatIp } from '../../src/util/ipv4.js';
+import { modelFromYaml } from '../lib/harness.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'netsim-clab-'));
@@ -248,4 +250,41 @@ links:
     ['ip route replace 10.50.0.0/16 via 10.255.0.5'],
     "a static router's routes travel as exec lines",
   );
+});
+
+t.test('an import adds no address and no route: hosts addressed by exec lines only', async (t) => {
+  const lab = join(PROJECT_ROOT, 'test/fixtures/clab-exec-addressed/ospf-triangle.clab.yml');
+  const { model } = await loadTopology(lab, { simName: 'tri' });
+  const plan = buildPlan(model);
+  const pc1 = plan.script(model.nodes.get('PC1')!.ns).ip;
+  t.same(pc1, ['link set lo up', 'link set eth1 up'], 'PC1: its link up, nothing else (no default gateway)');
+  t.same(
+    model.nodes.get('PC1')!.spec.exec,
+    [
+      'ip link set eth1 up',
+      'ip addr add 192.168.11.2/24 dev eth1',
+      'ip route add 10.0.0.0/8 via 192.168.11.1 dev eth1',
+      'ip route add 192.168.0.0/16 via 192.168.11.1 dev eth1',
+    ],
+    "its exec lines, in the lab's order",
+  );
+  // netsim's own topologies keep their automatic gateway; addressing.automatic false drops it
+  const topo = (extra: string) =>
+    modelFromYaml(`name: gw
+${extra}nodes:
+  h1: {kind: host}
+  r1: {kind: router}
+links:
+  - {endpoints: [h1, r1], ipv4: [192.168.1.2/24, 192.168.1.1/24]}
+`);
+  const routesOf = (m: Model) =>
+    buildPlan(m)
+      .script(m.nodes.get('h1')!.ns)
+      .ip.filter((l) => l.startsWith('route'));
+  t.same(
+    routesOf(topo('')),
+    ['route replace default via 192.168.1.1'],
+    'a netsim host gets its default gateway',
+  );
+  t.same(routesOf(topo('addressing: {automatic: false}\n')), [], 'not with addressing.automatic false');
 });

@@ -31,7 +31,10 @@ export function resolveNextHop(model: Model, node: NodeModel, via: string): numb
   return `node "${via}" shares no subnet with ${node.name}`;
 }
 
-/** The gateway a host uses when it has none: a forwarding node on its first subnet. */
+/**
+ * The gateway a host uses when it has none: a forwarding node on its first subnet. Never on a
+ * topology with addressing.automatic false (a containerlab import): it adds no route.
+ */
 export function autoGateway(model: Model, node: NodeModel): number | undefined {
   for (const mine of node.ifaces) {
     const seg = model.segments[mine.segment];
@@ -81,7 +84,7 @@ export function planL3(node: NodeModel, model: Model, plan: PlanSink, opts: { au
   if (!hasDefault) {
     const gw = spec.gateway
       ? (resolveNextHop(model, node, spec.gateway) as number)
-      : opts.autoGateway
+      : opts.autoGateway && model.automatic !== false
         ? autoGateway(model, node)
         : undefined;
     if (gw !== undefined) script.ip.push(`route replace default via ${formatIp(gw)}`);

@@ -64,9 +64,12 @@ export function program(): Command {
     .option('--sim <name>', 'simulation (default: the only one running)')
     .action(cmdExec);
   p.command('check')
-    .description('ping matrix between all hosts of a running simulation')
+    .description(
+      "ping matrix of a running simulation (Mininet's pingall): between its hosts (kinds that do not forward: host, worker, etcd; routers and pods excluded), with --all also its routers",
+    )
     .option('--sim <name>', 'simulation (default: the only one running)')
-    .option('--json', 'JSON output: {pairs, passed, failed, results}')
+    .option('-a, --all', 'include the routers (their link addresses need not be announced)')
+    .option('--json', 'JSON output: {sim, scope, nodes: [{name, kind, ip}], pairs, passed, failed, results}')
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);
   p.command('peer')

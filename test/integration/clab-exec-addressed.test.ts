@@ -1,0 +1,79 @@
+// A classic FRR OSPF triangle with two Linux PCs addressed only by their exec lines, as public
+// containerlab labs write it: the import adds no address and no route to the PCs (containerlab
+// adds none), their exec lines run in the lab's order, PC1 reaches PC2 across the triangle once
+// OSPF has converged, and each PC has exactly the routes its exec lines gave.
+import { join } from 'node:path';
+import t from 'tap';
+import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
+import { Simulation } from '../../src/runtime/simulation.js';
+import { waitFor } from '../../src/util/wait.js';
+import { requireFrr } from '../lib/frr.js';
+import { requireRoot, uniqueName } from '../lib/harness.js';
+
+const LAB = join(PROJECT_ROOT, 'test/fixtures/clab-exec-addressed/ospf-triangle.clab.yml');
+
+if (requireRoot(t) && requireFrr(t)) {
+  t.test('PCs addressed by exec lines reach each other across an OSPF triangle', async (t) => {
+    const { model } = await loadTopology(LAB, { simName: uniqueName('tri') });
+    const pc1 = model.nodes.get('PC1')!;
+    t.equal(pc1.kind, 'host', 'PC1 is a host');
+    t.same(
+      pc1.ifaces.map((i) => i.addr),
+      [undefined],
+      'the model gives PC1 no address (only its exec lines do)',
+    );
+    const sim = await Simulation.up(model, {
+      log: process.env.NETSIM_TEST_LOG ? (l) => t.comment(l) : undefined,
+    });
+    t.teardown(() => sim.down());
+    const conv = await sim.waitConverged({ timeout: 60000 });
+    t.equal(conv.ospfAdjacencies, 6, 'all 3 OSPF adjacencies of the triangle Full (6 ends)');
+
+    const routes = async (pc: string) =>
+      (await sim.node(pc).cmd('ip -4 route show'))
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().replace(/\s+/g, ' '))
+        .sort();
+    t.same(
+      await routes('PC1'),
+      [
+        '10.0.0.0/8 via 192.168.11.1 dev eth1',
+        '192.168.0.0/16 via 192.168.11.1 dev eth1',
+        '192.168.11.0/24 dev eth1 proto kernel scope link src 192.168.11.2',
+      ],
+      'PC1 has exactly the routes of its exec lines (no default gateway added)',
+    );
+    t.same(
+      await routes('PC2'),
+      [
+        '10.0.0.0/8 via 192.168.12.1 dev eth1',
+        '192.168.0.0/16 via 192.168.12.1 dev eth1',
+        '192.168.12.0/24 dev eth1 proto kernel scope link src 192.168.12.2',
+      ],
+      'PC2 has exactly the routes of its exec lines',
+    );
+    const addrs = (await sim.node('PC1').cmd('ip -4 -o addr show')).match(/inet \S+/g);
+    t.same(
+      addrs,
+      ['inet 127.0.0.1/8', 'inet 192.168.11.2/24'],
+      'PC1 has only the address its exec line gave',
+    );
+
+    // the routers learn the PCs' subnets through OSPF (passive interfaces): wait for the route
+    await waitFor(
+      async () => (await sim.node('router1').cmd('ip -4 route show 192.168.12.0/24')).includes('via'),
+      { timeoutMs: 30000 },
+    );
+    const ping = await sim.node('PC1').exec('ping -c 3 -W 1 -i 0.2 192.168.12.2');
+    t.equal(ping.exitCode, 0, 'PC1 pings PC2 across the triangle');
+    t.match(ping.stdout, /3 received/, 'all 3 echo replies arrive');
+    // and the path is through the routers: a TTL of 64 - 2 hops
+    t.match(ping.stdout, /ttl=62/, 'PC2 answers across two routers');
+
+    // a packet to an address no exec line routes has no route at all
+    const off = await sim.node('PC1').exec('ping -c 1 -W 1 172.16.0.1');
+    t.not(off.exitCode, 0, 'PC1 has no default route: 172.16.0.1 is unreachable');
+    t.match(off.stdout + off.stderr, /unreachable/i, 'the kernel says the network is unreachable');
+  });
+}
