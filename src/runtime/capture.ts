@@ -61,15 +61,16 @@ export function mergeTargets(targets: CaptureTarget[]): CaptureTarget {
 export function captureArgv(ifaces: string[], filter: string[], o: CaptureOptions): string[] {
   const count = o.count !== undefined ? ['-c', String(o.count)] : [];
   const ifs = ifaces.flatMap((i) => ['-i', i]);
+  // dumpcap/tshark: a -f before the first -i is every interface's filter (after one: only its)
   const f = filter.length ? ['-f', filter.join(' ')] : [];
   if (o.decode) {
     if (o.write) throw new Error('capture: --decode prints the packets; it does not combine with -w');
-    return ['tshark', '-l', '-n', ...ifs, '-d', 'udp.port==8472,vxlan', ...count, ...f];
+    return ['tshark', '-l', '-n', ...f, ...ifs, '-d', 'udp.port==8472,vxlan', ...count];
   }
   if (ifaces.length > 1)
     return o.write
-      ? ['dumpcap', '-q', ...ifs, '-w', o.write, ...count, ...f]
-      : ['tshark', '-l', '-n', ...ifs, ...count, ...f];
+      ? ['dumpcap', '-q', ...f, ...ifs, '-w', o.write, ...count]
+      : ['tshark', '-l', '-n', ...f, ...ifs, ...count];
   // -Z root: Debian's tcpdump would drop to its own user before writing the file; -U: each
   // packet written at once (a pipe to tshark/wireshark sees it live)
   const w = o.write ? ['-U', '-Z', 'root', '-w', o.write] : ['-l'];

@@ -2,13 +2,15 @@
 // 2-worker cluster: a file tshark reads back with the ICMP echoes of a ping made during the
 // capture; pcap streamed on stdout; two interfaces of a worker into one pcapng; --decode shows
 // the pod addresses inside VXLAN on the underlay; SIGINT ends a capture cleanly; bad inputs.
+// Then the REPL's `capture` on two hosts: a file, text lines until Ctrl-C, bad inputs.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { waitFor } from '../../src/util/wait.js';
 import { NETSIM, runNetsim, startNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
-import { requireRoot, uniqueName } from '../lib/harness.js';
+import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
+import { repl } from '../lib/repl.js';
 
 const TOPOLOGY = `
 name: captest
@@ -103,6 +105,7 @@ if (requireRoot(t)) {
       t.equal(readFileSync(file).readUInt32LE(0), 0x0a0d0d0a, 'pcapng section header');
       const rows = tshark(file, ['frame.interface_name', 'udp.dstport', 'ip.src']);
       t.match(rows, /^eth1\t8472\t/m, 'VXLAN on the underlay, from eth1');
+      t.notMatch(rows, /^eth1\t\t/m, 'the filter holds on both interfaces');
       t.match(
         rows,
         new RegExp(`^flannel\\.1\\t\\t${a1.replace(/\./g, '\\.')}$`, 'm'),
@@ -116,7 +119,7 @@ if (requireRoot(t)) {
       t.equal((await c.exited).code, 0, 'ends after 2 packets');
       t.match(
         c.stdout(),
-        new RegExp(`${a1} → ${b1} ICMP .*Echo \\(ping\\) request`),
+        new RegExp(`${a1} → ${b1}\\s+ICMP .*Echo \\(ping\\) request`),
         'a1 → b1 echo request, decoded',
       );
       t.notMatch(c.stdout(), /UDP.*8472/, 'not shown as plain UDP');
@@ -146,5 +149,53 @@ if (requireRoot(t)) {
         t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
       }
     });
+  });
+}
+
+if (requireRoot(t)) {
+  t.test("the REPL's capture verb", async (t) => {
+    const sim = await up(
+      t,
+      modelFromYaml(`
+name: x
+nodes:
+  h1: {kind: host}
+  h2: {kind: host}
+  s1: {kind: switch, subnet: 10.72.1.0/24}
+links:
+  - endpoints: [h1, s1]
+  - endpoints: [h2, s1]
+`),
+    );
+    const { cmds, io, run } = repl(sim);
+    const h1 = sim.node('h1');
+    const h2 = sim.node('h2');
+    const file = join(tempDir(t), 'h2.pcap');
+    const capturing = run(`capture h2 -w ${file} -c 2 icmp`);
+    // tcpdump opens its file once it listens
+    await waitFor(() => existsSync(file), { what: 'the capture file' });
+    t.equal((await h1.exec(`ping -c1 -W2 ${h2.ip}`)).exitCode, 0, 'h1 pings h2');
+    t.equal((await capturing).code, 0, 'the capture ends after 2 packets');
+    t.same(
+      tshark(file, ['ip.src', 'ip.dst', 'icmp.type']).trim().split('\n'),
+      [`${h1.ip}\t${h2.ip}\t8`, `${h2.ip}\t${h1.ip}\t0`],
+      'echo request and reply',
+    );
+
+    const [errAt, outAt] = [io.err.length, io.out.length];
+    const text = run('capture h1 icmp');
+    await waitFor(() => io.err.slice(errAt).includes('listening on eth1'), {
+      what: 'tcpdump to listen',
+    });
+    t.equal((await h2.exec(`ping -c1 -W2 ${h1.ip}`)).exitCode, 0, 'h2 pings h1');
+    await waitFor(() => io.out.slice(outAt).includes('ICMP echo request'), { what: 'a text line' });
+    t.ok(cmds.interrupt(), 'Ctrl-C');
+    const r = await text;
+    t.match(r.out, `IP ${h2.ip} > ${h1.ip}: ICMP echo request`, 'Ctrl-C ends it; its text lines printed');
+
+    const bad = await run('capture h1:eth7');
+    t.equal(bad.code, 1, 'unknown interface: status 1');
+    t.match(bad.err, /^\*\*\* capture: h1 has no interface "eth7" \(interfaces: eth1\)\n$/, 'one line');
+    t.match((await run('capture h9')).err, /no node "h9"/, 'unknown node');
   });
 }

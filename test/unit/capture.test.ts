@@ -54,14 +54,14 @@ t.test('argv', async (t) => {
   t.same(captureArgv(['eth1', 'eth2'], ['udp', 'port', '8472'], { write: 'x.pcapng' }), [
     'dumpcap',
     '-q',
+    '-f',
+    'udp port 8472',
     '-i',
     'eth1',
     '-i',
     'eth2',
     '-w',
     'x.pcapng',
-    '-f',
-    'udp port 8472',
   ]);
   t.same(captureArgv(['eth1', 'eth2'], [], {}), ['tshark', '-l', '-n', '-i', 'eth1', '-i', 'eth2']);
   t.same(captureArgv(['eth1'], [], { decode: true, count: 2 }), [
