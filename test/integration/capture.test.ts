@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { webServerOf } from '../../src/surfaces/web/server.js';
 import { waitFor } from '../../src/util/wait.js';
 import { NETSIM, runNetsim, startNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
 import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
@@ -197,5 +198,40 @@ links:
     t.equal(bad.code, 1, 'unknown interface: status 1');
     t.match(bad.err, /^\*\*\* capture: h1 has no interface "eth7" \(interfaces: eth1\)\n$/, 'one line');
     t.match((await run('capture h9')).err, /no node "h9"/, 'unknown node');
+
+    // the web view: a link's capture as a pcap download
+    const web = await webServerOf(sim);
+    t.teardown(() => web.close());
+    const res = await fetch(`${web.url}api/capture?node=h2&iface=eth1&count=2&filter=icmp`);
+    t.equal(res.status, 200, '200');
+    t.match(
+      res.headers.get('content-disposition') ?? '',
+      /attachment; filename=".*-h2-eth1\.pcap"/,
+      'a download',
+    );
+    const body = res.arrayBuffer();
+    let done = false;
+    void body.then(() => {
+      done = true;
+    });
+    // pings until tcpdump, which says nothing here when it listens, has seen one echo and its reply
+    await waitFor(async () => done || ((await h1.exec(`ping -c1 -W1 ${h2.ip}`)) && false), {
+      what: 'the download to end',
+      timeoutMs: 15000,
+    });
+    const pcap = Buffer.from(await body);
+    t.equal(pcap.readUInt32LE(0), 0xa1b2c3d4, 'pcap magic number');
+    const dl = writeFile(tempDir(t), 'dl.pcap', '');
+    spawnSync('sh', ['-c', `cat >'${dl}'`], { input: pcap });
+    t.same(
+      // sorted: tcpdump may have started between an echo and its reply
+      tshark(dl, ['ip.src', 'ip.dst', 'icmp.type']).trim().split('\n').sort(),
+      [`${h1.ip}\t${h2.ip}\t8`, `${h2.ip}\t${h1.ip}\t0`].sort(),
+      'tshark reads the echo request and reply',
+    );
+    const badIface = await fetch(`${web.url}api/capture?node=h2&iface=eth9`);
+    t.equal(badIface.status, 400, 'unknown interface: 400');
+    t.match(await badIface.json(), { error: /h2 has no interface "eth9"/ }, 'says which');
+    t.equal((await fetch(`${web.url}api/capture?node=zz`)).status, 404, 'unknown node: 404');
   });
 }
