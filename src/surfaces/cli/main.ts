@@ -12,6 +12,7 @@ import { cmdTrace, cmdVerify } from '../../features/trace/cli.js';
 import { formatIssue, TopologyError } from '../../model/errors.js';
 import { PROJECT_ROOT } from '../../model/load.js';
 import { cmdWeb } from '../web/cli.js';
+import { cmdCapture } from './capture.js';
 import { ExitError, requireRoot, requireRootThen } from './errors.js';
 import { cmdCheck, cmdExec } from './exec.js';
 import { cmdGraph, cmdInspect } from './inspect.js';
@@ -72,6 +73,17 @@ export function program(): Command {
     .option('--json', 'JSON output: {sim, scope, nodes: [{name, kind, ip}], pairs, passed, failed, results}')
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);
+  p.command('capture')
+    .description(
+      'capture packets in a node of a running simulation (tcpdump; several interfaces: one pcapng)',
+    )
+    .argument('<target>', 'NODE, NODE:IFACE or NODE:IF1,IF2 (more NODE:IFACE words may follow)')
+    .argument('[filter...]', 'capture filter (pcap-filter syntax, e.g. icmp or udp port 8472)')
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .option('-w, --write <file>', 'write pcap (pcapng for several interfaces) to FILE, or - for stdout')
+    .option('-c, --count <n>', 'stop after N packets')
+    .option('--decode', 'print the packets through tshark, UDP 8472 decoded as VXLAN (inner pod packets)')
+    .action(cmdCapture);
   p.command('peer')
     .description('Liqo-style peerings of the running clusters: add A B | remove A B | show | apply [A:B,...]')
     .argument(

@@ -6,6 +6,7 @@ import type { SimNode } from '../../runtime/node.js';
 import { allPlugins, type Io, type Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { seeVerbs } from '../web/verbs.js';
+import { captureVerb } from './capture.js';
 import { coreVerbs, type ReplContext } from './verbs.js';
 
 export type { Io, Verb };
@@ -31,6 +32,7 @@ export class Commands implements ReplContext {
   ) {
     const verbs = [
       ...coreVerbs(this),
+      captureVerb(this),
       ...allPlugins().flatMap((p) => p.verbs?.(this) ?? []),
       ...seeVerbs(sim, io),
     ];

@@ -7,6 +7,7 @@
 //   GET /api/topology      nodes, clusters, links with state and rate
 //   GET /api/node/<name>   addresses, routes, FRR neighbours, pods of one node
 //   GET /api/events        server-sent events: topology, link, stats, routes, down
+//   GET /api/capture?node=&iface=&count=&seconds=   a pcap download (capture.ts)
 //   GET /metrics           Prometheus text format
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import type { SimEvent } from '../../runtime/events.js';
 import { ObjectKey } from '../../runtime/objects.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { type SimMetrics, simMetrics } from '../metrics/registry.js';
+import { serveCapture } from './capture.js';
 import { clusterDetails, EdgeMeter, nodeDetails, snapshot, type TopoSnapshot } from './snapshot.js';
 
 export interface WebOptions {
@@ -191,6 +193,7 @@ export class WebServer {
       return this.json(res, await nodeDetails(this.sim, this.metrics.reader, name));
     }
     if (path === '/api/events') return this.openEvents(req, res);
+    if (path === '/api/capture') return serveCapture(this.sim, url, req, res);
     if (path === '/favicon.ico') return this.send(res, 204, 'text/plain', '');
     if (path === '/healthz') return this.send(res, 200, 'text/plain', 'ok\n');
     this.send(res, 404, 'text/plain', 'not found\n');
