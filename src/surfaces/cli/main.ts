@@ -13,7 +13,7 @@ import { formatIssue, TopologyError } from '../../model/errors.js';
 import { PROJECT_ROOT } from '../../model/load.js';
 import { cmdWeb } from '../web/cli.js';
 import { ExitError, requireRoot, requireRootThen } from './errors.js';
-import { cmdCheck, cmdExec } from './exec.js';
+import { cmdCheck, cmdExec, operandsAfterDash } from './exec.js';
 import { cmdClean, cmdDown, cmdLs } from './lifecycle.js';
 import { cmdExport, cmdImport, cmdScenarios, cmdValidate } from './topology.js';
 import { cmdUp } from './up.js';
@@ -48,11 +48,21 @@ export function program(): Command {
     .option('-a, --all', 'also running simulations and orphan netsim-* namespaces')
     .action(cmdClean);
   p.command('exec')
-    .description('run a command in a node of a running simulation (no command: a shell)')
-    .argument('<node>', 'node name (worker/pod for pods)')
-    .argument('[cmd...]', 'command and arguments, after --')
+    .description('run a command in a node of a running simulation (no command: a shell), or on several nodes')
+    .argument('[args...]', 'node name(s) (worker/pod for pods), then -- and the command')
     .option('--sim <name>', 'simulation (default: the only one running)')
-    .action(cmdExec);
+    .option('--label <key=value>', 'every node with this label (repeatable: all of them)', collect, [])
+    .option(
+      '--kind <kind>',
+      'every node of this kind: host, router, switch, pod... (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--format <format>',
+      'several nodes: text (default) or json [{node, kind, exitCode, stdout, stderr}]',
+    )
+    .action((args: string[], opts, cmd: Command) => cmdExec(args, opts, operandsAfterDash(cmd)));
   p.command('check')
     .description('ping matrix between all hosts of a running simulation')
     .option('--sim <name>', 'simulation (default: the only one running)')
@@ -142,6 +152,8 @@ export function program(): Command {
   p.command('scenarios').description('list the bundled scenarios').action(cmdScenarios);
   return p;
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export async function main(argv: string[]): Promise<void> {
   process.setSourceMapsEnabled(true);
