@@ -1,6 +1,8 @@
 // The verbs containerlab users type, through the real `netsim` binary on a small running lab:
 // `exec` on several nodes (by name, label, kind; text and JSON; exit status when one fails),
 // `save` (each FRR router's running configuration into files).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { runNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
 import { requireFrr } from '../lib/frr.js';
@@ -152,5 +154,34 @@ if (requireRoot(t) && requireFrr(t)) {
     t.equal(bad.stderr, 'error: --label: "role" is not KEY=VALUE\n', 'a label without =');
     const nocmd = await runNetsim(['exec', '--sim', name, 'h1', 'h2', '--']);
     t.equal(nocmd.stderr, 'error: exec on several nodes needs a command (after --)\n');
+  });
+
+  t.test("save: each FRR router's running configuration in <dir>/<node>/frr.conf", async (t) => {
+    const out = join(dir, 'out');
+    const r = await runNetsim(['save', '--sim', name, '-o', out]);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(
+      r.stdout,
+      `saved r1: ${join(out, 'r1', 'frr.conf')}\nsaved r2: ${join(out, 'r2', 'frr.conf')}\n`,
+      'says what it wrote',
+    );
+    for (const node of ['r1', 'r2']) {
+      const text = readFileSync(join(out, node, 'frr.conf'), 'utf8');
+      t.match(
+        text,
+        new RegExp(`^!\nfrr version .*\nfrr defaults .*\nhostname ${node}\n`),
+        `${node}: its hostname`,
+      );
+      t.match(text, /\nrouter ospf\n/, `${node}: its router ospf`);
+      t.notMatch(text, /Building configuration|Current configuration/, "without vtysh's banner");
+    }
+    t.notOk(existsSync(join(out, 'h1')), 'hosts have no FRR: nothing saved for them');
+    // default directory: netsim-<sim>/ next to the topology file
+    const def = await runNetsim(['save', '--sim', name]);
+    t.equal(def.code, 0, def.stderr);
+    t.ok(
+      existsSync(join(dir, `netsim-${name}`, 'r2', 'frr.conf')),
+      'default: netsim-<sim>/ next to the file',
+    );
   });
 }

@@ -4,6 +4,7 @@
 // topology files alone (topology.ts).
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { cmdSave } from '../../features/clab/save.js';
 import { registerBuiltins } from '../../features/index.js';
 import { cmdKubectl } from '../../features/k8s/kubectl/cli.js';
 import { cmdManifests } from '../../features/k8s/manifests/cli.js';
@@ -63,6 +64,14 @@ export function program(): Command {
       'several nodes: text (default) or json [{node, kind, exitCode, stdout, stderr}]',
     )
     .action((args: string[], opts, cmd: Command) => cmdExec(args, opts, operandsAfterDash(cmd)));
+  p.command('save')
+    .description("write every FRR router's running configuration to <dir>/<node>/frr.conf (clab save)")
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .option(
+      '-o, --output <dir>',
+      'directory (default: clab-<lab>/ next to a containerlab file, else netsim-<sim>/)',
+    )
+    .action(requireRootThen(cmdSave));
   p.command('check')
     .description('ping matrix between all hosts of a running simulation')
     .option('--sim <name>', 'simulation (default: the only one running)')
