@@ -4,7 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { runNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
+import { probeFeatures } from '../../src/kernel/features.js';
+import { runDir } from '../../src/runtime/paths.js';
+import { readSimState, runNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
 import { requireFrr } from '../lib/frr.js';
 import { requireRoot, uniqueName } from '../lib/harness.js';
 
@@ -183,5 +185,103 @@ if (requireRoot(t) && requireFrr(t)) {
       existsSync(join(dir, `netsim-${name}`, 'r2', 'frr.conf')),
       'default: netsim-<sim>/ next to the file',
     );
+  });
+
+  const h2ip = () =>
+    readSimState(name)!
+      .nodes.find((n) => n.name === 'h2')!
+      .ifaces[0].addr!.split('/')[0];
+  const netem = (...args: string[]) => runNetsim(['tools', 'netem', ...args, '--sim', name]);
+
+  t.test('tools netem: rate through tbf, measured with iperf3 within 10%', async (t) => {
+    const set = await netem('set', '-n', 'h1', '-i', 'eth1', '--rate', '10mbit');
+    t.equal(set.code, 0, set.stderr);
+    t.equal(set.stdout, 'h1 eth1: rate 10mbit\n');
+    const show = await netem('show', '-n', 'h1');
+    t.equal(
+      show.stdout,
+      'Interface  Delay  Jitter  Loss  Rate\neth1       -      -       -     10Mbit\n',
+      'show, literally',
+    );
+    const srv = await runNetsim(['exec', '--sim', name, 'h2', '--', 'iperf3', '-s', '-1', '-D']);
+    t.equal(srv.code, 0, 'iperf3 server on h2');
+    const ip = h2ip();
+    let c = await runNetsim(['exec', '--sim', name, 'h1', '--', 'iperf3', '-c', ip, '-t', '3', '-J']);
+    for (let i = 0; c.code !== 0 && i < 20; i++)
+      c = await runNetsim(['exec', '--sim', name, 'h1', '--', 'iperf3', '-c', ip, '-t', '3', '-J']);
+    t.equal(c.code, 0, c.stderr);
+    const bps = (JSON.parse(c.stdout) as { end: { sum_received: { bits_per_second: number } } }).end
+      .sum_received.bits_per_second;
+    t.comment(`h1 -> h2 at rate 10mbit: ${(bps / 1e6).toFixed(2)} Mbit/s`);
+    t.ok(bps >= 9e6 && bps <= 11e6, `within 10% of 10 Mbit/s (${(bps / 1e6).toFixed(2)})`);
+  });
+
+  t.test('tools netem: loss 20% through nftables, measured over 1,000 pings within 3 points', async (t) => {
+    const set = await netem('set', '-n', 'h1', '-i', 'eth1', '--loss', '20');
+    t.equal(set.stdout, 'h1 eth1: loss 20%\n', 'set replaces: the rate is gone, loss 20%');
+    t.equal(
+      (await netem('show', '-n', 'h1')).stdout,
+      'Interface  Delay  Jitter  Loss  Rate\neth1       -      -       20%   -\n',
+    );
+    const ping = await runNetsim([
+      'exec',
+      '--sim',
+      name,
+      'h1',
+      '--',
+      'ping',
+      '-i',
+      '0.002',
+      '-c',
+      '1000',
+      '-W',
+      '1',
+      '-q',
+      h2ip(),
+    ]);
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout);
+    t.ok(m, ping.stdout);
+    const loss = (100 * (Number(m![1]) - Number(m![2]))) / Number(m![1]);
+    t.comment(`loss over ${m![1]} pings: ${loss.toFixed(1)}%`);
+    t.ok(Math.abs(loss - 20) <= 3, `loss ${loss.toFixed(1)}% is 20 +- 3`);
+    const clear = await netem('set', '-n', 'h1', '-i', 'eth1');
+    t.equal(clear.stdout, 'h1 eth1: no impairments\n');
+    const again = await runNetsim([
+      'exec',
+      '--sim',
+      name,
+      'h1',
+      '--',
+      'ping',
+      '-i',
+      '0.002',
+      '-c',
+      '200',
+      '-W',
+      '1',
+      '-q',
+      h2ip(),
+    ]);
+    t.match(again.stdout, / 0% packet loss/, 'cleared: no loss');
+  });
+
+  t.test('tools netem: bad inputs give one clear error each', async (t) => {
+    const features = await probeFeatures(runDir(), `netsim-${uniqueName('p')}--probe`);
+    const delay = await netem('set', '-n', 'h1', '-i', 'eth1', '--delay', '10ms');
+    if (features.netem) t.equal(delay.code, 0, 'this kernel has netem: delay is set');
+    else {
+      t.equal(delay.code, 1);
+      t.equal(
+        delay.stderr,
+        'error: --delay/--jitter need the netem qdisc (sch_netem), which this kernel does not have\n',
+      );
+    }
+    const node = await netem('set', '-n', 'nosuch', '-i', 'eth1', '--rate', '1mbit');
+    t.equal(node.code, 1);
+    t.equal(node.stderr, `error: no node "nosuch" in ${name} (nodes: r1, r2, h1, h2)\n`);
+    const iface = await netem('set', '-n', 'h1', '-i', 'eth9', '--rate', '1mbit');
+    t.equal(iface.stderr, 'error: h1 has no interface "eth9" (interfaces: eth1)\n');
+    const loss = await netem('set', '-n', 'h1', '-i', 'eth1', '--loss', '120');
+    t.equal(loss.stderr, 'error: --loss: "120" is not a percentage 0..100\n');
   });
 }

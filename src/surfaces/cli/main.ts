@@ -4,6 +4,7 @@
 // topology files alone (topology.ts).
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { cmdNetem } from '../../features/clab/netem.js';
 import { cmdSave } from '../../features/clab/save.js';
 import { registerBuiltins } from '../../features/index.js';
 import { cmdKubectl } from '../../features/k8s/kubectl/cli.js';
@@ -72,6 +73,25 @@ export function program(): Command {
       'directory (default: clab-<lab>/ next to a containerlab file, else netsim-<sim>/)',
     )
     .action(requireRootThen(cmdSave));
+  const netem = p.command('tools').description("containerlab's tools").command('netem');
+  netem.description('impairments on a node interface: rate (tbf), loss (nftables), delay/jitter (netem)');
+  netem
+    .command('set')
+    .description('set what an interface has on its egress (what is not given is removed)')
+    .requiredOption('-n, --node <node>', 'node')
+    .requiredOption('-i, --interface <iface>', 'interface of the node')
+    .option('--delay <duration>', 'delay (e.g. 10ms; needs sch_netem)')
+    .option('--jitter <duration>', 'jitter with the delay (needs sch_netem)')
+    .option('--loss <percent>', 'packet loss in percent')
+    .option('--rate <rate>', 'rate (10mbit, or a number of kbit/s)')
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .action(requireRootThen((opts) => cmdNetem('set', opts)));
+  netem
+    .command('show')
+    .description('each interface of a node with its impairments')
+    .requiredOption('-n, --node <node>', 'node')
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .action(requireRootThen((opts) => cmdNetem('show', opts)));
   p.command('check')
     .description('ping matrix between all hosts of a running simulation')
     .option('--sim <name>', 'simulation (default: the only one running)')
