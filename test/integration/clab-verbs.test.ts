@@ -8,7 +8,8 @@ import { probeFeatures } from '../../src/kernel/features.js';
 import { runDir } from '../../src/runtime/paths.js';
 import { readSimState, runNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
 import { requireFrr } from '../lib/frr.js';
-import { requireRoot, uniqueName } from '../lib/harness.js';
+import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
+import { repl } from '../lib/repl.js';
 
 const LAB = `
 name: verbs
@@ -283,5 +284,24 @@ if (requireRoot(t) && requireFrr(t)) {
     t.equal(iface.stderr, 'error: h1 has no interface "eth9" (interfaces: eth1)\n');
     const loss = await netem('set', '-n', 'h1', '-i', 'eth1', '--loss', '120');
     t.equal(loss.stderr, 'error: --loss: "120" is not a percentage 0..100\n');
+  });
+
+  t.test('REPL link a b set: both ends of the link', async (t) => {
+    const sim = await up(
+      t,
+      modelFromYaml(
+        'name: x\nnodes:\n  h1: {kind: host}\n  h2: {kind: host}\nlinks:\n  - endpoints: [h1, h2]\n',
+      ),
+    );
+    const { run } = repl(sim);
+    const set = await run('link h1 h2 set --loss 100');
+    t.equal(set.code, 0, set.err);
+    t.equal(set.out, 'h1 eth1: loss 100%\nh2 eth1: loss 100%\n', 'each end named');
+    t.not((await run('h1 ping -c2 -i0.2 -W1 h2')).code, 0, 'loss 100%: no answer');
+    t.equal((await run('link h1 h2 set')).code, 0, 'cleared');
+    t.equal((await run('h1 ping -c1 -W2 h2')).code, 0, 'answers again');
+    const bad = await run('link h1 h2 set --speed 3');
+    t.not(bad.code, 0);
+    t.match(bad.err, /link h1 h2 set: "--speed" \(give --rate R, --loss P, --delay D, --jitter J\)/);
   });
 }

@@ -75,9 +75,10 @@ export async function netemSet(
     `add chain inet ${TABLE} ${chain} { type filter hook postrouting priority 0 ; }`,
     `flush chain inet ${TABLE} ${chain}`,
   ];
+  // numgen's range ends at 9999: 100% is a plain drop
   if (loss)
     nft.push(
-      `add rule inet ${TABLE} ${chain} oifname "${iface}" numgen random mod 10000 < ${Math.round(loss * 100)} drop`,
+      `add rule inet ${TABLE} ${chain} oifname "${iface}"${loss < 100 ? ` numgen random mod 10000 < ${Math.round(loss * 100)}` : ''} drop`,
     );
   const res = await k.exec(m.ns, 'nft -f -', { input: `${nft.join('\n')}\n` });
   if (res.exitCode !== 0) throw new Error(`${node}: nft: ${res.stderr.trim()}`);
@@ -109,12 +110,12 @@ export async function netemShow(sim: Simulation, node: string): Promise<string> 
     const q = (await k.exec(m.ns, `tc qdisc show dev ${i.name}`)).stdout;
     const netem = /netem .*?delay (\S+)(?: +(\S+))?/.exec(q);
     const tbf = /tbf .*?rate (\S+)/.exec(q);
-    const drop = new RegExp(`oifname "${i.name}" numgen random mod 10000 < (\\d+) drop`).exec(rules);
+    const drop = new RegExp(`oifname "${i.name}" (?:numgen random mod 10000 < (\\d+) )?drop`).exec(rules);
     rows.push([
       i.name,
       netem?.[1] ?? '-',
       netem?.[2] && /^\d/.test(netem[2]) ? netem[2] : '-',
-      drop ? `${Number(drop[1]) / 100}%` : '-',
+      drop ? `${drop[1] === undefined ? 100 : Number(drop[1]) / 100}%` : '-',
       tbf?.[1] ?? '-',
     ]);
   }
@@ -150,4 +151,25 @@ export async function cmdNetem(
   const { sim: _s, node, interface: iface, ...imp } = opts;
   const reply = await controlRequest(state.name, { op: 'netem', action, node, iface, ...imp });
   process.stdout.write(String(reply.text));
+}
+
+/** REPL `link a b set [--rate R] [--loss P] [--delay D] [--jitter J]`: both ends of every link between a and b. */
+export async function linkSet(sim: Simulation, a: string, b: string, args: string[]): Promise<string> {
+  const imp: Impairments = {};
+  for (let i = 0; i < args.length; i += 2) {
+    const f = args[i].replace(/^--/, '');
+    if (!['rate', 'loss', 'delay', 'jitter'].includes(f) || args[i + 1] === undefined)
+      throw new Error(`link ${a} ${b} set: "${args[i]}" (give --rate R, --loss P, --delay D, --jitter J)`);
+    imp[f as keyof Impairments] = args[i + 1];
+  }
+  const ends = sim.model.links
+    .filter((l) => {
+      const [x, y] = l.ends.map((e) => e.node);
+      return (x === a && y === b) || (x === b && y === a);
+    })
+    .flatMap((l) => l.ends);
+  if (ends.length === 0) throw new Error(`no link between ${a} and ${b}`);
+  const out: string[] = [];
+  for (const e of ends) out.push(await netemSet(sim, e.node, e.name, imp));
+  return `${out.join('\n')}\n`;
 }
