@@ -348,6 +348,7 @@ export class Simulation {
         kind: n.kind,
         ns: n.ns,
         pingable: kindOf(n.kind).pingable,
+        labels: (n.spec as { labels?: Record<string, string> }).labels,
         parent: this.runtimeNodes.get(n.name),
         ifaces: n.ifaces.map((i) => ({
           name: i.name,

@@ -10,6 +10,8 @@ export interface NodeState {
   kind: string;
   ns: string;
   pingable: boolean;
+  /** the topology's labels of the node (containerlab `labels:` of imported nodes) */
+  labels?: Record<string, string>;
   /** where the node lives when it is nested (a pod: its worker) */
   parent?: string;
   ifaces: { name: string; addr?: string; peer: string }[];

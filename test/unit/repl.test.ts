@@ -101,7 +101,7 @@ t.test('complete', async (t) => {
   t.same(hits('h1 ping '), ['h1', 'h2', 'r1', 's1', 'web.1']);
   t.same(hits('link h'), ['h1', 'h2'], 'link a: node names');
   t.same(hits('link h1 '), ['h1', 'h2', 'r1', 's1', 'web.1'], 'link a b: node names');
-  t.same(hits('link h1 s1 '), ['down', 'up'], 'link a b <up|down>');
+  t.same(hits('link h1 s1 '), ['down', 'set', 'up'], 'link a b <up|down|set>');
   t.same(hits('link h1 s1 d'), ['down']);
   t.same(hits('switch s1 st'), ['start', 'stop']);
   t.same(hits('help pingp'), ['pingpair', 'pingpairfull', 'pingpods'], 'help completes verbs');

@@ -4,6 +4,8 @@
 // topology files alone (topology.ts).
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { cmdNetem } from '../../features/clab/netem.js';
+import { cmdSave } from '../../features/clab/save.js';
 import { registerBuiltins } from '../../features/index.js';
 import { cmdKubectl } from '../../features/k8s/kubectl/cli.js';
 import { cmdManifests } from '../../features/k8s/manifests/cli.js';
@@ -14,7 +16,7 @@ import { PROJECT_ROOT } from '../../model/load.js';
 import { cmdWeb } from '../web/cli.js';
 import { cmdCapture } from './capture.js';
 import { ExitError, requireRoot, requireRootThen } from './errors.js';
-import { cmdCheck, cmdExec } from './exec.js';
+import { cmdCheck, cmdExec, operandsAfterDash } from './exec.js';
 import { cmdGraph, cmdInspect } from './inspect.js';
 import { cmdClean, cmdDown, cmdLs } from './lifecycle.js';
 import { cmdExport, cmdImport, cmdScenarios, cmdValidate } from './topology.js';
@@ -59,11 +61,48 @@ export function program(): Command {
     .option('-a, --all', 'also running simulations and orphan netsim-* namespaces')
     .action(cmdClean);
   p.command('exec')
-    .description('run a command in a node of a running simulation (no command: a shell)')
-    .argument('<node>', 'node name (worker/pod for pods)')
-    .argument('[cmd...]', 'command and arguments, after --')
+    .description('run a command in a node of a running simulation (no command: a shell), or on several nodes')
+    .argument('[args...]', 'node name(s) (worker/pod for pods), then -- and the command')
     .option('--sim <name>', 'simulation (default: the only one running)')
-    .action(cmdExec);
+    .option('--label <key=value>', 'every node with this label (repeatable: all of them)', collect, [])
+    .option(
+      '--kind <kind>',
+      'every node of this kind: host, router, switch, pod... (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--format <format>',
+      'several nodes: text (default) or json [{node, kind, exitCode, stdout, stderr}]',
+    )
+    .action((args: string[], opts, cmd: Command) => cmdExec(args, opts, operandsAfterDash(cmd)));
+  p.command('save')
+    .description("write every FRR router's running configuration to <dir>/<node>/frr.conf (clab save)")
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .option(
+      '-o, --output <dir>',
+      'directory (default: clab-<lab>/ next to a containerlab file, else netsim-<sim>/)',
+    )
+    .action(requireRootThen(cmdSave));
+  const netem = p.command('tools').description("containerlab's tools").command('netem');
+  netem.description('impairments on a node interface: rate (tbf), loss (nftables), delay/jitter (netem)');
+  netem
+    .command('set')
+    .description('set what an interface has on its egress (what is not given is removed)')
+    .requiredOption('-n, --node <node>', 'node')
+    .requiredOption('-i, --interface <iface>', 'interface of the node')
+    .option('--delay <duration>', 'delay (e.g. 10ms; needs sch_netem)')
+    .option('--jitter <duration>', 'jitter with the delay (needs sch_netem)')
+    .option('--loss <percent>', 'packet loss in percent')
+    .option('--rate <rate>', 'rate (10mbit, or a number of kbit/s)')
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .action(requireRootThen((opts) => cmdNetem('set', opts)));
+  netem
+    .command('show')
+    .description('each interface of a node with its impairments')
+    .requiredOption('-n, --node <node>', 'node')
+    .option('--sim <name>', 'simulation (default: the only one running)')
+    .action(requireRootThen((opts) => cmdNetem('show', opts)));
   p.command('check')
     .description(
       "ping matrix of a running simulation (Mininet's pingall): between its hosts (kinds that do not forward: host, worker, etcd; routers and pods excluded), with --all also its routers",
@@ -191,6 +230,8 @@ export function program(): Command {
   p.command('scenarios').description('list the bundled scenarios').action(cmdScenarios);
   return p;
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export async function main(argv: string[]): Promise<void> {
   process.setSourceMapsEnabled(true);

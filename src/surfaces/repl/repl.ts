@@ -40,7 +40,7 @@ export function complete(cmds: Commands, line: string): [string[], string] {
   const nodes = cmds.nodeNames;
   let candidates: string[];
   if (position <= 0) candidates = [...cmds.verbs.keys(), ...nodes, 'exit', 'quit'];
-  else if (ws[0] === 'link' && position === 3) candidates = ['up', 'down'];
+  else if (ws[0] === 'link' && position === 3) candidates = ['up', 'down', 'set'];
   else if (ws[0] === 'switch' && position === 2) candidates = ['start', 'stop'];
   else if (ws[0] === 'help' && position === 1) candidates = [...cmds.verbs.keys()];
   else if (ws[0] === 'trace' && position >= 3) candidates = ['--json'];

@@ -2,6 +2,7 @@
 // throughput, links and switches up or down, and the shell/JavaScript escapes. Features add
 // theirs through their plugin (src/runtime/plugin.ts).
 import { readFileSync } from 'node:fs';
+import { linkSet } from '../../features/clab/netem.js';
 import { kindOf } from '../../model/kinds/registry.js';
 import { formatBps, iperf3 } from '../../runtime/iperf.js';
 import type { SimNode } from '../../runtime/node.js';
@@ -130,11 +131,15 @@ export function coreVerbs(cmds: ReplContext): Verb[] {
   def(['iperfudp'], 'iperfudp [bw] [a b]', 'UDP throughput at a given rate (e.g. 10M)', iperf(true));
   def(
     ['link'],
-    'link a b up|down',
-    'take both ends of the links between a and b up or down',
-    async ([a, b, st]) => {
+    'link a b up|down|set [--rate R] [--loss P] [--delay D] [--jitter J]',
+    'take both ends of the links between a and b up or down, or set their impairments (tools netem)',
+    async ([a, b, st, ...rest]) => {
+      if (a && b && st === 'set') {
+        io.out(await linkSet(sim, a, b, rest));
+        return 0;
+      }
       if (!a || !b || (st !== 'up' && st !== 'down')) {
-        io.err('*** usage: link a b up|down\n');
+        io.err('*** usage: link a b up|down|set [--rate R] [--loss P] [--delay D] [--jitter J]\n');
         return 1;
       }
       const t0 = performance.now();

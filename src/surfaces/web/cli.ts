@@ -2,6 +2,8 @@
 // starts the web server when asked; `netsim web` in any shell prints the running server's
 // URL, asking the simulation's process to start it first when needed.
 
+import { netemControl } from '../../features/clab/netem.js';
+import { runningConfigs } from '../../features/clab/save.js';
 import { kubectlCommand } from '../../features/k8s/kubectl/run.js';
 import { manifestControl } from '../../features/k8s/manifests/cli.js';
 import { peerCommand } from '../../features/multicluster/liqo/verbs.js';
@@ -80,6 +82,10 @@ export async function serveControl(
     control.handle('kubectl', (req) =>
       kubectlCommand(sim, Array.isArray(req.args) ? req.args.map(String) : []),
     );
+    // `netsim save` from another shell: every FRR router's running configuration
+    control.handle('save', async () => ({ configs: await runningConfigs(sim) }));
+    // `netsim tools netem set|show` from another shell
+    control.handle('netem', (req) => netemControl(sim, req));
     sim.events.on((e) => {
       if (e.type === 'down') control.close();
     });
