@@ -9,6 +9,7 @@ import {
   spawn,
   spawnSync,
 } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 // the type of what spawnIn returns, so callers above the kernel layer need not name child_process
 export type { ChildProcess };
@@ -48,6 +49,19 @@ export function spawnInSync(
 export function withFileBound(source: string, target: string, line: string): string {
   const setup = `mount --bind ${shellQuote(source)} ${shellQuote(target)} && exec sh -c "$1"`;
   return `exec unshare --mount --propagation private sh -c ${shellQuote(setup)} pod ${shellQuote(line)}`;
+}
+
+/** Where `ip netns exec` finds a namespace's own /etc files (a pod's resolv.conf). */
+export const NETNS_ETC = '/etc/netns';
+
+/**
+ * argv that sees /etc as `ip netns exec` would: the namespace's own resolv.conf, when it has
+ * one, bound over /etc/resolv.conf (so a pod entered from another shell resolves service names).
+ */
+export function withNetnsEtc(ns: string, argv: string[]): string[] {
+  const own = `${NETNS_ETC}/${ns}/resolv.conf`;
+  if (!existsSync(own)) return argv;
+  return ['sh', '-c', withFileBound(own, '/etc/resolv.conf', argv.map(shellQuote).join(' '))];
 }
 
 /** Single-quoted for sh. */

@@ -4,7 +4,7 @@
 // they happen.
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from './cni.js';
-import { spawnIn } from './enter.js';
+import { NETNS_ETC, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
 import {
@@ -15,7 +15,7 @@ import {
 } from './netns.js';
 
 /** Per-namespace files that `ip netns exec` mounts over /etc. */
-export const NETNS_ETC = '/etc/netns';
+export { NETNS_ETC };
 
 import { isAlive, processStartTime, stopProcess } from './proc.js';
 import { KernelError, type RunOptions, type RunResult, run, sh } from './run.js';

@@ -279,6 +279,27 @@ nodes:
       t.same([ex.code, ex.stdout.trim()], [0, 'web2'], 'exec from another shell reaches web2');
       const named = await cli('exec', 'client', '--', 'getent', 'hosts', 'web');
       t.equal(named.code, 0, 'a service name resolves in exec from another shell');
+      const direct = await runNetsim([
+        'exec',
+        '--sim',
+        sim.name,
+        'C0w1/client',
+        '--',
+        'getent',
+        'hosts',
+        'web',
+      ]);
+      t.equal(direct.code, 0, "netsim exec WORKER/POD: the pod's resolv.conf, service names resolve");
+      const many = await runNetsim([
+        'exec',
+        '--sim',
+        sim.name,
+        'C0w1/client',
+        'C0w2/talker',
+        '--',
+        'getent hosts web',
+      ]);
+      t.equal(many.code, 0, 'and on several pods at once');
       const failing = await cli('exec', 'client', '--', 'sh', '-c', 'exit 3');
       t.equal(failing.code, 3, "exec exits with the command's status");
     });

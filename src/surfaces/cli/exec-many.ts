@@ -3,7 +3,7 @@
 // each node's output is printed grouped under its name, with its exit code (or as JSON).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnIn } from '../../kernel/enter.js';
+import { spawnIn, withNetnsEtc } from '../../kernel/enter.js';
 import { simDir } from '../../runtime/paths.js';
 import type { NodeState, SimState } from '../../runtime/state.js';
 import { ExitError } from './errors.js';
@@ -59,7 +59,7 @@ function runOn(state: SimState, n: NodeState, cmd: string[]): Promise<ExecResult
   const bin = join(simDir(state.name), 'nodes', n.name, 'bin');
   const path = existsSync(bin) ? `${bin}:${process.env.PATH ?? ''}` : process.env.PATH;
   return new Promise((resolve) => {
-    const child = spawnIn(n.ns, argv, {
+    const child = spawnIn(n.ns, withNetnsEtc(n.ns, argv), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PATH: path, NETSIM_NODE: n.name },
     });

@@ -2,7 +2,7 @@
 // which knows it only through its state file.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnInSync } from '../../kernel/enter.js';
+import { spawnInSync, withNetnsEtc } from '../../kernel/enter.js';
 import { kindOf } from '../../model/kinds/registry.js';
 import { simDir } from '../../runtime/paths.js';
 import { pingMatrix } from '../../runtime/ping.js';
@@ -67,7 +67,7 @@ function execOne(node: string, cmd: string[], opts: { sim?: string }): void {
   // a router running FRR has its own vtysh wrapper (its daemons' sockets) first on the PATH
   const bin = join(simDir(state.name), 'nodes', n.name, 'bin');
   const path = existsSync(bin) ? `${bin}:${process.env.PATH ?? ''}` : process.env.PATH;
-  const res = spawnInSync(n.ns, argv, {
+  const res = spawnInSync(n.ns, withNetnsEtc(n.ns, argv), {
     stdio: 'inherit',
     env: { ...process.env, PATH: path, NETSIM_NODE: n.name, PS1: `${n.name}# ` },
   });
