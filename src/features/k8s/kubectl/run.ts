@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { shellQuote } from '../../../kernel/enter.js';
+import { withNetnsEtc } from '../../../kernel/enter.js';
 import type { Io } from '../../../runtime/plugin.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import { type Cluster, clustersOf } from '../cluster.js';
@@ -180,10 +180,7 @@ export async function runKubectl(
       case 'exec': {
         const pod = await livePod(sim, c, a);
         // as in the pod itself: its resolv.conf over /etc/resolv.conf, so service names resolve
-        const argv = pod.resolvConf
-          ? ['sh', '-c', pod.shellLine(a.command.map(shellQuote).join(' '))]
-          : a.command;
-        return await execIn(pod.ns, argv);
+        return await execIn(pod.ns, withNetnsEtc(pod.ns, a.command));
       }
     }
   } catch (err) {
