@@ -183,6 +183,11 @@ export function program(): Command {
     .option('--sim <name>', 'simulation (default: the only one running)')
     .option('-a, --all', 'every running simulation')
     .option('-f, --format <format>', 'table, json or csv', 'table')
+    .option(
+      '--node <names>',
+      'only these nodes (repeatable, or a comma list)',
+      (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)],
+    )
     .action(cmdInspect);
   p.command('graph')
     .description(
