@@ -92,7 +92,7 @@ if (requireRoot(t)) {
     t.test('-w -: the merged pcapng on standard output', async (t) => {
       const child = spawn(
         process.execPath,
-        [NETSIM, 'capture', ...sim, 'h1', 'r1:eth2', '-w', '-', '-c', '2'],
+        [NETSIM, 'capture', ...sim, 'h1', 'r1:eth2', '-w', '-', '-c', '2', 'icmp'],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
         },
@@ -137,6 +137,19 @@ if (requireRoot(t)) {
         ),
       );
       t.same(captureProcsAlive(name), [], 'none left running');
+    });
+
+    t.test('one node: its tcpdump recorded in the ledger as well', async (t) => {
+      const c = startNetsim(t, ['capture', ...sim, 'h1', 'icmp']);
+      await waitFor(() => c.stderr().includes('listening on eth1'), { what: 'tcpdump to listen' });
+      t.match(
+        captureProcsAlive(name),
+        [{ ns: `netsim-${name}-h1`, cmd: /^tcpdump -n -l -i eth1 icmp$/ }],
+        'recorded while it runs',
+      );
+      c.child.kill('SIGINT');
+      t.equal((await c.exited).code, 0, 'SIGINT: exit 0');
+      t.same(captureProcsAlive(name), [], 'ended');
     });
 
     t.test('bad inputs: one clear error each; a failing capture stops the others', async (t) => {

@@ -56,6 +56,7 @@ export async function cmdCapture(target: string, rest: string[], opts: CaptureCl
     process.exitCode =
       parts.length === 1
         ? await captureOne(
+            state.name,
             parts[0],
             captureArgv(parts[0].ifaces, filter, { write: opts.write, count, decode: opts.decode }),
             stops,
@@ -72,9 +73,13 @@ export async function cmdCapture(target: string, rest: string[], opts: CaptureCl
   }
 }
 
-function captureOne(part: NodeCapture, argv: string[], stops: (() => void)[]): Promise<number> {
+/** The simulation's ledger: what its teardown and `netsim clean` end if we are killed. */
+const simKernel = (sim: string) => new Kernel(new Ledger(join(simDir(sim), 'ledger.jsonl')));
+
+function captureOne(sim: string, part: NodeCapture, argv: string[], stops: (() => void)[]): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const child = spawnIn(part.ns, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (child.pid !== undefined) simKernel(sim).recordProcess(child.pid, part.ns, argv.join(' '));
     stops.push(() => child.kill('SIGINT'));
     child.on('error', (e) =>
       reject(new ExitError(`capture: ${argv[0]}: ${e.message} (bin/setup installs tcpdump and tshark)`)),
@@ -90,12 +95,10 @@ function captureMany(
   o: { filter: string[]; write?: string; count?: number; decode?: boolean },
   stops: (() => void)[],
 ): Promise<number> {
-  const dir = simDir(sim);
-  const kernel = new Kernel(new Ledger(join(dir, 'ledger.jsonl')));
   const many = new MultiCapture(
-    kernel,
+    simKernel(sim),
     parts,
-    { ...o, workDir: join(dir, `capture-${process.pid}`) },
+    { ...o, workDir: join(simDir(sim), `capture-${process.pid}`) },
     {
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
