@@ -31,6 +31,28 @@ export async function shallowClone(url: string, dir: string, branch?: string): P
   throw new GitError(url, gitReason(res.stderr, res.exitCode));
 }
 
+/**
+ * The branch and tag names a repository has (`git ls-remote --heads --tags`), e.g. to tell
+ * the branch `feature/x` from the branch `feature` and a directory `x` in a forge's URL.
+ */
+export async function remoteRefs(url: string): Promise<string[]> {
+  const res = await run('git', ['ls-remote', '--heads', '--tags', '--', url], {
+    check: false,
+    env: ENV,
+    timeoutMs: 120_000,
+  }).catch((err: Error) => ({ exitCode: 127, stderr: err.message, stdout: '' }));
+  if (res.exitCode !== 0) {
+    if (!res.stderr.trim() && !(await hasGit()))
+      throw new GitError(url, 'git is not installed (bin/setup installs it: apt-get install git)');
+    throw new GitError(url, gitReason(res.stderr, res.exitCode));
+  }
+  return res.stdout
+    .split('\n')
+    .map((l) => l.split('\t')[1] ?? '')
+    .filter((r) => r && !r.endsWith('^{}'))
+    .map((r) => r.replace(/^refs\/(heads|tags)\//, ''));
+}
+
 async function hasGit(): Promise<boolean> {
   const res = await run('git', ['--version'], { check: false }).catch(() => undefined);
   return res?.exitCode === 0;

@@ -5,8 +5,9 @@
 //   https://github.com/OWNER/REPO/tree/BRANCH/dir      the one lab in that directory
 //   https://gitlab.com/GROUP/SUB/REPO/-/blob/BRANCH/lab.clab.yml (GitLab's /-/ form)
 //   https://host/path/repo.git, ssh://…, git://…, file:///path/repo[.git]   plain git URLs
-// A branch with a "/" in its name cannot be told from a path in blob/tree URLs: the first
-// segment is taken as the branch.
+// A branch with a "/" in its name cannot be told from a path in blob/tree URLs: parseLabUrl
+// takes the first segment, and remote.ts asks the repository for its branches and tags and
+// takes the longest that the path starts with (withRefFrom), as GitHub does.
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
@@ -75,7 +76,7 @@ export function parseLabUrl(arg: string): LabUrl {
   const key = (branch?: string) => [
     u.host,
     ...repo.slice(0, -1),
-    `${repo[repo.length - 1]}${branch ? `@${branch}` : ''}`,
+    `${repo[repo.length - 1]}${branch ? `@${branchKey(branch)}` : ''}`,
   ];
   if (!rest.length) return { url: arg, cloneUrl, dir: '', key: key() };
   const [how, branch, ...path] = rest;
@@ -92,6 +93,43 @@ export function parseLabUrl(arg: string): LabUrl {
     file: how === 'blob' ? path.join('/') : undefined,
     dir: how === 'tree' ? path.join('/') : '',
     key: key(branch),
+  };
+}
+
+/** A branch in a cache directory's name: `feature/x` must not become a directory inside `feature`'s. */
+const branchKey = (branch: string) => branch.replace(/%/g, '%25').replace(/\//g, '%2F');
+
+/** A blob/tree URL whose path after the branch's first segment could still be part of the branch. */
+export function refIsAmbiguous(lab: LabUrl): boolean {
+  if (lab.branch === undefined) return false;
+  return lab.file !== undefined ? lab.file.includes('/') : lab.dir !== '';
+}
+
+/**
+ * The URL's branch and path split as GitHub splits them: the longest of the repository's
+ * `refs` (branch and tag names) that the path after blob|tree starts with, segment by segment
+ * (a blob keeps at least its file name). No ref matches: the first segment, as parsed.
+ */
+export function withRefFrom(lab: LabUrl, refs: string[]): LabUrl {
+  if (!refIsAmbiguous(lab)) return lab;
+  const blob = lab.file !== undefined;
+  const segs = [lab.branch!, ...(lab.file ?? lab.dir).split('/')];
+  const most = blob ? segs.length - 1 : segs.length;
+  let take = 1;
+  for (const ref of refs) {
+    const rs = ref.split('/');
+    if (rs.length > take && rs.length <= most && rs.every((s, i) => s === segs[i])) take = rs.length;
+  }
+  if (take === 1) return lab;
+  const branch = segs.slice(0, take).join('/');
+  const path = segs.slice(take).join('/');
+  const last = lab.key[lab.key.length - 1].replace(/@[^@]*$/, '');
+  return {
+    ...lab,
+    branch,
+    file: blob ? path : undefined,
+    dir: blob ? '' : path,
+    key: [...lab.key.slice(0, -1), `${last}@${branchKey(branch)}`],
   };
 }
 

@@ -4,9 +4,16 @@
 // refresh that fails keeps the previous clone.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { GitError, headCommit, shallowClone } from '../kernel/git.js';
+import { GitError, headCommit, remoteRefs, shallowClone } from '../kernel/git.js';
 import { TopologyError } from './errors.js';
-import { type LabUrl, LabUrlError, labCacheRoot, parseLabUrl } from './lab-url.js';
+import {
+  type LabUrl,
+  LabUrlError,
+  labCacheRoot,
+  parseLabUrl,
+  refIsAmbiguous,
+  withRefFrom,
+} from './lab-url.js';
 
 export interface FetchOptions {
   /** the lab file inside the repository (relative to the URL's directory) */
@@ -42,6 +49,7 @@ export async function fetchLab(url: string, opts: FetchOptions = {}): Promise<Fe
     if (err instanceof LabUrlError) fail(url, err.message);
     throw err;
   }
+  lab = await splitRef(lab, opts);
   if (lab.file && opts.file)
     fail(url, `the URL names its file (${lab.file}) already; --file is for repository URLs`);
   const dir = join(labCacheRoot(opts.env), ...lab.key);
@@ -53,6 +61,25 @@ export async function fetchLab(url: string, opts: FetchOptions = {}): Promise<Fe
     ? `using cached ${url} (commit ${commit}) from ${dir}; --refresh fetches it again`
     : `fetched ${url} (commit ${commit}) into ${dir}`;
   return { file, dir, commit, cached, note };
+}
+
+/**
+ * A blob/tree URL whose branch may have a "/" (`blob/feature/x/lab.clab.yml`): the remote's
+ * branches and tags say where the branch ends. When the remote cannot be asked, a clone cached
+ * for one of the readings (the longest) is still used (offline re-runs); otherwise git's reason.
+ */
+async function splitRef(lab: LabUrl, opts: FetchOptions): Promise<LabUrl> {
+  if (!refIsAmbiguous(lab)) return lab;
+  try {
+    return withRefFrom(lab, await remoteRefs(lab.cloneUrl));
+  } catch (err) {
+    if (!(err instanceof GitError)) throw err;
+    const path = [lab.branch!, ...(lab.file ?? lab.dir).split('/')];
+    const readings = path.map((_, i) => withRefFrom(lab, [path.slice(0, i + 1).join('/')])).reverse();
+    const cached = readings.find((r) => existsSync(join(labCacheRoot(opts.env), ...r.key, '.git')));
+    if (cached && !opts.refresh) return cached;
+    fail(lab.url, `cannot fetch it: ${err.reason}`);
+  }
 }
 
 /** A fresh shallow clone at `dir`, replacing what was there only once it is complete. */

@@ -1,6 +1,7 @@
 // Packet capture inside a node's namespace (`netsim capture`, the REPL's `capture`): which
 // program captures and with which arguments. One interface: tcpdump. Several interfaces of one
-// node: dumpcap (Debian's tshark), which writes them all into one pcapng. `--decode`: tshark,
+// node: dumpcap (Debian's tshark), which writes them all into one pcapng. Several nodes: one
+// program per node, merged (capture-many.ts). `--decode`: tshark,
 // with UDP 8472 (Linux's and flannel's VXLAN port) decoded as VXLAN so the inner pod packet shows.
 import { Kernel } from '../kernel/kernel.js';
 
@@ -29,8 +30,9 @@ export function parseTarget(spec: string): CaptureTarget {
 }
 
 /**
- * Splits the words after the first target: further `NODE:IFACE` words naming a known node are
- * more interfaces; the rest is the capture filter (pcap-filter syntax).
+ * Splits the words after the first target: further `NODE[:IFACE]` words (one colon: pcap-filter
+ * words never have exactly one, IPv6 and MAC addresses have several) are more targets, and must
+ * name a known node; the rest is the capture filter (pcap-filter syntax).
  */
 export function splitTargets(
   first: string,
@@ -39,22 +41,22 @@ export function splitTargets(
 ): { targets: CaptureTarget[]; filter: string[] } {
   const targets = [parseTarget(first)];
   const filter: string[] = [];
-  for (const w of rest) {
-    const t = w.includes(':') && !w.includes('::') ? parseTarget(w) : undefined;
-    if (t && isNode(t.node)) targets.push(t);
+  rest.forEach((w, i) => {
+    const target = /^[^:\s()[\]]+:[^:\s()[\]]+$/.test(w) ? parseTarget(w) : undefined;
+    if (target && !isNode(target.node))
+      throw new Error(`capture: no node "${target.node}" (argument ${i + 2}, "${w}")`);
+    if (target) targets.push(target);
+    else if (!filter.length && isNode(w)) targets.push(parseTarget(w));
     else filter.push(w);
-  }
+  });
   return { targets, filter };
 }
 
-/** All targets in one namespace: one program captures them (one pcapng); the interfaces joined. */
-export function mergeTargets(targets: CaptureTarget[]): CaptureTarget {
-  const nodes = [...new Set(targets.map((t) => t.node))];
-  if (nodes.length > 1)
-    throw new Error(
-      `capture: one node at a time (${nodes.join(', ')} given); run one capture per node and mergecap the files`,
-    );
-  return { node: nodes[0], ifaces: [...new Set(targets.flatMap((t) => t.ifaces))] };
+/** The targets grouped by node, in order: one capturing program per node, its interfaces joined. */
+export function groupTargets(targets: CaptureTarget[]): CaptureTarget[] {
+  const byNode = new Map<string, string[]>();
+  for (const t of targets) byNode.set(t.node, [...(byNode.get(t.node) ?? []), ...t.ifaces]);
+  return [...byNode].map(([node, ifaces]) => ({ node, ifaces: [...new Set(ifaces)] }));
 }
 
 /** The argv of the capture (run inside the node's namespace). */

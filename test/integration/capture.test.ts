@@ -141,7 +141,8 @@ if (requireRoot(t)) {
         [['C0w1:eth9'], /^error: capture: C0w1 has no interface "eth9" \(interfaces: .*eth1/],
         [['C0w1', '-c', 'x'], /^error: capture: -c wants a packet count, not "x"/],
         [['C0w1', '--decode', '-w', '/tmp/x.pcap'], /^error: capture: --decode .* does not combine with -w/],
-        [['C0w1:eth1', 'C0w2:eth1'], /^error: capture: one node at a time/],
+        [['C0w1:eth1', 'nosuch:eth1'], /^error: capture: no node "nosuch" \(argument 2, "nosuch:eth1"\)/],
+        [['C0w1:eth1', 'C0w2:eth9'], /^error: capture: C0w2 has no interface "eth9"/],
       ];
       for (const [args, re] of cases) {
         const r = await runNetsim(['capture', ...sim, ...args]);

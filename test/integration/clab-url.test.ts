@@ -4,7 +4,7 @@
 // reuses the clone, --refresh fetches a new commit, and URLs that cannot be fetched give one
 // clear error each and leave nothing in the cache.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { runNetsim, tempDir } from '../lib/cli.js';
@@ -132,6 +132,57 @@ if (requireRoot(t)) {
     t.match(imp.stderr, `note: using cached ${url} (commit ${second})`);
     t.match(imp.stdout, /^name: urllab2$/m);
     t.match(imp.stdout, /frr\.conf/);
+  });
+
+  t.test('a GitHub URL whose branch has a "/": split where the remote says (ls-remote)', async (t) => {
+    // github.com/o/r is this machine's file:///…/gh/o/r (git's url.insteadOf), which has a tag
+    // "feature" (no lab) and a branch "feature/x" with the lab in labs/
+    const gh = join(tmp, 'gh', 'o');
+    const repo = join(tmp, 'slash');
+    mkdirSync(join(repo, 'labs', 'r1'), { recursive: true });
+    git(repo, 'init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'README'), 'no lab here\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'readme');
+    git(repo, 'tag', 'feature');
+    git(repo, 'checkout', '-qb', 'feature/x');
+    writeFileSync(join(repo, 'labs', 'lab.clab.yml'), lab('slashlab'));
+    writeFileSync(join(repo, 'labs', 'r1', 'frr.conf'), FRR);
+    writeFileSync(join(repo, 'labs', 'r1', 'daemons'), 'zebra=yes\nmgmtd=no\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'lab');
+    const commit = git(repo, 'rev-parse', '--short', 'HEAD');
+    mkdirSync(gh, { recursive: true });
+    git(tmp, 'clone', '-q', '--bare', repo, join(gh, 'r'));
+    const ghEnv = {
+      ...env,
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: `url.file://${join(tmp, 'gh')}/.insteadOf`,
+      GIT_CONFIG_VALUE_0: 'https://github.com/',
+    };
+    const cached = join(root, 'github.com', 'o', 'r@feature%2Fx');
+    const blob = 'https://github.com/o/r/blob/feature/x/labs/lab.clab.yml';
+    const r = await runNetsim(['validate', blob], { env: ghEnv });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, `note: fetched ${blob} (commit ${commit}) into ${cached}`, 'branch feature/x');
+    t.match(r.stdout, /slashlab: 3 nodes, 2 links, 2 subnets: valid/, 'its labs/lab.clab.yml');
+    const tree = 'https://github.com/o/r/tree/feature/x/labs';
+    const again = await runNetsim(['validate', tree], { env: ghEnv });
+    t.equal(again.code, 0, again.stderr);
+    t.match(
+      again.stdout,
+      `note: using cached ${tree} (commit ${commit}) from ${cached}`,
+      'tree: the same clone',
+    );
+    const noBranch = await runNetsim(['validate', 'https://github.com/o/r/blob/nope/x/lab.clab.yml'], {
+      env: ghEnv,
+    });
+    t.equal(noBranch.code, 2);
+    t.match(noBranch.stderr, /^error: \S+: cannot fetch it: .*nope.*\n$/, 'no such branch: one line');
+    renameSync(join(tmp, 'gh'), join(tmp, 'gh-offline'));
+    const offline = await runNetsim(['validate', tree], { env: ghEnv });
+    t.equal(offline.code, 0, `the remote gone: the cached clone still serves: ${offline.stderr}`);
+    t.match(offline.stdout, `note: using cached ${tree} (commit ${commit}) from ${cached}`);
   });
 
   t.test('a URL that cannot be fetched: one clear error, nothing left in the cache', async (t) => {

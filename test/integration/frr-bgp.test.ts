@@ -66,6 +66,25 @@ vtysh_enable=yes
 zebra_options="  -A 127.0.0.1 -s 90000000"
 bgpd_options="   -A 127.0.0.1"
 `;
+// r2's comes from a newer FRR (9/10): mgmtd and its options, which this FRR does not have, are
+// read as FRR's init reads the file (shell variables; mgmtd=no is harmless); the options of the
+// daemons it runs reach them
+const DAEMONS_FRR10 = `# as FRR 10 ships it
+bgpd=yes
+ospfd=no
+mgmtd=no
+pim6d=no
+sharpd=no
+vtysh_enable=yes
+zebra_options="  -A 127.0.0.1 -s 90000000"
+mgmtd_options="  -A 127.0.0.1"
+bgpd_options="   --daemon -A 127.0.0.1"
+staticd_options="-A 127.0.0.1"
+frr_profile="traditional"
+MAX_FDS=1024
+FRR_NO_ROOT="yes"
+#frr_global_options=""
+`;
 const CHAIN = `name: chain
 nodes:
   r1: {kind: router, frr: {config: r1/frr.conf, daemons: r1/daemons}}
@@ -96,7 +115,7 @@ if (requireRoot(t) && requireFrr(t)) {
       writeFileSync(join(dir, r, 'frr.conf'), conf);
     }
     writeFileSync(join(dir, 'r1', 'daemons'), DAEMONS);
-    writeFileSync(join(dir, 'r2', 'daemons'), DAEMONS);
+    writeFileSync(join(dir, 'r2', 'daemons'), DAEMONS_FRR10);
     const file = writeFile(dir, 'chain.yml', CHAIN);
     const before = sha(readFileSync(join(dir, 'r1', 'frr.conf'), 'utf8'));
 
@@ -120,6 +139,13 @@ if (requireRoot(t) && requireFrr(t)) {
     );
     const zebraCmd = readFileSync(`/proc/${r1.daemons()[0].pid}/cmdline`, 'utf8').split('\0');
     t.ok(zebraCmd.includes('-s') && zebraCmd.includes('90000000'), 'zebra_options reach zebra');
+    t.same(
+      r2.daemons().map((d) => d.id),
+      ['zebra', 'staticd', 'bgpd'],
+      'r2 (an FRR 10 daemons file with mgmtd=no): zebra, staticd, bgpd',
+    );
+    const r2Zebra = readFileSync(`/proc/${r2.daemons()[0].pid}/cmdline`, 'utf8').split('\0');
+    t.match(r2Zebra.join(' '), /-A 127\.0\.0\.1 -s 90000000 -F traditional --limit-fds 1024/, "r2's options");
 
     // prefixes learned along the chain, with their AS paths
     const path = async (r: typeof r1, prefix: string) =>

@@ -122,6 +122,43 @@ if (requireRoot(t)) {
       `${name},r1,router,netsim-${name}-r1,running,${r1.ipv4_address.join(' ')},${r1.frr_daemons.map((d) => `${d.name}:${d.pid}`).join(' ')}`,
     );
 
+    // --node: only those rows, the same rows as without it
+    const some = await runNetsim(['inspect', '--sim', name, '--node', 'h2,h1', '--format', 'csv']);
+    t.equal(some.code, 0, some.stderr);
+    t.equal(some.stdout, `${lines.slice(0, 3).join('\n')}\n`, '--node h2,h1: the h1 and h2 rows');
+    const rep = await runNetsim([
+      'inspect',
+      '--sim',
+      name,
+      '--node',
+      'r1',
+      '--node',
+      'h2',
+      '--format',
+      'json',
+    ]);
+    t.same(
+      (JSON.parse(rep.stdout) as Record<string, Row[]>)[name].map((r) => r.name),
+      ['h2', 'r1'],
+      '--node r1 --node h2',
+    );
+    const oneIf = await runNetsim([
+      'inspect',
+      'interfaces',
+      '--sim',
+      name,
+      '--node',
+      'h1',
+      '--format',
+      'csv',
+    ]);
+    t.equal(oneIf.stdout.trim().split('\n').length, 2, 'interfaces --node h1: a header and h1 eth1');
+    t.match(oneIf.stdout.trim().split('\n')[1], new RegExp(`^${name},h1,eth1,`));
+    const noNode = await runNetsim(['inspect', '--sim', name, '--node', 'h1,zz']);
+    t.equal(noNode.code, 1, 'an unknown node: exit 1');
+    t.equal(noNode.stderr, `error: inspect: no node "zz" in ${name} (nodes: h1, h2, r1)\n`);
+    t.equal(noNode.stdout, '', 'no rows');
+
     const table = await runNetsim(['inspect', '--sim', name]);
     t.equal(table.code, 0, table.stderr);
     const tl = table.stdout.split('\n');

@@ -2,7 +2,7 @@
 import t from 'tap';
 import {
   captureArgv,
-  mergeTargets,
+  groupTargets,
   parseCount,
   parseTarget,
   splitTargets,
@@ -29,11 +29,30 @@ t.test('targets', async (t) => {
     'host',
     'fe80::1',
   ]);
-  t.same(mergeTargets([parseTarget('h1:eth0'), parseTarget('h1:eth1,eth0')]), {
-    node: 'h1',
-    ifaces: ['eth0', 'eth1'],
-  });
-  t.throws(() => mergeTargets([parseTarget('h1:eth0'), parseTarget('h2:eth0')]), /one node at a time/);
+  t.same(groupTargets([parseTarget('h1:eth0'), parseTarget('h2:eth1'), parseTarget('h1:eth1,eth0')]), [
+    { node: 'h1', ifaces: ['eth0', 'eth1'] },
+    { node: 'h2', ifaces: ['eth1'] },
+  ]);
+  t.same(
+    splitTargets('h1:eth0', ['h2', 'h2:eth2', 'icmp'], (n) => nodes.has(n)),
+    {
+      targets: [
+        { node: 'h1', ifaces: ['eth0'] },
+        { node: 'h2', ifaces: [] },
+        { node: 'h2', ifaces: ['eth2'] },
+      ],
+      filter: ['icmp'],
+    },
+  );
+  t.throws(
+    () => splitTargets('h1', ['h9:eth1', 'icmp'], (n) => nodes.has(n)),
+    /^capture: no node "h9" \(argument 2, "h9:eth1"\)$/,
+  );
+  t.same(splitTargets('h1', ['ether', 'host', '02:00:00:00:00:01'], (n) => nodes.has(n)).filter, [
+    'ether',
+    'host',
+    '02:00:00:00:00:01',
+  ]);
 });
 
 t.test('argv', async (t) => {

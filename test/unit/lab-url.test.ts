@@ -1,7 +1,7 @@
 // Labs named by URL: what is cloned, which branch and file, where the clone is cached, and the
 // URLs refused (with the forms that work).
 import t from 'tap';
-import { isLabUrl, labCacheRoot, parseLabUrl } from '../../src/model/lab-url.js';
+import { isLabUrl, labCacheRoot, parseLabUrl, refIsAmbiguous, withRefFrom } from '../../src/model/lab-url.js';
 
 t.test('GitHub web URLs: repository, blob, tree', async (t) => {
   t.same(parseLabUrl('https://github.com/Hamidhrf/Scaled-Network'), {
@@ -87,3 +87,37 @@ t.test('what counts as a URL; the cache root', async (t) => {
   t.match(labCacheRoot({ XDG_CACHE_HOME: 'relative' }), /\/\.cache\/netsim\/labs$/);
   t.match(labCacheRoot({}), /\/\.cache\/netsim\/labs$/);
 });
+
+t.test(
+  'branches with a "/": the longest branch or tag the path starts with, as GitHub splits it',
+  async (t) => {
+    const blob = parseLabUrl('https://github.com/o/r/blob/feature/x/labs/a.clab.yml');
+    t.ok(refIsAmbiguous(blob));
+    const refs = ['main', 'feature', 'feature/x', 'feature/x/labs/a.clab.yml', 'v1.0'];
+    t.match(withRefFrom(blob, refs), {
+      branch: 'feature/x',
+      file: 'labs/a.clab.yml',
+      dir: '',
+      key: ['github.com', 'o', 'r@feature%2Fx'],
+    });
+    t.match(
+      withRefFrom(blob, ['main']),
+      { branch: 'feature', file: 'x/labs/a.clab.yml' },
+      'no ref: first segment',
+    );
+    t.match(withRefFrom(blob, ['feature/xy']), { branch: 'feature' }, 'whole segments only');
+    const tree = parseLabUrl('https://github.com/o/r/tree/feature/x');
+    t.match(withRefFrom(tree, refs), {
+      branch: 'feature/x',
+      dir: '',
+      file: undefined,
+      key: ['github.com', 'o', 'r@feature%2Fx'],
+    });
+    t.notOk(
+      refIsAmbiguous(parseLabUrl('https://github.com/o/r/blob/main/a.clab.yml')),
+      'branch and file: no doubt',
+    );
+    t.notOk(refIsAmbiguous(parseLabUrl('https://github.com/o/r/tree/main')));
+    t.notOk(refIsAmbiguous(parseLabUrl('https://github.com/o/r')));
+  },
+);

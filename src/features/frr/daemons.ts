@@ -105,9 +105,11 @@ function unquote(v: string): string | undefined {
 }
 
 /**
- * Parses Debian's daemons file (shell variable assignments). Honours `<daemon>=yes|no`,
- * `<daemon>_options`, `frr_global_options`, `ospfd_instances`, `frr_profile` and `MAX_FDS`;
- * the watchfrr/wrap/valgrind settings are accepted and have no effect here (no watchfrr).
+ * Parses Debian's daemons file (shell variable assignments), as FRR's init reads it. Honours
+ * `<daemon>=yes|no`, `<daemon>_options`, `frr_global_options`, `ospfd_instances`, `frr_profile`
+ * and `MAX_FDS`; the watchfrr/wrap/valgrind settings and any other variable (`mgmtd=no`,
+ * `mgmtd_options` of FRR 9/10) are accepted and have no effect here. `<name>=yes` for a daemon
+ * this FRR does not have is an error at its line.
  */
 export function parseDaemonsFile(text: string): { file: DaemonsFile; issues: DaemonsIssue[] } {
   const issues: DaemonsIssue[] = [];
@@ -128,6 +130,8 @@ export function parseDaemonsFile(text: string): { file: DaemonsFile; issues: Dae
     }
     const [, key, rawValue] = m;
     const value = unquote(rawValue.replace(/\s+#.*$/, ''));
+    // a value netsim cannot read in a variable it does not use is left alone, as FRR's init would
+    if (value === undefined && !readsVariable(key)) return;
     if (value === undefined) {
       issues.push({ line, message: `${key}: cannot read the value ${rawValue.trim()} (use "..." quotes)` });
       return;
@@ -143,13 +147,9 @@ export function parseDaemonsFile(text: string): { file: DaemonsFile; issues: Dae
     const sub = /^([a-z0-9]+)_(options|wrap|instances)$/.exec(key);
     if (sub && !OTHER_SETTINGS.has(key) && sub[1] !== 'frr' && sub[1] !== 'all' && sub[1] !== 'watchfrr') {
       const [, daemon, what] = sub;
-      if (!isKnownDaemon(daemon)) {
-        issues.push({
-          line,
-          message: `unknown daemon "${daemon}" in ${key} (known: ${FRR_DAEMONS.join(', ')})`,
-        });
-        return;
-      }
+      // settings of a daemon this FRR does not know (mgmtd_options from FRR 9): FRR's init
+      // only reads those of the daemons it starts, so they are kept unread
+      if (!isKnownDaemon(daemon)) return;
       if (what === 'options') options.set(daemon, shellWords(value));
       else if (what === 'instances') {
         if (daemon !== 'ospfd') {
@@ -185,13 +185,10 @@ export function parseDaemonsFile(text: string): { file: DaemonsFile; issues: Dae
         return;
       }
       maxFds = Number(value);
-    } else if (!OTHER_SETTINGS.has(key)) {
-      // a bare `foo=yes` is most likely a daemon name FRR does not have
-      const message =
-        value === 'yes' || value === 'no'
-          ? `unknown daemon "${key}" (known: ${FRR_DAEMONS.join(', ')})`
-          : `unknown setting "${key}"`;
-      issues.push({ line, message });
+    } else if (/^[a-z][a-z0-9]*$/.test(key) && value === 'yes') {
+      // `mgmtd=no` from a newer FRR, or any other shell variable, is harmless (FRR's init reads
+      // only what it knows); a daemon asked for that this FRR does not have cannot run
+      issues.push({ line, message: notShipped(key) });
     }
   });
   for (const [daemon, { line }] of instances)
@@ -209,6 +206,21 @@ export function parseDaemonsFile(text: string): { file: DaemonsFile; issues: Dae
     else runs.push({ daemon, options: opts });
   }
   return { file: { runs, profile, maxFds }, issues };
+}
+
+/** Whether netsim uses a daemons-file variable (so its value must be readable). */
+function readsVariable(key: string): boolean {
+  if (isKnownDaemon(key) || ['frr_global_options', 'frr_profile', 'MAX_FDS'].includes(key)) return true;
+  const sub = /^([a-z0-9]+)_(options|instances)$/.exec(key);
+  return sub !== null && isKnownDaemon(sub[1]);
+}
+
+/** `foo=yes` for a daemon netsim does not run: what this FRR (FRR_BIN_DIR) ships instead. */
+function notShipped(name: string): string {
+  const shipped = FRR_DAEMONS.filter(daemonInstalled);
+  return daemonInstalled(name)
+    ? `${name}=yes: netsim does not run the daemon "${name}" (it runs ${FRR_DAEMONS.join(', ')})`
+    : `${name}=yes: this FRR has no daemon "${name}" (${FRR_BIN_DIR} has ${shipped.join(', ')})`;
 }
 
 /** Line of `<daemon>=yes` in a daemons file (for "not installed" errors). */

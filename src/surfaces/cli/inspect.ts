@@ -25,6 +25,25 @@ interface InspectOptions {
   sim?: string;
   all?: boolean;
   format?: string;
+  /** only these nodes (`--node h1 --node r1` or `--node h1,r1`) */
+  node?: string[];
+}
+
+const nodeName = (n: SimState['nodes'][number]) => (n.parent ? `${n.parent}/${n.name}` : n.name);
+
+/** The simulations with only the nodes asked for (--node); a name no simulation has is an error. */
+function onlyNodes(sims: SimState[], names: string[] | undefined): SimState[] {
+  if (!names?.length) return sims;
+  const wanted = new Set(names);
+  const picks = (n: SimState['nodes'][number]) => wanted.has(nodeName(n)) || wanted.has(n.name);
+  for (const w of wanted)
+    if (!sims.some((s) => s.nodes.some((n) => nodeName(n) === w || n.name === w)))
+      throw new ExitError(
+        `inspect: no node "${w}" in ${sims.map((s) => s.name).join(', ')} (nodes: ${[
+          ...new Set(sims.flatMap((s) => s.nodes.map(nodeName))),
+        ].join(', ')})`,
+      );
+  return sims.map((s) => ({ ...s, nodes: s.nodes.filter(picks) }));
 }
 
 /** The simulations asked for: --all, --sim NAME, or the only one running. */
@@ -103,7 +122,7 @@ async function nodeRows(state: SimState): Promise<NodeRow[]> {
     const live = links.get(n.ns);
     return {
       sim: state.name,
-      name: n.parent ? `${n.parent}/${n.name}` : n.name,
+      name: nodeName(n),
       kind: n.kind,
       namespace: n.ns,
       state: live ? 'running' : 'missing',
@@ -118,7 +137,7 @@ async function ifaceRows(state: SimState): Promise<IfaceRow[]> {
   return state.nodes.flatMap((n) =>
     (links.get(n.ns) ?? []).map((l) => ({
       sim: state.name,
-      node: n.parent ? `${n.parent}/${n.name}` : n.name,
+      node: nodeName(n),
       iface: l.ifname,
       ipv4: ipv4(l),
       mac: l.address ?? '',
@@ -135,7 +154,7 @@ export async function cmdInspect(what: string | undefined, opts: InspectOptions)
     throw new ExitError(`inspect: unknown view "${what}" (known: interfaces)`);
   const f = format(opts);
   requireRoot();
-  const sims = targets(opts);
+  const sims = onlyNodes(targets(opts), opts.node);
   if (what === undefined) {
     const rows = (await Promise.all(sims.map(nodeRows))).flat();
     process.stdout.write(formatNodes(rows, f, opts.all));

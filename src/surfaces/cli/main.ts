@@ -114,13 +114,16 @@ export function program(): Command {
     .action(cmdCheck);
   p.command('capture')
     .description(
-      'capture packets in a node of a running simulation (tcpdump; several interfaces: one pcapng)',
+      'capture packets in nodes of a running simulation (tcpdump; several interfaces or nodes: one pcapng, interfaces named node:iface)',
     )
-    .argument('<target>', 'NODE, NODE:IFACE or NODE:IF1,IF2 (more NODE:IFACE words may follow)')
+    .argument(
+      '<target>',
+      'NODE, NODE:IFACE or NODE:IF1,IF2 (more NODE[:IFACE] words may follow, other nodes too)',
+    )
     .argument('[filter...]', 'capture filter (pcap-filter syntax, e.g. icmp or udp port 8472)')
     .option('--sim <name>', 'simulation (default: the only one running)')
     .option('-w, --write <file>', 'write pcap (pcapng for several interfaces) to FILE, or - for stdout')
-    .option('-c, --count <n>', 'stop after N packets')
+    .option('-c, --count <n>', 'stop after N packets (several nodes: N on each)')
     .option('--decode', 'print the packets through tshark, UDP 8472 decoded as VXLAN (inner pod packets)')
     .action(cmdCapture);
   p.command('peer')
@@ -180,6 +183,11 @@ export function program(): Command {
     .option('--sim <name>', 'simulation (default: the only one running)')
     .option('-a, --all', 'every running simulation')
     .option('-f, --format <format>', 'table, json or csv', 'table')
+    .option(
+      '--node <names>',
+      'only these nodes (repeatable, or a comma list)',
+      (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)],
+    )
     .action(cmdInspect);
   p.command('graph')
     .description(

@@ -23,6 +23,8 @@ export class Commands implements ReplContext {
   readonly verbs = new Map<string, Verb>();
   /** the child currently running in the foreground (Ctrl-C stops it) */
   private current?: ChildProcess;
+  /** ... or what ends the foreground work that is not one child (a capture on several nodes) */
+  private stopCurrent?: () => void;
   /** evaluates JavaScript for `py`/`px` and for lines that are neither verbs nor nodes */
   evalJs?: (code: string) => Promise<unknown>;
 
@@ -45,6 +47,10 @@ export class Commands implements ReplContext {
 
   /** Interrupts the foreground command, if any (else what a feature runs in the foreground). */
   interrupt(): boolean {
+    if (this.stopCurrent) {
+      this.stopCurrent();
+      return true;
+    }
     const c = this.current;
     if (!c?.pid) return allPlugins().some((p) => p.interrupt?.(this.sim) === true);
     try {
@@ -115,6 +121,15 @@ export class Commands implements ReplContext {
       return 0;
     }
     return this.stream(node.ns, ['sh', '-c', line]);
+  }
+
+  async foreground(stop: () => void, work: Promise<number>): Promise<number> {
+    this.stopCurrent = stop;
+    try {
+      return await work;
+    } finally {
+      this.stopCurrent = undefined;
+    }
   }
 
   /** Runs a process (in `ns`, or on the host) with its output streamed to the REPL; Ctrl-C interrupts it. */

@@ -17,6 +17,8 @@ export interface ReplContext extends VerbContext {
   evalJs?: (code: string) => Promise<unknown>;
   run(line: string): Promise<number>;
   nodeCommand(node: SimNode, cmd: string): Promise<number>;
+  /** work in the foreground that Ctrl-C ends by calling `stop` (several processes at once) */
+  foreground(stop: () => void, work: Promise<number>): Promise<number>;
 }
 
 export function coreVerbs(cmds: ReplContext): Verb[] {
