@@ -16,6 +16,7 @@ export interface NodeState {
   parent?: string;
   /** the cluster it belongs to (a worker or etcd member; a pod: its worker's) */
   cluster?: string;
+  /** addr: the model's, else what the kernel had once built (a lab's exec lines: learned.ts) */
   ifaces: { name: string; addr?: string; peer: string }[];
 }
 
