@@ -280,6 +280,10 @@ export class Simulation {
     return links.length;
   }
 
+  learnedIps(node: string): string[] {
+    return [...(this.learned.get(node)?.values() ?? [])].map((a) => a.split('/')[0]);
+  }
+
   pingTargets(): PingTarget[] {
     return [...this.nodes.values()]
       .filter((n) => kindOf(n.kind).pingable && n.ip)
