@@ -3,6 +3,7 @@
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { readAddrStates } from './addrs.js';
 import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from './cni.js';
 import { NETNS_ETC, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
@@ -70,6 +71,9 @@ export class Kernel {
   private readonly cniDirs = new Set<string>();
 
   constructor(readonly ledger: Ledger) {}
+
+  /** `ip -j addr show` of many namespaces by a few shells (addrs.ts); undefined: a namespace gone */
+  static readonly addrStates = readAddrStates;
 
   static listNamespaces(): string[] {
     return listNamespaces();

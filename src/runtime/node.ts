@@ -13,6 +13,8 @@ export interface NodeHost {
   readonly name: string;
   readonly dir: string;
   readonly kernel: Kernel;
+  /** the addresses the kernel had after the build where the model has none (learned.ts) */
+  learnedIps?(node: string): string[];
 }
 
 export class SimNode<S extends NodeHost = NodeHost> {
@@ -35,12 +37,13 @@ export class SimNode<S extends NodeHost = NodeHost> {
 
   /** The node's first address (what `h1 ping h2` puts in place of h2). */
   get ip(): string | undefined {
-    const a = this.model.ifaces.find((i) => i.addr)?.addr;
-    return a ? formatIp(a.ip) : undefined;
+    return this.ips[0];
   }
 
+  /** The model's addresses, or (none there) those the kernel had once built: a lab's exec lines. */
   get ips(): string[] {
-    return this.model.ifaces.filter((i) => i.addr).map((i) => formatIp(i.addr!.ip));
+    const own = this.model.ifaces.filter((i) => i.addr).map((i) => formatIp(i.addr!.ip));
+    return own.length ? own : (this.sim.learnedIps?.(this.name) ?? []);
   }
 
   get intfs(): IfaceModel[] {

@@ -15,11 +15,12 @@ import { formatIp } from '../util/ipv4.js';
 import { sleep } from '../util/wait.js';
 import { SimEvents } from './events.js';
 import { runtimeOf } from './kind-runtime.js';
+import { type LearnedAddrs, learnAddrs } from './learned.js';
 import { SimNode } from './node.js';
 import { SimObjects } from './objects.js';
 import { runDir, simDir } from './paths.js';
 import { type MatrixResult, type PingTarget, pingFrom, pingMatrix } from './ping.js';
-import { isRunning, readState, type SimState, writeState } from './state.js';
+import { clusterOf, isRunning, readState, type SimState, writeState } from './state.js';
 import { teardownSim } from './teardown.js';
 
 export interface UpOptions {
@@ -54,6 +55,8 @@ export class Simulation {
   private readonly downLinks = new Set<number>();
   /** the route lines planned for each namespace, replayed when a link comes back up */
   private plannedRoutes = new Map<string, string[]>();
+  /** addresses the kernel has where the model has none (a lab's exec lines): learned.ts */
+  private learned: LearnedAddrs = new Map();
 
   private constructor(
     readonly model: Model,
@@ -193,6 +196,7 @@ export class Simulation {
         }),
       );
     }
+    this.learned = await learnAddrs(m.nodes.values());
     this.writeState('ready');
     this.log(`ready in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   }
@@ -276,6 +280,10 @@ export class Simulation {
     return links.length;
   }
 
+  learnedIps(node: string): string[] {
+    return [...(this.learned.get(node)?.values() ?? [])].map((a) => a.split('/')[0]);
+  }
+
   pingTargets(): PingTarget[] {
     return [...this.nodes.values()]
       .filter((n) => kindOf(n.kind).pingable && n.ip)
@@ -350,9 +358,11 @@ export class Simulation {
         pingable: kindOf(n.kind).pingable,
         labels: (n.spec as { labels?: Record<string, string> }).labels,
         parent: this.runtimeNodes.get(n.name),
+        cluster:
+          clusterOf(n.spec) ?? clusterOf(this.nodes.get(this.runtimeNodes.get(n.name) ?? '')?.model.spec),
         ifaces: n.ifaces.map((i) => ({
           name: i.name,
-          addr: i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : undefined,
+          addr: i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : this.learned.get(n.name)?.get(i.name),
           peer: `${i.peer.node}:${i.peer.name}`,
         })),
       })),

@@ -14,6 +14,9 @@ export interface NodeState {
   labels?: Record<string, string>;
   /** where the node lives when it is nested (a pod: its worker) */
   parent?: string;
+  /** the cluster it belongs to (a worker or etcd member; a pod: its worker's) */
+  cluster?: string;
+  /** addr: the model's, else what the kernel had once built (a lab's exec lines: learned.ts) */
   ifaces: { name: string; addr?: string; peer: string }[];
 }
 
@@ -26,6 +29,12 @@ export interface SimState {
   status: 'building' | 'ready' | 'stopping';
   nodes: NodeState[];
   links: { index: number; a: string; b: string }[];
+}
+
+/** The cluster a node's spec names (workers and etcd members have one). */
+export function clusterOf(spec: unknown): string | undefined {
+  const c = (spec as { cluster?: unknown } | undefined)?.cluster;
+  return typeof c === 'string' ? c : undefined;
 }
 
 export function writeState(state: SimState): void {

@@ -1,7 +1,8 @@
 // A classic FRR OSPF triangle with two Linux PCs addressed only by their exec lines, as public
 // containerlab labs write it: the import adds no address and no route to the PCs (containerlab
 // adds none), their exec lines run in the lab's order, PC1 reaches PC2 across the triangle once
-// OSPF has converged, and each PC has exactly the routes its exec lines gave.
+// OSPF has converged, each PC has exactly the routes its exec lines gave, and the REPL knows
+// the PCs by the addresses their exec lines gave (PC1 ping PC2, pingall).
 import { join } from 'node:path';
 import t from 'tap';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
@@ -9,6 +10,7 @@ import { Simulation } from '../../src/runtime/simulation.js';
 import { waitFor } from '../../src/util/wait.js';
 import { requireFrr } from '../lib/frr.js';
 import { requireRoot, uniqueName } from '../lib/harness.js';
+import { repl } from '../lib/repl.js';
 
 const LAB = join(PROJECT_ROOT, 'test/fixtures/clab-exec-addressed/ospf-triangle.clab.yml');
 
@@ -89,6 +91,21 @@ if (requireRoot(t) && requireFrr(t)) {
     t.match(ping.stdout, /3 received/, 'all 3 echo replies arrive');
     // and the path is through the routers: a TTL of 64 - 2 hops
     t.match(ping.stdout, /ttl=62/, 'PC2 answers across two routers');
+
+    // the simulation read the PCs' addresses back from the kernel: the REPL's node names and
+    // pingall know them as Mininet's do
+    t.same(sim.node('PC2').ips, ['192.168.12.2'], "PC2's address, as its exec line gave it");
+    const r = repl(sim);
+    const byName = await r.run('PC1 ping -c1 -W1 PC2');
+    t.equal(byName.code, 0, 'PC1 ping PC2: the name stands for its address');
+    t.match(byName.out, /from 192\.168\.12\.2/);
+    const all = await r.run('pingall');
+    t.equal(all.code, 0, 'pingall passes');
+    t.match(
+      all.out,
+      /\nPC1 -> router1 router2 router3 PC2\nPC2 -> router1 router2 router3 PC1\n\*\*\* Results: 0% dropped \(20\/20 received\)/,
+      'the PCs among the nodes it pings (20 pairs: 3 routers, 2 PCs)',
+    );
 
     // a packet to an address no exec line routes has no route at all
     const off = await sim.node('PC1').exec('ping -c 1 -W 1 172.16.0.1');

@@ -1,11 +1,9 @@
-// `netsim exec` and `netsim check`: acting inside a running simulation from another shell,
+// `netsim exec`: acting inside a running simulation from another shell,
 // which knows it only through its state file.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnInSync, withNetnsEtc } from '../../kernel/enter.js';
-import { kindOf } from '../../model/kinds/registry.js';
 import { simDir } from '../../runtime/paths.js';
-import { pingMatrix } from '../../runtime/ping.js';
 import { type NodeState, pickRunning, type SimState } from '../../runtime/state.js';
 import { ExitError, requireRoot } from './errors.js';
 import { execMany, formatExec, selectNodes } from './exec-many.js';
@@ -73,44 +71,6 @@ function execOne(node: string, cmd: string[], opts: { sim?: string }): void {
   });
   if (res.error) throw new ExitError(res.error.message);
   process.exitCode = res.status ?? 1;
-}
-
-/**
- * `netsim check`: Mininet's pingall. By default between the end nodes (hosts, and the other
- * pingable kinds that do not forward: Kubernetes workers, etcd); `--all` adds the routers,
- * whose link addresses a lab need not announce. Pods are left to their cluster's checks.
- */
-export async function cmdCheck(opts: {
-  sim?: string;
-  json?: boolean;
-  timeout?: string;
-  all?: boolean;
-}): Promise<void> {
-  requireRoot();
-  const state = pickRunning(opts.sim);
-  const checked = state.nodes.filter(
-    (n) => n.pingable && n.ifaces.some((i) => i.addr) && (opts.all || !kindOf(n.kind, false)?.forwards),
-  );
-  const targets = checked.map((n) => ({
-    name: n.name,
-    ns: n.ns,
-    ip: n.ifaces.find((i) => i.addr)!.addr!.split('/')[0],
-  }));
-  const res = await pingMatrix(targets, {
-    timeoutMs: opts.timeout ? Number(opts.timeout) * 1000 : undefined,
-  });
-  const scope = opts.all ? 'all' : 'hosts';
-  if (opts.json) {
-    const nodes = checked.map((n, i) => ({ name: n.name, kind: n.kind, ip: targets[i].ip }));
-    process.stdout.write(`${JSON.stringify({ sim: state.name, scope, nodes, ...res }, null, 1)}\n`);
-  } else {
-    for (const r of res.results.filter((x) => !x.ok)) console.log(`FAIL ${r.src} -> ${r.dst} (${r.dstIp})`);
-    const kinds = [...new Set(checked.map((n) => n.kind))].sort().join(', ');
-    console.log(
-      `${state.name}: ${res.passed}/${res.pairs} pairs reachable, ${res.failed} failed, between ${checked.length} nodes (${kinds || 'none'}${opts.all ? '' : '; routers left out: --all'}) (${(res.ms / 1000).toFixed(2)} s)`,
-    );
-  }
-  process.exitCode = res.failed ? 1 : 0;
 }
 
 /** How many operands of the command came after a `--` on its command line (undefined: none). */

@@ -1,17 +1,17 @@
 // `netsim inspect [interfaces]` and `netsim graph`: what a running simulation is made of, seen
 // from another shell through its state file (nodes, namespaces, links), its ledger (the FRR
-// daemons it started, by PID) and read-only queries of each namespace (`ip -j addr`); and a
-// topology drawn from its file alone.
+// daemons it started, by PID) and one batched read-only query of all its namespaces
+// (`ip -j addr`, Kernel.addrStates); and a topology drawn from its file alone.
 import { writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { formatGraph, type GraphFormat, graphOf } from '../../features/clab/graph.js';
 import { FRR_BIN_DIR } from '../../features/frr/daemons.js';
+import { type AddrState, ipv4Of } from '../../kernel/addrs.js';
 import { Kernel } from '../../kernel/kernel.js';
 import { Ledger } from '../../kernel/ledger.js';
 import { loadTopology } from '../../model/load.js';
 import { simDir } from '../../runtime/paths.js';
 import { isRunning, listSimDirs, readState, type SimState } from '../../runtime/state.js';
-import { Limiter } from '../../util/limit.js';
 import { ExitError, requireRoot } from './errors.js';
 import {
   formatIfaces,
@@ -87,33 +87,13 @@ function frrDaemons(sim: string): Map<string, { name: string; pid: number }[]> {
   return out;
 }
 
-interface IpLink {
-  ifname: string;
-  link_type?: string;
-  address?: string;
-  mtu: number;
-  operstate: string;
-  addr_info?: { family: string; local: string; prefixlen: number }[];
-}
-
 /** Each node's interfaces as its namespace has them now (undefined: the namespace is gone). */
-async function liveLinks(state: SimState): Promise<Map<string, IpLink[] | undefined>> {
-  const present = new Set(Kernel.listNamespaces());
-  const out = new Map<string, IpLink[] | undefined>();
-  await new Limiter(8).each(state.nodes, async (n) => {
-    if (!present.has(n.ns)) return void out.set(n.ns, undefined);
-    const res = await Kernel.tool(n.ns, 'ip', ['-j', 'addr', 'show'], { check: false });
-    const links = res.exitCode === 0 ? (JSON.parse(res.stdout || '[]') as IpLink[]) : undefined;
-    out.set(
-      n.ns,
-      links?.filter((l) => l.link_type !== 'loopback'),
-    );
-  });
-  return out;
+async function liveLinks(state: SimState): Promise<Map<string, AddrState[] | undefined>> {
+  const read = await Kernel.addrStates(state.nodes.map((n) => n.ns));
+  return new Map(
+    [...read].map(([ns, links]) => [ns, links?.filter((l) => l.link_type !== 'loopback')] as const),
+  );
 }
-
-const ipv4 = (l: IpLink) =>
-  (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
 
 async function nodeRows(state: SimState): Promise<NodeRow[]> {
   const links = await liveLinks(state);
@@ -126,7 +106,7 @@ async function nodeRows(state: SimState): Promise<NodeRow[]> {
       kind: n.kind,
       namespace: n.ns,
       state: live ? 'running' : 'missing',
-      ipv4: (live ?? []).flatMap((l) => ipv4(l).map((address) => ({ iface: l.ifname, address }))),
+      ipv4: (live ?? []).flatMap((l) => ipv4Of(l).map((address) => ({ iface: l.ifname, address }))),
       daemons: daemons.get(n.ns) ?? [],
     };
   });
@@ -139,7 +119,7 @@ async function ifaceRows(state: SimState): Promise<IfaceRow[]> {
       sim: state.name,
       node: nodeName(n),
       iface: l.ifname,
-      ipv4: ipv4(l),
+      ipv4: ipv4Of(l),
       mac: l.address ?? '',
       mtu: l.mtu,
       state: l.operstate,

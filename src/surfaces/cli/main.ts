@@ -15,8 +15,9 @@ import { formatIssue, TopologyError } from '../../model/errors.js';
 import { PROJECT_ROOT } from '../../model/load.js';
 import { cmdWeb } from '../web/cli.js';
 import { cmdCapture } from './capture.js';
+import { CHECK_DESCRIPTION, cmdCheck } from './check.js';
 import { ExitError, requireRoot, requireRootThen } from './errors.js';
-import { cmdCheck, cmdExec, operandsAfterDash } from './exec.js';
+import { cmdExec, operandsAfterDash } from './exec.js';
 import { cmdGraph, cmdInspect } from './inspect.js';
 import { cmdClean, cmdDown, cmdLs } from './lifecycle.js';
 import { cmdExport, cmdImport, cmdScenarios, cmdValidate } from './topology.js';
@@ -104,12 +105,13 @@ export function program(): Command {
     .option('--sim <name>', 'simulation (default: the only one running)')
     .action(requireRootThen((opts) => cmdNetem('show', opts)));
   p.command('check')
-    .description(
-      "ping matrix of a running simulation (Mininet's pingall): between its hosts (kinds that do not forward: host, worker, etcd; routers and pods excluded), with --all also its routers",
-    )
+    .description(CHECK_DESCRIPTION)
     .option('--sim <name>', 'simulation (default: the only one running)')
-    .option('-a, --all', 'include the routers (their link addresses need not be announced)')
-    .option('--json', 'JSON output: {sim, scope, nodes: [{name, kind, ip}], pairs, passed, failed, results}')
+    .option('-a, --all', "add the routers to the hosts' matrix (their link addresses need not be announced)")
+    .option(
+      '--json',
+      'JSON output: {sim, scope, nodes: [{name, kind, ip, matrix}], matrices, pairs, passed, failed, results: [{src, dst, dstIp, ok, matrix}]}',
+    )
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);
   p.command('capture')
