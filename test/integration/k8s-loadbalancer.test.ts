@@ -162,6 +162,24 @@ links:
         what: "h1's ARP entry to move",
       }).catch(() => {});
       t.match(await h1.cmd(`ip neigh show ${ip}`), mac, `h1's ARP entry now names ${next}`);
+      // the dead agent's worker still has the address, but its announcement times out (3 s)
+      await waitFor(async () => !(await w.cmd('nft list set arp netsim-lb announced')).includes(ip), {
+        timeoutMs: 6000,
+        what: `${old}'s announcement to expire`,
+      });
+      t.match(
+        await w.cmd('nft list set arp netsim-lb held'),
+        ip,
+        `${old} still holds ${ip} (its agent is dead)`,
+      );
+      const h2 = sim.node('h2');
+      const dev = (await h2.cmd("ip -o -4 addr show scope global | awk '{print $2; exit}'")).trim();
+      const replies = await h2.cmd(`arping -c 3 -w 4 -I ${dev} ${ip}`);
+      const macs = [...replies.matchAll(/\[([0-9A-Fa-f:]{17})\]/g)].map((m) => m[1].toLowerCase());
+      t.ok(
+        macs.length > 0 && macs.every((m) => m === mac),
+        `only ${next} answers ARP for ${ip}: ${macs.join(' ')}`,
+      );
       await w.startAgentAndWait();
     });
 

@@ -9,8 +9,9 @@
 //   Every agent computes the same answer from the same keys, so nobody has to vote.
 // - Announcing: the address goes on the underlay interface as a /32 (label `<dev>:lb`), a
 //   gratuitous ARP (arping -U) tells the segment's hosts, and ARP requests for it are answered
-//   only while its element in the set `announced` of table `arp netsim-lb` lives: the agent
-//   refreshes that 3 s timeout every second, so a killed agent's worker stops answering by itself.
+//   (and packets to it taken) only while its element in the sets `announced` of tables
+//   `arp netsim-lb` and `ip netsim-lb` lives: the agent refreshes that 3 s timeout every second,
+//   so a killed agent's worker stops answering by itself, as a dead MetalLB speaker stops.
 //   kube-proxy's `service-ips` map then takes the traffic to the service's endpoints.
 import { createHash } from 'node:crypto';
 import type { Etcd3, Lease } from 'etcd3';
