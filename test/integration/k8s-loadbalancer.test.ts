@@ -98,6 +98,25 @@ links:
       );
     });
 
+    t.test('a LoadBalancer service from a manifest; deleting it frees its address', async (t) => {
+      const yaml = `apiVersion: v1
+kind: Service
+metadata: {name: applied}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{port: 8080, targetPort: 8000}]
+`;
+      await C0.apply(yaml);
+      const svc = await stored('applied');
+      t.equal(svc.status?.loadBalancer.ingress?.[0].ip, '192.168.67.250', 'the next free address');
+      t.equal(svc.spec.externalTrafficPolicy, 'Local');
+      t.match(svc.spec.ports[0].nodePort, Number, 'a node port as well (allocateLoadBalancerNodePorts)');
+      await C0.delete(yaml);
+      t.equal(await C0.etcd.get('/netsim/loadbalancer/ips/192.168.67.250').string(), null, 'address freed');
+    });
+
     t.test('one worker announces it (MetalLB order); a host on the underlay reaches it', async (t) => {
       const ip = await lbIp('lb');
       const want = electAnnouncer(['C0w1', 'C0w2', 'C0w3'], ip)!;
@@ -114,7 +133,15 @@ links:
       );
       t.ok(answers.size >= 2, 'spread over the endpoints');
       const mac = await macOf(sim.node(want) as WorkerNode);
-      t.match(await h1.cmd(`ip neigh show ${ip}`), mac, "h1's ARP entry names the announcer's MAC");
+      await waitFor(async () => (await h1.cmd(`ip neigh show ${ip}`)).includes(mac), {
+        timeoutMs: 5000,
+        what: "h1's ARP entry",
+      }).catch(() => {});
+      const neigh = await h1.cmd(`ip neigh show ${ip}`);
+      t.match(neigh, mac, "h1's ARP entry names the announcer's MAC");
+      if (!neigh.includes(mac))
+        for (const w of workers)
+          t.comment(`${w.name} ${await macOf(w)}: ${await w.cmd(`grep speaker ${w.agentLog} | tail -5`)}`);
     });
 
     t.test("the announcer's agent is killed: another worker takes over (gratuitous ARP)", async (t) => {

@@ -1,6 +1,6 @@
 // MetalLB's layer-2 speaker in the pod network agent: it makes one worker answer ARP for each
 // LoadBalancer address.
-// - Membership: each agent holds `/netsim/loadbalancer/speakers/<worker>` under a 2 s etcd lease
+// - Membership: each agent holds `/netsim/loadbalancer/speakers/<worker>` under a 3 s etcd lease
 //   (kept alive by the etcd client); a killed agent's key expires with its lease. MetalLB learns
 //   the live speakers through memberlist; etcd leases play that part here.
 // - Election, as MetalLB's layer-2 mode does it: the candidates for an address are the live
@@ -30,7 +30,7 @@ import { gratuitousArp, lbAddresses, nftJson, setLbAddress } from './kernel.js';
 
 const NAME = 'netsim-lb';
 const FAMILIES = ['arp', 'ip'] as const;
-const LEASE_TTL_S = 2;
+const LEASE_TTL_S = 3;
 const ANNOUNCE_TIMEOUT_S = 3;
 
 /** MetalLB's order of candidates for an address: by SHA-256 of `<node>#<ip>`. */
