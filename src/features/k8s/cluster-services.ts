@@ -117,7 +117,10 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
     {
       namespace: 'kube-system',
       clusterIP: dnsServiceIp(c.serviceCidr),
-      ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 53 }],
+      ports: [
+        { name: 'dns', protocol: 'UDP', port: 53, targetPort: 53 },
+        { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 53 },
+      ],
     },
     c.serviceCidr,
     { annotations: { [ANNOTATION_IPS]: listen } },

@@ -24,6 +24,7 @@ import {
 import type { EtcdNode } from './etcd.js';
 import { etcd3 } from './etcd-list.js';
 import { type LeaseAttrs, type NetworkConfig, parseLease, subnetOfKey } from './flannel.js';
+import { publishLbPool } from './lb-pool.js';
 import { type ApplyResult, applyManifests, deleteManifests } from './manifests/apply.js';
 import type { ManifestInput } from './manifests/input.js';
 import {
@@ -138,10 +139,7 @@ export class Cluster implements ClusterCore {
     }
   }
 
-  /**
-   * Writes flannel's network config at `<prefix>/config` once etcd answers (as an operator does
-   * with etcdctl before starting flanneld); an existing config is left as it is.
-   */
+  /** flannel's network config at `<prefix>/config` once etcd answers (an existing one stays), the LoadBalancer pool. */
   ensureNetworkConfig(): Promise<void> {
     this.configReady ??= (async () => {
       await this.waitHealthy();
@@ -151,6 +149,7 @@ export class Cluster implements ClusterCore {
         .then(this.etcd.put(key).value(JSON.stringify(this.networkConfig)))
         .commit();
       await ensureSystemNamespaces(this.etcd);
+      await publishLbPool(this.etcd, this.config, this.sim.model);
       this.controller = new EndpointsController(this.etcd);
       await this.controller.start();
       const existing = new Set((await listServices(this.etcd)).map((s) => `${s.namespace}/${s.name}`));

@@ -67,6 +67,11 @@ export const clusterFields = {
   serviceCidr: network.optional(),
   /** services created with the cluster (endpoints follow the pods they select) */
   services: z.record(z.string(), serviceSpecSchema).optional(),
+  /**
+   * addresses of LoadBalancer services, on the workers' underlay subnet (a CIDR or first-last;
+   * default: the top 8 host addresses of that subnet, see lb-pool.ts)
+   */
+  loadBalancerPool: z.string({ error: 'a CIDR or a range first-last' }).optional(),
   /** cluster DNS (default on): kube-dns at the 10th address of serviceCidr */
   dns: z.boolean().optional(),
   /** Kubernetes manifest files or directories (relative to the topology), applied once the workers are ready */
@@ -108,6 +113,8 @@ export interface ClusterConfig {
   labels?: Record<string, string>;
   serviceCidr: string;
   services: Record<string, ServiceSpec>;
+  /** as written (undefined: the default block of the underlay subnet) */
+  loadBalancerPool?: string;
   dns: boolean;
   /** as written in the topology (relative to its file) */
   manifests: string[];
@@ -205,6 +212,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     labels: spec.labels,
     serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
     services: spec.services ?? {},
+    ...(spec.loadBalancerPool ? { loadBalancerPool: spec.loadBalancerPool } : {}),
     dns: spec.dns ?? true,
     manifests: spec.manifests ?? [],
     bgp: spec.bgp,

@@ -51,3 +51,6 @@ export function parseEndpointChain(chain: string): EndpointChainName | undefined
   if (!m) return undefined;
   return { namespace: m[1], service: m[2], protocol: m[3], endpoint: m[4], ip: m[5] };
 }
+
+/** kube-proxy's chain of a service port's endpoints on this node (traffic policy Local). */
+export const localChain = (spn: string) => `local-${hashName(spn)}-${spn}`;

@@ -1,5 +1,7 @@
 // Cluster DNS (CoreDNS's kubernetes plugin, in small): a process in one worker's namespace,
-// reading Services and Pods from etcd over the simulated network and answering over UDP:
+// reading Services and Pods from etcd over the simulated network and answering over UDP and
+// TCP (RFC 1035 4.2.2: each message after a 2-byte length; an answer too long for 512 bytes of
+// UDP is cut at a record boundary with the TC bit set, and resolvers such as dig retry on TCP):
 //   <svc>.<ns>.svc.<domain>      A  the ClusterIP; for a headless service (clusterIP: None)
 //                                   one A record per ready endpoint address
 //   <a-b-c-d>.<ns>.pod.<domain>  A  a.b.c.d, when a pod of <ns> has that address
@@ -8,6 +10,7 @@
 //
 //   node agent/dns.js --etcd-endpoints http://... --listen 10.244.3.1 [--domain cluster.local]
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { sleep } from '../../../util/wait.js';
@@ -136,7 +139,8 @@ function question(msg: Buffer): { name: string; type: number; end: number } | un
 
 const RCODE = { NOERROR: 0, FORMERR: 1, NXDOMAIN: 3, REFUSED: 5 };
 
-function answer(msg: Buffer): Buffer | undefined {
+/** The answer to a query; `limit`: the most bytes it may have (512 over UDP, 65535 over TCP). */
+function answer(msg: Buffer, limit = 512): Buffer | undefined {
   if (msg.length < 12) return undefined;
   const q = question(msg);
   const head = Buffer.alloc(12);
@@ -151,12 +155,14 @@ function answer(msg: Buffer): Buffer | undefined {
   const inDomain = q.name === domain || q.name.endsWith(`.${domain}`);
   const rcode = ips ? RCODE.NOERROR : inDomain ? RCODE.NXDOMAIN : RCODE.REFUSED;
   const aa = inDomain ? 0x0400 : 0;
-  head.writeUInt16BE(0x8000 | aa | (rd << 8) | rcode, 2);
+  const all = ips && (q.type === 1 || q.type === 255) ? ips : [];
+  // at most what fits the limit, 16 bytes per A record; fewer than all: truncated (TC)
+  const room = Math.floor((limit - 12 - qsection.length) / 16);
+  const tc = all.length > room ? 0x0200 : 0;
+  head.writeUInt16BE(0x8000 | aa | tc | (rd << 8) | rcode, 2);
   head.writeUInt16BE(1, 4); // one question
   const answers: Buffer[] = [];
-  // at most what fits a 512-byte UDP answer (no TCP here): 16 bytes per A record
-  const room = Math.floor((512 - 12 - qsection.length) / 16);
-  for (const ip of ips && (q.type === 1 || q.type === 255) ? ips.slice(0, room) : []) {
+  for (const ip of all.slice(0, room)) {
     const rr = Buffer.alloc(16);
     rr.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question
     rr.writeUInt16BE(1, 2); // A
@@ -198,9 +204,36 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   // bound to one address so replies leave from it (the ClusterIP's DNAT is undone on that flow)
-  sock.bind(Number(opt.port), opt.listen, () =>
-    log(`ready: serving ${domain} on ${opt.listen}:${opt.port}/udp, ${records.size} names`),
-  );
+  await new Promise<void>((resolve) => sock.bind(Number(opt.port), opt.listen, resolve));
+  const tcp = createServer(serveTcp);
+  tcp.on('error', (e) => {
+    log(`tcp: ${e.message}`);
+    process.exit(1);
+  });
+  await new Promise<void>((resolve) => tcp.listen(Number(opt.port), opt.listen, resolve));
+  log(`ready: serving ${domain} on ${opt.listen}:${opt.port}/udp+tcp, ${records.size} names`);
+}
+
+/** DNS over TCP: messages framed by a 2-byte length, several per connection, idle 10 s. */
+function serveTcp(conn: Socket): void {
+  let buf = Buffer.alloc(0);
+  conn.setTimeout(10000, () => conn.destroy());
+  conn.on('error', () => conn.destroy());
+  conn.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const len = buf.readUInt16BE(0);
+      const out = answer(buf.subarray(2, 2 + len), 65535);
+      buf = buf.subarray(2 + len);
+      if (!out) {
+        conn.destroy();
+        return;
+      }
+      const frame = Buffer.alloc(2);
+      frame.writeUInt16BE(out.length);
+      conn.write(Buffer.concat([frame, out]));
+    }
+  });
 }
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));

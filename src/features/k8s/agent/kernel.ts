@@ -209,3 +209,27 @@ export async function nftJson(commands: unknown[]): Promise<void> {
     await rm(file, { force: true });
   }
 }
+
+/** LoadBalancer addresses the speaker put on `dev` (they carry the label `<dev>:lb`). */
+export async function lbAddresses(dev: string): Promise<string[]> {
+  const r = await json<{ addr_info?: { local: string; label?: string }[] }[]>('ip', [
+    'addr',
+    'show',
+    'dev',
+    dev,
+  ]);
+  return (r[0]?.addr_info ?? []).filter((a) => a.label === `${dev}:lb`).map((a) => a.local);
+}
+
+export async function setLbAddress(dev: string, ip: string, present: boolean): Promise<void> {
+  const args = ['addr', present ? 'replace' : 'del', `${ip}/32`, 'dev', dev];
+  await must('ip', present ? [...args, 'label', `${dev}:lb`] : args);
+}
+
+/** Gratuitous ARP (iputils arping -U): neighbours that know `ip` learn this interface's MAC. */
+export async function gratuitousArp(dev: string, ip: string): Promise<void> {
+  await must('arping', ['-q', '-U', '-c', '2', '-w', '2', '-I', dev, '-s', ip, ip]).catch(async (e) => {
+    // arping exits 1 when no reply came, which -U never expects
+    if (!/exit 1$/.test((e as Error).message)) throw e;
+  });
+}

@@ -40,6 +40,7 @@ import {
 } from './kernel.js';
 import { PolicyAgent } from './policy.js';
 import { KubeProxy } from './proxy.js';
+import { Speaker } from './speaker.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -243,12 +244,14 @@ async function main(): Promise<void> {
     setNftScratchDir(dirname(subnetFile));
     const proxy = new KubeProxy(
       etcd,
-      { clusterCidr: { addr: formatIp(cfg.network.net), len: cfg.network.prefix } },
+      { clusterCidr: { addr: formatIp(cfg.network.net), len: cfg.network.prefix }, node: opt.name },
       log,
     );
     void retry('kube-proxy', () => proxy.start());
     const policy = new PolicyAgent(etcd, opt.name!, log);
     void retry('network policy', () => policy.start());
+    const speaker = new Speaker(etcd, opt.name!, iface!, log);
+    void retry('LoadBalancer speaker', () => speaker.start());
   }
 
   // then follow the changes from exactly that revision, applied in small batches

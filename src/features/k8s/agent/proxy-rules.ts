@@ -4,16 +4,27 @@
 // Pure functions: the unit tests check the shapes without a kernel.
 import type { EndpointsObject, ServiceObject, ServicePort } from '../services/objects.js';
 import { ANNOTATION_PING, servicePortName } from '../services/objects.js';
-import { affinitySet, endpointChain, externalChain, serviceChain } from './chain-names.js';
+import { affinitySet, endpointChain, serviceChain } from './chain-names.js';
+import {
+  counter,
+  fibLocal as fibLocalOf,
+  goto,
+  jump,
+  match,
+  meta,
+  payload,
+  type Rule,
+  spread,
+} from './nft-expr.js';
+import { renderExternal, renderNoEndpoints } from './proxy-external.js';
 
 export { endpointChain, externalChain, hashName, serviceChain } from './chain-names.js';
+export type { Rule } from './nft-expr.js';
 
 export const TABLE = 'kube-proxy';
 const FAMILY = 'ip';
 export const MASQ_MARK = 0x4000;
 
-type Expr = Record<string, unknown>;
-export type Rule = Expr[];
 export type Command = Record<string, Record<string, unknown>>;
 
 export interface MapElement {
@@ -33,17 +44,13 @@ export interface Fragment {
 export interface ProxyContext {
   /** the pod network: traffic from elsewhere to a ClusterIP is masqueraded */
   clusterCidr: { addr: string; len: number };
+  /** this worker's name (endpoints' nodeName): traffic policy Local picks its endpoints */
+  node?: string;
 }
 
 const tbl = { family: FAMILY, table: TABLE };
-const payload = (protocol: string, field: string) => ({ payload: { protocol, field } });
-const meta = (key: string) => ({ meta: { key } });
-const match = (left: unknown, right: unknown, op = '=='): Expr => ({ match: { op, left, right } });
-const jump = (target: string): Expr => ({ jump: { target } });
-const goto = (target: string): Expr => ({ goto: { target } });
-const counter: Expr = { counter: { packets: 0, bytes: 0 } };
 const serviceKey = [payload('ip', 'daddr'), meta('l4proto'), payload('th', 'dport')];
-const fibLocal = match({ fib: { result: 'type', flags: ['daddr'] } }, 'local');
+const fibLocal = fibLocalOf('daddr');
 const notLoopback = match(payload('ip', 'daddr'), { prefix: { addr: '127.0.0.0', len: 8 } }, '!=');
 const newConn = match({ ct: { key: 'state' } }, 'new', 'in');
 
@@ -131,20 +138,6 @@ export function endpointIps(eps: EndpointsObject | undefined): string[] {
   return [...ips].sort();
 }
 
-/**
- * Spreads new connections evenly: endpoint i of n is taken with probability 1/(n−i). kube-proxy
- * writes `numgen random mod n vmap { 0 : goto A, 1 : goto B }`; this kernel names every such
- * anonymous map by scanning all sets of the table, so 10,000 services took 50 s to load
- * (quadratic), against 2 s with one draw per rule. Same distribution, linear cost.
- */
-function spread(chains: string[]): Rule[] {
-  return chains.map((c, i) =>
-    i === chains.length - 1
-      ? [goto(c)]
-      : [match({ numgen: { mode: 'random', mod: chains.length - i, offset: 0 } }, 0), goto(c)],
-  );
-}
-
 /** Everything one Service adds to the table, given its current endpoints. */
 export function renderService(
   svc: ServiceObject,
@@ -161,7 +154,7 @@ export function renderService(
   const element = (map: string, key: unknown, value?: unknown) =>
     f.elements.set(`${map} ${JSON.stringify(key)}`, { map, key, value });
   element('cluster-ips', vip);
-  for (const p of svc.spec.ports) renderPort(f, svc, p, ips, affinity, ctx, element);
+  for (const p of svc.spec.ports) renderPort(f, svc, p, eps, affinity, ctx, element);
   if (svc.metadata.annotations?.[ANNOTATION_PING] === 'true' && ips.length) {
     const spn = `${svc.metadata.namespace}/${svc.metadata.name}/icmp`;
     const epChains = ips.map((ip) => {
@@ -179,7 +172,7 @@ function renderPort(
   f: Fragment,
   svc: ServiceObject,
   p: ServicePort,
-  ips: string[],
+  eps: EndpointsObject | undefined,
   affinity: number,
   ctx: ProxyContext,
   element: (map: string, key: unknown, value?: unknown) => void,
@@ -187,44 +180,49 @@ function renderPort(
   const spn = servicePortName(svc, p);
   const proto = p.protocol.toLowerCase();
   const vip = svc.spec.clusterIP;
+  const ips = endpointIps(eps);
+  const base = { spn, proto, port: p.port, nodePort: p.nodePort, service: serviceChain(spn) };
   if (ips.length === 0) {
-    element('no-endpoint-services', { concat: [vip, proto, p.port] }, goto('reject-chain'));
-    if (p.nodePort) element('no-endpoint-nodeports', { concat: [proto, p.nodePort] }, goto('reject-chain'));
+    renderNoEndpoints(svc, base, element);
     return;
   }
-  const epChains: string[] = [];
-  const affinityRules: Rule[] = [];
+  const endpoints = new Map<string, { chain: string; affinity?: Rule }>();
   for (const ip of ips) {
     const ep = `${ip}/${p.targetPort}`;
     const chain = endpointChain(spn, ep);
-    epChains.push(chain);
     const rules: Rule[] = [[match(payload('ip', 'saddr'), ip), jump('mark-for-masquerade')]];
+    let affinityRule: Rule | undefined;
     if (affinity) {
       const set = affinitySet(spn, ep);
       f.sets.set(set, affinity);
       rules.push([{ set: { op: 'update', elem: payload('ip', 'saddr'), set: `@${set}` } }]);
-      affinityRules.push([match(payload('ip', 'saddr'), `@${set}`), goto(chain)]);
+      affinityRule = [match(payload('ip', 'saddr'), `@${set}`), goto(chain)];
     }
     rules.push([counter, match(meta('l4proto'), proto), { dnat: { addr: ip, port: p.targetPort } }]);
     f.chains.set(chain, rules);
+    endpoints.set(ip, { chain, affinity: affinityRule });
   }
-  const sc = serviceChain(spn);
-  f.chains.set(sc, [
-    [
-      match(payload('ip', 'daddr'), vip),
-      match(payload(proto, 'dport'), p.port),
-      match(payload('ip', 'saddr'), { prefix: ctx.clusterCidr }, '!='),
-      jump('mark-for-masquerade'),
-    ],
-    ...affinityRules,
-    ...spread(epChains),
+  const masqueradeRule: Rule = [
+    match(payload('ip', 'daddr'), vip),
+    match(payload(proto, 'dport'), p.port),
+    match(payload('ip', 'saddr'), { prefix: ctx.clusterCidr }, '!='),
+    jump('mark-for-masquerade'),
+  ];
+  const all = [...endpoints.values()];
+  f.chains.set(base.service, [
+    masqueradeRule,
+    ...all.flatMap((e) => (e.affinity ? [e.affinity] : [])),
+    ...spread(all.map((e) => e.chain)),
   ]);
-  element('service-ips', { concat: [vip, proto, p.port] }, goto(sc));
-  if (p.nodePort) {
-    const ext = externalChain(spn);
-    f.chains.set(ext, [[jump('mark-for-masquerade')], [goto(sc)]]);
-    element('service-nodeports', { concat: [proto, p.nodePort] }, goto(ext));
-  }
+  const local = ctx.node ? localIps(eps, ctx.node) : [];
+  renderExternal(f.chains, svc, { ...base, endpoints, local, masqueradeRule }, ctx.clusterCidr, element);
+}
+
+/** The endpoint IPs on one node. */
+function localIps(eps: EndpointsObject | undefined, node: string): string[] {
+  const ips = new Set<string>();
+  for (const s of eps?.subsets ?? []) for (const a of s.addresses) if (a.nodeName === node) ips.add(a.ip);
+  return [...ips].sort();
 }
 
 const EMPTY: Fragment = { chains: new Map(), sets: new Map(), elements: new Map() };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { NodeKind } from '../../../model/kinds/kind.js';
 import { planL3 } from '../../../model/kinds/l3.js';
 import { commonNodeFields } from '../../../model/spec.js';
+import { checkLbPool } from '../lb-pool.js';
 import { checkTopologyManifests } from '../manifests/topology.js';
 import { memberFields } from '../spec.js';
 
@@ -14,8 +15,11 @@ export const workerKind: NodeKind = {
   pingable: true,
   forwards: false,
   schema: z.strictObject({ ...commonNodeFields, kind: z.literal('worker'), ...memberFields }),
-  // the cluster's manifests (`manifests:`), checked once, on its first worker
-  validate: checkTopologyManifests,
+  // the cluster's manifests (`manifests:`) and LoadBalancer pool, checked once, on its first worker
+  validate(node, model, issues) {
+    checkTopologyManifests(node, model, issues);
+    checkLbPool(node, model, issues);
+  },
   plan(node, model, plan) {
     planL3(node, model, plan, { autoGateway: true });
     const s = plan.script(node.ns).sysctls;

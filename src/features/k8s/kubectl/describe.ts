@@ -2,7 +2,7 @@
 // in etcd (and, for a service, its Endpoints object).
 import type { DeploymentObject } from '../manifests/stored.js';
 import type { PodObject } from '../registry.js';
-import type { EndpointsObject, ServiceObject } from '../services/objects.js';
+import { type EndpointsObject, loadBalancerIps, type ServiceObject } from '../services/objects.js';
 import type { NodeObject } from './objects.js';
 import { formatEndpoints } from './printers.js';
 import { formatLabels, renderTable } from './table.js';
@@ -69,6 +69,9 @@ export function describeService(s: ServiceObject, ep: EndpointsObject | undefine
     ['IP Families:', 'IPv4'],
     ['IP:', s.spec.clusterIP],
     ['IPs:', s.spec.clusterIP],
+    ...(s.spec.type === 'LoadBalancer'
+      ? [['LoadBalancer Ingress:', loadBalancerIps(s).join(', ') || '<pending>'] as Line]
+      : []),
   ];
   for (const p of s.spec.ports) {
     const name = p.name ?? '<unset>';
@@ -85,7 +88,9 @@ export function describeService(s: ServiceObject, ep: EndpointsObject | undefine
     lines.push(['Endpoints:', sub ? formatEndpoints(sub).replace('<none>', '') : '']);
   }
   lines.push(['Session Affinity:', s.spec.sessionAffinity]);
-  if (s.spec.type === 'NodePort') lines.push(['External Traffic Policy:', 'Cluster']);
+  if (s.spec.type !== 'ClusterIP')
+    lines.push(['External Traffic Policy:', s.spec.externalTrafficPolicy ?? 'Cluster']);
+  lines.push(['Internal Traffic Policy:', s.spec.internalTrafficPolicy ?? 'Cluster']);
   lines.push(['Events:', '<none>']);
   return block(lines);
 }

@@ -4,7 +4,7 @@ import type { NetworkPolicyObject } from '../agent/policy.js';
 import type { IngressObject } from '../manifests/ingress.js';
 import type { DeploymentObject } from '../manifests/stored.js';
 import type { PodObject } from '../registry.js';
-import type { EndpointsObject, ServiceObject } from '../services/objects.js';
+import { type EndpointsObject, loadBalancerIps, type ServiceObject } from '../services/objects.js';
 import type { Resource } from './args.js';
 import type { KubeObject, NamespaceObject, NodeObject } from './objects.js';
 import { type EndpointSliceObject, sliceEndpoints, slicePorts } from './slices.js';
@@ -108,7 +108,7 @@ const PRINTERS: Record<Resource, Printer> = {
         s.metadata.name,
         s.spec.type,
         s.spec.clusterIP || '<none>',
-        '<none>',
+        s.spec.type === 'LoadBalancer' ? loadBalancerIps(s).join(',') || '<pending>' : '<none>',
         servicePorts(s),
         age(s.metadata.creationTimestamp, now),
       ];

@@ -86,8 +86,6 @@ export const IGNORED = {
   ],
   containerPort: ['hostPort', 'hostIP'],
   serviceSpec: [
-    'externalTrafficPolicy',
-    'internalTrafficPolicy',
     'ipFamilies',
     'ipFamilyPolicy',
     'clusterIPs',
@@ -161,8 +159,8 @@ const servicePort = z.strictObject({
 
 const serviceSpec = z.strictObject({
   type: z
-    .enum(['ClusterIP', 'NodePort'], {
-      error: 'ClusterIP or NodePort (netsim has no LoadBalancer or ExternalName)',
+    .enum(['ClusterIP', 'NodePort', 'LoadBalancer'], {
+      error: 'ClusterIP, NodePort or LoadBalancer (netsim has no ExternalName)',
     })
     .optional(),
   clusterIP: z.string({ error: 'an IPv4 address or None' }).optional(),
@@ -174,6 +172,8 @@ const serviceSpec = z.strictObject({
   sessionAffinityConfig: z
     .strictObject({ clientIP: z.strictObject({ timeoutSeconds: z.number().int().min(1).max(86400) }) })
     .optional(),
+  externalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'Cluster or Local' }).optional(),
+  internalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'Cluster or Local' }).optional(),
   ...notEmulated([...IGNORED.serviceSpec]),
 });
 

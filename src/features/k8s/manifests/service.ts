@@ -34,6 +34,8 @@ export function serviceSpec(m: ServiceManifest, note: Note): ServiceSpec {
     ...(s.sessionAffinityConfig
       ? { affinityTimeoutSeconds: s.sessionAffinityConfig.clientIP.timeoutSeconds }
       : {}),
+    ...(s.externalTrafficPolicy ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
+    ...(s.internalTrafficPolicy ? { internalTrafficPolicy: s.internalTrafficPolicy } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Etcd3 } from 'etcd3';
 import { formatPath } from '../../../model/errors.js';
 import { type Cidr, formatIp, hostRange, parseIp } from '../../../util/ipv4.js';
 import { listPrefix } from '../etcd-list.js';
+import { allocateLbIp } from './lb-ipam.js';
 import {
   ANNOTATION_PING,
   ANNOTATION_PODS,
@@ -15,6 +16,8 @@ import {
   type EndpointsObject,
   endpointsKey,
   HEADLESS,
+  lbIpKey,
+  loadBalancerIps,
   NODEPORT_MAX,
   NODEPORT_MIN,
   SERVICE_IPAM_PREFIX,
@@ -79,7 +82,7 @@ export async function createService(
     ...(p.nodePort ? { nodePort: p.nodePort } : {}),
   }));
   for (const p of ports) {
-    if (type !== 'NodePort') continue;
+    if (type === 'ClusterIP') continue;
     if (p.nodePort) {
       if (usedPorts.has(p.nodePort))
         throw new ServiceError(
@@ -97,63 +100,83 @@ export async function createService(
   if (spec.pods) annotations[ANNOTATION_PODS] = spec.pods.join(',');
   if (spec.answerPing) annotations[ANNOTATION_PING] = 'true';
   const headless = spec.clusterIP === HEADLESS;
-  const ipsTaken = headless ? {} : await strings(etcd, SERVICE_IPAM_PREFIX);
-  const { first, last } = hostRange(serviceCidr);
-  for (let attempt = 0; attempt < 10; attempt++) {
-    let ip = spec.clusterIP;
-    if (headless) {
-      // no address: nothing to allocate
-    } else if (ip) {
-      const owner = ipsTaken[serviceIpKey(ip)];
-      if (owner) throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
-    } else {
-      const dns = parseIp(dnsServiceIp(serviceCidr));
-      for (let n = first; n <= last; n++)
-        if (n !== dns && !ipsTaken[serviceIpKey(formatIp(n))]) {
-          ip = formatIp(n);
-          break;
-        }
-      if (!ip) throw new ServiceError('the service CIDR is full');
-    }
-    const obj: ServiceObject = {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: {
-        name,
-        namespace: ns,
-        uid: randomUUID(),
-        creationTimestamp: new Date().toISOString(),
-        ...(Object.keys(annotations).length ? { annotations } : {}),
-      },
-      spec: {
-        type,
-        clusterIP: ip!,
-        ...(spec.selector ? { selector: spec.selector } : {}),
-        ports,
-        sessionAffinity: spec.sessionAffinity ?? 'None',
-        ...(spec.sessionAffinity === 'ClientIP'
-          ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: spec.affinityTimeoutSeconds ?? 10800 } } }
-          : {}),
-      },
-    };
-    const put = etcd.put(specKey(ns, name)).value(JSON.stringify(obj));
-    const res = headless
-      ? await etcd.if(specKey(ns, name), 'Create', '==', 0).then(put).commit()
-      : await etcd
-          .if(specKey(ns, name), 'Create', '==', 0)
-          .and(serviceIpKey(ip!), 'Create', '==', 0)
-          .then(etcd.put(serviceIpKey(ip!)).value(`${ns}/${name}`), put)
-          .commit();
-    if (res.succeeded) return obj;
-    if (await etcd.get(specKey(ns, name)).string())
-      throw new ServiceError(`service "${ns}/${name}" already exists`);
-    if (spec.clusterIP) {
-      const owner = await etcd.get(serviceIpKey(ip!)).string();
-      throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
-    }
-    Object.assign(ipsTaken, await strings(etcd, SERVICE_IPAM_PREFIX));
+  const lbIp =
+    type === 'LoadBalancer'
+      ? await allocateLbIp(etcd, `${ns}/${name}`).catch((e: Error) => {
+          throw new ServiceError(e.message);
+        })
+      : undefined;
+  try {
+    return await put();
+  } catch (err) {
+    if (lbIp) await etcd.delete().key(lbIpKey(lbIp));
+    throw err;
   }
-  throw new ServiceError('could not allocate a ClusterIP: too many concurrent changes');
+
+  async function put(): Promise<ServiceObject> {
+    const ipsTaken = headless ? {} : await strings(etcd, SERVICE_IPAM_PREFIX);
+    const { first, last } = hostRange(serviceCidr);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      let ip = spec.clusterIP;
+      if (headless) {
+        // no address: nothing to allocate
+      } else if (ip) {
+        const owner = ipsTaken[serviceIpKey(ip)];
+        if (owner) throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
+      } else {
+        const dns = parseIp(dnsServiceIp(serviceCidr));
+        for (let n = first; n <= last; n++)
+          if (n !== dns && !ipsTaken[serviceIpKey(formatIp(n))]) {
+            ip = formatIp(n);
+            break;
+          }
+        if (!ip) throw new ServiceError('the service CIDR is full');
+      }
+      const obj: ServiceObject = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: {
+          name,
+          namespace: ns,
+          uid: randomUUID(),
+          creationTimestamp: new Date().toISOString(),
+          ...(Object.keys(annotations).length ? { annotations } : {}),
+        },
+        spec: {
+          type,
+          clusterIP: ip!,
+          ...(spec.selector ? { selector: spec.selector } : {}),
+          ports,
+          sessionAffinity: spec.sessionAffinity ?? 'None',
+          ...(spec.sessionAffinity === 'ClientIP'
+            ? {
+                sessionAffinityConfig: { clientIP: { timeoutSeconds: spec.affinityTimeoutSeconds ?? 10800 } },
+              }
+            : {}),
+          ...(type !== 'ClusterIP' ? { externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster' } : {}),
+          ...(spec.internalTrafficPolicy ? { internalTrafficPolicy: spec.internalTrafficPolicy } : {}),
+        },
+        ...(lbIp ? { status: { loadBalancer: { ingress: [{ ip: lbIp }] } } } : {}),
+      };
+      const put = etcd.put(specKey(ns, name)).value(JSON.stringify(obj));
+      const res = headless
+        ? await etcd.if(specKey(ns, name), 'Create', '==', 0).then(put).commit()
+        : await etcd
+            .if(specKey(ns, name), 'Create', '==', 0)
+            .and(serviceIpKey(ip!), 'Create', '==', 0)
+            .then(etcd.put(serviceIpKey(ip!)).value(`${ns}/${name}`), put)
+            .commit();
+      if (res.succeeded) return obj;
+      if (await etcd.get(specKey(ns, name)).string())
+        throw new ServiceError(`service "${ns}/${name}" already exists`);
+      if (spec.clusterIP) {
+        const owner = await etcd.get(serviceIpKey(ip!)).string();
+        throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
+      }
+      Object.assign(ipsTaken, await strings(etcd, SERVICE_IPAM_PREFIX));
+    }
+    throw new ServiceError('could not allocate a ClusterIP: too many concurrent changes');
+  }
 }
 
 export async function deleteService(etcd: Etcd3, name: string, ns = 'default'): Promise<void> {
@@ -165,6 +188,7 @@ export async function deleteService(etcd: Etcd3, name: string, ns = 'default'): 
     .then(
       etcd.delete().key(specKey(ns, name)),
       ...(svc.spec.clusterIP === HEADLESS ? [] : [etcd.delete().key(serviceIpKey(svc.spec.clusterIP))]),
+      ...loadBalancerIps(svc).map((ip) => etcd.delete().key(lbIpKey(ip))),
       etcd.delete().key(endpointsKey(ns, name)),
     )
     .commit();

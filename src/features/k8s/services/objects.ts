@@ -8,6 +8,12 @@ export const SERVICES_PREFIX = '/registry/services/';
 export const SPECS_PREFIX = `${SERVICES_PREFIX}specs/`;
 export const ENDPOINTS_PREFIX = `${SERVICES_PREFIX}endpoints/`;
 export const SERVICE_IPAM_PREFIX = '/registry/ipam/services/';
+/** netsim's own: LoadBalancer addresses taken from the cluster's pool (MetalLB's IPAddressPool) */
+export const LB_IPAM_PREFIX = '/netsim/loadbalancer/ips/';
+/** the pool itself, `<first>-<last>` (written by the main process when the cluster starts) */
+export const LB_POOL_KEY = '/netsim/loadbalancer/pool';
+/** a speaker's liveness key under here (a short etcd lease): which workers may announce */
+export const LB_SPEAKERS_PREFIX = '/netsim/loadbalancer/speakers/';
 /** spec.clusterIP of a headless service: no ClusterIP, no kube-proxy rules, DNS answers its endpoints */
 export const HEADLESS = 'None';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
@@ -37,15 +43,27 @@ export interface ServiceObject {
     annotations?: Record<string, string>;
   };
   spec: {
-    type: 'ClusterIP' | 'NodePort';
+    type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
     /** an address of the service CIDR, or HEADLESS */
     clusterIP: string;
     selector?: Record<string, string>;
     ports: ServicePort[];
     sessionAffinity: 'None' | 'ClientIP';
     sessionAffinityConfig?: { clientIP: { timeoutSeconds: number } };
+    /** NodePort and LoadBalancer traffic: Local = only endpoints on the receiving worker, client address kept */
+    externalTrafficPolicy?: 'Cluster' | 'Local';
+    /** ClusterIP traffic: Local = only endpoints on the client's worker */
+    internalTrafficPolicy?: 'Cluster' | 'Local';
   };
+  /** a LoadBalancer's address from the pool */
+  status?: { loadBalancer: { ingress?: { ip: string }[] } };
 }
+
+/** The LoadBalancer addresses of a service (none for other types). */
+export const loadBalancerIps = (svc: ServiceObject): string[] =>
+  svc.spec.type === 'LoadBalancer' ? (svc.status?.loadBalancer.ingress ?? []).map((i) => i.ip) : [];
+
+export const lbIpKey = (ip: string) => `${LB_IPAM_PREFIX}${ip}`;
 
 export interface EndpointAddress {
   ip: string;

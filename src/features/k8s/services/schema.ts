@@ -14,7 +14,7 @@ const port = z
 /** A service as users write it (topology file or `C0.addService(name, spec)`). */
 export const serviceSpecSchema = z.strictObject({
   namespace: z.string().regex(DNS_LABEL, 'a namespace is a DNS label').optional(),
-  type: z.enum(['ClusterIP', 'NodePort']).optional(),
+  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
   /** given, or the next free address of the cluster's service CIDR; "None": headless (DNS only) */
   clusterIP: z.string().optional(),
   selector: z
@@ -41,6 +41,10 @@ export const serviceSpecSchema = z.strictObject({
   sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
   /** ClientIP affinity timeout (Kubernetes default 10800 s) */
   affinityTimeoutSeconds: z.number().int().min(1).max(86400).optional(),
+  /** NodePort/LoadBalancer traffic only to endpoints on the receiving worker, client address kept */
+  externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+  /** ClusterIP traffic only to endpoints on the client's worker */
+  internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
   /** answer ping on the ClusterIP from an endpoint, as knetsim's VIPs did (real kube-proxy does not) */
   answerPing: z.boolean().optional(),
 });
@@ -67,13 +71,16 @@ export function checkService(
         `${spec.clusterIP} is outside the service CIDR ${formatIp(serviceCidr.net)}/${serviceCidr.prefix}`,
       );
   }
+  const type = spec.type ?? 'ClusterIP';
+  if (spec.externalTrafficPolicy && type === 'ClusterIP')
+    issue(['externalTrafficPolicy'], 'externalTrafficPolicy needs type NodePort or LoadBalancer');
   const seen = new Set<string>();
   spec.ports.forEach((p, i) => {
     const k = `${p.protocol ?? 'TCP'}/${p.port}`;
     if (seen.has(k)) issue(['ports', i, 'port'], `port ${k} is listed twice`);
     seen.add(k);
-    if (p.nodePort !== undefined && (spec.type ?? 'ClusterIP') !== 'NodePort')
-      issue(['ports', i, 'nodePort'], 'nodePort needs type: NodePort');
+    if (p.nodePort !== undefined && type === 'ClusterIP')
+      issue(['ports', i, 'nodePort'], 'nodePort needs type: NodePort or LoadBalancer');
     if (spec.ports.length > 1 && !p.name)
       issue(['ports', i, 'name'], 'with several ports, each needs a name');
   });
