@@ -13,6 +13,7 @@ import {
   processesInNamespaces,
   removeUnrecordedNamespaces,
 } from './netns.js';
+import { addUtsNamespaces } from './nodens.js';
 
 /** Per-namespace files that `ip netns exec` mounts over /etc. */
 export { NETNS_ETC };
@@ -69,17 +70,21 @@ export class Kernel {
   /** directories CNI plugins keep state in, already recorded in the ledger */
   private readonly cniDirs = new Set<string>();
 
+  /** a UTS namespace per node with its hostname (off: the benchmark measures what it costs) */
+  uts = true;
+
   constructor(readonly ledger: Ledger) {}
 
   static listNamespaces(): string[] {
     return listNamespaces();
   }
-
-  async addNamespaces(names: string[]): Promise<void> {
+  /** Network namespaces, and a UTS namespace for each in `hostnames` (kernel/nodens.ts). */
+  async addNamespaces(names: string[], hostnames = new Map<string, string>()): Promise<void> {
     if (names.length === 0) return;
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
     await ipBatch(names.map((n) => `netns add ${n}`));
     for (const n of names) this.freshIndex.set(n, 2);
+    if (this.uts) await addUtsNamespaces(hostnames, this.concurrency);
   }
 
   /**

@@ -11,6 +11,8 @@ import type { Model } from '../model/model.js';
 
 export class Plan implements PlanSink {
   readonly namespaces: string[] = [];
+  /** each node's hostname, by namespace (its own UTS namespace) */
+  readonly hostnames = new Map<string, string>();
   readonly veths: VethSpec[] = [];
   readonly scripts = new Map<string, NsScript>();
 
@@ -37,6 +39,7 @@ export function buildPlan(model: Model, features?: Features): Plan {
   const plan = new Plan(features);
   for (const node of model.nodes.values()) {
     plan.namespaces.push(node.ns);
+    plan.hostnames.set(node.ns, node.name);
     // loopback first: many daemons bind to it
     plan.script(node.ns).ip.push('link set lo up');
   }

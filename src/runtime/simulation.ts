@@ -28,6 +28,8 @@ export interface UpOptions {
   source?: string;
   /** aborts the build between phases (everything made so far is removed) */
   signal?: AbortSignal;
+  /** internal: no UTS namespace per node (the benchmark measures what they cost) */
+  uts?: boolean;
 }
 
 export interface PhaseTiming {
@@ -61,6 +63,7 @@ export class Simulation {
   ) {
     this.dir = simDir(model.name);
     this.kernel = new Kernel(new Ledger(join(this.dir, 'ledger.jsonl')));
+    this.kernel.uts = opts.uts ?? true;
     for (const l of model.links) if (l.spec.state === 'down') this.downLinks.add(l.index);
   }
 
@@ -157,7 +160,9 @@ export class Simulation {
         runtimeOf<Simulation>(node.kind).createRuntime?.(node, this) ?? new SimNode(this, node),
       );
     }
-    await this.phase('namespaces', plan.namespaces.length, () => this.kernel.addNamespaces(plan.namespaces));
+    await this.phase('namespaces', plan.namespaces.length, () =>
+      this.kernel.addNamespaces(plan.namespaces, plan.hostnames),
+    );
     await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
     const reported = await this.phase('configure', plan.scripts.size, () =>
       this.kernel.applyScripts(plan.scripts),
@@ -301,7 +306,7 @@ export class Simulation {
    * applies its plan: namespaces (recorded in the ledger first), veths, then the scripts.
    */
   async apply(plan: Plan): Promise<void> {
-    await this.kernel.addNamespaces(plan.namespaces);
+    await this.kernel.addNamespaces(plan.namespaces, plan.hostnames);
     await this.kernel.addVeths(plan.veths);
     await this.kernel.applyScripts(plan.scripts);
   }

@@ -171,7 +171,7 @@ export class ClusterPods {
             plan,
             worker.ns,
             envs.get(worker)!,
-            mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip })),
+            mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip, hostname: p.object.metadata.name })),
           );
         }
         await c.sim.apply(plan);

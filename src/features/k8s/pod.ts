@@ -100,12 +100,13 @@ export function planPods(
   plan: Plan,
   workerNs: string,
   env: SubnetEnv,
-  pods: { ns: string; ip: number }[],
+  pods: { ns: string; ip: number; hostname: string }[],
 ): void {
   const gateway = formatIp(env.subnet.ip);
   for (const p of pods) {
     const host = hostVethName(p.ip);
     plan.namespaces.push(p.ns);
+    plan.hostnames.set(p.ns, p.hostname);
     plan.veths.push({ a: { ns: p.ns, ifname: 'eth0' }, b: { ns: workerNs, ifname: host }, mtu: env.mtu });
     plan
       .script(p.ns)
