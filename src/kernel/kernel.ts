@@ -13,7 +13,7 @@ import {
   processesInNamespaces,
   removeUnrecordedNamespaces,
 } from './netns.js';
-import { addUtsNamespaces } from './nodens.js';
+import { addUtsNamespaces, nodeNamespaceNames } from './nodens.js';
 
 /** Per-namespace files that `ip netns exec` mounts over /etc. */
 export { NETNS_ETC };
@@ -77,6 +77,11 @@ export class Kernel {
 
   static listNamespaces(): string[] {
     return listNamespaces();
+  }
+
+  /** Names of the network namespaces that have UTS/mount namespace files (kernel/nodens.ts). */
+  static listNodeNamespaces(): string[] {
+    return nodeNamespaceNames('netsim-');
   }
   /** Network namespaces, and a UTS namespace for each in `hostnames` (kernel/nodens.ts). */
   async addNamespaces(names: string[], hostnames = new Map<string, string>()): Promise<void> {
