@@ -75,14 +75,10 @@ export class Kernel {
 
   constructor(readonly ledger: Ledger) {}
 
-  static listNamespaces(): string[] {
-    return listNamespaces();
-  }
+  static listNamespaces = (): string[] => listNamespaces();
 
-  /** Names of the network namespaces that have UTS/mount namespace files (kernel/nodens.ts). */
-  static listNodeNamespaces(): string[] {
-    return nodeNamespaceNames('netsim-');
-  }
+  /** Network namespaces (by name) with UTS/mount namespace files (kernel/nodens.ts). */
+  static listNodeNamespaces = (): string[] => nodeNamespaceNames('netsim-');
   /** Network namespaces, and a UTS namespace for each in `hostnames` (kernel/nodens.ts). */
   async addNamespaces(names: string[], hostnames = new Map<string, string>()): Promise<void> {
     if (names.length === 0) return;
@@ -390,9 +386,7 @@ export class Kernel {
     return processesInNamespaces(names);
   }
 
-  static alive(pid: number, start?: string): boolean {
-    return isAlive(pid, start);
-  }
+  static alive = (pid: number, start?: string): boolean => isAlive(pid, start);
 }
 
 async function ipBatch(lines: string[]): Promise<void> {
