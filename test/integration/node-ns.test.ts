@@ -4,12 +4,19 @@
 // mount behind and the host's hostname untouched.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import type { PodNode } from '../../src/features/k8s/pod.js';
 import { NODE_NS_DIR, utsFile } from '../../src/kernel/enter.js';
 import { run } from '../../src/kernel/run.js';
-import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
+import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
+import { Simulation } from '../../src/runtime/simulation.js';
+import { waitFor } from '../../src/util/wait.js';
+import { requireFrr } from '../lib/frr.js';
+import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
 import { repl } from '../lib/repl.js';
+
+const ISIS_LAB = join(PROJECT_ROOT, 'test/fixtures/clab-isis-pair/isis-pair.clab.yml');
 
 const hostHostname = hostname();
 
@@ -64,5 +71,29 @@ links:
     t.same(mountsOf(name), [], 'no mount left after teardown');
     for (const ns of namespaces) t.notOk(existsSync(utsFile(ns)), `${ns}: UTS file removed`);
     t.equal(hostname(), hostHostname, "the host's hostname is still unchanged");
+  });
+
+  t.test('IS-IS lists the neighbour under its node name (FRR takes the UTS hostname)', async (t) => {
+    if (!requireFrr(t)) return;
+    const { model } = await loadTopology(ISIS_LAB, { simName: uniqueName('isis') });
+    const sim = await Simulation.up(model);
+    t.teardown(() => sim.down());
+    for (const [me, peer] of [
+      ['r1', 'r2'],
+      ['r2', 'r1'],
+    ]) {
+      // the adjacency comes up under the System Id; the name follows with the peer's LSP
+      const named = new RegExp(`^\\s*${peer}\\s+eth1\\s+2\\s+Up`, 'm');
+      let out = '';
+      await waitFor(
+        async () => {
+          out = await sim.node(me).cmd("vtysh -c 'show isis neighbor'");
+          return named.test(out);
+        },
+        { timeoutMs: 60000, what: `${me}'s IS-IS adjacency up with ${peer} named` },
+      ).catch(() => undefined);
+      t.match(out, named, `${me} lists ${peer} by name`);
+      t.notMatch(out, new RegExp(`\\b${hostHostname}\\b`), `${me} lists no one under the machine's name`);
+    }
   });
 }
