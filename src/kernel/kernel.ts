@@ -85,7 +85,7 @@ export class Kernel {
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
     await ipBatch(names.map((n) => `netns add ${n}`));
     for (const n of names) this.freshIndex.set(n, 2);
-    if (this.uts) await addUtsNamespaces(hostnames, this.concurrency);
+    if (this.uts) await addUtsNamespaces(hostnames);
   }
 
   /**
