@@ -32,6 +32,11 @@ export function mntFile(ns: string): string {
   return `${NODE_NS_DIR}/${ns}.mnt`;
 }
 
+/** Where a node with a root of its own keeps it (a tmpfs, mounted inside its namespace only). */
+export function rootDir(ns: string): string {
+  return `${NODE_NS_DIR}/${ns}.root`;
+}
+
 /**
  * nsenter's options that enter node `ns`: its network namespace, and its UTS and mount
  * namespaces when it has them (`netOnly`: the UTS one but not its file system view, for a

@@ -2,11 +2,12 @@
 // (one `ip -batch` for all namespaces and veths, at most one process chain per namespace
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from './cni.js';
 import { NETNS_ETC, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
+import { addMountNamespaces, type Bind } from './mounts.js';
 import {
   deleteNamespaces,
   listNamespaces,
@@ -14,13 +15,12 @@ import {
   removeUnrecordedNamespaces,
 } from './netns.js';
 import { addUtsNamespaces, nodeNamespaceNames } from './nodens.js';
-
-/** Per-namespace files that `ip netns exec` mounts over /etc. */
-export { NETNS_ETC };
-
 import { isAlive, processStartTime, stopProcess } from './proc.js';
 import { KernelError, type RunOptions, type RunResult, run, sh } from './run.js';
 import { DEFAULT_SHELLS, heredoc, nsenter, runShellJobs, type ShellJob, shellQuote } from './shells.js';
+
+/** Per-namespace files that `ip netns exec` mounts over /etc. */
+export { NETNS_ETC };
 
 export interface VethSpec {
   a: { ns: string; ifname: string; mac?: string };
@@ -76,16 +76,21 @@ export class Kernel {
   constructor(readonly ledger: Ledger) {}
 
   static listNamespaces = (): string[] => listNamespaces();
-
   /** Network namespaces (by name) with UTS/mount namespace files (kernel/nodens.ts). */
   static listNodeNamespaces = (): string[] => nodeNamespaceNames('netsim-');
-  /** Network namespaces, and a UTS namespace for each in `hostnames` (kernel/nodens.ts). */
-  async addNamespaces(names: string[], hostnames = new Map<string, string>()): Promise<void> {
+
+  /** Network namespaces; a UTS one for each in `hostnames`, a mount one for each in `binds`. */
+  async addNamespaces(
+    names: string[],
+    hostnames = new Map<string, string>(),
+    binds = new Map<string, Bind[]>(),
+  ): Promise<void> {
     if (names.length === 0) return;
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
     await ipBatch(names.map((n) => `netns add ${n}`));
     for (const n of names) this.freshIndex.set(n, 2);
     if (this.uts) await addUtsNamespaces(hostnames);
+    await addMountNamespaces(binds, this.concurrency);
   }
 
   /**
@@ -391,8 +396,4 @@ export class Kernel {
 
 async function ipBatch(lines: string[]): Promise<void> {
   await run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
-}
-
-export function ensureDir(path: string): void {
-  if (!existsSync(path)) mkdirSync(path, { recursive: true });
 }

@@ -4,11 +4,12 @@
 // - UTS: the node's hostname. All of a build's are made by one process (perl's syscall, as
 //   `unshare --uts=FILE hostname NAME` would do each: unshare(2), sethostname(2), then bind
 //   /proc/self/ns/uts on FILE); a process per node cost ~4 ms each, a third of a 200-node build.
+// - mount: a node with binds (kernel/mounts.ts).
 // The directory is a bind mount of itself with private propagation (as `ip netns` makes
 // /run/netns its own mount): a mount namespace's file may only be bound where the binding
 // cannot propagate back into that namespace.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { mntFile, NODE_NS_DIR, utsFile } from './enter.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { mntFile, NODE_NS_DIR, rootDir, utsFile } from './enter.js';
 import { run } from './run.js';
 
 /** The kernel keeps at most this many bytes of a hostname. */
@@ -63,10 +64,17 @@ export async function addUtsNamespaces(hostnames: Map<string, string>): Promise<
 /** Every namespace file of these nodes, unbound and removed (those that exist). */
 export async function removeNodeNamespaces(namespaces: string[]): Promise<void> {
   const files = namespaces.flatMap((ns) => [mntFile(ns), utsFile(ns)]).filter((f) => existsSync(f));
-  if (files.length === 0) return;
   // -l: a mount namespace file can be busy while a process still holds it; it goes with them
-  await run('umount', ['-l', ...files], { check: false });
+  if (files.length) await run('umount', ['-l', ...files], { check: false });
   for (const f of files) rmSync(f, { force: true });
+  // a node's own root is a tmpfs inside its mount namespace only: on the host an empty
+  // directory (rmdir, never a recursive removal, whatever it might hold)
+  for (const ns of namespaces)
+    try {
+      rmdirSync(rootDir(ns));
+    } catch {
+      /* none */
+    }
 }
 
 /** Node namespace files named after `prefix…` network namespaces (`netsim clean --all`). */
@@ -74,7 +82,7 @@ export function nodeNamespaceNames(prefix: string): string[] {
   try {
     return readdirSync(NODE_NS_DIR)
       .filter((f) => f.startsWith(prefix))
-      .map((f) => f.replace(/\.(uts|mnt)$/, ''));
+      .map((f) => f.replace(/\.(uts|mnt|root)$/, ''));
   } catch {
     return [];
   }

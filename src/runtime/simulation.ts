@@ -161,7 +161,7 @@ export class Simulation {
       );
     }
     await this.phase('namespaces', plan.namespaces.length, () =>
-      this.kernel.addNamespaces(plan.namespaces, plan.hostnames),
+      this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds),
     );
     await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
     const reported = await this.phase('configure', plan.scripts.size, () =>
@@ -306,7 +306,7 @@ export class Simulation {
    * applies its plan: namespaces (recorded in the ledger first), veths, then the scripts.
    */
   async apply(plan: Plan): Promise<void> {
-    await this.kernel.addNamespaces(plan.namespaces, plan.hostnames);
+    await this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds);
     await this.kernel.addVeths(plan.veths);
     await this.kernel.applyScripts(plan.scripts);
   }
