@@ -98,7 +98,8 @@ export const NETNS_ETC = '/etc/netns';
  */
 export function withNetnsEtc(ns: string, argv: string[]): string[] {
   const own = `${NETNS_ETC}/${ns}/resolv.conf`;
-  if (!existsSync(own)) return argv;
+  // a node with a mount namespace of its own has it bound there already (Kernel.writeNetnsFiles)
+  if (!existsSync(own) || existsSync(mntFile(ns))) return argv;
   return ['sh', '-c', withFileBound(own, '/etc/resolv.conf', argv.map(shellQuote).join(' '))];
 }
 

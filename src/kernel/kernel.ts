@@ -7,7 +7,7 @@ import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from
 import { NETNS_ETC, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
-import { addMountNamespaces, type Bind } from './mounts.js';
+import { addMountNamespaces, type Bind, writeEtcFiles } from './mounts.js';
 import {
   deleteNamespaces,
   listNamespaces,
@@ -361,16 +361,10 @@ export class Kernel {
     await Promise.all(procs.map((p) => stopProcess(p.pid, p.start)));
   }
 
-  /**
-   * Writes /etc/netns/<ns>/<file> (recorded first): what `ip netns exec` bind-mounts over
-   * /etc/<file>, e.g. a pod's own resolv.conf.
-   */
-  writeNetnsFiles(files: { ns: string; file: string; content: string }[]): void {
+  /** /etc/netns/<ns>/<file>s (recorded first), bound over /etc/<file> in the node's own mount namespace. */
+  async writeNetnsFiles(files: { ns: string; file: string; content: string }[]): Promise<void> {
     this.ledger.append(files.map((f) => ({ t: 'file' as const, path: `${NETNS_ETC}/${f.ns}` })));
-    for (const f of files) {
-      mkdirSync(`${NETNS_ETC}/${f.ns}`, { recursive: true });
-      writeFileSync(`${NETNS_ETC}/${f.ns}/${f.file}`, f.content);
-    }
+    await addMountNamespaces(writeEtcFiles(files), this.concurrency);
   }
 
   removeNetnsFiles(namespaces: string[]): void {

@@ -9,8 +9,8 @@
 //   root of its own: a tmpfs holding a bind of each of the host's top-level entries (symlinks
 //   copied), the missing directories made in the tmpfs, then pivot_root into it;
 // - any other missing destination (a new file in a host directory, `/etc/new.conf`) is refused.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { mntFile, rootDir, shellQuote } from './enter.js';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mntFile, NETNS_ETC, rootDir, shellQuote } from './enter.js';
 import { ensureNodeNsDir } from './nodens.js';
 import { KernelError } from './run.js';
 import { runShellJobs, type ShellJob } from './shells.js';
@@ -92,4 +92,19 @@ export async function addMountNamespaces(binds: Map<string, Bind[]>, shells?: nu
     };
   });
   await runShellJobs(jobs, shells);
+}
+
+/**
+ * Writes /etc/netns/<ns>/<file> (where `ip netns exec` finds a namespace's own /etc files) and
+ * returns, per namespace, the binds that put them over /etc/<file>.
+ */
+export function writeEtcFiles(files: { ns: string; file: string; content: string }[]): Map<string, Bind[]> {
+  const binds = new Map<string, Bind[]>();
+  for (const f of files) {
+    const src = `${NETNS_ETC}/${f.ns}/${f.file}`;
+    mkdirSync(`${NETNS_ETC}/${f.ns}`, { recursive: true });
+    writeFileSync(src, f.content);
+    binds.set(f.ns, [...(binds.get(f.ns) ?? []), { src, dst: `/etc/${f.file}`, ro: false }]);
+  }
+  return binds;
 }

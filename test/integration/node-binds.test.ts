@@ -9,6 +9,7 @@ import t from 'tap';
 import { mntFile, NODE_NS_DIR } from '../../src/kernel/enter.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import { Simulation } from '../../src/runtime/simulation.js';
+import { runNetsim, startUp, waitReady } from '../lib/cli.js';
 import { requireRoot, uniqueName } from '../lib/harness.js';
 
 const DIR = join(PROJECT_ROOT, 'test/fixtures/clab-binds');
@@ -72,5 +73,20 @@ if (requireRoot(t)) {
     t.notOk(existsSync('/config'), 'nor a /config on the host');
     t.equal(readFileSync('/etc/hosts', 'utf8'), hosts, "the host's /etc/hosts is unchanged");
     t.equal(hostname(), host, "the host's hostname is unchanged");
+  });
+
+  t.test('kill -9 of netsim up with a bound lab, then netsim clean NAME', async (t) => {
+    const name = uniqueName('bk');
+    const fg = startUp(t, LAB, name);
+    await waitReady(fg, name);
+    const exec = await runNetsim(['exec', '--sim', name, 'h1', '--', 'cat', '/config/readonly.txt']);
+    t.equal(exec.stdout, 'read-only by the lab\n', 'netsim exec enters the mount namespace');
+    t.ok(leftovers(name).length > 0, 'before: namespace files and mounts');
+    fg.child.kill('SIGKILL');
+    await fg.exited;
+    t.ok(leftovers(name).length > 0, 'kill -9 left them');
+    t.equal((await runNetsim(['clean', name])).code, 0, `netsim clean ${name}`);
+    t.same(leftovers(name), [], 'after: no mount, namespace file or root of it');
+    t.notOk(existsSync('/config'), 'and no /config on the host');
   });
 }

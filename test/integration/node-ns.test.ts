@@ -56,6 +56,19 @@ links:
       t.ok(existsSync(utsFile(sim.node(node).ns)), `${node}: UTS namespace file under ${NODE_NS_DIR}`);
     }
     t.equal(hostname(), hostHostname, "the host's hostname is unchanged");
+    const hosts = await sim.node('c1').cmd('cat /etc/hosts');
+    t.match(hosts, /^127\.0\.0\.1\tlocalhost$/m, "the pod's /etc/hosts: localhost");
+    t.match(
+      hosts,
+      new RegExp(`^${sim.node('c1').ip}\\tc1$`, 'm'),
+      'and its own IP and name, as the kubelet writes it',
+    );
+    t.equal(
+      (await sim.node('c1').exec('getent hosts c1')).stdout.split(/\s+/)[0],
+      sim.node('c1').ip,
+      'so its name resolves to its IP inside it',
+    );
+    t.not(readFileSync('/etc/hosts', 'utf8'), hosts, "the host's /etc/hosts is not the pod's");
     const r = repl(sim);
     t.match((await r.run('h1 hostname')).out, /^h1\n/, 'REPL: h1 hostname');
     t.match((await r.run('C0w1/c1 hostname')).out, /^c1\n/, 'REPL: C0w1/c1 hostname prints the pod name');
