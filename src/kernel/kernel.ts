@@ -87,9 +87,9 @@ export class Kernel {
   ): Promise<void> {
     if (names.length === 0) return;
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
-    await ipBatch(names.map((n) => `netns add ${n}`));
+    // side by side: the UTS namespaces need nothing of the network ones (only their names)
+    await Promise.all([ipBatch(names.map((n) => `netns add ${n}`)), this.uts && addUtsNamespaces(hostnames)]);
     for (const n of names) this.freshIndex.set(n, 2);
-    if (this.uts) await addUtsNamespaces(hostnames);
     await addMountNamespaces(binds, this.concurrency);
   }
 
