@@ -20,9 +20,10 @@ export interface NetsimRun {
   timings: PhaseTiming[];
 }
 
-export async function runNetsim(topo: string): Promise<NetsimRun> {
+/** `uts: false`: no UTS namespace per node (to measure what they cost). */
+export async function runNetsim(topo: string, opts: { uts?: boolean } = {}): Promise<NetsimRun> {
   const t0 = performance.now();
-  const sim = await Simulation.up(benchModel(topo, 'bench'));
+  const sim = await Simulation.up(benchModel(topo, 'bench'), { uts: opts.uts });
   const t1 = performance.now();
   await sim.down();
   const t2 = performance.now();

@@ -19,12 +19,13 @@ import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
 import { multiclusterSuite } from './multicluster.js';
 import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
 import { runServices, type ServicesRun } from './services.js';
+import { utsSuite } from './uts.js';
 
 const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
-const SUITES = ['engine', 'frr', 'k8s', 'services', 'clab', 'multicluster'];
+const SUITES = ['engine', 'uts', 'frr', 'k8s', 'services', 'clab', 'multicluster'];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -336,15 +337,17 @@ async function main(): Promise<void> {
     const lines =
       suite === 'engine'
         ? await engineSuite(reps, topos, values['no-mininet'] ?? false, Number(values['ping-reps']), log)
-        : suite === 'frr'
-          ? await frrSuite(reps, log)
-          : suite === 'k8s'
-            ? await k8sSuite(reps, log)
-            : suite === 'clab'
-              ? await clabSuite(reps, log)
-              : suite === 'multicluster'
-                ? await multiclusterSuite(reps, log)
-                : await servicesSuite(log);
+        : suite === 'uts'
+          ? await utsSuite(Math.max(reps, 5), log)
+          : suite === 'frr'
+            ? await frrSuite(reps, log)
+            : suite === 'k8s'
+              ? await k8sSuite(reps, log)
+              : suite === 'clab'
+                ? await clabSuite(reps, log)
+                : suite === 'multicluster'
+                  ? await multiclusterSuite(reps, log)
+                  : await servicesSuite(log);
     const report = `${lines.join('\n')}\n`;
     console.log(report);
     const out = join(resultsDir, `${suite}.md`);

@@ -169,7 +169,12 @@ export async function execCniMany(
     calls.forEach((call, i) => {
       if (out[i]) return;
       const env = Object.entries(cniEnv(call)).map(([k, v]) => `${k}=${shellQuote(v)}`);
-      const [file, args] = inNamespace(call.hostNs, join(call.cniPath ?? DEFAULT_CNI_PATH, call.type), []);
+      const [file, args] = inNamespace(
+        call.hostNs,
+        join(call.cniPath ?? DEFAULT_CNI_PATH, call.type),
+        [],
+        true,
+      );
       const cmd = [file, ...args].map(shellQuote).join(' ');
       jobs.push({
         ns: `cni${i}`,

@@ -16,10 +16,48 @@ export type { ChildProcess };
 
 export const NETNS_DIR = '/run/netns';
 
+/**
+ * A node's other namespaces (its hostname's UTS namespace, its own mount namespace when it has
+ * binds or its own /etc/hosts), kept as bind-mounted files named after the network namespace,
+ * as /run/netns keeps those: entering needs only the name. The directory is its own private
+ * mount (kernel/nodens.ts), which a mount namespace's file requires.
+ */
+export const NODE_NS_DIR = '/run/netsim-ns';
+
+export function utsFile(ns: string): string {
+  return `${NODE_NS_DIR}/${ns}.uts`;
+}
+
+export function mntFile(ns: string): string {
+  return `${NODE_NS_DIR}/${ns}.mnt`;
+}
+
+/** Where a node with a root of its own keeps it (a tmpfs, mounted inside its namespace only). */
+export function rootDir(ns: string): string {
+  return `${NODE_NS_DIR}/${ns}.root`;
+}
+
+/**
+ * nsenter's options that enter node `ns`: its network namespace, and its UTS and mount
+ * namespaces when it has them (`netOnly`: the UTS one but not its file system view, for a
+ * CNI plugin that opens other namespaces' files under /run/netns).
+ */
+export function enterOptions(ns: string, netOnly = false): string[] {
+  const out = [`--net=${NETNS_DIR}/${ns}`];
+  if (existsSync(utsFile(ns))) out.push(`--uts=${utsFile(ns)}`);
+  if (!netOnly && existsSync(mntFile(ns))) out.push(`--mount=${mntFile(ns)}`, '--wd=.');
+  return out;
+}
+
 /** argv that runs `cmd args` inside `ns` (or in the caller's namespace when ns is undefined). */
-export function inNamespace(ns: string | undefined, cmd: string, args: string[]): [string, string[]] {
+export function inNamespace(
+  ns: string | undefined,
+  cmd: string,
+  args: string[],
+  netOnly = false,
+): [string, string[]] {
   if (!ns) return [cmd, args];
-  return ['nsenter', [`--net=${NETNS_DIR}/${ns}`, '--', cmd, ...args]];
+  return ['nsenter', [...enterOptions(ns, netOnly), '--', cmd, ...args]];
 }
 
 /**
@@ -60,7 +98,8 @@ export const NETNS_ETC = '/etc/netns';
  */
 export function withNetnsEtc(ns: string, argv: string[]): string[] {
   const own = `${NETNS_ETC}/${ns}/resolv.conf`;
-  if (!existsSync(own)) return argv;
+  // a node with a mount namespace of its own has it bound there already (Kernel.writeNetnsFiles)
+  if (!existsSync(own) || existsSync(mntFile(ns))) return argv;
   return ['sh', '-c', withFileBound(own, '/etc/resolv.conf', argv.map(shellQuote).join(' '))];
 }
 

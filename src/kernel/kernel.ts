@@ -2,25 +2,26 @@
 // (one `ip -batch` for all namespaces and veths, at most one process chain per namespace
 // for its own configuration, started by a few shells) and recorded in the ledger before
 // they happen.
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { readAddrStates } from './addrs.js';
 import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from './cni.js';
 import { NETNS_ETC, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
+import { addMountNamespaces, type Bind, writeEtcFiles } from './mounts.js';
 import {
   deleteNamespaces,
   listNamespaces,
   processesInNamespaces,
   removeUnrecordedNamespaces,
 } from './netns.js';
-
-/** Per-namespace files that `ip netns exec` mounts over /etc. */
-export { NETNS_ETC };
-
+import { addUtsNamespaces, nodeNamespaceNames } from './nodens.js';
 import { isAlive, processStartTime, stopProcess } from './proc.js';
 import { KernelError, type RunOptions, type RunResult, run, sh } from './run.js';
 import { DEFAULT_SHELLS, heredoc, nsenter, runShellJobs, type ShellJob, shellQuote } from './shells.js';
+
+/** Per-namespace files that `ip netns exec` mounts over /etc. */
+export { NETNS_ETC };
 
 export interface VethSpec {
   a: { ns: string; ifname: string; mac?: string };
@@ -70,20 +71,32 @@ export class Kernel {
   /** directories CNI plugins keep state in, already recorded in the ledger */
   private readonly cniDirs = new Set<string>();
 
+  /** a UTS namespace per node with its hostname (off: the benchmark measures what it costs) */
+  uts = true;
+
   constructor(readonly ledger: Ledger) {}
 
   /** `ip -j addr show` of many namespaces by a few shells (addrs.ts); undefined: a namespace gone */
   static readonly addrStates = readAddrStates;
+  static listNamespaces = (): string[] => listNamespaces();
+  /** Network namespaces (by name) with UTS/mount namespace files (kernel/nodens.ts). */
+  static listNodeNamespaces = (): string[] => nodeNamespaceNames('netsim-');
 
-  static listNamespaces(): string[] {
-    return listNamespaces();
-  }
-
-  async addNamespaces(names: string[]): Promise<void> {
+  /** Network namespaces; a UTS one for each in `hostnames`, a mount one for each in `binds`. */
+  async addNamespaces(
+    names: string[],
+    hostnames = new Map<string, string>(),
+    binds = new Map<string, Bind[]>(),
+  ): Promise<void> {
     if (names.length === 0) return;
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
-    await ipBatch(names.map((n) => `netns add ${n}`));
+    // side by side: the UTS namespaces need nothing of the network ones (only their names)
+    // allSettled: when one fails, the other has ended too before teardown looks for its files
+    const uts = this.uts && addUtsNamespaces(hostnames);
+    const made = await Promise.allSettled([ipBatch(names.map((n) => `netns add ${n}`)), uts]);
+    for (const r of made) if (r.status === 'rejected') throw r.reason;
     for (const n of names) this.freshIndex.set(n, 2);
+    await addMountNamespaces(binds, this.concurrency);
   }
 
   /**
@@ -354,16 +367,10 @@ export class Kernel {
     await Promise.all(procs.map((p) => stopProcess(p.pid, p.start)));
   }
 
-  /**
-   * Writes /etc/netns/<ns>/<file> (recorded first): what `ip netns exec` bind-mounts over
-   * /etc/<file>, e.g. a pod's own resolv.conf.
-   */
-  writeNetnsFiles(files: { ns: string; file: string; content: string }[]): void {
+  /** /etc/netns/<ns>/<file>s (recorded first), bound over /etc/<file> in the node's own mount namespace. */
+  async writeNetnsFiles(files: { ns: string; file: string; content: string }[]): Promise<void> {
     this.ledger.append(files.map((f) => ({ t: 'file' as const, path: `${NETNS_ETC}/${f.ns}` })));
-    for (const f of files) {
-      mkdirSync(`${NETNS_ETC}/${f.ns}`, { recursive: true });
-      writeFileSync(`${NETNS_ETC}/${f.ns}/${f.file}`, f.content);
-    }
+    await addMountNamespaces(writeEtcFiles(files), this.concurrency);
   }
 
   removeNetnsFiles(namespaces: string[]): void {
@@ -384,15 +391,9 @@ export class Kernel {
     return processesInNamespaces(names);
   }
 
-  static alive(pid: number, start?: string): boolean {
-    return isAlive(pid, start);
-  }
+  static alive = (pid: number, start?: string): boolean => isAlive(pid, start);
 }
 
 async function ipBatch(lines: string[]): Promise<void> {
   await run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
-}
-
-export function ensureDir(path: string): void {
-  if (!existsSync(path)) mkdirSync(path, { recursive: true });
 }

@@ -3,6 +3,7 @@
 // methods of the same names delegate here.
 import { readdirSync, statSync } from 'node:fs';
 import { NETNS_DIR } from './enter.js';
+import { removeNodeNamespaces } from './nodens.js';
 import { run } from './run.js';
 
 export function listNamespaces(): string[] {
@@ -31,8 +32,9 @@ export function processesInNamespaces(names: Set<string>): number[] {
   return pids;
 }
 
-/** Deletes those of `names` that exist, in one `ip -batch`. */
+/** Deletes those of `names` that exist, in one `ip -batch`, with their nodes' other namespaces. */
 export async function deleteNamespaces(names: string[]): Promise<void> {
+  await removeNodeNamespaces(names);
   const present = new Set(listNamespaces());
   const doomed = names.filter((n) => present.has(n));
   if (doomed.length === 0) return;

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellQuote } from './enter.js';
-import { KernelError, NETNS_DIR, run } from './run.js';
+import { enterOptions, shellQuote } from './enter.js';
+import { KernelError, run } from './run.js';
 
 export { shellQuote };
 
@@ -33,7 +33,7 @@ export function assertNsName(ns: string): void {
 
 /** `cmd...` run inside the namespace (its argv already shell-safe). */
 export function nsenter(ns: string, cmd: string): string {
-  return `nsenter --net=${NETNS_DIR}/${ns} ${cmd}`;
+  return `nsenter ${enterOptions(ns).join(' ')} ${cmd}`;
 }
 
 /** A here-document: `cmd <<'TAG'` with the lines, then `|| fail ns`. */

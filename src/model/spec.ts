@@ -72,6 +72,13 @@ export const commonNodeFields = {
   sysctls: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   /** shell lines run inside the node after the network is up */
   exec: z.array(z.string()).optional(),
+  /**
+   * `/source:/destination[:ro]`: the source appears at the destination in the node's own
+   * mount namespace (containerlab's binds); the rest of the file system is the host's
+   */
+  binds: z
+    .array(z.string().regex(/^\/[^:]*:\/[^:]*(:ro|:rw)?$/, 'not "/source:/destination" or "...:ro"'))
+    .optional(),
 };
 
 export const linkSpec = z.strictObject({

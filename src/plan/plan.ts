@@ -4,6 +4,7 @@
 
 import type { Features } from '../kernel/features.js';
 import { emptyScript, type NsScript, type VethSpec } from '../kernel/kernel.js';
+import { type Bind, parseBind } from '../kernel/mounts.js';
 import { TopologyError } from '../model/errors.js';
 import type { PlanSink } from '../model/kinds/kind.js';
 import { kindOf } from '../model/kinds/registry.js';
@@ -11,6 +12,10 @@ import type { Model } from '../model/model.js';
 
 export class Plan implements PlanSink {
   readonly namespaces: string[] = [];
+  /** each node's hostname, by namespace (its own UTS namespace) */
+  readonly hostnames = new Map<string, string>();
+  /** binds of the nodes that have them, by namespace (their own mount namespace) */
+  readonly binds = new Map<string, Bind[]>();
   readonly veths: VethSpec[] = [];
   readonly scripts = new Map<string, NsScript>();
 
@@ -37,6 +42,9 @@ export function buildPlan(model: Model, features?: Features): Plan {
   const plan = new Plan(features);
   for (const node of model.nodes.values()) {
     plan.namespaces.push(node.ns);
+    plan.hostnames.set(node.ns, node.name);
+    const binds = node.spec.binds as string[] | undefined;
+    if (binds?.length) plan.binds.set(node.ns, binds.map(parseBind));
     // loopback first: many daemons bind to it
     plan.script(node.ns).ip.push('link set lo up');
   }

@@ -1,6 +1,6 @@
 // A running simulation: builds the plan in phases (with progress and timings), owns the live
 // node objects, and tears everything down through the ledger.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Features, probeFeatures } from '../kernel/features.js';
 import { Kernel, type LinkState } from '../kernel/kernel.js';
@@ -14,6 +14,7 @@ import { buildPlan, type Plan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
 import { sleep } from '../util/wait.js';
 import { SimEvents } from './events.js';
+import { runExecLines } from './exec-lines.js';
 import { runtimeOf } from './kind-runtime.js';
 import { type LearnedAddrs, learnAddrs } from './learned.js';
 import { SimNode } from './node.js';
@@ -29,6 +30,8 @@ export interface UpOptions {
   source?: string;
   /** aborts the build between phases (everything made so far is removed) */
   signal?: AbortSignal;
+  /** internal: no UTS namespace per node (the benchmark measures what they cost) */
+  uts?: boolean;
 }
 
 export interface PhaseTiming {
@@ -64,6 +67,7 @@ export class Simulation {
   ) {
     this.dir = simDir(model.name);
     this.kernel = new Kernel(new Ledger(join(this.dir, 'ledger.jsonl')));
+    this.kernel.uts = opts.uts ?? true;
     for (const l of model.links) if (l.spec.state === 'down') this.downLinks.add(l.index);
   }
 
@@ -160,7 +164,9 @@ export class Simulation {
         runtimeOf<Simulation>(node.kind).createRuntime?.(node, this) ?? new SimNode(this, node),
       );
     }
-    await this.phase('namespaces', plan.namespaces.length, () => this.kernel.addNamespaces(plan.namespaces));
+    await this.phase('namespaces', plan.namespaces.length, () =>
+      this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds),
+    );
     await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
     const reported = await this.phase('configure', plan.scripts.size, () =>
       this.kernel.applyScripts(plan.scripts),
@@ -179,19 +185,15 @@ export class Simulation {
     if (execs.length) {
       await this.phase('exec', execs.length, (done) =>
         pool(execs, 8, async (n) => {
-          // output goes to a file, not a pipe: a line that starts a background process
-          // ("sleep 1000 &") would otherwise hold the pipe open and the build would wait for it
-          const logFile = join(this.dir, `exec-${n.name}.log`);
-          for (const line of n.spec.exec as string[]) {
-            const start = existsSync(logFile) ? statSync(logFile).size : 0;
-            const r = await this.node(n.name).exec(`{ ${line}\n} >>'${logFile}' 2>&1 </dev/null`);
-            if (r.exitCode !== 0) {
-              const output = readFileSync(logFile).subarray(start).toString().trim().split('\n');
-              this.log(
-                `  warning: ${n.name}: "${line}" exited ${r.exitCode}: ${output.slice(-3).join(' | ')}`,
-              );
-            }
-          }
+          const node = this.node(n.name);
+          const log = join(this.dir, `exec-${n.name}.log`);
+          await runExecLines(
+            n.name,
+            n.spec.exec as string[],
+            (l) => node.exec(l),
+            log,
+            (w) => this.log(w),
+          );
           done();
         }),
       );
@@ -309,7 +311,7 @@ export class Simulation {
    * applies its plan: namespaces (recorded in the ledger first), veths, then the scripts.
    */
   async apply(plan: Plan): Promise<void> {
-    await this.kernel.addNamespaces(plan.namespaces);
+    await this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds);
     await this.kernel.addVeths(plan.veths);
     await this.kernel.applyScripts(plan.scripts);
   }

@@ -7,6 +7,7 @@ import { Ledger } from '../kernel/ledger.js';
 import { releaseNeighThresholds } from '../kernel/neigh.js';
 import { deleteNamespaces } from '../kernel/netns.js';
 import { deleteNftTables, leftoverNftTables } from '../kernel/nft-tables.js';
+import { removeNodeNamespaces } from '../kernel/nodens.js';
 import {
   isAlive,
   ownerTag,
@@ -56,6 +57,8 @@ export async function teardownSim(sim: string): Promise<TeardownReport> {
       where.filter((n) => present.has(n)),
       table,
     );
+  // every recorded node's UTS/mount namespace files, also of a network namespace already gone
+  await removeNodeNamespaces([...namespaces]);
   await deleteNamespaces([...present]);
   for (const f of files) rmSync(f, { force: true, recursive: true });
   releaseNeighThresholds(runDir(), sim, (other) => other !== sim && isRunning(readState(other)));

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { NODE_NS_DIR } from '../../src/kernel/enter.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { simDir } from '../../src/runtime/paths.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
@@ -77,6 +78,17 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     /* gone */
   }
+}
+
+/** UTS/mount namespace files (kernel/nodens.ts) and mounts named after `sim`'s namespaces. */
+function nodeNsLeftovers(sim: string): string[] {
+  const files = existsSync(NODE_NS_DIR)
+    ? readdirSync(NODE_NS_DIR).filter((f) => f.startsWith(`netsim-${sim}-`))
+    : [];
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`netsim-${sim}-`));
+  return [...files, ...mounts];
 }
 
 function alive(pid: number): boolean {
@@ -165,6 +177,7 @@ if (requireRoot(t)) {
       readdirSync('/run/netns').some((n) => n.startsWith(`netsim-${name}-`)),
       'nothing named after it in /run/netns',
     );
+    t.same(nodeNsLeftovers(name), [], 'no UTS namespace file or mount of it is left');
     await other.check(t, 'after the clean');
   });
 
@@ -201,6 +214,9 @@ if (requireRoot(t)) {
       'before: ledger and state',
     );
     t.comment(`before: ${before.processes.map((p) => `${p.comm}:${p.pid}`).join(' ')}`);
+    const hostname = await runNetsim(['exec', '--sim', name, 'h1', '--', 'hostname']);
+    t.equal(hostname.stdout.trim(), 'h1', 'netsim exec h1 -- hostname: h1 (its own UTS namespace)');
+    t.ok(nodeNsLeftovers(name).length > 0, 'before: its UTS namespace files are mounted');
 
     fg.child.kill('SIGKILL');
     await fg.exited;
@@ -216,6 +232,7 @@ if (requireRoot(t)) {
     t.same(namespacesOf(name), [], 'after: no namespace of the simulation');
     for (const p of sleeps) t.notOk(alive(p.pid), `after: sleep ${p.pid} is gone`);
     t.notOk(existsSync(simDir(name)), `after: ${simDir(name)} is gone`);
+    t.same(nodeNsLeftovers(name), [], 'after: no UTS namespace file or mount of it');
     await waitFor(() => exec.child.exitCode !== null || exec.child.signalCode !== null, {
       what: 'netsim exec to return once its command was killed',
       timeoutMs: 5000,
@@ -248,6 +265,7 @@ if (requireRoot(t)) {
     t.same(namespacesOf(name), [], "after: no namespace, so no pod's veth");
     t.same(processesOf(name), [], 'after: no process (agents, etcd)');
     t.notOk(existsSync(simDir(name)), "after: the simulation directory is gone, host-local's leases with it");
+    t.same(nodeNsLeftovers(name), [], "after: no UTS namespace file or mount of a node's or pod's");
   });
 }
 

@@ -17,9 +17,18 @@ t.test('two pods on one worker', async (t) => {
   const pods = ['a', 'b'].map((name, i) => ({
     ns: podNamespace('x', 'C0w1', name),
     ip: parseIp(`10.244.1.${i + 2}`)!,
+    hostname: name,
   }));
   planPods(plan, 'netsim-x-C0w1', env, pods);
   t.strictSame(plan.namespaces, ['netsim-x-C0w1-a', 'netsim-x-C0w1-b'], 'one namespace per pod');
+  t.strictSame(
+    [...plan.hostnames],
+    [
+      ['netsim-x-C0w1-a', 'a'],
+      ['netsim-x-C0w1-b', 'b'],
+    ],
+    'each pod named after itself',
+  );
   t.strictSame(plan.veths, [
     {
       a: { ns: 'netsim-x-C0w1-a', ifname: 'eth0' },

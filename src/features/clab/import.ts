@@ -279,14 +279,18 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
       );
       continue;
     }
-    // binds: FRR's files are read by the router; the rest are not mounted (nodes share the
-    // host's file system). A missing source is an error where the node needs it: FRR's files
+    // binds: mounted at their destinations in the node's own mount namespace (FRR also reads
+    // its files from there). A missing source is an error where the node needs it: FRR's files
     // and files its exec lines use (unless the address mapping replaces those lines).
     const execLines = node.exec.map((e) => e.line);
     const dropped = new Set<number>();
+    const mounted: string[] = [];
     for (const b of node.binds) {
       const present = existsSync(b.src);
-      if (b.dst !== FRR_CONF && b.dst !== FRR_DAEMONS) unmounted++;
+      if (present && b.dst.startsWith('/')) {
+        mounted.push(`${b.src}:${b.dst}${b.mode === 'ro' ? ':ro' : ''}`);
+        if (b.dst !== FRR_CONF && b.dst !== FRR_DAEMONS) unmounted++;
+      }
       if (present) continue;
       const users = execLines.flatMap((l, i) => (l.includes(b.dst) ? [i] : []));
       if (mapped.has(node.name) && users.length) {
@@ -300,6 +304,7 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
         );
       else missingUnused++;
     }
+    if (mounted.length && spec.kind !== 'switch') spec.binds = mounted;
     if (spec.kind === 'switch') {
       // a switch runs no commands; its exec lines configure a NOS
       if (node.exec.length)
@@ -338,9 +343,9 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
     notes.push(
       `exec lines that run a missing init script are replaced by the address mapping on ${replacedExec.length} nodes (${replacedExec.slice(0, 3).join(', ')}${replacedExec.length > 3 ? ', ...' : ''})`,
     );
-  if (unmounted)
+  if (unmounted || missingUnused)
     notes.push(
-      `${unmounted} bind(s) besides FRR's files are not mounted: nodes share the host's file system${missingUnused ? ` (${missingUnused} of them have no source; nothing here uses them)` : ''}`,
+      `${unmounted} bind(s) besides FRR's files are mounted in their node's own mount namespace${missingUnused ? ` (${missingUnused} more have no source; nothing here uses them)` : ''}`,
     );
   if (ignoredFields.size)
     notes.push(`not emulated (containers only): ${[...ignoredFields].sort().join(', ')}`);

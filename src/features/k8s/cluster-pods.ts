@@ -14,7 +14,7 @@ import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { createCniPods, deleteCniPods } from './cni/pods.js';
 import type { SubnetEnv } from './flannel.js';
 import { requireNamespace } from './namespaces.js';
-import { PodNode, planPods, podModel, podNamespace, podResolvConf, resolvConfPath } from './pod.js';
+import { PodNode, planPods, podHosts, podModel, podNamespace, podResolvConf } from './pod.js';
 import {
   DuplicatePodError,
   getPod,
@@ -171,22 +171,27 @@ export class ClusterPods {
             plan,
             worker.ns,
             envs.get(worker)!,
-            mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip })),
+            mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip, hostname: p.object.metadata.name })),
           );
         }
         await c.sim.apply(plan);
       }
-      if (c.config.dns) {
-        const nameserver = dnsServiceIp(c.serviceCidr);
-        c.sim.kernel.writeNetnsFiles(
-          made.map((p) => ({
-            ns: p.ns,
-            file: 'resolv.conf',
-            content: podResolvConf(nameserver, p.object.metadata.namespace),
-          })),
-        );
-        for (const p of made) p.resolvConf = resolvConfPath(p.ns);
-      }
+      // each pod's own /etc/hosts (and resolv.conf), bound in a mount namespace of its own
+      const nameserver = c.config.dns ? dnsServiceIp(c.serviceCidr) : undefined;
+      await c.sim.kernel.writeNetnsFiles(
+        made.flatMap((p) => [
+          { ns: p.ns, file: 'hosts', content: podHosts(p.ip!, p.object.metadata.name) },
+          ...(nameserver
+            ? [
+                {
+                  ns: p.ns,
+                  file: 'resolv.conf',
+                  content: podResolvConf(nameserver, p.object.metadata.namespace),
+                },
+              ]
+            : []),
+        ]),
+      );
       c.sim.addRuntimeNodes(made.map((p) => ({ node: p, parent: p.worker })));
       // 3. commands, then the objects become Running
       for (const p of made) {

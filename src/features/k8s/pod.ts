@@ -2,7 +2,6 @@
 // end is a port of the worker's cni0 bridge, an address from the worker's subnet with the
 // bridge (.1) as default gateway. Made at run time, through the kernel layer.
 
-import { withFileBound } from '../../kernel/enter.js';
 import { NETNS_ETC } from '../../kernel/kernel.js';
 import type { NodeModel } from '../../model/model.js';
 import type { Plan } from '../../plan/plan.js';
@@ -19,6 +18,21 @@ export function resolvConfPath(ns: string): string {
 }
 
 /** A pod's resolv.conf as the kubelet writes it (ClusterFirst). */
+/** The /etc/hosts the kubelet writes in a pod: localhost lines, then the pod's IP and name. */
+export function podHosts(ip: string, name: string): string {
+  return [
+    '# Kubernetes-managed hosts file.',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'fe00::0\tip6-mcastprefix',
+    'fe00::1\tip6-allnodes',
+    'fe00::2\tip6-allrouters',
+    `${ip}\t${name}`,
+    '',
+  ].join('\n');
+}
+
 export function podResolvConf(nameserver: string, namespace: string, domain = 'cluster.local'): string {
   return `search ${namespace}.svc.${domain} svc.${domain} ${domain}\nnameserver ${nameserver}\noptions ndots:5\n`;
 }
@@ -56,17 +70,6 @@ export class PodNode extends SimNode<Simulation> {
   /** wired by the CNI plugins (deleting it runs DEL) */
   cni = false;
 
-  /** Its own resolv.conf, mounted over /etc/resolv.conf as `ip netns exec` would (when the cluster has DNS). */
-  resolvConf?: string;
-
-  /**
-   * Commands see the pod's resolv.conf bound over /etc/resolv.conf (entering the network
-   * namespace alone leaves the host's /etc in place).
-   */
-  override shellLine(line: string): string {
-    return this.resolvConf ? withFileBound(this.resolvConf, '/etc/resolv.conf', line) : line;
-  }
-
   override toString(): string {
     return `<pod ${this.name} on ${this.worker} ${this.ip ?? ''}>`;
   }
@@ -100,12 +103,13 @@ export function planPods(
   plan: Plan,
   workerNs: string,
   env: SubnetEnv,
-  pods: { ns: string; ip: number }[],
+  pods: { ns: string; ip: number; hostname: string }[],
 ): void {
   const gateway = formatIp(env.subnet.ip);
   for (const p of pods) {
     const host = hostVethName(p.ip);
     plan.namespaces.push(p.ns);
+    plan.hostnames.set(p.ns, p.hostname);
     plan.veths.push({ a: { ns: p.ns, ifname: 'eth0' }, b: { ns: workerNs, ifname: host }, mtu: env.mtu });
     plan
       .script(p.ns)

@@ -70,7 +70,10 @@ export async function cmdClean(name: string | undefined, opts: { all?: boolean }
         .filter((s) => isRunning(s))
         .flatMap((s) => s!.nodes.map((x) => x.ns)),
     );
-    const orphans = Kernel.listNamespaces().filter((n) => n.startsWith('netsim-') && !claimed.has(n));
+    // (and UTS/mount namespace files whose network namespace is already gone)
+    const orphans = [...new Set([...Kernel.listNamespaces(), ...Kernel.listNodeNamespaces()])].filter(
+      (n) => n.startsWith('netsim-') && !claimed.has(n),
+    );
     if (orphans.length) {
       await Kernel.removeUnrecordedNamespaces(orphans);
       console.log(`removed ${orphans.length} orphan netsim namespaces`);

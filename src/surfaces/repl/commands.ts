@@ -64,7 +64,15 @@ export class Commands implements ReplContext {
   /** true when the line is handled here (a verb or a node command), false for JavaScript. */
   handles(line: string): boolean {
     const first = words(line.trim())[0];
-    return first !== undefined && (this.verbs.has(first) || this.sim.nodes.has(first));
+    return first !== undefined && (this.verbs.has(first) || this.nodeRef(first) !== undefined);
+  }
+
+  /** A node by name, or a nested one (a pod) as `parent/name`, as `netsim exec` takes it. */
+  private nodeRef(ref: string): SimNode | undefined {
+    const slash = ref.indexOf('/');
+    if (slash < 0) return this.sim.nodes.get(ref);
+    const name = ref.slice(slash + 1);
+    return this.sim.parentOf(name) === ref.slice(0, slash) ? this.sim.nodes.get(name) : undefined;
   }
 
   async run(line: string): Promise<number> {
@@ -75,7 +83,8 @@ export class Commands implements ReplContext {
     const verb = this.verbs.get(first);
     try {
       if (verb) return await verb.run(args, rest);
-      if (this.sim.nodes.has(first)) return await this.nodeCommand(this.sim.node(first), rest);
+      const node = this.nodeRef(first);
+      if (node) return await this.nodeCommand(node, rest);
       if (this.evalJs) {
         const v = await this.evalJs(trimmed);
         if (v !== undefined) this.io.out(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);

@@ -61,6 +61,7 @@ export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNo
   const plan = new Plan(c.sim.features);
   for (const p of pods) {
     plan.namespaces.push(p.ns);
+    plan.hostnames.set(p.ns, p.object.metadata.name);
     plan.script(p.ns).ip.push('link set lo up');
   }
   made.push(...pods);

@@ -1,0 +1,89 @@
+// A node's namespaces besides its network one, kept like /run/netns keeps those: a file per
+// namespace under NODE_NS_DIR on which the namespace is bind-mounted, so it outlives the
+// process that made it and every command netsim starts enters it (enter.ts enterOptions).
+// - UTS: the node's hostname. All of a build's are made by one process (perl's syscall, as
+//   `unshare --uts=FILE hostname NAME` would do each: unshare(2), sethostname(2), then bind
+//   /proc/self/ns/uts on FILE); a process per node cost ~4 ms each, a third of a 200-node build.
+// - mount: a node with binds (kernel/mounts.ts).
+// The directory is a bind mount of itself with private propagation (as `ip netns` makes
+// /run/netns its own mount): a mount namespace's file may only be bound where the binding
+// cannot propagate back into that namespace.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { mntFile, NODE_NS_DIR, rootDir, utsFile } from './enter.js';
+import { run } from './run.js';
+
+/** The kernel keeps at most this many bytes of a hostname. */
+const HOSTNAME_MAX = 64;
+
+/** NODE_NS_DIR exists and is a private mount of its own (once per boot, like /run/netns). */
+export async function ensureNodeNsDir(): Promise<void> {
+  mkdirSync(NODE_NS_DIR, { recursive: true });
+  if (isMountPoint(NODE_NS_DIR)) return;
+  await run('sh', [
+    '-c',
+    `mount --bind ${NODE_NS_DIR} ${NODE_NS_DIR} && mount --make-private ${NODE_NS_DIR}`,
+  ]);
+}
+
+function isMountPoint(path: string): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === path);
+  } catch {
+    return false;
+  }
+}
+
+/** Reads `FILE<TAB>HOSTNAME` lines: for each a new UTS namespace, named, bound on FILE. */
+const MAKE_UTS = `
+require 'syscall.ph';
+while (my $line = <STDIN>) {
+  chomp $line;
+  my ($file, $name) = split /\t/, $line, 2;
+  open(my $fh, '>', $file) or die "$file: $!\n";
+  close $fh;
+  syscall(&SYS_unshare, 0x04000000) == 0 or die "unshare (UTS) for $file: $!\n";
+  syscall(&SYS_sethostname, $name, length $name) == 0 or die "sethostname $name: $!\n";
+  my $ns = '/proc/self/ns/uts';  # syscall needs writable strings
+  syscall(&SYS_mount, $ns, $file, 0, 4096, 0) == 0 or die "bind on $file: $!\n";
+}`;
+
+/** One UTS namespace per node, its hostname set, bound to utsFile(ns); all in one process. */
+export async function addUtsNamespaces(hostnames: Map<string, string>): Promise<void> {
+  if (hostnames.size === 0) return;
+  await ensureNodeNsDir();
+  const lines = [...hostnames].map(([ns, name]) => {
+    // the kernel refuses longer hostnames; a tab or newline would break the line
+    const host = Buffer.from(name.replace(/\s/g, '-')).subarray(0, HOSTNAME_MAX).toString();
+    return `${utsFile(ns)}\t${host}`;
+  });
+  await run('perl', ['-e', MAKE_UTS], { input: `${lines.join('\n')}\n` });
+}
+
+/** Every namespace file of these nodes, unbound and removed (those that exist). */
+export async function removeNodeNamespaces(namespaces: string[]): Promise<void> {
+  const files = namespaces.flatMap((ns) => [mntFile(ns), utsFile(ns)]).filter((f) => existsSync(f));
+  // -l: a mount namespace file can be busy while a process still holds it; it goes with them
+  if (files.length) await run('umount', ['-l', ...files], { check: false });
+  for (const f of files) rmSync(f, { force: true });
+  // a node's own root is a tmpfs inside its mount namespace only: on the host an empty
+  // directory (rmdir, never a recursive removal, whatever it might hold)
+  for (const ns of namespaces)
+    try {
+      rmdirSync(rootDir(ns));
+    } catch {
+      /* none */
+    }
+}
+
+/** Node namespace files named after `prefix…` network namespaces (`netsim clean --all`). */
+export function nodeNamespaceNames(prefix: string): string[] {
+  try {
+    return readdirSync(NODE_NS_DIR)
+      .filter((f) => f.startsWith(prefix))
+      .map((f) => f.replace(/\.(uts|mnt|root)$/, ''));
+  } catch {
+    return [];
+  }
+}
