@@ -39,6 +39,18 @@ if (requireRoot(t) && requireFrr(t)) {
     timeoutMs: 90000,
     what: 'PC1 and PC2 to reach each other across the triangle',
   });
+  // reachable is not converged: until router1 and router2 see each other Full, the PC subnets
+  // go round through router3; trace asserts the shortest path, so wait for it both ways
+  const direct = async (router: string, net: string, via: string) =>
+    (
+      await runNetsim(['exec', '--sim', name, router, '--', 'ip', '-4', 'route', 'show', net])
+    ).stdout.includes(`via ${via} `);
+  await waitFor(
+    async () =>
+      (await direct('router1', '192.168.12.0/24', '10.0.12.2')) &&
+      (await direct('router2', '192.168.11.0/24', '10.0.12.1')),
+    { timeoutMs: 90000, what: 'router1 and router2 to route the PC subnets over their direct link' },
+  );
 
   t.test('state.json has the addresses the exec lines gave (the model has none)', async (t) => {
     const addrOf = (node: string) => state.nodes.find((n) => n.name === node)?.ifaces.map((i) => i.addr);
