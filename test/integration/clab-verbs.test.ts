@@ -207,9 +207,37 @@ if (requireRoot(t) && requireFrr(t)) {
     const srv = await runNetsim(['exec', '--sim', name, 'h2', '--', 'iperf3', '-s', '-1', '-D']);
     t.equal(srv.code, 0, 'iperf3 server on h2');
     const ip = h2ip();
-    let c = await runNetsim(['exec', '--sim', name, 'h1', '--', 'iperf3', '-c', ip, '-t', '4', '-O', '1', '-J']);
+    let c = await runNetsim([
+      'exec',
+      '--sim',
+      name,
+      'h1',
+      '--',
+      'iperf3',
+      '-c',
+      ip,
+      '-t',
+      '4',
+      '-O',
+      '1',
+      '-J',
+    ]);
     for (let i = 0; c.code !== 0 && i < 20; i++)
-      c = await runNetsim(['exec', '--sim', name, 'h1', '--', 'iperf3', '-c', ip, '-t', '4', '-O', '1', '-J']);
+      c = await runNetsim([
+        'exec',
+        '--sim',
+        name,
+        'h1',
+        '--',
+        'iperf3',
+        '-c',
+        ip,
+        '-t',
+        '4',
+        '-O',
+        '1',
+        '-J',
+      ]);
     t.equal(c.code, 0, c.stderr);
     // -O 1 leaves TCP's slow start out of the average: on a loaded 2-core machine the first
     // second alone once pulled a 3 s mean to 8.7 Mbit/s while the shaped rate held at 10.
