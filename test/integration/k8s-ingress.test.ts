@@ -125,6 +125,28 @@ if (requireRoot(t)) {
       );
     });
 
+    t.test('trace: NodePort to the nginx pod, the route nginx picks, on to an endpoint', async (t) => {
+      const { run } = repl(sim);
+      const r = await run(`trace client ${w2.name} 80 --host shop.example --path /api/v1`);
+      t.equal(r.code, 0, r.err);
+      t.match(r.out, /ingress-nginx-controller\.ingress-nginx \(ingress\)/);
+      t.match(
+        r.out,
+        /ingress\s+nginx \(C0's ingress controller\): Host shop\.example → server shop\.example/,
+      );
+      t.match(r.out, /ingress\s+path \/api\/v1 → Prefix \/api of Ingress default\/shop/);
+      t.match(r.out, /ingress\s+proxies to service default\/beta:80 at 10\.\d+\.\d+\.\d+:80/);
+      const beta = C0.localPods().find((p) => p.labels.app === 'beta')!;
+      t.match(
+        r.out,
+        new RegExp(`\\d+\\. ${beta.name.replaceAll('.', '\\.')} \\(pod\\)`),
+        'on to the beta pod',
+      );
+      t.match(r.out, /result: delivered: shop\.example\/api\/v1 through nginx/);
+      const none = await run(`trace client ${w1.name} 80 --host nowhere.example --path /`);
+      t.match(none.out, /the default backend of Ingress default\/fallback/);
+    });
+
     t.test('TLS from a generated Secret, the certificate as CA', async (t) => {
       const cert = await C0.ingressCert('shop.example');
       t.equal(cert.secret, 'default/shop-example-tls');
