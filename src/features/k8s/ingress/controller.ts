@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Watcher } from 'etcd3';
-import { sleep, waitFor } from '../../../util/wait.js';
+import { waitFor } from '../../../util/wait.js';
 import type { ClusterCore } from '../cluster-core.js';
 import type { PodRequest } from '../cluster-pods.js';
 import { listPrefix, watchAfter } from '../etcd-list.js';
@@ -33,6 +33,8 @@ export const CONTROLLER_LABELS = {
 /** What the controller needs of its cluster (the Cluster class has it). */
 export interface IngressCluster extends ClusterCore {
   createPods(reqs: PodRequest[]): Promise<PodNode[]>;
+  deletePod(name: string, namespace?: string): Promise<void>;
+  deleteService(name: string, namespace?: string): Promise<void>;
 }
 
 export interface IngressStatus {
@@ -131,6 +133,21 @@ export class IngressController {
       timeoutMs: 10000,
       what: `nginx in ${this.pod.name} (${errorLogPath(this.dir)})`,
     });
+    // up once every worker's kube-proxy has the NodePort's endpoint: a DNAT to the nginx pod
+    const dnat = `dnat to ${this.pod.ip}:80`;
+    await Promise.all(
+      c.workers.map((w) =>
+        waitFor(
+          async () => {
+            const r = await c.sim.kernel.tool(w.ns, 'nft', ['list', 'table', 'ip', 'kube-proxy'], {
+              check: false,
+            });
+            return r.stdout.includes(dnat);
+          },
+          { timeoutMs: 30000, what: `kube-proxy on ${w.name} to send NodePort 80 to ${this.pod!.name}` },
+        ).catch((err: Error) => this.log(err.message)),
+      ),
+    );
   }
 
   private get fallback() {
@@ -153,10 +170,9 @@ export class IngressController {
         try {
           await this.sync();
         } catch (err) {
-          if (this.closed) break;
+          // the next change tries again (a watch event, or refresh())
           this.rejected = `sync failed: ${(err as Error).message}`;
-          await sleep(200);
-          this.dirty = true;
+          this.log(this.rejected);
         }
       }
       this.running = undefined;
@@ -280,6 +296,19 @@ export class IngressController {
       ...(this.rejected ? { rejected: this.rejected } : {}),
       reloads: this.reloads,
     };
+  }
+
+  /** Removes the controller's pod (nginx with it) and service; the next Ingress starts them again. */
+  async stop(): Promise<void> {
+    await this.settled();
+    await this.starting?.catch(() => {});
+    if (this.pod) await this.c.deletePod(CONTROLLER, INGRESS_NAMESPACE);
+    if (await this.c.etcd.get(specKey(INGRESS_NAMESPACE, CONTROLLER)).string())
+      await this.c.deleteService(CONTROLLER, INGRESS_NAMESPACE);
+    this.pod = undefined;
+    this.starting = undefined;
+    this.conf = '';
+    this.routes = { servers: [], errors: [], skipped: [] };
   }
 
   close(): void {

@@ -19,6 +19,8 @@ declare module '../cluster.js' {
     ingressStatus(): Promise<IngressStatus>;
     /** Starts the ingress controller now (it starts by itself with the first Ingress). */
     startIngress(): Promise<IngressStatus>;
+    /** Removes the controller's pod and service (the next Ingress starts it again). */
+    stopIngress(): Promise<IngressStatus>;
     /** Resolves once nginx serves every change seen so far. */
     ingressSettled(): Promise<void>;
     /** A self-signed certificate for `host`, stored as a kubernetes.io/tls Secret (default `<host>-tls`). */
@@ -70,7 +72,7 @@ export function stopIngress(c: Cluster): void {
 export function installIngressMethods(): void {
   const cluster: Pick<
     Cluster,
-    'ingressStatus' | 'startIngress' | 'ingressSettled' | 'ingressCert' | 'ingressRoute'
+    'ingressStatus' | 'startIngress' | 'stopIngress' | 'ingressSettled' | 'ingressCert' | 'ingressRoute'
   > &
     ThisType<Cluster> = {
     async ingressStatus() {
@@ -80,6 +82,10 @@ export function installIngressMethods(): void {
     async startIngress() {
       await controller(this).start();
       await controller(this).refresh();
+      return controller(this).status();
+    },
+    async stopIngress() {
+      await controller(this).stop();
       return controller(this).status();
     },
     ingressSettled() {
