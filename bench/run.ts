@@ -13,6 +13,7 @@ import type { Model } from '../src/model/model.js';
 import { type ClabRun, runScaledNetwork } from './clab.js';
 import { runFloor } from './floor.js';
 import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
+import { ingressReport, runIngressBench } from './ingress.js';
 import { type PodRun, runDefaultScenario, runManyPods, runThroughput } from './k8s.js';
 import { loadAverage, median, settle, spreadPercent } from './measure.js';
 import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
@@ -25,7 +26,7 @@ const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
-const SUITES = ['engine', 'uts', 'frr', 'k8s', 'services', 'clab', 'multicluster'];
+const SUITES = ['engine', 'uts', 'frr', 'k8s', 'services', 'ingress', 'clab', 'multicluster'];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -347,7 +348,9 @@ async function main(): Promise<void> {
                 ? await clabSuite(reps, log)
                 : suite === 'multicluster'
                   ? await multiclusterSuite(reps, log)
-                  : await servicesSuite(log);
+                  : suite === 'ingress'
+                    ? ingressReport(await runIngressBench())
+                    : await servicesSuite(log);
     const report = `${lines.join('\n')}\n`;
     console.log(report);
     const out = join(resultsDir, `${suite}.md`);

@@ -55,6 +55,8 @@ export interface ClusterOpts extends CommonOpts {
   services?: Record<string, Record<string, unknown>>;
   /** cluster DNS (default true) */
   dns?: boolean;
+  /** the nginx ingress controller: true with the cluster, false never; absent: with the first Ingress */
+  ingress?: boolean;
   /** workers announce their pod subnets over BGP from this AS (routers list the cluster as a neighbour) */
   bgp?: { asn: number };
   /**

@@ -3,7 +3,7 @@
 // resolves from a pod (getent, through the cluster DNS) to the 3 pod IPs, each answering on its
 // port, and to 1 after scaling to 1; it has no ClusterIP and no kube-proxy rules; the same from
 // `C0.addService` with clusterIP None. A Deployment with nodeSelector zone=b lands only on C0w2
-// (its pods' IPs in C0w2's subnet). An Ingress is stored with a note and shown by `get ingress`;
+// (its pods' IPs in C0w2's subnet). An Ingress is stored, served (k8s-ingress tests how) and shown by `get ingress`;
 // `get deploy`, `get endpointslices`, `get nodes --show-labels`, -o json/yaml read what is live;
 // `delete -f` removes the stored Deployment and Ingress.
 import t from 'tap';
@@ -118,7 +118,8 @@ if (requireRoot(t)) {
     t.equal((await run(`kubectl apply -f ${writeFile(dir, 'client.yaml', CLIENT)}`)).code, 0);
     const first = await run(`kubectl apply -f ${writeFile(dir, 'app.yaml', app(3))}`);
     t.equal(first.code, 0, first.err);
-    t.match(first.out, /note: .*app\.yaml: Ingress is stored \(kubectl get ingress\) but not served/);
+    t.notMatch(first.out, /note: .*Ingress/, 'an Ingress is served now: nothing to note');
+    t.same((await C0.ingressStatus()).served, ['default/web'], 'the ingress controller serves it');
     t.match(first.out, /ingress\.networking\.k8s\.io\/web created/);
     t.equal(podsOf('web').length, 3);
 
@@ -272,8 +273,11 @@ if (requireRoot(t)) {
       t.match(r.out, /ingress\.networking\.k8s\.io\/web deleted/);
       t.same(await C0.etcd.getAll().prefix(DEPLOYMENTS_PREFIX).keys(), []);
       t.same(await C0.etcd.getAll().prefix(INGRESS_PREFIX).keys(), []);
+      // the ingress controller's pod (namespace ingress-nginx) stays, as ingress-nginx does
       t.same(
-        C0.localPods().map((p) => p.name),
+        C0.localPods()
+          .filter((p) => p.object.metadata.namespace === 'default')
+          .map((p) => p.name),
         ['client'],
       );
       await waitFor(async () => (await resolve('web-h')).length === 0, { what: 'web-h gone from DNS' });

@@ -220,7 +220,11 @@ links:
       t.match(out, /result: delivered: delivered to web1/);
       out = '';
       await cmds.run('help trace');
-      t.match(out, /trace src dst \[port\] \[--json\]\n {2}send a real probe/, 'help trace');
+      t.match(
+        out,
+        /trace src dst \[port\] \[--json\] \[--host HOST \[--path PATH\]\]\n {2}send a real probe/,
+        'help trace',
+      );
       const cli = await runCli(['trace', 'client', 'web2', '8000', '--sim', sim.name, '--json'], {
         timeoutMs: 30000,
       });

@@ -227,7 +227,7 @@ spec:
       - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
 `;
 
-t.test('an Ingress is kept as written, with its notes; a headless service passes', async (t) => {
+t.test('an Ingress is kept as written (TLS included, no notes); a headless service passes', async (t) => {
   const { objects, notes } = validateManifests(
     manifestDocs(`${INGRESS}---
 apiVersion: v1
@@ -244,9 +244,7 @@ spec: {clusterIP: None, selector: {app: db}, ports: [{port: 5432}]}
   });
   t.same(ing.kind === 'Ingress' && ing.labels, { app: 'web' });
   t.equal(svc.kind === 'Service' && svc.spec.clusterIP, 'None');
-  t.match(notes[0], 'spec.tls (TLS is not emulated)');
-  t.match(notes[1], /Ingress is stored .* but not served/);
-  t.equal(notes.length, 2, 'the ingress note once');
+  t.same(notes, [], 'served by the ingress controller: nothing to note');
   t.match(
     errorsOf(INGRESS.replace('"*.example.com"', '10.0.0.1')),
     /spec.rules\[0\].host: a host is a DNS name, not an IP address/,
@@ -305,4 +303,27 @@ t.test('scheduling: replicas spread over the workers whose labels fit', async (t
     'the hostname label',
   );
   t.throws(() => schedule(c, [{ labels: {}, ports: [], nodeSelector: { zone: 'x' } }]), /no worker of C0/);
+});
+
+t.test('a Secret: stringData folded into base64 data; a TLS one needs tls.crt and tls.key', async (t) => {
+  const [s] = validateManifests(
+    manifestDocs(`apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls}
+type: kubernetes.io/tls
+data: {tls.crt: Y2VydA==}
+stringData: {tls.key: key}
+`),
+    ctx(),
+  ).objects;
+  t.same(s.kind === 'Secret' && s.data, { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' });
+  t.match(
+    errorsOf(`apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls}
+type: kubernetes.io/tls
+data: {tls.crt: Y2VydA==}
+`),
+    /:5:\d+: data: a kubernetes.io\/tls Secret needs tls.key/,
+  );
 });

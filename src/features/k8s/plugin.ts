@@ -8,6 +8,7 @@ import { formatIp } from '../../util/ipv4.js';
 import { startWorkerBgp } from './bgp.js';
 import { clusterOf, clustersOf } from './cluster.js';
 import { EtcdNode } from './etcd.js';
+import { ingressVerbs, installIngressMethods, startIngress, stopIngress } from './ingress/index.js';
 import { clusterKind } from './kinds/cluster.js';
 import { etcdKind } from './kinds/etcd.js';
 import { podKind } from './kinds/pod.js';
@@ -43,6 +44,7 @@ export const k8sPlugin: Plugin = {
         start: async (node) => (node as EtcdNode).start(),
         async stop(node) {
           const n = node as EtcdNode;
+          stopIngress(clusterOf(n.sim, n.config));
           clusterOf(n.sim, n.config).close();
           await n.stop();
         },
@@ -66,7 +68,10 @@ export const k8sPlugin: Plugin = {
             .map(([name, p]) => ({ name, ...p }));
           await cluster.createPods(pods);
           // the cluster's manifests, once every worker has its subnet
-          if (w.name === w.config.workers.at(-1)) await applyTopologyManifests(cluster, sim.model);
+          if (w.name === w.config.workers.at(-1)) {
+            await applyTopologyManifests(cluster, sim.model);
+            await startIngress(cluster);
+          }
         },
         stop: async (node) => {
           await (node as WorkerNode).frr?.stop();
@@ -80,7 +85,9 @@ export const k8sPlugin: Plugin = {
     ...k8sVerbs(ctx.sim, ctx.io, (line, from) => ctx.substitute(line, from)),
     ...manifestVerbs(ctx.sim, ctx.io, () => clustersOf(ctx.sim)),
     ...kubectlVerbs(ctx),
+    ...ingressVerbs(ctx.sim, ctx.io),
   ],
+  install: installIngressMethods,
   interrupt: interruptWorkers,
   groups: (sim) =>
     clustersOf(sim).map((c) => ({

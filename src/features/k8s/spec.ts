@@ -74,6 +74,12 @@ export const clusterFields = {
   loadBalancerPool: z.string({ error: 'a CIDR or a range first-last' }).optional(),
   /** cluster DNS (default on): kube-dns at the 10th address of serviceCidr */
   dns: z.boolean().optional(),
+  /**
+   * The ingress controller (real nginx in pod ingress-nginx/ingress-nginx-controller, behind a
+   * NodePort service on ports 80/443 of every worker): true starts it with the cluster, false
+   * never (Ingress objects are then only stored); absent: started with the first Ingress object
+   */
+  ingress: z.boolean().optional(),
   /** Kubernetes manifest files or directories (relative to the topology), applied once the workers are ready */
   manifests: z.array(z.string({ error: 'a manifest file or directory' })).optional(),
   /**
@@ -116,6 +122,8 @@ export interface ClusterConfig {
   /** as written (undefined: the default block of the underlay subnet) */
   loadBalancerPool?: string;
   dns: boolean;
+  /** the ingress controller: true (with the cluster), false (never), undefined (with the first Ingress) */
+  ingress?: boolean;
   /** as written in the topology (relative to its file) */
   manifests: string[];
   bgp?: { asn: number };
@@ -214,6 +222,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     services: spec.services ?? {},
     ...(spec.loadBalancerPool ? { loadBalancerPool: spec.loadBalancerPool } : {}),
     dns: spec.dns ?? true,
+    ...(spec.ingress !== undefined ? { ingress: spec.ingress } : {}),
     manifests: spec.manifests ?? [],
     bgp: spec.bgp,
     cni: spec.cni ?? true,

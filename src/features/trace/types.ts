@@ -16,6 +16,7 @@ export type StepKind =
   | 'deliver'
   | 'drop'
   | 'seen'
+  | 'ingress'
   | 'note';
 
 export interface Step {

@@ -5,6 +5,7 @@
 import { ObjectKey } from '../../../runtime/objects.js';
 import { POLICY_PREFIX } from '../agent/policy.js';
 import type { PodRequest } from '../cluster-pods.js';
+import { admitIngresses } from '../ingress/admit.js';
 import { listNamespaces, putNamespace } from '../namespaces.js';
 import { PodNode } from '../pod.js';
 import { podNodeName } from '../registry.js';
@@ -14,6 +15,7 @@ import { deleteDeployment, ownedPods, reconcileDeployment, schedule } from './de
 import { ingressKey, storeIngress } from './ingress.js';
 import { type ManifestInput, manifestDocs } from './input.js';
 import { deleteNamespace } from './namespace.js';
+import { secretKey, storeSecret } from './secret.js';
 import { deploymentKey, storeDeployment } from './stored.js';
 import {
   type Desired,
@@ -110,6 +112,8 @@ export async function applyManifests(
   input: ManifestInput | ManifestDoc[],
 ): Promise<ApplyResult> {
   const { objects, notes } = await checkManifests(c, input);
+  // the ingress controller's admission: backends that exist, no host/path served twice
+  if (c.config.ingress !== false) await admitIngresses(c.etcd, objects);
   const memory = applied(c);
   const lines: string[] = [];
   // 0. namespaces, before what goes into them
@@ -193,7 +197,12 @@ export async function applyManifests(
     memory.set(keyOf(o), o);
     lines.push(`${resource(o)} ${raw === null ? 'created' : 'configured'}`);
   }
-  // 5. ingresses: stored only (nothing serves them yet)
+  // 5. secrets, then the ingresses that name them (the ingress controller watches both)
+  for (const o of objects) {
+    if (o.kind !== 'Secret') continue;
+    lines.push(`${resource(o)} ${await storeSecret(c.etcd, o)}`);
+    memory.set(keyOf(o), o);
+  }
   for (const o of objects) {
     if (o.kind !== 'Ingress') continue;
     const what = await storeIngress(c.etcd, o);
@@ -214,7 +223,7 @@ export async function deleteManifests(
   const { objects, notes } = await checkManifests(c, input, true);
   const memory = applied(c);
   const lines: string[] = [];
-  const order = ['Ingress', 'Service', 'Deployment', 'Pod', 'NetworkPolicy', 'Namespace'];
+  const order = ['Ingress', 'Secret', 'Service', 'Deployment', 'Pod', 'NetworkPolicy', 'Namespace'];
   const sorted = [...objects].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   for (const o of sorted) {
     let found = true;
@@ -222,6 +231,8 @@ export async function deleteManifests(
       found = await deleteNamespace(c, o.name, memory);
     } else if (o.kind === 'Ingress') {
       found = (await c.etcd.delete().key(ingressKey(o.namespace, o.name))).deleted !== '0';
+    } else if (o.kind === 'Secret') {
+      found = (await c.etcd.delete().key(secretKey(o.namespace, o.name))).deleted !== '0';
     } else if (o.kind === 'Service') {
       found = (await c.etcd.get(specKey(o.namespace, o.name)).string()) !== null;
       if (found) await c.deleteService(o.name, o.namespace);

@@ -1,16 +1,13 @@
-// An Ingress manifest as netsim keeps it: its spec as written (TLS noted as not emulated).
-import { INGRESS_NOTE } from './ingress.js';
+// An Ingress manifest as netsim keeps it: its spec as written (the ingress controller,
+// src/features/k8s/ingress, serves it, TLS included).
 import type { IngressManifest } from './schema.js';
 import type { DesiredIngress, Note } from './types.js';
-
-export { INGRESS_NOTE };
 
 export function ingressObject(
   m: IngressManifest,
   base: Pick<DesiredIngress, 'name' | 'namespace' | 'source'>,
-  note: Note,
+  _note: Note,
 ): DesiredIngress {
-  if (m.spec.tls !== undefined) note('spec.tls (TLS is not emulated)');
   return {
     kind: 'Ingress',
     ...base,

@@ -1,15 +1,12 @@
 // Ingress (networking.k8s.io/v1): validated as the API server does (rules, paths, backends,
-// defaultBackend, ingressClassName), stored at /registry/ingress/<ns>/<name> and shown by
-// `kubectl get ingress`. Nothing serves it yet: there is no ingress controller in netsim (the
-// north-south issue brings one), which applying says once as a note. TLS is accepted, not emulated.
+// defaultBackend, ingressClassName, tls), stored at /registry/ingress/<ns>/<name> and shown by
+// `kubectl get ingress`. The ingress controller (src/features/k8s/ingress) serves it with nginx.
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
 import { type StoredMeta, storedMetadata } from './stored-meta.js';
 
 export const INGRESS_PREFIX = '/registry/ingress/';
 export const ingressKey = (ns: string, name: string) => `${INGRESS_PREFIX}${ns}/${name}`;
-export const INGRESS_NOTE =
-  'Ingress is stored (kubectl get ingress) but not served: netsim has no ingress controller yet (north-south traffic comes later)';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** a host: a DNS name, possibly with a leading `*.` wildcard label; no IP address */
@@ -91,8 +88,18 @@ export const ingressSpecSchema = z
       .optional(),
     defaultBackend: backend.optional(),
     rules: z.array(rule, { error: 'a list of rules' }).optional(),
-    /** accepted, noted: TLS is not emulated */
-    tls: z.array(z.unknown(), { error: 'a list of TLS entries' }).optional(),
+    /** served by the ingress controller from kubernetes.io/tls Secrets */
+    tls: z
+      .array(
+        z.strictObject({
+          hosts: z
+            .array(z.string().regex(HOST, 'a host is a DNS name (lower case), optionally *.name'))
+            .optional(),
+          secretName: z.string().regex(DNS_LABEL, 'a Secret name').optional(),
+        }),
+        { error: 'a list of TLS entries: {hosts, secretName}' },
+      )
+      .optional(),
   })
   .refine(
     (s) => s.defaultBackend || (s.rules ?? []).length > 0,

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { policySpecSchema } from '../services/schema.js';
 import { ingressSpecSchema } from './ingress.js';
+import { secretFields } from './secret.js';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** a container port's name (IANA service name: at most 15, letters, digits, -) */
@@ -223,6 +224,14 @@ export const namespaceSchema = z.strictObject({
 });
 
 export const ingressSchema = object('Ingress', 'networking.k8s.io/v1', ingressSpecSchema);
+/** A Secret: type and data (or stringData); kubernetes.io/tls ones are what the ingress controller serves. */
+export const secretSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Secret'),
+  metadata: z.custom<unknown>((v) => v !== undefined, 'required: metadata with a name').pipe(metadata),
+  ...secretFields,
+  ...notEmulated([...IGNORED.top]),
+});
 
 export type PodManifest = z.infer<typeof podSchema>;
 export type ServiceManifest = z.infer<typeof serviceSchema>;
@@ -230,6 +239,7 @@ export type DeploymentManifest = z.infer<typeof deploymentSchema>;
 export type PolicyManifest = z.infer<typeof policySchema>;
 export type IngressManifest = z.infer<typeof ingressSchema>;
 export type NamespaceManifest = z.infer<typeof namespaceSchema>;
+export type SecretManifest = z.infer<typeof secretSchema>;
 
 /** The kinds netsim reads, by kind: their apiVersion and schema. */
 export const KINDS = {
@@ -239,5 +249,6 @@ export const KINDS = {
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', schema: policySchema },
   Ingress: { apiVersion: 'networking.k8s.io/v1', schema: ingressSchema },
   Namespace: { apiVersion: 'v1', schema: namespaceSchema },
+  Secret: { apiVersion: 'v1', schema: secretSchema },
 } as const;
 export type Kind = keyof typeof KINDS;

@@ -79,6 +79,13 @@ export interface DesiredIngress extends Base {
   labels?: Record<string, string>;
   spec: IngressSpec;
 }
+/** A Secret: its type and base64 data (stringData folded in). */
+export interface DesiredSecret extends Base {
+  kind: 'Secret';
+  labels?: Record<string, string>;
+  type: string;
+  data: Record<string, string>;
+}
 /** A Namespace (cluster-scoped: its `namespace` is empty). */
 export interface DesiredNamespace extends Base {
   kind: 'Namespace';
@@ -90,6 +97,7 @@ export type Desired =
   | DesiredService
   | DesiredPolicy
   | DesiredIngress
+  | DesiredSecret
   | DesiredNamespace;
 
 /** Pods a service may select: `Pod/<ns>/<name>` or `Deployment/<ns>/<name>` (its template). */

@@ -7,7 +7,7 @@ import { namespaceNotFound, SYSTEM_NAMESPACES } from '../namespaces.js';
 import { podNodeName } from '../registry.js';
 import { POD_NAME_RE } from '../spec.js';
 import { checkDeployment } from './deployment.js';
-import { INGRESS_NOTE, ingressObject } from './ingress-check.js';
+import { ingressObject } from './ingress-check.js';
 import { UNDELETABLE, undeletable } from './namespace.js';
 import { checkPodSpec, present } from './pod-spec.js';
 import {
@@ -19,8 +19,10 @@ import {
   type NamespaceManifest,
   type PodManifest,
   type PolicyManifest,
+  type SecretManifest,
   type ServiceManifest,
 } from './schema.js';
+import { secretData, secretProblems } from './secret.js';
 import { checkServiceObject, serviceSpec } from './service.js';
 import type { Add, Desired, ManifestDoc, Note, Validated, ValidationContext } from './types.js';
 
@@ -53,6 +55,7 @@ function parseDoc(
         | ServiceManifest
         | PolicyManifest
         | IngressManifest
+        | SecretManifest
         | NamespaceManifest;
     }
   | undefined {
@@ -96,7 +99,6 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
   const objects: Desired[] = [];
   const notes = new Map<string, Set<string>>();
   const seen = new Set<string>();
-  const ingressFiles = new Set<string>();
   const adders = (doc: ManifestDoc): { add: Add; note: Note } => ({
     add: (path, message) => issues.push({ path, message, pos: doc.source.locate(path) }),
     note: (field) => {
@@ -114,7 +116,6 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
     const { add, note } = adders(doc);
     if (!parsed) continue;
     const { kind, m } = parsed;
-    if (kind === 'Ingress') ingressFiles.add(doc.source.file);
     const { name } = m.metadata;
     if (kind === 'Namespace') {
       if (ctx.forDelete && UNDELETABLE.has(name)) {
@@ -169,6 +170,16 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
       if (d) objects.push(d);
     } else if (kind === 'Ingress') {
       objects.push(ingressObject(m as IngressManifest, base, note));
+    } else if (kind === 'Secret') {
+      const x = m as SecretManifest;
+      for (const p of secretProblems(x)) add(p.path, p.message);
+      objects.push({
+        kind,
+        ...base,
+        ...(x.metadata.labels ? { labels: x.metadata.labels } : {}),
+        type: x.type ?? 'Opaque',
+        data: secretData(x),
+      });
     } else if (kind === 'Service') {
       objects.push({ kind, ...base, spec: serviceSpec(m as ServiceManifest, note) });
     } else {
@@ -189,7 +200,6 @@ export function validateManifests(docs: ManifestDoc[], ctx: ValidationContext): 
         ([file, fields]) =>
           `${file}: not emulated by netsim (accepted, without effect): ${[...fields].join(', ')}`,
       ),
-      ...(ingressFiles.size ? [`${[...ingressFiles].join(', ')}: ${INGRESS_NOTE}`] : []),
     ],
   };
 }
