@@ -37,29 +37,42 @@ function isMountPoint(path: string): boolean {
 
 /**
  * Reads `UTSFILE<TAB>HOSTNAME[<TAB>MNTFILE<TAB>HOSTSFILE]` lines: for each a new UTS namespace,
- * named, bound on UTSFILE; with MNTFILE also a new mount namespace (private propagation: nothing
- * shows on the host) with HOSTSFILE bound over /etc/hosts, bound on MNTFILE. A mount namespace's
- * file may only be bound from an older namespace: the process goes back into its own (setns)
- * holding the new one open, and binds that. The node's copies of /run/netns and NODE_NS_DIR
- * (the other nodes' namespace files, as a container does not see them) are detached inside it.
+ * named, bound on UTSFILE; with MNTFILE also a new mount namespace with HOSTSFILE bound over
+ * /etc/hosts, bound on MNTFILE. Those are copies of one template made first: private
+ * propagation (nothing shows on the host) and the host's /run/netns and NODE_NS_DIR (the other
+ * nodes' namespace files, which a container does not see) detached, so each copy is small. A
+ * mount namespace's file may only be bound from an older namespace: the process goes back into
+ * its own (setns) holding the new one open, and binds that.
  */
 const MAKE_NODE_NS = `
 require 'syscall.ph';
+my ($NEWNS, $NEWUTS) = (0x00020000, 0x04000000);
 open(my $home, '<', '/proc/self/ns/mnt') or die "own mount namespace: $!\n";
+my $template;
+sub template {
+  return $template if $template;
+  syscall(&SYS_unshare, $NEWNS) == 0 or die "unshare (mount template): $!\n";
+  my $root = '/';
+  syscall(&SYS_mount, 0, $root, 0, 16384 | 262144, 0) == 0 or die "private /: $!\n";
+  for my $d ('/run/netns', '${NODE_NS_DIR}') { my $dd = $d; syscall(&SYS_umount2, $dd, 2); }
+  open($template, '<', '/proc/self/ns/mnt') or die "template: $!\n";
+  syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
+  return $template;
+}
 while (my $line = <STDIN>) {
   chomp $line;
   my ($file, $name, $mnt, $hosts) = split /\t/, $line, 4;
   for my $f (grep { defined } $file, $mnt) { open(my $fh, '>', $f) or die "$f: $!\n"; close $fh; }
-  my $flags = 0x04000000 | ($mnt ? 0x00020000 : 0);
-  syscall(&SYS_unshare, $flags) == 0 or die "unshare for $file: $!\n";
+  if ($mnt) {
+    syscall(&SYS_setns, fileno(template()), $NEWNS) == 0 or die "into the template: $!\n";
+  }
+  syscall(&SYS_unshare, $NEWUTS | ($mnt ? $NEWNS : 0)) == 0 or die "unshare for $file: $!\n";
   syscall(&SYS_sethostname, $name, length $name) == 0 or die "sethostname $name: $!\n";
   if ($mnt) {
-    my ($root, $etc) = ('/', '/etc/hosts');
-    syscall(&SYS_mount, 0, $root, 0, 16384 | 262144, 0) == 0 or die "private / for $mnt: $!\n";
+    my $etc = '/etc/hosts';
     syscall(&SYS_mount, $hosts, $etc, 0, 4096, 0) == 0 or die "bind $hosts on /etc/hosts: $!\n";
-    for my $d ('/run/netns', '${NODE_NS_DIR}') { my $dd = $d; syscall(&SYS_umount2, $dd, 2); }
     open(my $own, '<', '/proc/self/ns/mnt') or die "new mount namespace: $!\n";
-    syscall(&SYS_setns, fileno($home), 0x00020000) == 0 or die "back to own mount namespace: $!\n";
+    syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
     my $src = '/proc/self/fd/' . fileno($own);
     syscall(&SYS_mount, $src, $mnt, 0, 4096, 0) == 0 or die "bind on $mnt: $!\n";
     close $own;

@@ -41,19 +41,35 @@ export function hostsAddresses(node: NodeModel, learned?: LearnedAddrs): Addr[] 
   return out;
 }
 
+/** Every node's name(s) and addresses, sorted by name (computed once for all the files). */
+type Entries = { names: string; addrs: Addr[] }[];
+
+function entries(model: Model, learned?: LearnedAddrs): Entries {
+  return [...model.nodes.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((n) => ({
+      names: model.hosts?.prefix ? `${n.name} ${model.hosts.prefix}-${n.name}` : n.name,
+      addrs: hostsAddresses(n, learned),
+    }));
+}
+
 /** The text of `self`'s /etc/hosts. */
-export function etcHostsText(model: Model, self: NodeModel, learned?: LearnedAddrs): string {
-  const names = (n: string) => (model.hosts?.prefix ? `${n} ${model.hosts.prefix}-${n}` : n);
-  const own = hostsAddresses(self, learned).map((a) => networkOf(a.ip, a.prefix));
+export function etcHostsText(
+  model: Model,
+  self: NodeModel,
+  learned?: LearnedAddrs,
+  all = entries(model, learned),
+): string {
+  const mine = hostsAddresses(self, learned);
+  const own = mine.map((a) => networkOf(a.ip, a.prefix));
   const lines = [...LOCALHOST];
-  for (const n of [...model.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const addrs = hostsAddresses(n, learned);
+  for (const { names, addrs } of all) {
     // the address on a subnet this node is on (it reaches that one directly), else the first
     const addr = addrs.find((a) => own.some((c) => contains(c, a.ip))) ?? addrs[0];
-    if (addr) lines.push(`${formatIp(addr.ip)}\t${names(n.name)}`);
+    if (addr) lines.push(`${formatIp(addr.ip)}\t${names}`);
   }
-  const first = hostsAddresses(self, learned)[0];
-  lines.push(`${first ? formatIp(first.ip) : '127.0.1.1'}\t${names(self.name)}`);
+  const selfNames = all.find((e) => e.names.split(' ')[0] === self.name)?.names ?? self.name;
+  lines.push(`${mine[0] ? formatIp(mine[0].ip) : '127.0.1.1'}\t${selfNames}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -65,9 +81,10 @@ export function writeEtcHosts(dir: string, model: Model, learned?: LearnedAddrs)
   const out = new Map<string, string>();
   if (!model.hosts) return out;
   mkdirSync(join(dir, 'hosts'), { recursive: true });
+  const all = entries(model, learned);
   for (const n of model.nodes.values()) {
     const path = join(dir, 'hosts', n.name);
-    writeFileSync(path, etcHostsText(model, n, learned));
+    writeFileSync(path, etcHostsText(model, n, learned, all));
     out.set(n.ns, path);
   }
   return out;
