@@ -20,10 +20,18 @@ export interface NetsimRun {
   timings: PhaseTiming[];
 }
 
-/** `uts: false`: no UTS namespace per node (to measure what they cost). */
-export async function runNetsim(topo: string, opts: { uts?: boolean } = {}): Promise<NetsimRun> {
+/**
+ * `uts: false`: no UTS namespace per node (to measure what they cost); `hosts`: each node's own
+ * /etc/hosts too, as an imported lab has (a mount namespace per node).
+ */
+export async function runNetsim(
+  topo: string,
+  opts: { uts?: boolean; hosts?: boolean } = {},
+): Promise<NetsimRun> {
   const t0 = performance.now();
-  const sim = await Simulation.up(benchModel(topo, 'bench'), { uts: opts.uts });
+  const model = benchModel(topo, 'bench');
+  if (opts.hosts) model.hosts = {};
+  const sim = await Simulation.up(model, { uts: opts.uts });
   const t1 = performance.now();
   await sim.down();
   const t2 = performance.now();

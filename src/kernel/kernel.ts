@@ -8,7 +8,7 @@ import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from
 import { NETNS_ETC, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
-import { addMountNamespaces, type Bind, writeEtcFiles } from './mounts.js';
+import { addMountNamespaces, type Bind, splitHosts, writeEtcFiles } from './mounts.js';
 import {
   deleteNamespaces,
   listNamespaces,
@@ -70,8 +70,7 @@ export class Kernel {
   private readonly freshIndex = new Map<string, number>();
   /** directories CNI plugins keep state in, already recorded in the ledger */
   private readonly cniDirs = new Set<string>();
-
-  /** a UTS namespace per node with its hostname (off: the benchmark measures what it costs) */
+  /** UTS (and /etc/hosts mount) namespaces per node (off: the benchmark measures what they cost) */
   uts = true;
 
   constructor(readonly ledger: Ledger) {}
@@ -82,21 +81,22 @@ export class Kernel {
   /** Network namespaces (by name) with UTS/mount namespace files (kernel/nodens.ts). */
   static listNodeNamespaces = (): string[] => nodeNamespaceNames('netsim-');
 
-  /** Network namespaces; a UTS one for each in `hostnames`, a mount one for each in `binds`. */
+  /** Network namespaces, UTS ones (`hostnames`), mount ones (`binds`, `hosts`: over /etc/hosts). */
   async addNamespaces(
     names: string[],
     hostnames = new Map<string, string>(),
     binds = new Map<string, Bind[]>(),
+    hosts = new Map<string, string>(),
   ): Promise<void> {
     if (names.length === 0) return;
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
-    // side by side: the UTS namespaces need nothing of the network ones (only their names)
-    // allSettled: when one fails, the other has ended too before teardown looks for its files
-    const uts = this.uts && addUtsNamespaces(hostnames);
+    const [ownHosts, allBinds] = splitHosts(binds, this.uts ? hosts : new Map());
+    // side by side (UTS ones need only names); allSettled: when one fails, the other has ended too
+    const uts = this.uts && addUtsNamespaces(hostnames, ownHosts);
     const made = await Promise.allSettled([ipBatch(names.map((n) => `netns add ${n}`)), uts]);
     for (const r of made) if (r.status === 'rejected') throw r.reason;
     for (const n of names) this.freshIndex.set(n, 2);
-    await addMountNamespaces(binds, this.concurrency);
+    await addMountNamespaces(allBinds, this.concurrency);
   }
 
   /**

@@ -108,3 +108,22 @@ export function writeEtcFiles(files: { ns: string; file: string; content: string
   }
   return binds;
 }
+
+/**
+ * Nodes' own /etc/hosts files (by namespace): those of nodes with binds join their binds (their
+ * mount namespace is built by a shell); the others are returned, for the UTS process
+ * (nodens.ts addUtsNamespaces) to make their mount namespace with it.
+ */
+export function splitHosts(
+  binds: Map<string, Bind[]>,
+  hosts: Map<string, string>,
+): [Map<string, string>, Map<string, Bind[]>] {
+  const own = new Map<string, string>();
+  const all = new Map(binds);
+  for (const [ns, src] of hosts) {
+    const list = binds.get(ns);
+    if (list) all.set(ns, [...list, { src, dst: '/etc/hosts', ro: false }]);
+    else own.set(ns, src);
+  }
+  return [own, all];
+}

@@ -35,30 +35,69 @@ function isMountPoint(path: string): boolean {
   }
 }
 
-/** Reads `FILE<TAB>HOSTNAME` lines: for each a new UTS namespace, named, bound on FILE. */
-const MAKE_UTS = `
+/**
+ * Reads `UTSFILE<TAB>HOSTNAME[<TAB>MNTFILE<TAB>HOSTSFILE]` lines: for each a new UTS namespace,
+ * named, bound on UTSFILE; with MNTFILE also a new mount namespace with HOSTSFILE bound over
+ * /etc/hosts, bound on MNTFILE. Those are copies of one template made first: private
+ * propagation (nothing shows on the host) and the host's /run/netns and NODE_NS_DIR (the other
+ * nodes' namespace files, which a container does not see) detached, so each copy is small. A
+ * mount namespace's file may only be bound from an older namespace: the process goes back into
+ * its own (setns) holding the new one open, and binds that.
+ */
+const MAKE_NODE_NS = `
 require 'syscall.ph';
+my ($NEWNS, $NEWUTS) = (0x00020000, 0x04000000);
+open(my $home, '<', '/proc/self/ns/mnt') or die "own mount namespace: $!\n";
+my $template;
+sub template {
+  return $template if $template;
+  syscall(&SYS_unshare, $NEWNS) == 0 or die "unshare (mount template): $!\n";
+  my $root = '/';
+  syscall(&SYS_mount, 0, $root, 0, 16384 | 262144, 0) == 0 or die "private /: $!\n";
+  for my $d ('/run/netns', '${NODE_NS_DIR}') { my $dd = $d; syscall(&SYS_umount2, $dd, 2); }
+  open($template, '<', '/proc/self/ns/mnt') or die "template: $!\n";
+  syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
+  return $template;
+}
 while (my $line = <STDIN>) {
   chomp $line;
-  my ($file, $name) = split /\t/, $line, 2;
-  open(my $fh, '>', $file) or die "$file: $!\n";
-  close $fh;
-  syscall(&SYS_unshare, 0x04000000) == 0 or die "unshare (UTS) for $file: $!\n";
+  my ($file, $name, $mnt, $hosts) = split /\t/, $line, 4;
+  for my $f (grep { defined } $file, $mnt) { open(my $fh, '>', $f) or die "$f: $!\n"; close $fh; }
+  if ($mnt) {
+    syscall(&SYS_setns, fileno(template()), $NEWNS) == 0 or die "into the template: $!\n";
+  }
+  syscall(&SYS_unshare, $NEWUTS | ($mnt ? $NEWNS : 0)) == 0 or die "unshare for $file: $!\n";
   syscall(&SYS_sethostname, $name, length $name) == 0 or die "sethostname $name: $!\n";
+  if ($mnt) {
+    my $etc = '/etc/hosts';
+    syscall(&SYS_mount, $hosts, $etc, 0, 4096, 0) == 0 or die "bind $hosts on /etc/hosts: $!\n";
+    open(my $own, '<', '/proc/self/ns/mnt') or die "new mount namespace: $!\n";
+    syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
+    my $src = '/proc/self/fd/' . fileno($own);
+    syscall(&SYS_mount, $src, $mnt, 0, 4096, 0) == 0 or die "bind on $mnt: $!\n";
+    close $own;
+  }
   my $ns = '/proc/self/ns/uts';  # syscall needs writable strings
   syscall(&SYS_mount, $ns, $file, 0, 4096, 0) == 0 or die "bind on $file: $!\n";
 }`;
 
-/** One UTS namespace per node, its hostname set, bound to utsFile(ns); all in one process. */
-export async function addUtsNamespaces(hostnames: Map<string, string>): Promise<void> {
+/**
+ * One UTS namespace per node, its hostname set, bound to utsFile(ns); for each node in `hosts`
+ * also a mount namespace whose /etc/hosts is that file, bound to mntFile(ns). All in one process.
+ */
+export async function addUtsNamespaces(
+  hostnames: Map<string, string>,
+  hosts = new Map<string, string>(),
+): Promise<void> {
   if (hostnames.size === 0) return;
   await ensureNodeNsDir();
   const lines = [...hostnames].map(([ns, name]) => {
     // the kernel refuses longer hostnames; a tab or newline would break the line
     const host = Buffer.from(name.replace(/\s/g, '-')).subarray(0, HOSTNAME_MAX).toString();
-    return `${utsFile(ns)}\t${host}`;
+    const file = hosts.get(ns);
+    return `${utsFile(ns)}\t${host}${file ? `\t${mntFile(ns)}\t${file}` : ''}`;
   });
-  await run('perl', ['-e', MAKE_UTS], { input: `${lines.join('\n')}\n` });
+  await run('perl', ['-e', MAKE_NODE_NS], { input: `${lines.join('\n')}\n` });
 }
 
 /** Every namespace file of these nodes, unbound and removed (those that exist). */

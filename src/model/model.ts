@@ -58,6 +58,8 @@ export interface Model {
    * gateway (addressing.automatic: false, as every containerlab import is)
    */
   automatic?: boolean;
+  /** each node gets its own /etc/hosts listing the nodes (spec `hosts`; runtime/etc-hosts.ts) */
+  hosts?: { prefix?: string };
 }
 
 export function namespaceName(sim: string, node: string): string {

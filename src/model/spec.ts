@@ -112,6 +112,11 @@ export const topologySpec = z.strictObject({
   nodes: z.record(z.string(), z.record(z.string(), z.unknown())),
   links: z.array(linkSpec).optional(),
   expect: z.array(z.string()).optional(),
+  /**
+   * each node's own /etc/hosts lists the topology's nodes by name (containerlab's way, every
+   * imported lab has it); `prefix`: each also as `<prefix>-<node>` (`clab-<lab>`)
+   */
+  hosts: z.strictObject({ prefix: z.string().optional() }).optional(),
 });
 export type TopologySpec = z.infer<typeof topologySpec>;
 export type NodeSpec = Record<string, unknown> & { kind: string };

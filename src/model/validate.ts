@@ -48,6 +48,7 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
     segments,
     expect: spec.expect ?? [],
     automatic: spec.addressing?.automatic !== false,
+    hosts: spec.hosts,
   };
   // 6. kind-specific checks (routes, gateways, daemons...)
   for (const n of nodes.values()) kindOf(n.kind).validate?.(n, model, sink);

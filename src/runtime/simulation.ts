@@ -13,6 +13,7 @@ import type { Model } from '../model/model.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { formatIp } from '../util/ipv4.js';
 import { sleep } from '../util/wait.js';
+import { writeEtcHosts } from './etc-hosts.js';
 import { SimEvents } from './events.js';
 import { runExecLines } from './exec-lines.js';
 import { runtimeOf } from './kind-runtime.js';
@@ -90,8 +91,7 @@ export class Simulation {
     }
     if (existsSync(simDir(model.name))) await teardownSim(model.name); // leftovers of a crash
     const sim = new Simulation(model, opts);
-    // every process started from here on carries this, so `netsim clean` can find the ones
-    // still running after this process is killed
+    // carried by every process from here on: `netsim clean` finds those left after kill -9
     process.env[OWNER_ENV] = ownerTag();
     mkdirSync(sim.dir, { recursive: true });
     sim.writeState('building');
@@ -165,7 +165,7 @@ export class Simulation {
       );
     }
     await this.phase('namespaces', plan.namespaces.length, () =>
-      this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds),
+      this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds, writeEtcHosts(this.dir, m)),
     );
     await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
     const reported = await this.phase('configure', plan.scripts.size, () =>
@@ -186,12 +186,11 @@ export class Simulation {
       await this.phase('exec', execs.length, (done) =>
         pool(execs, 8, async (n) => {
           const node = this.node(n.name);
-          const log = join(this.dir, `exec-${n.name}.log`);
           await runExecLines(
             n.name,
             n.spec.exec as string[],
             (l) => node.exec(l),
-            log,
+            join(this.dir, `exec-${n.name}.log`),
             (w) => this.log(w),
           );
           done();
@@ -199,6 +198,7 @@ export class Simulation {
       );
     }
     this.learned = await learnAddrs(m.nodes.values());
+    writeEtcHosts(this.dir, m, this.learned); // the nodes' /etc/hosts again, with learned addresses
     this.writeState('ready');
     this.log(`ready in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   }

@@ -119,6 +119,12 @@ export function labDirName(name: string, prefix?: string): string {
   return `${prefix ?? 'clab'}-${name}`;
 }
 
+/** What containerlab puts before a node's name in its container's name (undefined: nothing). */
+export function longNamePrefix(name: string, prefix?: string): string | undefined {
+  if (prefix === '') return undefined;
+  return prefix === '__lab-name' ? name : `${prefix ?? 'clab'}-${name}`;
+}
+
 export function readClab(file: string): ClabLab {
   return parseClab(file, readInput(file));
 }

@@ -17,7 +17,7 @@ import { SIM_NAME_RE, type TopologySpec } from '../../model/spec.js';
 import { parseCidr } from '../../util/ipv4.js';
 import { interfaceAddresses } from '../frr/interfaces.js';
 import { KIND_LABEL } from './export.js';
-import { type ClabLab, readClab } from './file.js';
+import { type ClabLab, longNamePrefix, readClab } from './file.js';
 import { type AddressMapping, findMapping, readMapping } from './mapping.js';
 
 /** containerlab's default link MTU */
@@ -355,11 +355,9 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
     addressing: { automatic: false },
     nodes,
     links,
+    hosts: { prefix: longNamePrefix(lab.name, lab.raw.prefix) },
   };
-  const pathOf = (p: Path): Path => {
-    const o = source.origin(p);
-    return 'path' in o ? o.path : p;
-  };
+  const pathOf = (p: Path): Path => (source.origin(p) as { path?: Path }).path ?? p;
   return { spec, source, notes, lab, pathOf };
 }
 

@@ -1,0 +1,78 @@
+// Each node's own /etc/hosts in an imported lab: the lab's nodes by name and as
+// clab-<lab>-<node> at the addresses the nodes really have (here set by their exec lines),
+// so `getent hosts` and `ping <node>` work inside a node; the host's /etc/hosts never changes;
+// after teardown, and after kill -9 + `netsim clean NAME`, no mount, file or namespace is left.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { mntFile, NODE_NS_DIR } from '../../src/kernel/enter.js';
+import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
+import { simDir } from '../../src/runtime/paths.js';
+import { Simulation } from '../../src/runtime/simulation.js';
+import { runNetsim, startUp, waitReady } from '../lib/cli.js';
+import { requireRoot, uniqueName } from '../lib/harness.js';
+
+const LAB = join(PROJECT_ROOT, 'test/fixtures/clab-hosts/hosts.clab.yml');
+
+function leftovers(sim: string): string[] {
+  const files = readdirSync(NODE_NS_DIR).filter((f) => f.startsWith(`netsim-${sim}-`));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`netsim-${sim}-`) || l.includes(`/sims/${sim}/`));
+  return [...files, ...mounts, ...(existsSync(simDir(sim)) ? [simDir(sim)] : [])];
+}
+
+if (requireRoot(t)) {
+  t.test('getent and ping by node name inside the nodes of a lab', async (t) => {
+    const hosts = readFileSync('/etc/hosts', 'utf8');
+    const { model } = await loadTopology(LAB, { simName: uniqueName('eh') });
+    const sim = await Simulation.up(model);
+    let down = false;
+    t.teardown(() => (down ? undefined : sim.down()));
+    const [h1, h2, h3] = [sim.node('h1'), sim.node('h2'), sim.node('h3')];
+    for (const n of [h1, h2, h3]) t.ok(existsSync(mntFile(n.ns)), `${n.name} has a mount namespace`);
+    t.match(await h1.cmd('getent hosts h2'), /^10\.0\.7\.2\s+h2 clab-hosts-h2$/m, 'h1 resolves h2');
+    t.match(
+      await h1.cmd('getent hosts clab-hosts-h3'),
+      /^10\.0\.8\.3\s+h3 clab-hosts-h3$/m,
+      "h1 resolves h3's container name (a bind-holding node's address)",
+    );
+    t.match(await h3.cmd('getent hosts h1'), /^10\.0\.7\.1\s/m, 'h3 (with binds) resolves h1');
+    t.equal((await h3.cmd('cat /config/note.txt')).trim(), 'bound by the lab', "h3's bind is there too");
+    t.match(await h2.cmd('hostname -i'), /10\.0\.7\.2/, "h2's own name resolves to its address");
+    for (const [from, to] of [
+      [h2, 'h1'],
+      [h2, 'h3'],
+      [h1, 'h2'],
+      [h3, 'clab-hosts-h2'], // at h2's address on their subnet (eth2), not its first (eth1)
+    ] as const) {
+      const r = await from.exec(`ping -c1 -W2 ${to}`);
+      t.equal(r.exitCode, 0, `${from.name}: ping -c1 ${to}`);
+    }
+    t.not(
+      (await h1.exec('ping -c1 -W1 h3')).exitCode,
+      0,
+      'h1 has no route to h3: the name alone does not help',
+    );
+    t.equal(readFileSync('/etc/hosts', 'utf8'), hosts, "the host's /etc/hosts is unchanged");
+    t.notOk(/clab-hosts-h1/.test(readFileSync('/etc/hosts', 'utf8')), 'it lists no node of the lab');
+    const name = model.name;
+    await sim.down();
+    down = true;
+    t.same(leftovers(name), [], 'no mount, namespace file or hosts file left after teardown');
+  });
+
+  t.test('kill -9 of netsim up with a lab, then netsim clean NAME', async (t) => {
+    const name = uniqueName('ek');
+    const fg = startUp(t, LAB, name);
+    await waitReady(fg, name);
+    const exec = await runNetsim(['exec', '--sim', name, 'h1', '--', 'getent', 'hosts', 'h3']);
+    t.match(exec.stdout, /^10\.0\.8\.3\s/, 'netsim exec sees the node /etc/hosts');
+    t.ok(leftovers(name).length > 0, 'before: namespace files, mounts and hosts files');
+    fg.child.kill('SIGKILL');
+    await fg.exited;
+    t.ok(leftovers(name).length > 0, 'kill -9 left them');
+    t.equal((await runNetsim(['clean', name])).code, 0, `netsim clean ${name}`);
+    t.same(leftovers(name), [], 'after: nothing of it');
+  });
+}
