@@ -22,7 +22,6 @@ import {
   startDns,
 } from './cluster-services.js';
 import type { EtcdNode } from './etcd.js';
-import { etcdClientOptions } from './etcd-client.js';
 import { etcd3 } from './etcd-list.js';
 import { type LeaseAttrs, type NetworkConfig, parseLease, subnetOfKey } from './flannel.js';
 import { publishLbPool } from './lb-pool.js';
@@ -108,8 +107,10 @@ export class Cluster implements ClusterCore {
   /** The etcd client of the main process: the members' Unix sockets (not the simulated network). */
   get etcd(): Etcd3 {
     const { Etcd3: Client } = etcd3();
-    const hosts = this.etcdMembers.map((m) => `unix://${m.socketPath}`);
-    this.etcdClient ??= new Client(etcdClientOptions(hosts, 1000));
+    this.etcdClient ??= new Client({
+      hosts: this.etcdMembers.map((m) => `unix://${m.socketPath}`),
+      dialTimeout: 1000,
+    });
     return this.etcdClient;
   }
 

@@ -1,5 +1,5 @@
-// The options of every etcd client netsim runs (the main process, each worker's agent, the
-// cluster DNS), so that a watch never stays on a member that can no longer tell it anything.
+// The options of the etcd client of each worker's agent (flannel, kube-proxy, policy, LoadBalancer
+// speaker), so that its watches never stay on a member that can no longer tell them anything.
 // The etcd3 package multiplexes all watches of a client on one gRPC stream to one member and
 // re-creates them elsewhere (from the last revision seen) only when that stream fails. Two
 // ways it would not fail, and how etcd's own Go client (and kube-apiserver) avoid them:

@@ -14,7 +14,6 @@ import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { sleep } from '../../../util/wait.js';
-import { etcdClientOptions } from '../etcd-client.js';
 import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
@@ -184,7 +183,7 @@ async function main(): Promise<void> {
     log('--listen is required');
     process.exit(2);
   }
-  const etcd = new Etcd3(etcdClientOptions(opt['etcd-endpoints']!.split(','), 2000));
+  const etcd = new Etcd3({ hosts: opt['etcd-endpoints']!.split(','), dialTimeout: 2000 });
   for (;;) {
     try {
       await follow(etcd, SERVICES_PREFIX);
