@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../../../util/ipv4.js';
 import { sleep } from '../../../util/wait.js';
+import { etcdClientOptions } from '../etcd-client.js';
 import {
   DEFAULT_LEASE_TTL_S,
   DEFAULT_PREFIX,
@@ -77,7 +78,7 @@ if (!(leaseTtl > 0) || !(renewMargin >= 0) || renewMargin >= leaseTtl) {
   process.exit(2);
 }
 
-const etcd = new Etcd3({ hosts: opt['etcd-endpoints']!.split(','), dialTimeout: 2000 });
+const etcd = new Etcd3(etcdClientOptions(opt['etcd-endpoints']!.split(','), 2000));
 
 /** Retries an etcd call until it succeeds: flanneld waits for etcd the same way. */
 async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
