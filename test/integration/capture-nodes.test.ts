@@ -11,7 +11,16 @@ import { Ledger } from '../../src/kernel/ledger.js';
 import { isAlive } from '../../src/kernel/proc.js';
 import { simDir } from '../../src/runtime/paths.js';
 import { waitFor } from '../../src/util/wait.js';
-import { NETSIM, runNetsim, startNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
+import {
+  NETSIM,
+  runNetsim,
+  startNetsim,
+  startUp,
+  stateIp,
+  tempDir,
+  waitReady,
+  writeFile,
+} from '../lib/cli.js';
 import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
 import { repl } from '../lib/repl.js';
 
@@ -50,11 +59,7 @@ if (requireRoot(t)) {
     const name = uniqueName('capn');
     const fg = startUp(t, writeFile(dir, 'lab.yml', LAB), name);
     const state = await waitReady(fg, name, 60_000);
-    const ip = (n: string) =>
-      state.nodes
-        .find((x) => x.name === n)!
-        .ifaces.find((i) => i.addr)!
-        .addr!.split('/')[0];
+    const ip = (n: string) => stateIp(state, n);
     const [h1, h3] = ['h1', 'h3'].map(ip);
     const sim = ['--sim', name];
     const ping = (n: number) =>

@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import t from 'tap';
 import { webServerOf } from '../../src/surfaces/web/server.js';
 import { waitFor } from '../../src/util/wait.js';
-import { NETSIM, runNetsim, startNetsim, startUp, tempDir, waitReady, writeFile } from '../lib/cli.js';
+import {
+  NETSIM,
+  runNetsim,
+  startNetsim,
+  startUp,
+  stateIp,
+  tempDir,
+  waitReady,
+  writeFile,
+} from '../lib/cli.js';
 import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
 import { repl } from '../lib/repl.js';
 
@@ -42,11 +51,7 @@ if (requireRoot(t)) {
     const name = uniqueName('cap');
     const fg = startUp(t, writeFile(dir, 'topo.yml', TOPOLOGY), name);
     const state = await waitReady(fg, name, 120_000);
-    const ip = (n: string) =>
-      state.nodes
-        .find((x) => x.name === n)!
-        .ifaces.find((i) => i.addr)!
-        .addr!.split('/')[0];
+    const ip = (n: string) => stateIp(state, n);
     const [w1, w2, a1, b1] = ['C0w1', 'C0w2', 'a1', 'b1'].map(ip);
     const sim = ['--sim', name];
     const ping = (from: string, to: string) =>

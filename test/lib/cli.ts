@@ -111,6 +111,13 @@ export function readSimState(sim: string): SimState | undefined {
   }
 }
 
+/** A node's first interface address in a state file, without its prefix length. */
+export function stateIp(state: SimState, node: string): string {
+  const addr = state.nodes.find((x) => x.name === node)?.ifaces.find((i) => i.addr)?.addr;
+  if (!addr) throw new Error(`no address for ${node} in ${state.name}'s state`);
+  return addr.split('/')[0];
+}
+
 /** Options of a command left running: no time limit, no input. */
 export type BackgroundOptions = Omit<NetsimOptions, 'timeoutMs' | 'input'>;
 
