@@ -40,6 +40,11 @@ t.test('checkMatrices: hosts (with workers, etcd), pods per cluster; --all adds 
     'addressless nodes and switches left out; pods by name within their cluster',
   );
   t.same(shape(true), ['hosts+routers: h1 r1 C0w1 C0e1', 'pods:C0: aa zz', 'pods:C1: x']);
+  t.same(
+    checkMatrices([...NODES].reverse(), false).map((m) => m.name),
+    ['hosts', 'pods:C0', 'pods:C1'],
+    "clusters by name, whatever order the state file lists their pods in (C1's came first in one CI run)",
+  );
   t.same(checkMatrices([node('h1', 'host')], false).length, 1, 'no pods: the hosts matrix alone');
   t.same(checkMatrices([], false), [], 'nothing addressed: no matrix');
 });

@@ -41,10 +41,13 @@ export function checkMatrices(nodes: NodeState[], all: boolean): CheckMatrix[] {
   }
   return [
     { name: all ? 'hosts+routers' : 'hosts', nodes: hosts },
-    ...[...pods].map(([c, ps]) => ({
-      name: `pods:${c}`,
-      nodes: ps.sort((a, b) => a.name.localeCompare(b.name)),
-    })),
+    // by cluster name: pods reach the state file in the order their clusters came up
+    ...[...pods]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([c, ps]) => ({
+        name: `pods:${c}`,
+        nodes: ps.sort((a, b) => a.name.localeCompare(b.name)),
+      })),
   ].filter((m) => m.nodes.length > 0);
 }
 
