@@ -220,6 +220,25 @@ if (requireRoot(t) && requireFrr(t)) {
     t.ok(bps >= 9e6 && bps <= 11e6, `within 10% of 10 Mbit/s (${(bps / 1e6).toFixed(2)})`);
   });
 
+  /** h1 pings h2 `count` times, 2 ms apart, quietly: the summary line is what counts */
+  const pingH2 = (count: number) =>
+    runNetsim([
+      'exec',
+      '--sim',
+      name,
+      'h1',
+      '--',
+      'ping',
+      '-i',
+      '0.002',
+      '-c',
+      `${count}`,
+      '-W',
+      '1',
+      '-q',
+      h2ip(),
+    ]);
+
   t.test('tools netem: loss 20% through nftables, measured over 4,000 pings within 3 points', async (t) => {
     const set = await netem('set', '-n', 'h1', '-i', 'eth1', '--loss', '20');
     t.equal(set.stdout, 'h1 eth1: loss 20%\n', 'set replaces: the rate is gone, loss 20%');
@@ -230,22 +249,7 @@ if (requireRoot(t) && requireFrr(t)) {
     // 4,000 pings, not 1,000: a 20% drop over 1,000 has a spread of 1.26 points, so +-3 is
     // only 2.4 sigma and one run in sixty fails by chance (a CI run measured 16.9%); over
     // 4,000 it is 4.7 sigma
-    const ping = await runNetsim([
-      'exec',
-      '--sim',
-      name,
-      'h1',
-      '--',
-      'ping',
-      '-i',
-      '0.002',
-      '-c',
-      '4000',
-      '-W',
-      '1',
-      '-q',
-      h2ip(),
-    ]);
+    const ping = await pingH2(4000);
     const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout);
     t.ok(m, ping.stdout);
     const loss = (100 * (Number(m![1]) - Number(m![2]))) / Number(m![1]);
@@ -253,22 +257,7 @@ if (requireRoot(t) && requireFrr(t)) {
     t.ok(Math.abs(loss - 20) <= 3, `loss ${loss.toFixed(1)}% is 20 +- 3`);
     const clear = await netem('set', '-n', 'h1', '-i', 'eth1');
     t.equal(clear.stdout, 'h1 eth1: no impairments\n');
-    const again = await runNetsim([
-      'exec',
-      '--sim',
-      name,
-      'h1',
-      '--',
-      'ping',
-      '-i',
-      '0.002',
-      '-c',
-      '200',
-      '-W',
-      '1',
-      '-q',
-      h2ip(),
-    ]);
+    const again = await pingH2(200);
     t.match(again.stdout, / 0% packet loss/, 'cleared: no loss');
   });
 
