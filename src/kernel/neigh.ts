@@ -1,16 +1,17 @@
-// The IPv4 neighbour table limits are global (shared by every namespace). With the default
-// gc_thresh3=1024 large simulations thrash ARP, so each running simulation holds them raised
-// (Mininet's values) and the last one to leave restores what the host had.
+// The neighbour table limits are global (shared by every namespace), IPv4's (ARP) and IPv6's
+// (NDP) alike. With the default gc_thresh3=1024 large simulations thrash them, so each running
+// simulation holds them raised (Mininet's values) and the last one to leave restores the host's.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const KEYS = ['gc_thresh1', 'gc_thresh2', 'gc_thresh3'] as const;
-const RAISED: Record<(typeof KEYS)[number], string> = {
-  gc_thresh1: '4096',
-  gc_thresh2: '8192',
-  gc_thresh3: '16384',
+const RAISED: Record<string, string> = { gc_thresh1: '4096', gc_thresh2: '8192', gc_thresh3: '16384' };
+/** `ipv4.gc_thresh1` ... `ipv6.gc_thresh3` */
+const KEYS = ['ipv4', 'ipv6'].flatMap((f) => Object.keys(RAISED).map((k) => `${f}.${k}`));
+const PROC = (key: string) => {
+  const [family, k] = key.split('.');
+  return `/proc/sys/net/${family}/neigh/default/${k}`;
 };
-const PROC = (k: string) => `/proc/sys/net/ipv4/neigh/default/${k}`;
+const raisedOf = (key: string) => RAISED[key.split('.')[1]];
 
 interface Saved {
   original: Record<string, string>;
@@ -30,14 +31,14 @@ export function readNeighThresholds(): Record<string, string> {
 export function holdNeighThresholds(runDir: string, sim: string): string | undefined {
   if (!existsSync(PROC(KEYS[0])))
     return (
-      'the IPv4 neighbour table limits (net.ipv4.neigh.default.gc_thresh*) are not visible in this ' +
+      'the neighbour table limits (net.ipv4/ipv6.neigh.default.gc_thresh*) are not visible in this ' +
       "network namespace (a container?): they are left as the host has them; raise them on the host's " +
       'side for simulations with thousands of addresses'
     );
   try {
     for (const k of KEYS) writeFileSync(PROC(k), readFileSync(PROC(k), 'utf8').trim());
   } catch (err) {
-    return `the IPv4 neighbour table limits cannot be changed here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): they are left as they are`;
+    return `the neighbour table limits cannot be changed here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): they are left as they are`;
   }
   const file = join(runDir, 'neigh-thresholds.json');
   const saved: Saved = existsSync(file)
@@ -46,7 +47,7 @@ export function holdNeighThresholds(runDir: string, sim: string): string | undef
   if (!saved.holders.includes(sim)) saved.holders.push(sim);
   writeFileSync(file, JSON.stringify(saved));
   for (const k of KEYS) {
-    if (Number(readFileSync(PROC(k), 'utf8')) < Number(RAISED[k])) writeFileSync(PROC(k), RAISED[k]);
+    if (Number(readFileSync(PROC(k), 'utf8')) < Number(raisedOf(k))) writeFileSync(PROC(k), raisedOf(k));
   }
   return undefined;
 }
@@ -69,6 +70,10 @@ export function releaseNeighThresholds(
     return;
   }
   // restore in an order the kernel accepts (thresh1 <= thresh2 <= thresh3 is not enforced, but keep it tidy)
-  for (const k of KEYS) writeFileSync(PROC(k), saved.original[k]);
+  // (a file saved by an older netsim has the IPv4 keys only, unprefixed)
+  for (const k of KEYS) {
+    const value = saved.original[k] ?? (k.startsWith('ipv4.') ? saved.original[k.slice(5)] : undefined);
+    if (value !== undefined) writeFileSync(PROC(k), value);
+  }
   rmSync(file, { force: true });
 }

@@ -2,6 +2,7 @@
 // shape). Node fields beyond the common ones belong to the node's kind.
 import { z } from 'zod';
 import { formatCidr, networkOf, parseCidr, parseIp } from '../util/ipv4.js';
+import { formatCidr6, networkOf6, parseCidr6, parseIp6 } from '../util/ipv6.js';
 
 export const SIM_NAME_RE = /^[a-z0-9][a-z0-9_]{0,23}$/i;
 export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
@@ -14,6 +15,14 @@ export const cidr = z
 export const ipv4 = z
   .string({ error: 'not an IPv4 address' })
   .refine((s) => parseIp(s) !== undefined, { message: 'not an IPv4 address' });
+
+const CIDR6_MSG = 'not an IPv6 CIDR like fd00:1::2/64';
+export const cidr6 = z
+  .string({ error: CIDR6_MSG })
+  .refine((s) => parseCidr6(s) !== undefined, { message: CIDR6_MSG });
+export const ipv6 = z
+  .string({ error: 'not an IPv6 address' })
+  .refine((s) => parseIp6(s) !== undefined, { message: 'not an IPv6 address like fd00:1::1' });
 
 /** A network: a CIDR whose host part is zero (`ip route` refuses 10.0.0.5/24). */
 function checkNetwork(s: string, ctx: z.RefinementCtx, notCidr: string): void {
@@ -28,10 +37,28 @@ function checkNetwork(s: string, ctx: z.RefinementCtx, notCidr: string): void {
 export const network = z
   .string({ error: 'not an IPv4 network like 10.1.0.0/16' })
   .superRefine((s, ctx) => checkNetwork(s, ctx, 'not an IPv4 network like 10.1.0.0/16'));
-const DST_MSG = '"default" or a network like 10.1.0.0/16';
+function checkNetwork6(s: string, ctx: z.RefinementCtx, notCidr: string): void {
+  const c = parseCidr6(s);
+  if (!c) ctx.addIssue({ code: 'custom', message: notCidr });
+  else if (networkOf6(c.ip, c.prefix).net !== c.ip)
+    ctx.addIssue({
+      code: 'custom',
+      message: `${s} has host bits set: the network is ${formatCidr6(networkOf6(c.ip, c.prefix))}`,
+    });
+}
+export const network6 = z
+  .string({ error: 'not an IPv6 network like fd00:10::/64' })
+  .superRefine((s, ctx) => checkNetwork6(s, ctx, 'not an IPv6 network like fd00:10::/64'));
+const DST_MSG = '"default", a network like 10.1.0.0/16 or an IPv6 one like fd00:1::/64 (::/0: IPv6 default)';
 const routeDst = z
   .string({ error: DST_MSG })
-  .superRefine((s, ctx) => (s === 'default' ? undefined : checkNetwork(s, ctx, DST_MSG)));
+  .superRefine((s, ctx) =>
+    s === 'default'
+      ? undefined
+      : s.includes(':')
+        ? checkNetwork6(s, ctx, DST_MSG)
+        : checkNetwork(s, ctx, DST_MSG),
+  );
 
 const RATE_MSG = 'rate like 10mbit, 1gbit, 500kbit';
 /** "10mbit", "1gbit", "500kbit", "1000000" (bit/s) */
@@ -85,7 +112,10 @@ export const linkSpec = z.strictObject({
   endpoints: perEnd(z.string(), 'endpoints'),
   /** one address per end; null for an end without one (a switch port) */
   ipv4: perEnd(cidr.nullable(), 'ipv4 entries').optional(),
+  /** one IPv6 address per end, as ipv4 */
+  ipv6: perEnd(cidr6.nullable(), 'ipv6 entries').optional(),
   subnet: cidr.optional(),
+  subnet6: cidr6.optional(),
   mtu: z.number().int().min(68).max(65535).optional(),
   rate: rate.optional(),
   delay: duration.optional(),
@@ -105,6 +135,14 @@ export const topologySpec = z.strictObject({
       p2p: cidr.optional(),
       /** smallest LAN prefix (default 24) */
       lanPrefix: z.number().int().min(8).max(30).optional(),
+      /** the families the topology carries (default: dual when any IPv6 field is given, else ipv4) */
+      family: z.enum(['ipv4', 'ipv6', 'dual'], { error: 'family is ipv4, ipv6 or dual' }).optional(),
+      /** where IPv6 LAN subnets come from (a /64 each; default fd00::/48) */
+      pool6: cidr6.optional(),
+      /** where IPv6 point-to-point link subnets come from (default fd00:0:ff::/48) */
+      p2p6: cidr6.optional(),
+      /** the prefix of an automatic IPv6 point-to-point subnet: 64 (default) or 127 (RFC 6164) */
+      p2pPrefix6: z.union([z.literal(64), z.literal(127)], { error: 'p2pPrefix6 is 64 or 127' }).optional(),
       /** false: only the addresses and routes the topology gives, no automatic default gateway (containerlab's way: nothing is added) */
       automatic: z.boolean().optional(),
     })

@@ -10,8 +10,11 @@ import { kindOf } from './kinds/registry.js';
 import type { Model } from './model.js';
 import { type TopologySpec, topologySpec } from './spec.js';
 import { assignAddresses, assignSubnets } from './validate/addressing.js';
+import { assignAddresses6, assignSubnets6 } from './validate/addressing6.js';
+import { familiesOf } from './validate/families.js';
 import { describeValue, zodIssues } from './validate/messages.js';
 import { buildSegments } from './validate/segments.js';
+import { collectSubnets6 } from './validate/segments6.js';
 import { checkNodes, resolveLinks } from './validate/topology.js';
 
 export { zodIssues } from './validate/messages.js';
@@ -26,6 +29,8 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
   const source = new ExpandedSource(userSource);
   const sink = new IssueSink(source);
   const spec = parseTopology(raw, source, sink);
+  const families = familiesOf(spec, sink);
+  sink.throwIfAny();
   const simName = opts.simName ?? spec.name;
 
   // 1. nodes and their kinds; 2. links: endpoints, interface names
@@ -33,12 +38,21 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
   const links = resolveLinks(spec, nodes, sink);
   // 3. L2 segments and the subnets and addresses the topology gives them
   const segmented = buildSegments(nodes, links, source, sink);
+  const explicit6 = families.includes(6)
+    ? collectSubnets6(nodes, links, segmented.segments, source, sink)
+    : undefined;
   sink.throwIfAny();
   // 4. subnets: explicit ones must not overlap; the rest come from the pools
-  assignSubnets(segmented, spec.addressing, sink);
   // 5. addresses: explicit ones inside their subnet and unique; others allocated in order
   const { segments } = segmented;
-  assignAddresses(segments, nodes, links, spec.addressing, sink);
+  if (families.includes(4)) {
+    assignSubnets(segmented, spec.addressing, sink);
+    assignAddresses(segments, nodes, links, spec.addressing, sink);
+  }
+  if (explicit6) {
+    assignSubnets6(segments, explicit6, spec.addressing, sink);
+    assignAddresses6(segments, nodes, links, spec.addressing, sink);
+  }
 
   const model: Model = {
     name: simName,
@@ -47,6 +61,7 @@ export function validate(raw: unknown, userSource: SourceLocator, opts: Validate
     links,
     segments,
     expect: spec.expect ?? [],
+    families,
     automatic: spec.addressing?.automatic !== false,
     hosts: spec.hosts,
   };

@@ -4,6 +4,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { RunOptions, RunResult } from '../kernel/run.js';
 import type { IfaceModel, NodeModel } from '../model/model.js';
 import { formatIp } from '../util/ipv4.js';
+import { formatIp6 } from '../util/ipv6.js';
 
 /**
  * What a node needs of the simulation it belongs to. The Simulation is one; a kind's node
@@ -44,6 +45,16 @@ export class SimNode<S extends NodeHost = NodeHost> {
   get ips(): string[] {
     const own = this.model.ifaces.filter((i) => i.addr).map((i) => formatIp(i.addr!.ip));
     return own.length ? own : (this.sim.learnedIps?.(this.name) ?? []);
+  }
+
+  /** The node's first IPv6 address (what `h1 ping -6 h2` puts in place of h2). */
+  get ip6(): string | undefined {
+    return this.ips6[0];
+  }
+
+  /** The model's IPv6 addresses (global ones: link-local addresses are the kernel's). */
+  get ips6(): string[] {
+    return this.model.ifaces.filter((i) => i.addr6).map((i) => formatIp6(i.addr6!.ip));
   }
 
   get intfs(): IfaceModel[] {

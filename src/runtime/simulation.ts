@@ -11,7 +11,6 @@ import { pool } from '../kernel/run.js';
 import { kindOf } from '../model/kinds/registry.js';
 import type { Model } from '../model/model.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
-import { formatIp } from '../util/ipv4.js';
 import { sleep } from '../util/wait.js';
 import { writeEtcHosts } from './etc-hosts.js';
 import { SimEvents } from './events.js';
@@ -22,7 +21,7 @@ import { SimNode } from './node.js';
 import { SimObjects } from './objects.js';
 import { runDir, simDir } from './paths.js';
 import { type MatrixResult, type PingTarget, pingFrom, pingMatrix } from './ping.js';
-import { clusterOf, isRunning, readState, type SimState, writeState } from './state.js';
+import { clusterOf, ifaceState, isRunning, readState, type SimState, writeState } from './state.js';
 import { teardownSim } from './teardown.js';
 
 export interface UpOptions {
@@ -362,11 +361,7 @@ export class Simulation {
         parent: this.runtimeNodes.get(n.name),
         cluster:
           clusterOf(n.spec) ?? clusterOf(this.nodes.get(this.runtimeNodes.get(n.name) ?? '')?.model.spec),
-        ifaces: n.ifaces.map((i) => ({
-          name: i.name,
-          addr: i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : this.learned.get(n.name)?.get(i.name),
-          peer: `${i.peer.node}:${i.peer.name}`,
-        })),
+        ifaces: n.ifaces.map((i) => ifaceState(i, this.learned.get(n.name)?.get(i.name))),
       })),
       links: this.model.links.map((l) => ({
         index: l.index,

@@ -3,6 +3,9 @@
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../kernel/proc.js';
+import type { IfaceModel } from '../model/model.js';
+import { formatIp } from '../util/ipv4.js';
+import { formatIp6 } from '../util/ipv6.js';
 import { simDir, simsDir } from './paths.js';
 
 export interface NodeState {
@@ -17,7 +20,26 @@ export interface NodeState {
   /** the cluster it belongs to (a worker or etcd member; a pod: its worker's) */
   cluster?: string;
   /** addr: the model's, else what the kernel had once built (a lab's exec lines: learned.ts) */
-  ifaces: { name: string; addr?: string; peer: string }[];
+  ifaces: IfaceState[];
+}
+
+export interface IfaceState {
+  name: string;
+  /** its IPv4 address/prefix */
+  addr?: string;
+  /** its (global) IPv6 address/prefix */
+  addr6?: string;
+  peer: string;
+}
+
+/** An interface as state.json lists it; `learned`: its address read back from the kernel. */
+export function ifaceState(i: IfaceModel, learned?: string): IfaceState {
+  return {
+    name: i.name,
+    addr: i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : learned,
+    ...(i.addr6 ? { addr6: `${formatIp6(i.addr6.ip)}/${i.addr6.prefix}` } : {}),
+    peer: `${i.peer.node}:${i.peer.name}`,
+  };
 }
 
 export interface SimState {

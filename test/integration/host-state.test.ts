@@ -116,10 +116,17 @@ if (requireRoot(t)) {
     t.same(during.nftables, before.nftables, 'during: host nftables ruleset unchanged');
     t.same(during.sysctls, before.sysctls, "during: host forwarding sysctls unchanged (r1's are its own)");
     const raised = readNeighThresholds();
-    t.ok(Number(raised.gc_thresh3) >= 16384, `during: gc_thresh3 raised (${raised.gc_thresh3})`);
     t.ok(
-      Number(raised.gc_thresh1) >= 4096 && Number(raised.gc_thresh2) >= 8192,
+      Number(raised['ipv4.gc_thresh3']) >= 16384,
+      `during: gc_thresh3 raised (${raised['ipv4.gc_thresh3']})`,
+    );
+    t.ok(
+      Number(raised['ipv4.gc_thresh1']) >= 4096 && Number(raised['ipv4.gc_thresh2']) >= 8192,
       'during: gc_thresh1/2 raised',
+    );
+    t.ok(
+      Number(raised['ipv6.gc_thresh3']) >= 16384,
+      `during: IPv6's gc_thresh3 raised too (${raised['ipv6.gc_thresh3']})`,
     );
     t.ok(held()?.holders.includes(model.name), 'during: the simulation is listed as holding them');
     t.same(held()?.original, hostOriginal, "during: the host's own values are saved");

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { NodeKind } from '../../model/kinds/kind.js';
 import { planL3, validateRoutes } from '../../model/kinds/l3.js';
-import { cidr, commonNodeFields, routeSpec } from '../../model/spec.js';
+import { cidr, cidr6, commonNodeFields, routeSpec } from '../../model/spec.js';
 import { contains, parseIp } from '../../util/ipv4.js';
 import { routerIdOf } from './render.js';
 import { checkFrr, hasFrr } from './setup.js';
@@ -19,6 +19,7 @@ export const routerKind: NodeKind = {
     ...commonNodeFields,
     kind: z.literal('router'),
     ip: cidr.optional(),
+    ip6: cidr6.optional(),
     routes: z.array(routeSpec).optional(),
     ...frrRouterFields,
   }),
@@ -68,5 +69,6 @@ export const routerKind: NodeKind = {
     // asymmetric paths are normal in routed topologies: don't let rp_filter drop them
     sysctls['net.ipv4.conf.all.rp_filter'] = '0';
     sysctls['net.ipv4.conf.default.rp_filter'] = '0';
+    if (model.families.includes(6)) sysctls['net.ipv6.conf.all.forwarding'] = '1';
   },
 };

@@ -1,7 +1,7 @@
 // An L2 switch: a Linux bridge inside the switch's own namespace (the host namespace never
 // holds a simulated bridge). STP off by default, as Mininet's lxbr with stp=0.
 import { z } from 'zod';
-import { cidr, commonNodeFields } from '../spec.js';
+import { cidr, cidr6, commonNodeFields } from '../spec.js';
 import type { NodeKind } from './kind.js';
 
 export const BRIDGE_NAME = 'br0';
@@ -16,6 +16,8 @@ export const switchKind: NodeKind = {
     kind: z.literal('switch'),
     /** the subnet of this switch's L2 segment (default: allocated from addressing.pool) */
     subnet: cidr.optional(),
+    /** its IPv6 subnet (default: a /64 from addressing.pool6 when the topology has IPv6) */
+    subnet6: cidr6.optional(),
     stp: z.boolean().optional(),
   }),
   plan(node, model, plan) {
