@@ -151,7 +151,7 @@ links:
   for (const n of ['h1', 'h2']) {
     t.same(
       plan.script(`netsim-p-${n}`).tc,
-      ['qdisc add dev eth1 root handle 10: tbf rate 10000000bit burst 12500 latency 50ms'],
+      ['qdisc add dev eth1 root handle 10: tbf rate 10000000bit burst 12500 limit 196608'],
       `${n}: tbf with ~10 ms of burst`,
     );
   }
@@ -165,7 +165,7 @@ links: [{endpoints: [h1, h2], rate: 100kbit}]
   );
   t.same(
     slow.script('netsim-p-h1').tc,
-    ['qdisc add dev eth1 root handle 10: tbf rate 100000bit burst 5000 latency 50ms'],
+    ['qdisc add dev eth1 root handle 10: tbf rate 100000bit burst 5000 limit 196608'],
     'burst never below one full frame',
   );
 });
@@ -196,7 +196,7 @@ links:
   const plan = buildPlan(model, ALL);
   t.same(plan.script('netsim-p-h2').tc, [
     'qdisc add dev eth1 root handle 1: netem delay 10ms limit 10000',
-    'qdisc add dev eth1 parent 1: handle 10: tbf rate 1000000bit burst 5000 latency 50ms',
+    'qdisc add dev eth1 parent 1: handle 10: tbf rate 1000000bit burst 5000 limit 196608',
   ]);
   t.doesNotThrow(() => buildPlan(model), 'without probed features nothing is refused');
 });

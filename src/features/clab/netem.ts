@@ -4,7 +4,7 @@
 // jitter through netem, and a clear error where the kernel has no sch_netem. Runs in the
 // simulation's process (control op "netem"), through its kernel. `set` replaces what the
 // interface had: what is not given is removed.
-import { rateToBits } from '../../plan/plan.js';
+import { rateToBits, tbfQdisc } from '../../plan/plan.js';
 import { controlRequest } from '../../runtime/control.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { pickRunning } from '../../runtime/state.js';
@@ -63,14 +63,7 @@ export async function netemSet(
     );
     parent = 'parent 1:';
   }
-  if (bps !== undefined) {
-    const burst = Math.max(Math.ceil(bps / 8 / 100), 1600, 5000);
-    // the queue holds 50 ms at the rate but never less than three 64 KiB GSO packets: a veth
-    // hands tbf whole TSO segments, and a queue smaller than a couple of them drops TCP's
-    // bursts at low rates (10mbit measured 8.7-8.9 Mbit/s with a 62 KB queue)
-    const limit = Math.max(Math.ceil((bps / 8) * 0.05), 3 * 65536);
-    add.push(`qdisc add dev ${iface} ${parent} handle 10: tbf rate ${bps}bit burst ${burst} limit ${limit}`);
-  }
+  if (bps !== undefined) add.push(tbfQdisc(iface, parent, bps));
   if (add.length) await k.tcBatch(m.ns, add);
   // loss: one chain per interface in the netsim table, replaced on every set
   const chain = `out_${iface.replace(/[^A-Za-z0-9_]/g, '_')}`;
