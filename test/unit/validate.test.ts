@@ -5,6 +5,7 @@ import { Topology } from '../../src/model/builder.js';
 import { TopologyError } from '../../src/model/errors.js';
 import type { Model } from '../../src/model/model.js';
 import { YamlSource } from '../../src/model/source.js';
+import { builtinTopology } from '../../src/model/topos.js';
 import { validate } from '../../src/model/validate.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { formatCidr, formatIp } from '../../src/util/ipv4.js';
@@ -436,3 +437,24 @@ t.test('builder errors point at the call in the scenario', async (t) => {
   t.same(cidr.issues[0].path, ['nodes', 'h1', 'ip']);
   t.match(cidr.issues[0].message, 'not an IPv4 CIDR');
 });
+
+t.test(
+  'a switch with more links than a Linux bridge has ports is refused before anything is built',
+  async (t) => {
+    const build = (n: number) => {
+      const topo = builtinTopology(`single,${n}`)!;
+      return () => validate(topo.toSpec(), topo.source, { simName: 'big' });
+    };
+    t.equal(build(1023)().nodes.get('s1')!.ifaces.length, 1023, '1,023 ports: the most a bridge takes');
+    const err = topologyError(t, build(1024));
+    t.same(
+      err.issues.map((i) => [i.path.join('.'), i.message]),
+      [
+        [
+          'nodes.s1',
+          'switch s1 has 1024 links, but a Linux bridge takes at most 1023 ports: spread them over several switches linked together (a tree: `tree,DEPTH,FANOUT`)',
+        ],
+      ],
+    );
+  },
+);

@@ -5,6 +5,8 @@ import { cidr, cidr6, commonNodeFields } from '../spec.js';
 import type { NodeKind } from './kind.js';
 
 export const BRIDGE_NAME = 'br0';
+/** A Linux bridge numbers its ports in 10 bits and keeps 0: beyond this, `Exchange full`. */
+export const MAX_BRIDGE_PORTS = 1023;
 
 export const switchKind: NodeKind = {
   name: 'switch',
@@ -20,6 +22,13 @@ export const switchKind: NodeKind = {
     subnet6: cidr6.optional(),
     stp: z.boolean().optional(),
   }),
+  validate(node, _model, sink) {
+    if (node.ifaces.length > MAX_BRIDGE_PORTS)
+      sink.add(
+        ['nodes', node.name],
+        `switch ${node.name} has ${node.ifaces.length} links, but a Linux bridge takes at most ${MAX_BRIDGE_PORTS} ports: spread them over several switches linked together (a tree: \`tree,DEPTH,FANOUT\`)`,
+      );
+  },
   plan(node, model, plan) {
     const s = plan.script(node.ns);
     const stp = node.spec.stp === true ? 1 : 0;
