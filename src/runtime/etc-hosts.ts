@@ -10,14 +10,17 @@
 //   at the other's first address;
 // - each node is listed by name and, with a prefix, as `<prefix>-<node>` on the same line;
 //   nodes without an address (switches) are left out;
+// - IPv6 addresses (a topology with IPv6) get lines of their own, chosen the same way, after
+//   the IPv4 line of the same node, as Docker lists a dual-stack container;
 // - the node's own line comes last, 127.0.1.1 when it has no address (as Debian does), so its
 //   hostname always resolves.
 // The file lives in the simulation's directory and is bound over /etc/hosts in the node's
 // mount namespace (kernel/nodens.ts); it is rewritten in place once addresses are learned.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Addr, Model, NodeModel } from '../model/model.js';
+import type { Addr, Addr6, Model, NodeModel } from '../model/model.js';
 import { contains, formatIp, networkOf, parseCidr } from '../util/ipv4.js';
+import { contains6, formatIp6, networkOf6 } from '../util/ipv6.js';
 import type { LearnedAddrs } from './learned.js';
 
 /** Docker's first lines of a container's /etc/hosts. */
@@ -41,8 +44,10 @@ export function hostsAddresses(node: NodeModel, learned?: LearnedAddrs): Addr[] 
   return out;
 }
 
+const addrs6Of = (node: NodeModel): Addr6[] => node.ifaces.flatMap((i) => (i.addr6 ? [i.addr6] : []));
+
 /** Every node's name(s) and addresses, sorted by name (computed once for all the files). */
-type Entries = { names: string; addrs: Addr[] }[];
+type Entries = { names: string; addrs: Addr[]; addrs6: Addr6[] }[];
 
 function entries(model: Model, learned?: LearnedAddrs): Entries {
   return [...model.nodes.values()]
@@ -50,6 +55,7 @@ function entries(model: Model, learned?: LearnedAddrs): Entries {
     .map((n) => ({
       names: model.hosts?.prefix ? `${n.name} ${model.hosts.prefix}-${n.name}` : n.name,
       addrs: hostsAddresses(n, learned),
+      addrs6: addrs6Of(n),
     }));
 }
 
@@ -62,14 +68,19 @@ export function etcHostsText(
 ): string {
   const mine = hostsAddresses(self, learned);
   const own = mine.map((a) => networkOf(a.ip, a.prefix));
+  const mine6 = addrs6Of(self);
+  const own6 = mine6.map((a) => networkOf6(a.ip, a.prefix));
   const lines = [...LOCALHOST];
-  for (const { names, addrs } of all) {
+  for (const { names, addrs, addrs6 } of all) {
     // the address on a subnet this node is on (it reaches that one directly), else the first
     const addr = addrs.find((a) => own.some((c) => contains(c, a.ip))) ?? addrs[0];
     if (addr) lines.push(`${formatIp(addr.ip)}\t${names}`);
+    const addr6 = addrs6.find((a) => own6.some((c) => contains6(c, a.ip))) ?? addrs6[0];
+    if (addr6) lines.push(`${formatIp6(addr6.ip)}\t${names}`);
   }
   const selfNames = all.find((e) => e.names.split(' ')[0] === self.name)?.names ?? self.name;
-  lines.push(`${mine[0] ? formatIp(mine[0].ip) : '127.0.1.1'}\t${selfNames}`);
+  if (mine[0] || !mine6[0]) lines.push(`${mine[0] ? formatIp(mine[0].ip) : '127.0.1.1'}\t${selfNames}`);
+  if (mine6[0]) lines.push(`${formatIp6(mine6[0].ip)}\t${selfNames}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -72,3 +72,36 @@ t.test('an imported lab: clab-<lab>-<node> too, learned addresses, the first int
     'h3 lists h2 at the address on their shared subnet (eth2), not its first',
   );
 });
+
+t.test('dual stack: an IPv6 line after each IPv4 one, the own lines last', async (t) => {
+  const { source, value } = YamlSource.parse(
+    'lab.yml',
+    `
+name: p
+hosts: {}
+addressing: {family: dual}
+nodes:
+  b: {kind: host}
+  a: {kind: host, ip6: "fd00:5::a/64"}
+  s1: {kind: switch, subnet: 10.0.0.0/24}
+links:
+  - {endpoints: [a, s1], ipv4: [10.0.0.10/24, null]}
+  - {endpoints: [b, s1], ipv4: [10.0.0.11/24, null]}
+`,
+  );
+  const model = validate(value, source, { simName: 'p' });
+  t.equal(
+    etcHostsText(model, model.nodes.get('b')!),
+    `${LOCALHOST}10.0.0.10\ta\nfd00:5::a\ta\n10.0.0.11\tb\nfd00:5::1\tb\n10.0.0.11\tb\nfd00:5::1\tb\n`,
+  );
+  const { source: s6, value: v6 } = YamlSource.parse(
+    'lab.yml',
+    'name: p\nhosts: {}\naddressing: {family: ipv6}\nnodes:\n  a: {kind: host}\n  b: {kind: host}\nlinks:\n  - {endpoints: [a, b]}\n',
+  );
+  const only6 = validate(v6, s6, { simName: 'p' });
+  t.equal(
+    etcHostsText(only6, only6.nodes.get('a')!),
+    `${LOCALHOST}fd00:0:ff::1\ta\nfd00:0:ff::2\tb\nfd00:0:ff::1\ta\n`,
+    'IPv6 only: no 127.0.1.1 line, the own IPv6 address',
+  );
+});
