@@ -12,9 +12,10 @@ import {
   prefixFor,
   SubnetPool,
 } from '../../util/ipv4.js';
-import type { IssueSink, Path } from '../errors.js';
-import type { IfaceModel, LinkModel, NodeModel, SegmentModel } from '../model.js';
+import type { IssueSink } from '../errors.js';
+import type { LinkModel, NodeModel, SegmentModel } from '../model.js';
 import type { TopologySpec } from '../spec.js';
+import { type AddrFamily, assignFamilyAddresses } from './assign-addrs.js';
 import type { Segments } from './segments.js';
 
 const DEFAULT_POOL = '10.0.0.0/9';
@@ -81,7 +82,7 @@ export function assignSubnets(
 }
 
 /**
- * Every interface's address: explicit ones inside their segment's subnet, not its network
+ * Every interface's IPv4 address: explicit ones inside their segment's subnet, not its network
  * or broadcast address, and unique; the others the next free ones in order. Throws on issues.
  */
 export function assignAddresses(
@@ -91,62 +92,25 @@ export function assignAddresses(
   addressing: Addressing,
   sink: IssueSink,
 ): void {
-  const taken = new Map<number, string>();
-  const addrPath = (i: IfaceModel) => pathOfAddress(i, nodes, links);
-  for (const seg of segments) {
-    for (const i of seg.ifaces) {
-      if (!i.addr) continue;
-      const { first, last } = hostRange(seg.subnet);
-      if (!contains(seg.subnet, i.addr.ip) || i.addr.prefix !== seg.subnet.prefix) {
-        sink.add(
-          addrPath(i),
-          `address ${formatIp(i.addr.ip)}/${i.addr.prefix} is not in this segment's subnet ${formatCidr(seg.subnet)}`,
-        );
-      } else if (i.addr.ip < first || i.addr.ip > last) {
-        const which = i.addr.ip === seg.subnet.net ? 'network' : 'broadcast';
-        sink.add(
-          addrPath(i),
-          `address ${formatIp(i.addr.ip)} is the ${which} address of ${formatCidr(seg.subnet)}: use one from ${formatIp(first)} to ${formatIp(last)}`,
-        );
-      } else if (taken.has(i.addr.ip)) {
-        sink.add(addrPath(i), `address ${formatIp(i.addr.ip)} is already used by ${taken.get(i.addr.ip)}`);
-      } else {
-        taken.set(i.addr.ip, `${i.node}:${i.name}`);
-      }
-    }
-  }
-  sink.throwIfAny();
-  if (addressing?.automatic === false) return;
-  for (const seg of segments) {
-    if (seg.ifaces.length === 0) continue;
-    const { first, last } = hostRange(seg.subnet);
-    let next = first;
-    for (const i of seg.ifaces) {
-      if (i.addr) continue;
-      while (next <= last && taken.has(next)) next++;
-      if (next > last) {
-        sink.add(
-          addrPath(i),
-          `subnet ${formatCidr(seg.subnet)} has no free address left for ${i.node}:${i.name}`,
-        );
-        break;
-      }
-      i.addr = { ip: next, prefix: seg.subnet.prefix };
-      taken.set(next, `${i.node}:${i.name}`);
-    }
-  }
-  sink.throwIfAny();
+  assignFamilyAddresses(IPV4, segments, nodes, links, addressing?.automatic !== false, sink);
 }
 
-/** The field an interface's address comes from (or would): its link's ipv4, the node's ip, the endpoint. */
-function pathOfAddress(i: IfaceModel, nodes: Map<string, NodeModel>, links: LinkModel[]): Path {
-  const l = links[i.link];
-  const side = l.ends[0].node === i.node && l.ends[0].name === i.name ? 0 : 1;
-  if (l.spec.ipv4?.[side]) return ['links', i.link, 'ipv4', side];
-  const node = nodes.get(i.node)!;
-  if (typeof node.spec.ip === 'string' && node.ifaces[0] === i) return ['nodes', i.node, 'ip'];
-  return ['links', i.link, 'endpoints', side];
-}
+const IPV4: AddrFamily<number> = {
+  get: (i) => i.addr,
+  set: (i, a) => {
+    i.addr = a;
+  },
+  subnet: (seg) => seg.subnet,
+  contains,
+  hostRange,
+  next: (ip) => ip + 1,
+  formatIp,
+  formatCidr,
+  reserved: (ip, c, { first, last }) =>
+    `the ${ip === c.net ? 'network' : 'broadcast'} address of ${formatCidr(c)}: use one from ${formatIp(first)} to ${formatIp(last)}`,
+  linkField: 'ipv4',
+  nodeField: 'ip',
+};
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;

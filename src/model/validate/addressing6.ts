@@ -12,9 +12,10 @@ import {
   parseCidr6,
   SubnetPool6,
 } from '../../util/ipv6.js';
-import type { IssueSink, Path } from '../errors.js';
-import type { IfaceModel, LinkModel, NodeModel, SegmentModel } from '../model.js';
+import type { IssueSink } from '../errors.js';
+import type { LinkModel, NodeModel, SegmentModel } from '../model.js';
 import type { TopologySpec } from '../spec.js';
+import { type AddrFamily, assignFamilyAddresses } from './assign-addrs.js';
 import type { ExplicitSubnet6 } from './segments6.js';
 
 export const DEFAULT_POOL6 = 'fd00::/48';
@@ -71,7 +72,7 @@ export function assignSubnets6(
   sink.throwIfAny();
 }
 
-/** Explicit IPv6 addresses inside their segment's subnet and unique; the others allocated in order. */
+/** Explicit IPv6 addresses inside their subnet and unique; the others allocated in order. */
 export function assignAddresses6(
   segments: SegmentModel[],
   nodes: Map<string, NodeModel>,
@@ -79,57 +80,22 @@ export function assignAddresses6(
   addressing: Addressing,
   sink: IssueSink,
 ): void {
-  const taken = new Map<bigint, string>();
-  for (const seg of segments) {
-    for (const i of seg.ifaces) {
-      if (!i.addr6 || !seg.subnet6) continue;
-      const where = pathOfAddress6(i, nodes, links);
-      const { first, last } = hostRange6(seg.subnet6);
-      if (!contains6(seg.subnet6, i.addr6.ip) || i.addr6.prefix !== seg.subnet6.prefix) {
-        sink.add(
-          where,
-          `address ${formatIp6(i.addr6.ip)}/${i.addr6.prefix} is not in this segment's subnet ${formatCidr6(seg.subnet6)}`,
-        );
-      } else if (i.addr6.ip < first || i.addr6.ip > last) {
-        sink.add(
-          where,
-          `address ${formatIp6(i.addr6.ip)} is the subnet-router anycast address of ${formatCidr6(seg.subnet6)}: use one from ${formatIp6(first)}`,
-        );
-      } else if (taken.has(i.addr6.ip)) {
-        sink.add(where, `address ${formatIp6(i.addr6.ip)} is already used by ${taken.get(i.addr6.ip)}`);
-      } else {
-        taken.set(i.addr6.ip, `${i.node}:${i.name}`);
-      }
-    }
-  }
-  sink.throwIfAny();
-  if (addressing?.automatic === false) return;
-  for (const seg of segments) {
-    if (seg.ifaces.length === 0 || !seg.subnet6) continue;
-    const { first, last } = hostRange6(seg.subnet6);
-    let next = first;
-    for (const i of seg.ifaces) {
-      if (i.addr6) continue;
-      while (next <= last && taken.has(next)) next++;
-      if (next > last) {
-        sink.add(
-          pathOfAddress6(i, nodes, links),
-          `subnet ${formatCidr6(seg.subnet6)} has no free address left for ${i.node}:${i.name}`,
-        );
-        break;
-      }
-      i.addr6 = { ip: next, prefix: seg.subnet6.prefix };
-      taken.set(next, `${i.node}:${i.name}`);
-    }
-  }
-  sink.throwIfAny();
+  assignFamilyAddresses(IPV6, segments, nodes, links, addressing?.automatic !== false, sink);
 }
 
-function pathOfAddress6(i: IfaceModel, nodes: Map<string, NodeModel>, links: LinkModel[]): Path {
-  const l = links[i.link];
-  const side = l.ends[0].node === i.node && l.ends[0].name === i.name ? 0 : 1;
-  if (l.spec.ipv6?.[side]) return ['links', i.link, 'ipv6', side];
-  const node = nodes.get(i.node)!;
-  if (typeof node.spec.ip6 === 'string' && node.ifaces[0] === i) return ['nodes', i.node, 'ip6'];
-  return ['links', i.link, 'endpoints', side];
-}
+const IPV6: AddrFamily<bigint> = {
+  get: (i) => i.addr6,
+  set: (i, a) => {
+    i.addr6 = a;
+  },
+  subnet: (seg) => seg.subnet6,
+  contains: contains6,
+  hostRange: hostRange6,
+  next: (ip) => ip + 1n,
+  formatIp: formatIp6,
+  formatCidr: formatCidr6,
+  reserved: (_ip, c, { first }) =>
+    `the subnet-router anycast address of ${formatCidr6(c)}: use one from ${formatIp6(first)}`,
+  linkField: 'ipv6',
+  nodeField: 'ip6',
+};
