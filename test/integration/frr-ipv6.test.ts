@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { checkFrrExpectation } from '../../src/features/frr/expect.js';
+import { frrNeighbors } from '../../src/features/frr/metrics.js';
 import { parseExpectation } from '../../src/model/expect.js';
 import { loadTopology } from '../../src/model/load.js';
 import { pingMatrix } from '../../src/runtime/ping.js';
@@ -90,6 +91,11 @@ if (requireRoot(t) && requireFrr(t)) {
     );
     await expectOk(t, sim, 'r1 ospf6 neighbors 2');
     await expectOk(t, sim, 'ospf6 r3 neighbors 2');
+    t.same(
+      (await frrNeighbors(r1)).map((n) => `${n.protocol} ${n.iface} ${n.up}`).sort(),
+      ['ospf eth1 true', 'ospf eth2 true', 'ospf6 eth1 true', 'ospf6 eth2 true'],
+      'the web view and metrics see the OSPFv3 neighbours next to the OSPF ones',
+    );
     const ospf6Routes = (await r1.routes6('ospf6')).filter((r) => r.selected).map((r) => r.prefix);
     const h2 = sim.node('h2');
     const h2Lan = lan6(sim, 'h2');
@@ -100,6 +106,7 @@ if (requireRoot(t) && requireFrr(t)) {
     const { run } = repl(sim);
     const cut = await run('link r1 r2 down');
     t.equal(cut.code, 0, 'link r1 r2 down re-converges');
+    t.comment(cut.out.trim());
     t.match(
       cut.out,
       /re-converged in [\d.]+ s \(4 OSPF adjacencies, 4 OSPFv3 adjacencies, 0 BGP sessions\)/,
