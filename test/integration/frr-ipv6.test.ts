@@ -237,6 +237,49 @@ links:
     t.same(failedPairs(m), [], 'h1 and h3 reach each other (OSPFv3 routes: distance 110 beats iBGP 200)');
   });
 
+  t.test('unnumbered eBGP: one session over the link-local addresses', async (t) => {
+    const sim = await up(
+      t,
+      modelFromYaml(`
+name: x
+addressing: {family: ipv6}
+nodes:
+  r1: {kind: router, bgp: {asn: 65001, neighbors: [{peer: r2, unnumbered: true}], networks: [eth2]}}
+  r2: {kind: router, bgp: {asn: 65002, neighbors: [{peer: r1, unnumbered: true}], networks: [eth2]}}
+  h1: {kind: host}
+  h2: {kind: host}
+links:
+  - endpoints: [r1, r2]
+  - endpoints: [r1, h1]
+  - endpoints: [r2, h2]
+`),
+    );
+    const conv = await sim.waitConverged({ timeout: 30000 });
+    t.equal(conv.bgpSessions, 2, 'r1-r2 Established at both ends');
+    const r1 = router(sim, 'r1');
+    t.match(r1.frrConfig, / neighbor eth1 interface remote-as 65002\n/, 'the session is on r1 eth1');
+    t.same(
+      (await r1.bgpSummary()).peers.map((p) => [p.peer, p.state]),
+      [['eth1', 'Established']],
+      'r1 has one session, named by its interface',
+    );
+    await expectOk(t, sim, 'bgp r2 established 1');
+    const kernel = await r1.cmd('ip -6 route');
+    t.match(
+      kernel,
+      new RegExp(`^${lan6(sim, 'h2').replace(/[.:/]/g, '\\$&')} .*via fe80::\\S+ dev eth1 proto bgp`, 'm'),
+      "h2's LAN via r2's link-local address",
+    );
+    const m = await pingMatrix(
+      ['h1', 'h2'].map((n) => ({ name: n, ns: sim.node(n).ns, ip: sim.node(n).ip6! })),
+      { timeoutMs: 1000 },
+    );
+    t.same(failedPairs(m), [], 'h1 and h2 reach each other');
+    await sim.setLink('r1', 'r2', 'down');
+    const down = await sim.waitConverged({ timeout: 30000 });
+    t.equal(down.bgpSessions, 0, 'with the link down, no session is expected (and waitConverged settles)');
+  });
+
   t.test("a user's frr.conf with IPv6 lines runs as it is", async (t) => {
     const dir = tempDir(t);
     // r1 - r2 - r3 on IPv4 links; the frr.conf files add IPv6 addresses, loopbacks and OSPFv3

@@ -112,6 +112,53 @@ t.test('IPv6-only: OSPFv3 alone, derived router ids, BGP without IPv4 unicast', 
   t.same(daemons(model, 'r1'), ['zebra', 'staticd', 'ospf6d', 'bgpd'], 'r1: ospf6d and bgpd');
 });
 
+t.test('an unnumbered neighbour: one session on the link, both families', async (t) => {
+  const model = fromYaml(`name: un
+addressing: {family: dual}
+nodes:
+  r1: {kind: router, bgp: {asn: 65001, neighbors: [{peer: r2, unnumbered: true}], networks: [eth2]}}
+  r2: {kind: router, bgp: {asn: 65002, neighbors: [{peer: r1, unnumbered: true}]}}
+  h1: {kind: host}
+links:
+  - endpoints: [r1, r2]
+  - endpoints: [r1, h1]
+`);
+  const conf = render(model, 'r1').config ?? '';
+  t.match(
+    conf,
+    /\n neighbor eth1 interface remote-as 65002\n neighbor eth1 description r2\n/,
+    'neighbor IFNAME interface',
+  );
+  t.match(
+    conf,
+    /address-family ipv4 unicast\n {2}network 10\.255\.0\.4\/30\n exit-address-family/,
+    'IPv4 unicast stays active (the traditional default) for it',
+  );
+  t.match(
+    conf,
+    /address-family ipv6 unicast\n {2}network fd00:0:ff:1::\/64\n {2}neighbor eth1 activate\n/,
+    'and IPv6 unicast',
+  );
+  t.notMatch(conf, /neighbor 10\.|neighbor fd00/, 'no session to a global address');
+  t.same(
+    problems(`name: un
+addressing: {family: dual}
+nodes:
+  r1: {kind: router, bgp: {asn: 65001, neighbors: [{peer: r2, unnumbered: true}]}}
+  r2: {kind: router, bgp: {asn: 65002}}
+  r3: {kind: router}
+  s1: {kind: switch}
+links:
+  - endpoints: [r1, s1]
+  - endpoints: [r2, s1]
+  - endpoints: [r3, s1]
+`),
+    [
+      "nodes.r1.bgp.neighbors.0.unnumbered: an unnumbered session runs on a link between two nodes; r1's eth1 to r2 is a LAN",
+    ],
+  );
+});
+
 t.test('a derived router id skips ids other routers use', async (t) => {
   const model = fromYaml(`name: ids
 addressing: {family: ipv6}

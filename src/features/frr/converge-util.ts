@@ -6,6 +6,7 @@ import { parseIp } from '../../util/ipv4.js';
 import { parseIp6 } from '../../util/ipv6.js';
 import { runId } from './daemons.js';
 import type { RouterNode } from './node.js';
+import type { BgpNeighbor } from './render-bgp-peers.js';
 import type { FrrRouterSpec } from './spec.js';
 
 export function linkUp(sim: Simulation, node: NodeModel, ifname: string): boolean {
@@ -38,4 +39,16 @@ export function peerOwner(
       return { node: n };
   }
   return undefined;
+}
+
+/** The peer of an unnumbered session (named by our interface), with our end of the link. */
+export function unnumberedPeer(
+  model: Model,
+  node: NodeModel,
+  intended: BgpNeighbor[],
+  addr: string,
+): { node: NodeModel; iface?: NodeModel['ifaces'][number] } | undefined {
+  const n = intended.find((x) => x.unnumbered && x.addr === addr);
+  const peer = n?.node ? model.nodes.get(n.node) : undefined;
+  return peer ? { node: peer, iface: node.ifaces.find((i) => i.name === addr) } : undefined;
 }

@@ -10,7 +10,7 @@ import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp, networkOf, parseIp } from '../../util/ipv4.js';
 import { formatIp6, parseIp6 } from '../../util/ipv6.js';
 import { OSPF6_COMMANDS, type Ospf6View, ospf6Missing, parseOspf6View } from './converge-ospf6.js';
-import { daemonUp, linkUp, peerOwner, runsDaemon } from './converge-util.js';
+import { daemonUp, linkUp, peerOwner, runsDaemon, unnumberedPeer } from './converge-util.js';
 import { RouterNode } from './node.js';
 import { bgpNeighbors } from './render-bgp.js';
 import { ospfInterfaces } from './render-ospf.js';
@@ -235,7 +235,7 @@ export function missingFrom(
     const live = (v.peers ?? []).map((p) => ({ ...p, peer: samePeer(p.peer) }));
     const addrs = new Set([...intended.map((n) => samePeer(n.addr)), ...live.map((p) => p.peer)]);
     for (const addr of addrs) {
-      const owner = peerOwner(model, addr);
+      const owner = peerOwner(model, addr) ?? unnumberedPeer(model, v.node.model, intended, addr);
       const label = owner ? `${owner.node.name} (${addr})` : addr;
       const p = live.find((x) => x.peer === addr);
       if (owner) {

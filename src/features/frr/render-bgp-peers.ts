@@ -14,6 +14,8 @@ export interface BgpNeighbor {
   /** the session's family: 4 carries IPv4 unicast, 6 IPv6 unicast */
   family: Family;
   node?: string;
+  /** an unnumbered session: `addr` is our interface on the link (FRR's `neighbor IFNAME interface`) */
+  unnumbered?: boolean;
   updateSource?: string;
   multihop: boolean;
   routeReflectorClient: boolean;
@@ -25,6 +27,18 @@ interface Found {
   addr: string;
   direct: boolean;
   family: Family;
+  unnumbered?: boolean;
+}
+
+/** Our interface on the point-to-point link we share with `peer` (an unnumbered session runs on it). */
+function sharedLink(node: NodeModel, peer: NodeModel, model: Model): { iface: string } | { error: string } {
+  const mine = node.ifaces.find((i) => peer.ifaces.some((t) => t.segment === i.segment));
+  if (!mine) return { error: `an unnumbered session needs a link shared with ${peer.name}` };
+  if (model.segments[mine.segment].ifaces.length !== 2)
+    return {
+      error: `an unnumbered session runs on a link between two nodes; ${node.name}'s ${mine.name} to ${peer.name} is a LAN`,
+    };
+  return { iface: mine.name };
 }
 
 /** The address `node` reaches `peer` at in a family: on a shared subnet, else the peer's loopback. */
@@ -112,7 +126,14 @@ export function bgpNeighbors(node: NodeModel, model: Model, report: Report): Bgp
         report(peerPath, `${node.name} cannot peer with itself`);
         return;
       }
-      sessions = model.families.flatMap((f) => peerAddress(node, peerNode!, f) ?? []);
+      if (typeof entry !== 'string' && entry.unnumbered) {
+        const link = sharedLink(node, peerNode, model);
+        if ('error' in link) {
+          report([...path, 'unnumbered'], link.error);
+          return;
+        }
+        sessions = [{ addr: link.iface, direct: true, family: 6, unnumbered: true }];
+      } else sessions = model.families.flatMap((f) => peerAddress(node, peerNode!, f) ?? []);
       if (sessions.length === 0) {
         const lo = hasFamily(model, 4) ? 'loopback: <ip>' : 'loopback6: <ipv6>';
         report(
@@ -164,6 +185,7 @@ export function bgpNeighbors(node: NodeModel, model: Model, report: Report): Bgp
         asn,
         family: s.family,
         node: peerNode?.name,
+        ...(s.unnumbered ? { unnumbered: true } : {}),
         updateSource,
         multihop: !s.direct && asn !== bgp.asn,
         routeReflectorClient: opts.routeReflectorClient ?? false,

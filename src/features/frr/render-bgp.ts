@@ -77,7 +77,7 @@ export function bgpLines(node: NodeModel, model: Model, rid: string | undefined,
   if (!has4) L.push(' no bgp default ipv4-unicast');
   L.push(' coalesce-time 0', ` timers bgp ${t.keepalive} ${t.hold}`);
   for (const n of neighbors) {
-    L.push(` neighbor ${n.addr} remote-as ${n.asn}`);
+    L.push(` neighbor ${n.addr}${n.unnumbered ? ' interface' : ''} remote-as ${n.asn}`);
     if (n.node) L.push(` neighbor ${n.addr} description ${n.node}`);
     L.push(` neighbor ${n.addr} timers connect ${t.connect}`, ` neighbor ${n.addr} advertisement-interval 0`);
     if (n.updateSource) L.push(` neighbor ${n.addr} update-source ${n.updateSource}`);
@@ -93,8 +93,9 @@ export function bgpLines(node: NodeModel, model: Model, rid: string | undefined,
     for (const net of networks.v4) L.push(`  network ${net}`);
     for (const r of b.redistribute ?? []) L.push(`  redistribute ${r}`);
     for (const n of v4) L.push(...peerLines(n));
-    // an IPv6 session carries IPv6 unicast only (the traditional default activates IPv4 too)
-    for (const n of v6) L.push(`  no neighbor ${n.addr} activate`);
+    // an IPv6 session carries IPv6 unicast only (the traditional default activates IPv4 too);
+    // an unnumbered one both, IPv4 routes with IPv6 next hops where the link has no IPv4 (RFC 5549)
+    for (const n of v6) L.push(...(n.unnumbered ? peerLines(n) : [`  no neighbor ${n.addr} activate`]));
     L.push(' exit-address-family');
   }
   if (has6) {

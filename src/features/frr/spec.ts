@@ -61,6 +61,11 @@ export const bgpNeighborSpec = z.union([
     peer: z.string(),
     /** default: the peer node's bgp.asn */
     asn: asn.optional(),
+    /**
+     * one session over the shared link's IPv6 link-local addresses (FRR's `neighbor IFNAME
+     * interface`) instead of a session per family; it carries both families, link-local next hops
+     */
+    unnumbered: z.boolean().optional(),
     routeReflectorClient: z.boolean().optional(),
     nextHopSelf: z.boolean().optional(),
     bfd: z.boolean().optional(),
