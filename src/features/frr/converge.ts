@@ -8,11 +8,10 @@ import { pool } from '../../kernel/run.js';
 import { hasFamily } from '../../model/model.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp, networkOf, parseIp } from '../../util/ipv4.js';
-import { formatIp6, parseIp6 } from '../../util/ipv6.js';
+import { bgpMissing } from './converge-bgp.js';
 import { OSPF6_COMMANDS, type Ospf6View, ospf6Missing, parseOspf6View } from './converge-ospf6.js';
-import { daemonUp, linkUp, peerOwner, runsDaemon, unnumberedPeer } from './converge-util.js';
+import { daemonUp, linkUp, runsDaemon } from './converge-util.js';
 import { RouterNode } from './node.js';
-import { bgpNeighbors } from './render-bgp.js';
 import { ospfInterfaces } from './render-ospf.js';
 import { type BgpNeighborState, parseBgpNeighbors, pendingBgpUpdates } from './show-bgp.js';
 import {
@@ -148,7 +147,6 @@ export function missingFrom(
   const model = sim.model;
   const missing: string[] = [];
   let ospfUp = 0;
-  let bgpUp = 0;
   const byName = new Map(views.map((v) => [v.node.name, v]));
   const quiet = () => {};
   for (const v of views) if (v.error) missing.push(`${v.node.name}: ${v.error}`);
@@ -223,41 +221,7 @@ export function missingFrom(
   lsdbProblems(views, missing);
   const ospf6Up = ospf6Missing(sim, views, missing);
 
-  // BGP: every configured peer Established, except across a link that is down; a peer
-  // whose bgpd was stopped or killed must have been noticed gone (hold timer)
-  for (const v of views) {
-    if (!v.bgp || v.error) continue;
-    const spec = v.node.model.spec as FrrRouterSpec;
-    const intended = spec.bgp ? bgpNeighbors(v.node.model, model, quiet) : [];
-    for (const p of v.pendingUpdates ?? []) missing.push(`${v.node.name}: BGP ${p}`);
-    // FRR prints IPv6 peers compressed as RFC 5952 says, as the rendered config does; a
-    // user's frr.conf may spell them otherwise
-    const live = (v.peers ?? []).map((p) => ({ ...p, peer: samePeer(p.peer) }));
-    const addrs = new Set([...intended.map((n) => samePeer(n.addr)), ...live.map((p) => p.peer)]);
-    for (const addr of addrs) {
-      const owner = peerOwner(model, addr) ?? unnumberedPeer(model, v.node.model, intended, addr);
-      const label = owner ? `${owner.node.name} (${addr})` : addr;
-      const p = live.find((x) => x.peer === addr);
-      if (owner) {
-        if (owner.iface && sim.linkState(owner.iface.link) === 'down') continue;
-        const other = sim.nodes.get(owner.node.name);
-        if (other instanceof RouterNode && runsDaemon(other, 'bgpd') && !daemonUp(other, 'bgpd')) {
-          if (p?.state === 'Established')
-            missing.push(
-              `${v.node.name}: session to ${label} is still Established, but its bgpd is stopped (waiting for the hold timer)`,
-            );
-          continue;
-        }
-      }
-      if (p?.state === 'Established' && p.initialUpdateDone) bgpUp++;
-      else if (p?.state === 'Established')
-        missing.push(`${v.node.name}: session to ${label} is Established, End-of-RIB not received yet`);
-      else
-        missing.push(
-          `${v.node.name}: BGP session to ${label} is ${p ? p.state || 'down' : 'not configured yet'}, expected Established`,
-        );
-    }
-  }
+  const bgpUp = bgpMissing(sim, views, missing);
   return { missing, ospf: ospfUp, ospf6: ospf6Up, bgp: bgpUp };
 }
 
@@ -325,11 +289,6 @@ function lsdbProblems(views: View[], missing: string[]): void {
         `area ${area.split('/')[2]}: ${[first.name, ...differ].join(', ')} hold different router-LSAs (databases still synchronising)`,
       );
   }
-}
-
-function samePeer(addr: string): string {
-  const ip6 = addr.includes(':') ? parseIp6(addr) : undefined;
-  return ip6 === undefined ? addr : formatIp6(ip6);
 }
 
 export async function waitConverged(sim: Simulation, opts: ConvergeOptions = {}): Promise<ConvergeReport> {
