@@ -3,6 +3,7 @@
 //
 //   <src> -> <dst>[:<port>] reachable|blocked|unreachable
 //   <router> ospf neighbors <n>          (also: ospf <router> neighbors <n>)
+//   <router> ospf6 neighbors <n>         (OSPFv3; also: ospf6 <router> neighbors <n>)
 //   bgp <router> established [<n>]       (also: <router> bgp established [<n>])
 //
 // <src> is a node or pod; <dst> a node, a pod, a service (`web`, `web.default`, `default/web`)
@@ -17,6 +18,7 @@ export type * from './expectation.js';
 export const EXPECT_FORMS = [
   '<src> -> <dst>[:port] reachable|blocked|unreachable',
   '<router> ospf neighbors <n>',
+  '<router> ospf6 neighbors <n>',
   'bgp <router> established [<n>]',
 ];
 
@@ -56,10 +58,12 @@ export function parseExpectation(text: string, index = 0): Expectation {
       throw new ExpectSyntaxError(`"${m[1]}" is not a node, service or address`);
     return { kind: 'reach', text, index, src, dst: m[1], port, want: want as Reachability };
   }
-  // <router> ospf neighbors <n> | ospf <router> neighbors <n>
-  if (ws.length === 4 && ws[2] === 'neighbors' && (ws[1] === 'ospf' || ws[0] === 'ospf')) {
-    const router = ws[0] === 'ospf' ? ws[1] : ws[0];
-    return { kind: 'ospf', text, index, router, neighbors: count(ws[3], 'the neighbour count') };
+  // <router> ospf[6] neighbors <n> | ospf[6] <router> neighbors <n>
+  const ospf = (w: string) => w === 'ospf' || w === 'ospf6';
+  if (ws.length === 4 && ws[2] === 'neighbors' && (ospf(ws[1]) || ospf(ws[0]))) {
+    const [kind, router] = ospf(ws[0]) ? [ws[0], ws[1]] : [ws[1], ws[0]];
+    const neighbors = count(ws[3], 'the neighbour count');
+    return { kind: kind as 'ospf' | 'ospf6', text, index, router, neighbors };
   }
   // bgp <router> established [<n>] | <router> bgp established [<n>]
   if (
@@ -159,7 +163,7 @@ export function parseExpectations(entries: string[], model: Model, sink: IssueSi
         sink.add(
           ['expect', i],
           kind
-            ? `"${e.router}" is a ${kind}, not a router running ${e.kind === 'ospf' ? 'OSPF' : 'BGP'}`
+            ? `"${e.router}" is a ${kind}, not a router running ${{ ospf: 'OSPF', ospf6: 'OSPFv3', bgp: 'BGP' }[e.kind]}`
             : `unknown router "${e.router}" in "${text.trim()}"`,
         );
         return;

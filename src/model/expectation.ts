@@ -19,7 +19,8 @@ export interface ReachExpectation extends Base {
 }
 
 export interface OspfExpectation extends Base {
-  kind: 'ospf';
+  /** ospf: OSPFv2 (ospfd); ospf6: OSPFv3 (ospf6d) */
+  kind: 'ospf' | 'ospf6';
   router: string;
   /** OSPF neighbours in state Full (2-Way between DROthers counts too) */
   neighbors: number;

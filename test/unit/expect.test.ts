@@ -29,6 +29,8 @@ t.test('the forms', async (t) => {
   t.match(parseExpectation('  c1  ->  default/web:8080   reachable '), { dst: 'default/web', port: 8080 });
   t.match(parseExpectation('r1 ospf neighbors 2'), { kind: 'ospf', router: 'r1', neighbors: 2 });
   t.match(parseExpectation('ospf r1 neighbors 0'), { kind: 'ospf', router: 'r1', neighbors: 0 });
+  t.match(parseExpectation('r1 ospf6 neighbors 2'), { kind: 'ospf6', router: 'r1', neighbors: 2 });
+  t.match(parseExpectation('ospf6 r3 neighbors 1'), { kind: 'ospf6', router: 'r3', neighbors: 1 });
   t.match(parseExpectation('bgp r2 established'), { kind: 'bgp', router: 'r2', established: undefined });
   t.match(parseExpectation('r2 bgp established 3'), { kind: 'bgp', router: 'r2', established: 3 });
 });
@@ -95,5 +97,6 @@ t.test('names are checked against the topology, errors at the entry line', async
     '15: "web" is a service: give its port, e.g. c1 -> web:80 reachable',
   ]);
   t.same(errors('  - h1 ospf neighbors 1'), ['15: "h1" is a host, not a router running OSPF']);
+  t.same(errors('  - h1 ospf6 neighbors 1'), ['15: "h1" is a host, not a router running OSPFv3']);
   t.same(errors('  - s1 -> h1 reachable'), ['15: "s1" is a switch: it sends no packets of its own']);
 });

@@ -153,7 +153,7 @@ t.test('problems are reported at the field that caused them', async (t) => {
     'nodes.r2.ospf.interfaces.2: interface eth1 is listed twice',
     'nodes.r2.ospf.timers.dead: the dead interval (5) must be longer than the hello interval (5)',
     'nodes.r2.bgp.timers.hold: the hold time (2) must be 0 or at least 3 and longer than keepalive (1)',
-    'nodes.r2.bgp.neighbors.0: unknown node "nowhere" (give a router name, a cluster name or an IPv4 address)',
+    'nodes.r2.bgp.neighbors.0: unknown node "nowhere" (give a router name, a cluster name or an IPv4 or IPv6 address)',
     'nodes.r2.bgp.neighbors.1: r2 cannot peer with itself',
     'nodes.r2.bgp.neighbors.2.asn: r1 is in AS 65001, not 65009',
     "nodes.r2.bgp.neighbors.3: give the peer's AS number (asn:): h2 has no bgp section",

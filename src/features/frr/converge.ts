@@ -5,12 +5,13 @@
 // says what is still missing.
 
 import { pool } from '../../kernel/run.js';
-import type { Model, NodeModel } from '../../model/model.js';
+import { hasFamily } from '../../model/model.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp, networkOf, parseIp } from '../../util/ipv4.js';
-import { runId } from './daemons.js';
+import { bgpMissing } from './converge-bgp.js';
+import { OSPF6_COMMANDS, type Ospf6View, ospf6Missing, parseOspf6View } from './converge-ospf6.js';
+import { daemonUp, linkUp, runsDaemon } from './converge-util.js';
 import { RouterNode } from './node.js';
-import { bgpNeighbors } from './render-bgp.js';
 import { ospfInterfaces } from './render-ospf.js';
 import { type BgpNeighborState, parseBgpNeighbors, pendingBgpUpdates } from './show-bgp.js';
 import {
@@ -42,6 +43,8 @@ export interface ConvergeReport {
   ms: number;
   /** adjacencies Full/2-Way as expected, by router */
   ospfAdjacencies: number;
+  /** OSPFv3 adjacencies (ospf6d) Full/2-Way as expected */
+  ospf6Adjacencies: number;
   bgpSessions: number;
   routers: number;
 }
@@ -68,6 +71,7 @@ interface View {
   ifaces: OspfInterfaceState[];
   neighbors: OspfNeighbor[];
   lsdb?: { routerIds: string[]; lsas: RouterLsa[] };
+  ospf6?: Ospf6View;
   peers?: BgpNeighborState[];
   pendingUpdates?: string[];
   rib: string;
@@ -79,7 +83,9 @@ const OSPF_NBR = 'show ip ospf neighbor json';
 const OSPF_LSDB = 'show ip ospf database router json';
 const BGP_NBR = 'show bgp neighbors json';
 const BGP_UPDATES = 'show bgp ipv4 unicast update-groups';
+const BGP_UPDATES6 = 'show bgp ipv6 unicast update-groups';
 const RIB = 'show ip route json';
+const RIB6 = 'show ipv6 route json';
 
 async function look(node: RouterNode): Promise<View | undefined> {
   const frr = node.frr!;
@@ -92,12 +98,17 @@ async function look(node: RouterNode): Promise<View | undefined> {
     neighbors: [],
     rib: '',
   };
-  const cmds = [RIB];
+  // IPv6 tables in a topology with IPv6, or where a user's frr.conf runs ospf6d
+  const ospf6 = daemonUp(node, 'ospf6d');
+  const six = ospf6 || hasFamily(node.sim.model, 6);
+  const cmds = six ? [RIB, RIB6] : [RIB];
   if (view.ospf) cmds.push(OSPF_IF, OSPF_NBR, OSPF_LSDB);
+  if (ospf6) cmds.push(...Object.values(OSPF6_COMMANDS));
   if (view.bgp) cmds.push(BGP_NBR, BGP_UPDATES);
+  if (view.bgp && six) cmds.push(BGP_UPDATES6);
   try {
     const out = await vtyshSections(frr, cmds);
-    const routes = parseRoutes(out.get(RIB) ?? '')
+    const routes = [...parseRoutes(out.get(RIB) ?? ''), ...parseRoutes(out.get(RIB6) ?? '')]
       .filter((r) => r.selected)
       .map(
         (r) =>
@@ -114,9 +125,13 @@ async function look(node: RouterNode): Promise<View | undefined> {
       view.neighbors = parseOspfNeighbors(out.get(OSPF_NBR) ?? '');
       view.lsdb = parseRouterLsas(out.get(OSPF_LSDB) ?? '');
     }
+    if (ospf6) view.ospf6 = parseOspf6View(out);
     if (view.bgp) {
       view.peers = parseBgpNeighbors(out.get(BGP_NBR) ?? '');
-      view.pendingUpdates = pendingBgpUpdates(out.get(BGP_UPDATES) ?? '');
+      view.pendingUpdates = [
+        ...pendingBgpUpdates(out.get(BGP_UPDATES) ?? ''),
+        ...pendingBgpUpdates(out.get(BGP_UPDATES6) ?? '').map((p) => `IPv6 ${p}`),
+      ];
     }
   } catch (err) {
     view.error = (err as Error).message.split('\n')[0];
@@ -124,20 +139,14 @@ async function look(node: RouterNode): Promise<View | undefined> {
   return view;
 }
 
-function linkUp(sim: Simulation, node: NodeModel, ifname: string): boolean {
-  const iface = node.ifaces.find((i) => i.name === ifname);
-  return iface !== undefined && sim.linkState(iface.link) === 'up';
-}
-
 /** What is still missing (empty: converged), and how many adjacencies/sessions are up. */
 export function missingFrom(
   sim: Simulation,
   views: View[],
-): { missing: string[]; ospf: number; bgp: number } {
+): { missing: string[]; ospf: number; ospf6: number; bgp: number } {
   const model = sim.model;
   const missing: string[] = [];
   let ospfUp = 0;
-  let bgpUp = 0;
   const byName = new Map(views.map((v) => [v.node.name, v]));
   const quiet = () => {};
   for (const v of views) if (v.error) missing.push(`${v.node.name}: ${v.error}`);
@@ -210,41 +219,10 @@ export function missingFrom(
   }
 
   lsdbProblems(views, missing);
+  const ospf6Up = ospf6Missing(sim, views, missing);
 
-  // BGP: every configured peer Established, except across a link that is down; a peer
-  // whose bgpd was stopped or killed must have been noticed gone (hold timer)
-  for (const v of views) {
-    if (!v.bgp || v.error) continue;
-    const spec = v.node.model.spec as FrrRouterSpec;
-    const intended = spec.bgp ? bgpNeighbors(v.node.model, model, quiet) : [];
-    for (const p of v.pendingUpdates ?? []) missing.push(`${v.node.name}: BGP ${p}`);
-    const live = v.peers ?? [];
-    const addrs = new Set([...intended.map((n) => n.addr), ...live.map((p) => p.peer)]);
-    for (const addr of addrs) {
-      const owner = peerOwner(model, addr);
-      const label = owner ? `${owner.node.name} (${addr})` : addr;
-      const p = live.find((x) => x.peer === addr);
-      if (owner) {
-        if (owner.iface && sim.linkState(owner.iface.link) === 'down') continue;
-        const other = sim.nodes.get(owner.node.name);
-        if (other instanceof RouterNode && runsDaemon(other, 'bgpd') && !daemonUp(other, 'bgpd')) {
-          if (p?.state === 'Established')
-            missing.push(
-              `${v.node.name}: session to ${label} is still Established, but its bgpd is stopped (waiting for the hold timer)`,
-            );
-          continue;
-        }
-      }
-      if (p?.state === 'Established' && p.initialUpdateDone) bgpUp++;
-      else if (p?.state === 'Established')
-        missing.push(`${v.node.name}: session to ${label} is Established, End-of-RIB not received yet`);
-      else
-        missing.push(
-          `${v.node.name}: BGP session to ${label} is ${p ? p.state || 'down' : 'not configured yet'}, expected Established`,
-        );
-    }
-  }
-  return { missing, ospf: ospfUp, bgp: bgpUp };
+  const bgpUp = bgpMissing(sim, views, missing);
+  return { missing, ospf: ospfUp, ospf6: ospf6Up, bgp: bgpUp };
 }
 
 /**
@@ -313,29 +291,6 @@ function lsdbProblems(views: View[], missing: string[]): void {
   }
 }
 
-function runsDaemon(n: RouterNode, daemon: string): boolean {
-  return n.frr?.setup.daemons.runs.some((r) => r.daemon === daemon) ?? false;
-}
-
-function daemonUp(n: RouterNode, daemon: string): boolean {
-  const frr = n.frr;
-  return frr?.setup.daemons.runs.some((r) => r.daemon === daemon && frr.isRunning(runId(r))) ?? false;
-}
-
-function peerOwner(
-  model: Model,
-  addr: string,
-): { node: NodeModel; iface?: NodeModel['ifaces'][number] } | undefined {
-  const ip = parseIp(addr);
-  if (ip === undefined) return undefined;
-  for (const n of model.nodes.values()) {
-    const iface = n.ifaces.find((i) => i.addr?.ip === ip);
-    if (iface) return { node: n, iface };
-    if ((n.spec as FrrRouterSpec).loopback === addr) return { node: n };
-  }
-  return undefined;
-}
-
 export async function waitConverged(sim: Simulation, opts: ConvergeOptions = {}): Promise<ConvergeReport> {
   const timeout = opts.timeout ?? 60000;
   const interval = opts.interval ?? 200;
@@ -356,7 +311,7 @@ export async function waitConverged(sim: Simulation, opts: ConvergeOptions = {})
       if (v) views.push(v);
     });
     views.sort((a, b) => a.node.name.localeCompare(b.node.name));
-    const { missing, ospf, bgp } = missingFrom(sim, views);
+    const { missing, ospf, ospf6, bgp } = missingFrom(sim, views);
     const ribs = views.map((v) => `${v.node.name}=${v.rib}`).join('|');
     opts.onPoll?.({
       elapsedMs: performance.now() - t0,
@@ -366,7 +321,13 @@ export async function waitConverged(sim: Simulation, opts: ConvergeOptions = {})
     if (missing.length === 0) {
       if (since === undefined || ribs !== lastRibs) since = pollStart;
       if (performance.now() - since >= stable)
-        return { ms: since - t0, ospfAdjacencies: ospf, bgpSessions: bgp, routers: views.length };
+        return {
+          ms: since - t0,
+          ospfAdjacencies: ospf,
+          ospf6Adjacencies: ospf6,
+          bgpSessions: bgp,
+          routers: views.length,
+        };
     } else since = undefined;
     lastRibs = ribs;
     last = missing;

@@ -237,13 +237,13 @@ export function daemonsForConfig(conf: string): FrrDaemon[] {
   };
   add('bgpd', /^router bgp\b/m);
   add('ospfd', /^router ospf(\s|$)/m);
-  add('ospf6d', /^router ospf6\b/m);
+  add('ospf6d', /^router ospf6\b|^\s+ipv6 ospf6 area\b/m);
   add('ripd', /^router rip(\s|$)/m);
   add('ripngd', /^router ripng\b/m);
   add('isisd', /^router isis\b/m);
   add('eigrpd', /^router eigrp\b/m);
   add('babeld', /^router babel\b/m);
-  add('bfdd', /^bfd\s*$|^\s+(neighbor \S+ bfd|ip ospf bfd|bfd)\b/m);
+  add('bfdd', /^bfd\s*$|^\s+(neighbor \S+ bfd|ip ospf bfd|ipv6 ospf6 bfd|bfd)\b/m);
   add('pbrd', /^pbr-map\b/m);
   add('vrrpd', /^\s+vrrp\b/m);
   add('pimd', /^\s+ip pim\b|^ip pim\b/m);

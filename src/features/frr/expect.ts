@@ -1,6 +1,6 @@
-// The FRR entries of a topology's `expect:` (ospf neighbours Full, BGP sessions Established),
-// checked against the routers' daemons, and waiting for routing to settle before any entry is
-// checked (`netsim verify`).
+// The FRR entries of a topology's `expect:` (ospf/ospf6 neighbours Full, BGP sessions of both
+// families Established), checked against the routers' daemons, and waiting for routing to
+// settle before any entry is checked (`netsim verify`).
 import type { Expectation } from '../../model/expect.js';
 import type { Settled } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
@@ -10,10 +10,11 @@ import { parseBgpSummary } from './show-bgp.js';
 import { hasFrrRouters } from './verbs.js';
 import { type VtyshTarget, vtysh } from './vtysh.js';
 
-async function ospfFull(sim: Simulation, name: string): Promise<number | string> {
+async function ospfFull(sim: Simulation, name: string, v3: boolean): Promise<number | string> {
   const n = sim.nodes.get(name);
   if (!(n instanceof RouterNode) || !n.frr) return `${name} does not run FRR`;
-  const nbrs = await n.ospfNeighbors().catch(() => []);
+  if (v3 && !n.frr.runIds.includes('ospf6d')) return `${name} does not run ospf6d`;
+  const nbrs = await (v3 ? n.ospf6Neighbors() : n.ospfNeighbors()).catch(() => []);
   // on a LAN two DROthers stay 2-Way: that is their final state
   return nbrs.filter((x) => x.state === 'Full' || x.state.startsWith('2-Way')).length;
 }
@@ -36,10 +37,11 @@ export async function checkFrrExpectation(
   sim: Simulation,
   e: Expectation,
 ): Promise<{ ok: boolean; detail: string } | undefined> {
-  if (e.kind === 'ospf') {
-    const n = await ospfFull(sim, e.router);
+  if (e.kind === 'ospf' || e.kind === 'ospf6') {
+    const n = await ospfFull(sim, e.router, e.kind === 'ospf6');
     if (typeof n === 'string') return { ok: false, detail: n };
-    return { ok: n === e.neighbors, detail: `${n} OSPF neighbour${n === 1 ? '' : 's'} Full` };
+    const what = e.kind === 'ospf' ? 'OSPF' : 'OSPFv3';
+    return { ok: n === e.neighbors, detail: `${n} ${what} neighbour${n === 1 ? '' : 's'} Full` };
   }
   if (e.kind === 'bgp') {
     const s = await bgpSessions(sim, e.router);

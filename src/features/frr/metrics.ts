@@ -7,11 +7,12 @@ import { Cached } from '../../util/cached.js';
 import { RouterNode } from './node.js';
 import { parseBgpSummary } from './show-bgp.js';
 import { parseOspfNeighbors } from './show-ospf.js';
+import { parseOspf6Neighbors } from './show-ospf6.js';
 import { vtyshSections } from './vtysh.js';
 
 export interface FrrNeighbor {
-  protocol: 'ospf' | 'bgp';
-  /** OSPF: the neighbour's router id; BGP: the peer address */
+  protocol: 'ospf' | 'ospf6' | 'bgp';
+  /** OSPF, OSPFv3: the neighbour's router id; BGP: the peer address */
   neighbor: string;
   state: string;
   /** Full (or 2-Way between DROthers) / Established */
@@ -22,6 +23,7 @@ export interface FrrNeighbor {
 }
 
 const OSPF_NBR = 'show ip ospf neighbor json';
+const OSPF6_NBR = 'show ipv6 ospf6 neighbor json';
 const BGP_SUM = 'show bgp summary json';
 
 /** OSPF neighbours and BGP peers of one router, from the daemons that run (none without FRR). */
@@ -30,6 +32,7 @@ export async function frrNeighbors(r: RouterNode): Promise<FrrNeighbor[]> {
   if (!frr?.isRunning('zebra')) return [];
   const cmds: string[] = [];
   if (frr.isRunning('ospfd')) cmds.push(OSPF_NBR);
+  if (frr.isRunning('ospf6d')) cmds.push(OSPF6_NBR);
   if (frr.isRunning('bgpd')) cmds.push(BGP_SUM);
   if (cmds.length === 0) return [];
   const out = await vtyshSections(frr, cmds);
@@ -43,6 +46,15 @@ export async function frrNeighbors(r: RouterNode): Promise<FrrNeighbor[]> {
         up: n.state === 'Full' || n.state === '2-Way',
         iface: n.iface,
         address: n.address,
+      });
+  if (out.has(OSPF6_NBR))
+    for (const n of parseOspf6Neighbors(out.get(OSPF6_NBR)!))
+      res.push({
+        protocol: 'ospf6',
+        neighbor: n.routerId,
+        state: n.state,
+        up: n.state === 'Full' || n.state === '2-Way',
+        iface: n.iface,
       });
   if (out.has(BGP_SUM))
     for (const p of parseBgpSummary(out.get(BGP_SUM)!).peers)
@@ -79,7 +91,7 @@ export function frrMetrics(sim: Simulation): MetricFamily[] {
   return [
     {
       name: 'netsim_frr_neighbor_up',
-      help: 'FRR neighbours: 1 when the OSPF adjacency is Full (2-Way between DROthers) or the BGP session Established; the state is a label',
+      help: 'FRR neighbours: 1 when the OSPF or OSPFv3 adjacency is Full (2-Way between DROthers) or the BGP session Established; the state is a label',
       type: 'gauge',
       labels: ['node', 'protocol', 'neighbor', 'state'],
       async collect() {

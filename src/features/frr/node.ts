@@ -12,6 +12,12 @@ import {
   parseOspfInterfaces,
   parseOspfNeighbors,
 } from './show-ospf.js';
+import {
+  type Ospf6InterfaceState,
+  type Ospf6Neighbor,
+  parseOspf6Interfaces,
+  parseOspf6Neighbors,
+} from './show-ospf6.js';
 import { parseRoutes, type Route } from './show-route.js';
 import { vtysh } from './vtysh.js';
 
@@ -65,19 +71,34 @@ export class RouterNode extends SimNode<Simulation> {
     return parseOspfInterfaces(await this.vtysh('show ip ospf interface json'));
   }
 
-  /** `show bgp summary`: the router's AS and each peer's session state. */
+  /** `show ipv6 ospf6 neighbor`: OSPFv3 neighbours (by router id). */
+  async ospf6Neighbors(): Promise<Ospf6Neighbor[]> {
+    return parseOspf6Neighbors(await this.vtysh('show ipv6 ospf6 neighbor json'));
+  }
+
+  async ospf6Interfaces(): Promise<Ospf6InterfaceState[]> {
+    return parseOspf6Interfaces(await this.vtysh('show ipv6 ospf6 interface json'));
+  }
+
+  /** `show bgp summary`: the router's AS and each peer's session state (every family). */
   async bgpSummary(): Promise<BgpSummary> {
     return parseBgpSummary(await this.vtysh('show bgp summary json'));
   }
 
-  /** `show bgp ipv4 unicast`: every path in the BGP table (AS paths, next hops). */
-  async bgpRoutes(prefix?: string): Promise<BgpPath[]> {
-    return parseBgpTable(await this.vtysh(`show bgp ipv4 unicast${prefix ? ` ${prefix}` : ''} json`));
+  /** `show bgp ipv4 unicast` (or ipv6 unicast): every path in the BGP table (AS paths, next hops). */
+  async bgpRoutes(prefix?: string, family: 4 | 6 = 4): Promise<BgpPath[]> {
+    const afi = family === 6 ? 'ipv6' : 'ipv4';
+    return parseBgpTable(await this.vtysh(`show bgp ${afi} unicast${prefix ? ` ${prefix}` : ''} json`));
   }
 
   /** `show ip route`: zebra's RIB, optionally of one protocol (ospf, bgp, connected, static...). */
   async routes(protocol?: string): Promise<Route[]> {
     return parseRoutes(await this.vtysh(`show ip route${protocol ? ` ${protocol}` : ''} json`));
+  }
+
+  /** `show ipv6 route`: zebra's IPv6 RIB, optionally of one protocol (ospf6, bgp, connected...). */
+  async routes6(protocol?: string): Promise<Route[]> {
+    return parseRoutes(await this.vtysh(`show ipv6 route${protocol ? ` ${protocol}` : ''} json`));
   }
 
   /** Daemons and whether each runs. */

@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import type { Path } from '../../model/errors.js';
 import { kindOf } from '../../model/kinds/registry.js';
-import type { Model, NodeModel } from '../../model/model.js';
+import type { Family, IfaceModel, Model, NodeModel } from '../../model/model.js';
 import { formatIp } from '../../util/ipv4.js';
 import { frrSpecOf, type Report } from './render-common.js';
 import { OSPF_DEFAULT_TIMERS, type ospfInterfaceSpec } from './spec.js';
@@ -24,13 +24,23 @@ export function areaId(a: number | string): string {
   return typeof a === 'number' ? formatIp(a >>> 0) : a;
 }
 
-/** Does this node run OSPF (intent, or a user's frr.conf that may)? */
-function speaksOspf(n: NodeModel): boolean {
+/** Does this node run OSPF (intent, or a user's frr.conf that may)? For OSPFv3: with IPv6 on `iface`. */
+function speaksOspf(n: NodeModel, family: Family, iface: IfaceModel): boolean {
   const s = frrSpecOf(n);
-  return n.kind === 'router' && (s.ospf !== undefined || s.frr !== undefined);
+  if (n.kind !== 'router' || (s.ospf === undefined && s.frr === undefined)) return false;
+  return family === 4 || iface.addr6 !== undefined || s.frr !== undefined;
 }
 
-export function ospfInterfaces(node: NodeModel, model: Model, report: Report): OspfInterface[] {
+/**
+ * The interfaces OSPF runs on, with their settings. `family` 6: OSPFv3's (ospf6d) — those with
+ * an IPv6 address, and lo with a loopback6 (reports are the same as OSPFv2's, made once).
+ */
+export function ospfInterfaces(
+  node: NodeModel,
+  model: Model,
+  report: Report,
+  family: Family = 4,
+): OspfInterface[] {
   const s = frrSpecOf(node);
   const ospf = s.ospf;
   if (!ospf) return [];
@@ -40,7 +50,7 @@ export function ospfInterfaces(node: NodeModel, model: Model, report: Report): O
   const wanted: { name: string; path: Path; opts: OspfInterfaceSpec }[] = [];
   if (ospf.interfaces === undefined) {
     for (const n of names) wanted.push({ name: n, path: base, opts: {} });
-    if (s.loopback) wanted.push({ name: 'lo', path: base, opts: {} });
+    if (family === 4 ? s.loopback : s.loopback6) wanted.push({ name: 'lo', path: base, opts: {} });
   } else if (Array.isArray(ospf.interfaces)) {
     ospf.interfaces.forEach((n, idx) => {
       wanted.push({ name: n, path: [...base, idx], opts: {} });
@@ -64,6 +74,7 @@ export function ospfInterfaces(node: NodeModel, model: Model, report: Report): O
     }
     const opts = w.opts;
     const iface = node.ifaces.find((i) => i.name === w.name);
+    if (family === 6 && (iface ? !iface.addr6 : !s.loopback6)) continue;
     let passive = opts.passive;
     let network = opts.network;
     if (!iface) {
@@ -71,7 +82,7 @@ export function ospfInterfaces(node: NodeModel, model: Model, report: Report): O
     } else {
       const seg = model.segments[iface.segment];
       const others = seg.ifaces.filter((i) => i.node !== node.name);
-      passive ??= !others.some((i) => speaksOspf(model.nodes.get(i.node)!));
+      passive ??= !others.some((i) => speaksOspf(model.nodes.get(i.node)!, family, i));
       // two routers alone on a subnet: no DR election (which waits a whole dead interval)
       network ??=
         seg.ifaces.length === 2 && others.every((i) => kindOf(model.nodes.get(i.node)!.kind).forwards)
@@ -89,12 +100,17 @@ export function ospfInterfaces(node: NodeModel, model: Model, report: Report): O
   return out;
 }
 
-/** The `router ospf` section and the OSPF lines of each interface; [] without OSPF intent. */
+/**
+ * The `router ospf` section (with `v4`, OSPFv2's interfaces), the `router ospf6` section (with
+ * `v6`, OSPFv3's) and the OSPF lines of each interface, both families in one block; [] without
+ * OSPF intent.
+ */
 export function ospfLines(
   node: NodeModel,
-  ospfIfaces: OspfInterface[],
+  v4: OspfInterface[] | undefined,
   rid: string | undefined,
   report: Report,
+  v6?: OspfInterface[],
 ): string[] {
   const ospf = frrSpecOf(node).ospf;
   if (!ospf) return [];
@@ -107,25 +123,50 @@ export function ospfLines(
     );
   // router ospf (with its router-id) comes first: an `ip ospf area` line creates the
   // instance, and one created with zebra's router-id would say hello under that id first,
-  // leaving a stale neighbour in Init on the other side until its dead interval
-  const ifLines: string[] = [];
-  for (const i of ospfIfaces) {
-    ifLines.push(`interface ${i.name}`, ` ip ospf area ${i.area}`);
+  // leaving a stale neighbour in Init on the other side until its dead interval (the same
+  // holds for `ipv6 ospf6 area` and router ospf6)
+  const blocks = new Map<string, string[]>();
+  const block = (name: string) => blocks.get(name) ?? blocks.set(name, []).get(name)!;
+  for (const i of v4 ?? []) {
+    const b = block(i.name);
+    b.push(` ip ospf area ${i.area}`);
     if (i.name !== 'lo') {
-      if (i.network) ifLines.push(` ip ospf network ${i.network}`);
-      ifLines.push(` ip ospf hello-interval ${t.hello}`, ` ip ospf dead-interval ${t.dead}`);
-      if (ospf.bfd && !i.passive) ifLines.push(' ip ospf bfd');
+      if (i.network) b.push(` ip ospf network ${i.network}`);
+      b.push(` ip ospf hello-interval ${t.hello}`, ` ip ospf dead-interval ${t.dead}`);
+      if (ospf.bfd && !i.passive) b.push(' ip ospf bfd');
     }
-    if (i.cost !== undefined) ifLines.push(` ip ospf cost ${i.cost}`);
-    ifLines.push('exit', '!');
+    if (i.cost !== undefined) b.push(` ip ospf cost ${i.cost}`);
   }
-  L.push('router ospf');
-  if (rid) L.push(` ospf router-id ${rid}`);
-  // FRR rate-limits LSA origination to one per 5 s and SPF runs: fine for a WAN, slow for
-  // a simulation that is torn down and rebuilt in seconds
-  L.push(' timers throttle spf 0 50 500', ' timers throttle lsa all 0', ' timers lsa min-arrival 0');
-  for (const i of ospfIfaces) if (i.passive && i.name !== 'lo') L.push(` passive-interface ${i.name}`);
-  for (const r of ospf.redistribute ?? []) L.push(` redistribute ${r}`);
-  L.push('exit', '!', ...ifLines);
+  // ospf6d (FRR 8.4) has no passive-interface under router ospf6: it is an interface setting
+  for (const i of v6 ?? []) {
+    const b = block(i.name);
+    b.push(` ipv6 ospf6 area ${i.area}`);
+    if (i.name !== 'lo') {
+      if (i.network) b.push(` ipv6 ospf6 network ${i.network}`);
+      b.push(` ipv6 ospf6 hello-interval ${t.hello}`, ` ipv6 ospf6 dead-interval ${t.dead}`);
+      if (i.passive) b.push(' ipv6 ospf6 passive');
+      else if (ospf.bfd) b.push(' ipv6 ospf6 bfd');
+    }
+    if (i.cost !== undefined) b.push(` ipv6 ospf6 cost ${i.cost}`);
+  }
+  if (v4) {
+    L.push('router ospf');
+    if (rid) L.push(` ospf router-id ${rid}`);
+    // FRR rate-limits LSA origination to one per 5 s and SPF runs: fine for a WAN, slow for
+    // a simulation that is torn down and rebuilt in seconds
+    L.push(' timers throttle spf 0 50 500', ' timers throttle lsa all 0', ' timers lsa min-arrival 0');
+    for (const i of v4) if (i.passive && i.name !== 'lo') L.push(` passive-interface ${i.name}`);
+    for (const r of ospf.redistribute ?? []) L.push(` redistribute ${r}`);
+    L.push('exit', '!');
+  }
+  if (v6) {
+    // ospf6d (FRR 8.4) has no `timers throttle lsa`
+    L.push('router ospf6');
+    if (rid) L.push(` ospf6 router-id ${rid}`);
+    L.push(' timers throttle spf 0 50 500', ' timers lsa min-arrival 0');
+    for (const r of ospf.redistribute ?? []) L.push(` redistribute ${r}`);
+    L.push('exit', '!');
+  }
+  for (const [name, lines] of blocks) L.push(`interface ${name}`, ...lines, 'exit', '!');
   return L;
 }

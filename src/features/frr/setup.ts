@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { IssueSink, type Path } from '../../model/errors.js';
-import type { Model, NodeModel } from '../../model/model.js';
+import { hasFamily, type Model, type NodeModel } from '../../model/model.js';
 import {
   type DaemonsFile,
   daemonInstalled,
@@ -15,7 +15,7 @@ import {
   parseDaemonsFile,
   readText,
 } from './daemons.js';
-import { needsBfd, renderConfig } from './render.js';
+import { needsBfd, needsOspf6, renderConfig } from './render.js';
 import type { FrrRouterSpec } from './spec.js';
 
 export type { FrrSetup } from './daemons.js';
@@ -61,7 +61,8 @@ function fromIntent(node: NodeModel, model: Model, sink: IssueSink): FrrSetup | 
     { daemon: 'zebra', options: [] },
     { daemon: 'staticd', options: [] },
   ];
-  if (s.ospf) runs.push({ daemon: 'ospfd', options: [] });
+  if (s.ospf && hasFamily(model, 4)) runs.push({ daemon: 'ospfd', options: [] });
+  if (needsOspf6(node, model)) runs.push({ daemon: 'ospf6d', options: [] });
   if (s.bgp) runs.push({ daemon: 'bgpd', options: [] });
   if (needsBfd(node)) runs.push({ daemon: 'bfdd', options: [] });
   return { config, daemons: { runs } };

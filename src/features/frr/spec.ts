@@ -1,7 +1,7 @@
 // The router fields that configure FRR: high-level intent (ospf, bgp) rendered to frr.conf,
 // or a user's own frr.conf and daemons file.
 import { z } from 'zod';
-import { ipv4 } from '../../model/spec.js';
+import { ipv4, ipv6 } from '../../model/spec.js';
 import { parseIp } from '../../util/ipv4.js';
 
 const IFNAME = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
@@ -54,10 +54,18 @@ export type OspfSpec = z.infer<typeof ospfSpec>;
 export const bgpNeighborSpec = z.union([
   z.string(),
   z.strictObject({
-    /** a node name (its address on a shared subnet, else its loopback) or an IPv4 address */
+    /**
+     * a node name (its address on a shared subnet, else its loopback; in a topology with IPv6
+     * also its IPv6 address, a second session for IPv6 unicast) or an IPv4 or IPv6 address
+     */
     peer: z.string(),
     /** default: the peer node's bgp.asn */
     asn: asn.optional(),
+    /**
+     * one session over the shared link's IPv6 link-local addresses (FRR's `neighbor IFNAME
+     * interface`) instead of a session per family; it carries both families, link-local next hops
+     */
+    unnumbered: z.boolean().optional(),
     routeReflectorClient: z.boolean().optional(),
     nextHopSelf: z.boolean().optional(),
     bfd: z.boolean().optional(),
@@ -68,7 +76,7 @@ export type BgpNeighborSpec = z.infer<typeof bgpNeighborSpec>;
 export const bgpSpec = z.strictObject({
   asn,
   neighbors: z.array(bgpNeighborSpec).optional(),
-  /** networks to announce: CIDRs, or interface names meaning their subnet */
+  /** networks to announce: CIDRs (IPv4 or IPv6), or interface names meaning their subnets */
   networks: z.array(z.string()).optional(),
   redistribute: z.array(z.enum(['connected', 'static', 'kernel', 'ospf'])).optional(),
   timers: z
@@ -91,10 +99,15 @@ export type FrrFilesSpec = z.infer<typeof frrFilesSpec>;
 
 /** The router fields for FRR (spread into the router kind's schema). */
 export const frrRouterFields = {
-  /** OSPF/BGP router id (default: the loopback, else the first interface address) */
+  /**
+   * OSPF/BGP router id (default: the loopback, else the first IPv4 address; a router without
+   * IPv4 gets 0.0.0.N, N its position among the topology's routers)
+   */
   routerId: ipv4.optional(),
   /** an address on lo (/32), advertised by OSPF and used for BGP sessions between non-neighbours */
   loopback: ipv4.optional(),
+  /** an IPv6 address on lo (/128), advertised by OSPFv3 and used for IPv6 BGP sessions between non-neighbours */
+  loopback6: ipv6.optional(),
   ospf: ospfSpec.optional(),
   bgp: bgpSpec.optional(),
   frr: frrFilesSpec.optional(),
@@ -103,6 +116,7 @@ export const frrRouterFields = {
 export interface FrrRouterSpec {
   routerId?: string;
   loopback?: string;
+  loopback6?: string;
   ospf?: OspfSpec;
   bgp?: BgpSpec;
   frr?: FrrFilesSpec;

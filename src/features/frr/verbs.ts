@@ -2,7 +2,7 @@
 // waiting for routing to settle, each printing how long re-convergence took.
 import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
-import { ConvergenceError, waitConverged } from './converge.js';
+import { ConvergenceError, type ConvergeReport, waitConverged } from './converge.js';
 import { RouterNode } from './node.js';
 
 export function hasFrrRouters(sim: Simulation): boolean {
@@ -14,6 +14,11 @@ function frrRouter(sim: Simulation, name: string | undefined): RouterNode {
   if (!(node instanceof RouterNode) || !node.frr)
     throw new Error(`${node.name} is not a router running FRR (give it ospf, bgp or frr in the topology)`);
   return node;
+}
+
+/** "N OSPFv3 adjacencies, " when there are any (an IPv4-only network prints what it did). */
+function ospf6Text(r: ConvergeReport): string {
+  return r.ospf6Adjacencies ? `${r.ospf6Adjacencies} OSPFv3 adjacencies, ` : '';
 }
 
 /**
@@ -31,7 +36,7 @@ export async function reportConvergence(
     const r = await waitConverged(sim, { timeout: timeoutMs });
     const s = (waitStart - t0 + r.ms) / 1000;
     io.out(
-      `*** re-converged in ${s.toFixed(2)} s (${r.ospfAdjacencies} OSPF adjacencies, ${r.bgpSessions} BGP sessions)\n`,
+      `*** re-converged in ${s.toFixed(2)} s (${r.ospfAdjacencies} OSPF adjacencies, ${ospf6Text(r)}${r.bgpSessions} BGP sessions)\n`,
     );
     return 0;
   } catch (err) {
@@ -124,7 +129,7 @@ export function frrVerbs(sim: Simulation, io: Io): Verb[] {
         try {
           const r = await waitConverged(sim, { timeout: ms });
           io.out(
-            `*** converged in ${(r.ms / 1000).toFixed(2)} s: ${r.routers} routers, ${r.ospfAdjacencies} OSPF adjacencies, ${r.bgpSessions} BGP sessions\n`,
+            `*** converged in ${(r.ms / 1000).toFixed(2)} s: ${r.routers} routers, ${r.ospfAdjacencies} OSPF adjacencies, ${ospf6Text(r)}${r.bgpSessions} BGP sessions\n`,
           );
           return 0;
         } catch (err) {
