@@ -1,6 +1,7 @@
 // A worker: a host on the underlay that runs the pod network agent (flanneld's role) and the
 // pods of its subnet behind its cni0 bridge. Its live object carries knetsim's verbs
 // (createContainer/create_container, execContainer/exec_container, deleteContainer/...).
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { isRunning, processStartTime } from '../../kernel/proc.js';
 import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import { sleep } from '../../util/wait.js';
 import type { FrrInstance } from '../frr/instance.js';
 import { WorkerCni } from './cni/runtime.js';
@@ -18,6 +20,7 @@ import {
   parseSubnetEnv,
   type SubnetEnv,
   vxlanDevice,
+  vxlanDevice6,
 } from './flannel.js';
 import { BRIDGE, type PodNode } from './pod.js';
 import type { ClusterConfig } from './spec.js';
@@ -31,6 +34,13 @@ export const DNS_MAIN = join(here, 'agent', 'dns.js');
  * services takes ~100 MB); an agent with a few services stays near 50 MB.
  */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=1024', '--lite-mode'];
+
+/** A random locally administered unicast MAC. */
+function localMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0] & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
 
 export interface ExecOptions {
   /** stream the output to this function (or to the terminal with true) instead of collecting it */
@@ -103,6 +113,17 @@ export class WorkerNode extends SimNode<Simulation> {
     return vxlanDevice(this.config.vni);
   }
 
+  /** flannel-v6.<VNI> in a dual-stack cluster */
+  get vxlanDevice6(): string | undefined {
+    return this.config.podCidr6 ? vxlanDevice6(this.config.vni) : undefined;
+  }
+
+  /** The worker's underlay IPv6 address (flannel-v6's local end), when the underlay has IPv6. */
+  get underlayIp6(): string | undefined {
+    const a = this.model.ifaces.find((i) => i.addr6)?.addr6;
+    return a ? formatIp6(a.ip) : undefined;
+  }
+
   get agentPid(): number | undefined {
     return this.agentRunning ? this.agent?.pid : undefined;
   }
@@ -121,6 +142,7 @@ export class WorkerNode extends SimNode<Simulation> {
       `--etcd-endpoints=${members.join(',')}`,
       `--etcd-prefix=${c.prefix}`,
       `--public-ip=${this.ip}`,
+      ...(c.podCidr6 && this.underlayIp6 ? [`--public-ip6=${this.underlayIp6}`] : []),
       `--iface=${this.underlayIface}`,
       `--subnet-file=${this.subnetFile}`,
       `--lease-ttl=${c.leaseTtl ?? DEFAULT_LEASE_TTL_S}`,
@@ -189,10 +211,16 @@ export class WorkerNode extends SimNode<Simulation> {
   private async ensureBridge(env: SubnetEnv): Promise<void> {
     if (this.bridgeFor === env.subnet.ip) return;
     const addr = `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`;
+    // dual stack: the IPv6 gateway too (nodad: pods' default route works at once)
+    const addr6 = env.subnet6
+      ? `ip addr replace ${formatIp6(env.subnet6.ip)}/${env.subnet6.prefix} dev ${BRIDGE} nodad && `
+      : '';
     const res = await this.sim.kernel.exec(
       this.ns,
-      `ip link show ${BRIDGE} >/dev/null 2>&1 || ip link add ${BRIDGE} type bridge forward_delay 0 mcast_snooping 0; ` +
-        `ip addr replace ${addr} dev ${BRIDGE} && ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
+      // a MAC of its own: a bridge without one takes its lowest port's, which changes as pods
+      // come, and CNI CHECK compares it with the MAC bridge reported at ADD
+      `ip link show ${BRIDGE} >/dev/null 2>&1 || ip link add ${BRIDGE} address ${localMac()} type bridge forward_delay 0 mcast_snooping 0; ` +
+        `ip addr replace ${addr} dev ${BRIDGE} && ${addr6}ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
         // ClusterIPs need a route for the packet to reach kube-proxy's forward/output hooks
         // (a real node has its default route); what kube-proxy does not DNAT it rejects there
         `ip route replace ${this.config.serviceCidr} dev ${BRIDGE}`,
@@ -218,7 +246,8 @@ export class WorkerNode extends SimNode<Simulation> {
    */
   async restart(): Promise<SubnetEnv> {
     await this.stopAgent();
-    await this.sim.kernel.exec(this.ns, `ip link del ${this.vxlanDevice} 2>/dev/null; true`);
+    for (const dev of [this.vxlanDevice, this.vxlanDevice6].filter((d) => d !== undefined))
+      await this.sim.kernel.exec(this.ns, `ip link del ${dev} 2>/dev/null; true`);
     rmSync(this.subnetFile, { force: true });
     return this.startAgentAndWait();
   }
