@@ -5,14 +5,20 @@
 import { arch } from 'node:os';
 import { z } from 'zod';
 import type { Path } from '../../model/errors.js';
-import { commonNodeFields, network } from '../../model/spec.js';
+import { commonNodeFields, network, network6 } from '../../model/spec.js';
 import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../../util/ipv4.js';
 import { asn } from '../frr/spec.js';
 import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount } from './flannel.js';
 import { dnsServiceIp } from './services/api.js';
 import { DEFAULT_SERVICE_CIDR, HEADLESS, parseServiceCidr } from './services/objects.js';
-import { checkService, type ServiceSpec, serviceSpecSchema } from './services/schema.js';
+import {
+  checkService,
+  type ServiceSpec,
+  serviceCidr6Problem,
+  serviceRangesOf,
+  serviceSpecSchema,
+} from './services/schema.js';
 
 export const POD_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const POD_NAME_MSG =
@@ -65,6 +71,8 @@ export const clusterFields = {
   pods: z.record(z.string(), podSpec).optional(),
   /** where ClusterIPs come from (Kubernetes' --service-cluster-ip-range; default 10.96.0.0/12) */
   serviceCidr: network.optional(),
+  /** the IPv6 service range of a dual-stack cluster (e.g. fd00:10:96::/112): Services may take both families */
+  serviceCidr6: network6.optional(),
   /** services created with the cluster (endpoints follow the pods they select) */
   services: z.record(z.string(), serviceSpecSchema).optional(),
   /**
@@ -118,6 +126,8 @@ export interface ClusterConfig {
   pods: Record<string, PodSpec>;
   labels?: Record<string, string>;
   serviceCidr: string;
+  /** set: the cluster's Services are dual-stack (IPv4 primary) */
+  serviceCidr6?: string;
   services: Record<string, ServiceSpec>;
   /** as written (undefined: the default block of the underlay subnet) */
   loadBalancerPool?: string;
@@ -219,6 +229,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     pods: spec.pods ?? {},
     labels: spec.labels,
     serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
+    ...(spec.serviceCidr6 ? { serviceCidr6: spec.serviceCidr6 } : {}),
     services: spec.services ?? {},
     ...(spec.loadBalancerPool ? { loadBalancerPool: spec.loadBalancerPool } : {}),
     dns: spec.dns ?? true,
@@ -248,16 +259,21 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
   const podNet = parseCidr(cfg.podCidr);
   if (podNet && overlaps(svcCidr, networkOf(podNet.ip, podNet.prefix)))
     ctx.issue(at('serviceCidr'), `serviceCidr ${cfg.serviceCidr} overlaps the pod network ${cfg.podCidr}`);
+  const problem6 = serviceCidr6Problem(cfg.serviceCidr6);
+  if (problem6) ctx.issue(at('serviceCidr6'), problem6);
+  const ranges = problem6 ? { v4: svcCidr } : serviceRangesOf(cfg);
   const ips = new Map<string, string>([[dnsServiceIp(svcCidr), 'kube-dns']]);
   const nodePorts = new Map<number, string>();
   for (const [svc, s] of Object.entries(cfg.services)) {
-    checkService(svc, s, svcCidr, (f, m) => ctx.issue(at('services', svc, ...f), m));
-    if (s.clusterIP && s.clusterIP !== HEADLESS) {
-      const other = ips.get(s.clusterIP);
-      if (other)
-        ctx.issue(at('services', svc, 'clusterIP'), `clusterIP ${s.clusterIP} is already taken by ${other}`);
-      ips.set(s.clusterIP, svc);
-    }
+    checkService(svc, s, ranges, (f, m) => ctx.issue(at('services', svc, ...f), m));
+    const given = s.clusterIPs ?? (s.clusterIP ? [s.clusterIP] : []);
+    given.forEach((ip, i) => {
+      if (ip === HEADLESS) return;
+      const other = ips.get(ip);
+      const field = s.clusterIPs ? ['clusterIPs', i] : ['clusterIP'];
+      if (other) ctx.issue(at('services', svc, ...field), `clusterIP ${ip} is already taken by ${other}`);
+      ips.set(ip, svc);
+    });
     s.ports.forEach((p, i) => {
       if (!p.nodePort) return;
       const other = nodePorts.get(p.nodePort);
