@@ -11,6 +11,9 @@ import {
   serviceChain,
   skeleton,
 } from '../../src/features/k8s/agent/proxy-rules.js';
+import { describeService } from '../../src/features/k8s/kubectl/describe.js';
+import { formatEndpoints } from '../../src/features/k8s/kubectl/printers.js';
+import { endpointSlicesOf } from '../../src/features/k8s/kubectl/slices.js';
 import type { PodObject } from '../../src/features/k8s/registry.js';
 import { endpointsFor } from '../../src/features/k8s/services/controller.js';
 import type { ServiceObject } from '../../src/features/k8s/services/objects.js';
@@ -309,3 +312,25 @@ t.test('NetworkPolicy ipBlock with IPv6 CIDRs: in ip6 netsim-policy only', async
   const v4pod = pod('c', ['10.244.1.9']);
   t.notMatch(text(renderPolicies('C0w1', [v4pod], [policy], new Map(), 6)), /ingress-default\/c/);
 });
+
+t.test(
+  'kubectl views: a slice per family, IPv6 endpoints in brackets, describe lists both IPs',
+  async (t) => {
+    const s = svc({});
+    const eps = endpointsFor(s, pods);
+    const slices = endpointSlicesOf(s, eps);
+    t.same(
+      slices.map((x) => [x.addressType, x.endpoints.map((e) => e.addresses[0])]),
+      [
+        ['IPv4', ['10.244.1.2', '10.244.2.2']],
+        ['IPv6', ['fd00:10:244:1::2', 'fd00:10:244:2::2']],
+      ],
+    );
+    t.not(slices[0].metadata.name, slices[1].metadata.name, 'two names');
+    t.equal(formatEndpoints(eps), '10.244.1.2:8000,10.244.2.2:8000,[fd00:10:244:1::2]:8000 + 1 more...');
+    const d = describeService(s, eps);
+    t.match(d, /IP Family Policy:\s+RequireDualStack/);
+    t.match(d, /IP Families:\s+IPv4,IPv6/);
+    t.match(d, /IPs:\s+10\.96\.0\.5,fd00:10:96::5/);
+  },
+);
