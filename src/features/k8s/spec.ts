@@ -6,20 +6,14 @@ import { arch } from 'node:os';
 import { z } from 'zod';
 import type { Path } from '../../model/errors.js';
 import { commonNodeFields, network, network6 } from '../../model/spec.js';
-import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../../util/ipv4.js';
+import { formatCidr, formatIp } from '../../util/ipv4.js';
 import { asn } from '../frr/spec.js';
 import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { familyIssues } from './dual-stack.js';
 import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount, subnetCount6 } from './flannel.js';
-import { dnsServiceIp } from './services/api.js';
-import { DEFAULT_SERVICE_CIDR, HEADLESS, parseServiceCidr } from './services/objects.js';
-import {
-  checkService,
-  type ServiceSpec,
-  serviceCidr6Problem,
-  serviceRangesOf,
-  serviceSpecSchema,
-} from './services/schema.js';
+import { checkClusterServices } from './services/cluster-check.js';
+import { DEFAULT_SERVICE_CIDR, DEFAULT_SERVICE_CIDR6 } from './services/objects.js';
+import { type ServiceSpec, serviceSpecSchema } from './services/schema.js';
 
 export const POD_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const POD_NAME_MSG =
@@ -251,7 +245,10 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     pods: spec.pods ?? {},
     labels: spec.labels,
     serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
-    ...(spec.serviceCidr6 ? { serviceCidr6: spec.serviceCidr6 } : {}),
+    // a dual-stack cluster's Services get IPv6 addresses from kind's default range unless told
+    ...(spec.serviceCidr6 || spec.podCidr6
+      ? { serviceCidr6: spec.serviceCidr6 ?? DEFAULT_SERVICE_CIDR6 }
+      : {}),
     services: spec.services ?? {},
     ...(spec.loadBalancerPool ? { loadBalancerPool: spec.loadBalancerPool } : {}),
     dns: spec.dns ?? true,
@@ -277,42 +274,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     }
     cfg.workerLabels = { ...cfg.workerLabels, [full]: { ...cfg.workerLabels?.[full], ...labels } };
   }
-  const svcCidr = parseServiceCidr(cfg.serviceCidr);
-  const podNet = parseCidr(cfg.podCidr);
-  if (podNet && overlaps(svcCidr, networkOf(podNet.ip, podNet.prefix)))
-    ctx.issue(at('serviceCidr'), `serviceCidr ${cfg.serviceCidr} overlaps the pod network ${cfg.podCidr}`);
-  const problem6 = serviceCidr6Problem(cfg.serviceCidr6);
-  if (problem6) ctx.issue(at('serviceCidr6'), problem6);
-  const ranges = problem6 ? { v4: svcCidr } : serviceRangesOf(cfg);
-  const ips = new Map<string, string>([[dnsServiceIp(svcCidr), 'kube-dns']]);
-  const nodePorts = new Map<number, string>();
-  for (const [svc, s] of Object.entries(cfg.services)) {
-    checkService(svc, s, ranges, (f, m) => ctx.issue(at('services', svc, ...f), m));
-    const given = s.clusterIPs ?? (s.clusterIP ? [s.clusterIP] : []);
-    given.forEach((ip, i) => {
-      if (ip === HEADLESS) return;
-      const other = ips.get(ip);
-      const field = s.clusterIPs ? ['clusterIPs', i] : ['clusterIP'];
-      if (other) ctx.issue(at('services', svc, ...field), `clusterIP ${ip} is already taken by ${other}`);
-      ips.set(ip, svc);
-    });
-    s.ports.forEach((p, i) => {
-      if (!p.nodePort) return;
-      const other = nodePorts.get(p.nodePort);
-      if (other)
-        ctx.issue(
-          at('services', svc, 'ports', i, 'nodePort'),
-          `nodePort ${p.nodePort} is already used by ${other}`,
-        );
-      nodePorts.set(p.nodePort, svc);
-    });
-    for (const [i, pod] of (s.pods ?? []).entries())
-      if (!cfg.pods[pod])
-        ctx.issue(
-          at('services', svc, 'pods', i),
-          `unknown pod "${pod}" (pods of ${name}: ${Object.keys(cfg.pods).join(', ') || 'none'})`,
-        );
-  }
+  checkClusterServices(cfg, spec.serviceCidr6, (path, message) => ctx.issue(at(...path), message));
   for (const [field, msg] of familyIssues(ctx.family, spec)) {
     ctx.issue(field ? at(field) : at(), msg);
     ok = false;

@@ -17,6 +17,8 @@ export const LB_SPEAKERS_PREFIX = '/netsim/loadbalancer/speakers/';
 /** spec.clusterIP of a headless service: no ClusterIP, no kube-proxy rules, DNS answers its endpoints */
 export const HEADLESS = 'None';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+/** kind's default IPv6 service range, given to a cluster with podCidr6 */
+export const DEFAULT_SERVICE_CIDR6 = 'fd00:10:96::/112';
 export const NODEPORT_MIN = 30000;
 export const NODEPORT_MAX = 32767;
 /** Annotations for what Kubernetes has no field for. */

@@ -2,7 +2,15 @@
 // that a schema cannot make. Only the main process loads this (zod stays out of the agents).
 import { z } from 'zod';
 import { type Cidr, formatIp, networkOf, parseCidr, parseIp } from '../../../util/ipv4.js';
-import { type Cidr6, contains6, formatCidr6, networkOf6, parseCidr6, parseIp6 } from '../../../util/ipv6.js';
+import {
+  type Cidr6,
+  contains6,
+  formatCidr6,
+  networkOf6,
+  overlaps6,
+  parseCidr6,
+  parseIp6,
+} from '../../../util/ipv6.js';
 import {
   FAMILY_NAME,
   type Family,
@@ -85,14 +93,17 @@ export function serviceRangesOf(cfg: { serviceCidr: string; serviceCidr6?: strin
   return { v4: parseServiceCidr(cfg.serviceCidr), ...(v6 ? { v6: networkOf6(v6.ip, v6.prefix) } : {}) };
 }
 
-/** Why a cluster's serviceCidr6 is not usable, or undefined (also when absent). */
-export function serviceCidr6Problem(text: string | undefined): string | undefined {
+/** Why a cluster's serviceCidr6 is not usable (next to its IPv6 pod network), or undefined. */
+export function serviceCidr6Problem(text: string | undefined, podCidr6?: string): string | undefined {
   if (text === undefined) return undefined;
   const c = parseCidr6(text);
   if (!c) return `"${text}" is not an IPv6 network (address/prefix, e.g. fd00:10:96::/112)`;
-  if (networkOf6(c.ip, c.prefix).net !== c.ip)
-    return `${text} has host bits set: the network is ${formatCidr6(networkOf6(c.ip, c.prefix))}`;
+  const net = networkOf6(c.ip, c.prefix);
+  if (net.net !== c.ip) return `${text} has host bits set: the network is ${formatCidr6(net)}`;
   if (c.prefix < 64 || c.prefix > 120) return `the IPv6 service range is a /64 to /120, not /${c.prefix}`;
+  const pods = podCidr6 ? parseCidr6(podCidr6) : undefined;
+  if (pods && overlaps6(net, networkOf6(pods.ip, pods.prefix)))
+    return `serviceCidr6 ${text} overlaps the IPv6 pod network ${podCidr6}`;
   return undefined;
 }
 
