@@ -151,6 +151,19 @@ links:
       );
       const status = await client.cmd('dig +time=2 @10.96.0.10 A web6.default.svc.cluster.local');
       t.match(status, /status: NOERROR/, '(NODATA, not NXDOMAIN)');
+      const dns = (await C0.services()).find((x) => x.name === 'kube-dns')!;
+      t.same(
+        dns.clusterIPs,
+        ['10.96.0.10', 'fd00:10:96::a'],
+        'kube-dns is dual-stack: the 10th address of each range',
+      );
+      const over6 = await client.cmd(
+        'dig +time=2 +tries=2 @fd00:10:96::a AAAA web.default.svc.cluster.local',
+      );
+      t.match(over6, new RegExp(`IN\\s+AAAA\\s+${vip6}`), 'asked over IPv6, through the IPv6 ClusterIP');
+      t.match(over6, /SERVER: fd00:10:96::a#53/);
+      const tcp6 = await client.cmd('dig +tcp +short +time=2 @fd00:10:96::a A web.default.svc.cluster.local');
+      t.equal(tcp6.trim(), vip4, 'and over TCP');
     });
 
     t.test('a manifest: IPv6 primary with PreferDualStack, served over both families', async (t) => {
