@@ -62,6 +62,12 @@ nodes:
         ipFamilyPolicy: RequireDualStack
         selector: {app: web}
         ports: [{port: 80, targetPort: 8000, nodePort: 30080}]
+      local:
+        type: NodePort
+        ipFamilyPolicy: PreferDualStack
+        externalTrafficPolicy: Local
+        selector: {app: web}
+        ports: [{port: 80, targetPort: 8000, nodePort: 30081}]
       web6:
         ipFamilies: [IPv6]
         selector: {app: web}
@@ -135,6 +141,12 @@ links:
       t.equal(new Set(answers).size, 2, 'both pods serve it');
       const v4 = await h1.exec(`socat -T2 - TCP:${workers[1].ip}:30080,connect-timeout=2 </dev/null`);
       t.match(v4.stdout, /web[12]/, 'and the IPv4 NodePort');
+    });
+
+    t.test("externalTrafficPolicy Local over IPv6: only the receiving worker's pod", async (t) => {
+      const [w1, w2] = workers.map((w) => w.ip6!);
+      t.same([...new Set(await connect6(h1, w1, 30081, 8))], ['web1'], `[${w1}]:30081 -> web1 only`);
+      t.same([...new Set(await connect6(h1, w2, 30081, 8))], ['web2'], `[${w2}]:30081 -> web2 only`);
     });
 
     t.test('cluster DNS: A and AAAA for the service, AAAA for a pod', async (t) => {
