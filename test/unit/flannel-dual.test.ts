@@ -3,6 +3,7 @@
 // `10.244.1.0-24&fd00:10:244:1::-64`, PublicIPv6/BackendV6Data in the lease, subnet.env's
 // FLANNEL_IPV6_* lines; the CNI delegate's second range; and a cluster's podCidr6 in a
 // topology (family dual when not written, located errors otherwise).
+import { join } from 'node:path';
 import t from 'tap';
 import { delegateConfig, flannelConflist, podAddress } from '../../src/features/k8s/cni/config.js';
 import {
@@ -20,6 +21,7 @@ import {
 import { podHosts } from '../../src/features/k8s/pod.js';
 import { type ClusterConfig, networkConfig } from '../../src/features/k8s/spec.js';
 import { TopologyError } from '../../src/model/errors.js';
+import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import { formatIp } from '../../src/util/ipv4.js';
 import { formatCidr6, formatIp6, parseIp6 } from '../../src/util/ipv6.js';
 import { modelFromYaml } from '../lib/harness.js';
@@ -190,4 +192,17 @@ t.test('a cluster with podCidr6 in a topology', async (t) => {
     /podCidr6.*room for 3 worker subnets \(\/124 each\), but the cluster has 4 workers/s,
   );
   t.match(err(TOPO('').replace(v6, 'podCidr6: 10.1.0.0/16')), /podCidr6/);
+});
+
+t.test('scenarios/dual-stack.ts: the default scenario with IPv6 on the LANs and both clusters', async (t) => {
+  const { model } = await loadTopology(join(PROJECT_ROOT, 'scenarios', 'dual-stack.ts'), { simName: 'unit' });
+  t.strictSame(model.families, [4, 6]);
+  for (const lan of ['lan1', 'lan2']) {
+    const seg = model.segments.find((s) => s.switches.includes(lan))!;
+    t.ok(seg.subnet6, `${lan} has an IPv6 subnet`);
+  }
+  const cfg = (w: string) => model.nodes.get(w)!.spec.clusterConfig as ClusterConfig;
+  t.equal(cfg('C0w1').podCidr6, 'fd00:10:244::/56');
+  t.equal(cfg('C1w1').podCidr6, 'fd00:10:245::/56');
+  t.ok(model.nodes.get('C0w3')!.ifaces[0].addr6, 'workers have underlay IPv6 addresses');
 });

@@ -209,8 +209,7 @@ async function main(): Promise<void> {
     if (r.v4) want4.set(key, r.v4);
     if (r.v6) want6.set(key, r.v6);
   }
-  await vtep4.resync(want4);
-  await vtep6?.resync(want6);
+  await Promise.all([vtep4.resync(want4), vtep6?.resync(want6)]);
   log(
     `ready: subnet ${describe(lease)}, ${want4.size} remote leases${vtep6 ? ` (${want6.size} over ${vtep6.dev})` : ''}, mtu ${mtu}, vtep ${mac}${v6 ? `, vtep6 ${v6.mac}` : ''}`,
   );
