@@ -3,13 +3,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIp, parseIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import { parseEndpointChain } from './agent/chain-names.js';
 import { TABLE } from './agent/proxy-rules.js';
 import type { ClusterCore } from './cluster-core.js';
 import { requireNamespace } from './namespaces.js';
-import { createService, dnsServiceIp, parseServiceSpec } from './services/api.js';
+import { createService, dnsServiceIp, dnsServiceIp6, parseServiceSpec } from './services/api.js';
 import { ANNOTATION_IPS, type ServiceObject, specKey } from './services/objects.js';
-import type { ServiceSpec } from './services/schema.js';
+import { type ServiceSpec, serviceRangesOf } from './services/schema.js';
 import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
 
 /** Creates a service and waits until the controller has given it its endpoints. */
@@ -21,14 +22,14 @@ async function create(
 ): Promise<ServiceObject> {
   await c.ensureNetworkConfig();
   await requireNamespace(c.etcd, spec.namespace ?? 'default');
-  const svc = await createService(c.etcd, name, spec, c.serviceCidr, opts);
+  const svc = await createService(c.etcd, name, spec, serviceRangesOf(c.config), opts);
   c.endpointsController?.observe(specKey(svc.metadata.namespace, svc.metadata.name), svc);
   await c.endpointsController?.settled();
   return svc;
 }
 
 export async function addService(c: ClusterCore, name: string, spec: unknown): Promise<ServiceObject> {
-  const parsed = parseServiceSpec(name, spec, c.serviceCidr);
+  const parsed = parseServiceSpec(name, spec, serviceRangesOf(c.config));
   for (const p of parsed.pods ?? []) c.pod(p);
   return create(c, name, parsed);
 }
@@ -68,9 +69,11 @@ export async function endpointCounters(
   namespace: string,
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  const families = serviceRangesOf(c.config).v6 ? ['ip', 'ip6'] : ['ip'];
+  const tables = c.workers.flatMap((w) => families.map((f) => [w, f] as const));
   await Promise.all(
-    c.workers.map(async (w) => {
-      const r = await w.exec(`nft -j list table ip ${TABLE}`);
+    tables.map(async ([w, family]) => {
+      const r = await w.exec(`nft -j list table ${family} ${TABLE}`);
       if (r.exitCode !== 0) return;
       const doc = JSON.parse(r.stdout) as {
         nftables: { rule?: { chain: string; expr: { counter?: { packets: number } }[] } }[];
@@ -95,6 +98,9 @@ export async function endpointCounters(
 export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]): Promise<void> {
   const env = await w.waitReady();
   const listen = formatIp(env.subnet.ip);
+  // dual stack: also on cni0's IPv6 address, behind kube-dns's IPv6 ClusterIP
+  const ranges = serviceRangesOf(c.config);
+  const listen6 = env.subnet6 && ranges.v6 ? formatIp6(env.subnet6.ip) : undefined;
   mkdirSync(w.dir, { recursive: true });
   c.sim.kernel.spawnDaemon({
     ns: w.ns,
@@ -104,6 +110,7 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
       DNS_MAIN,
       `--etcd-endpoints=${etcdUrls.join(',')}`,
       `--listen=${listen}`,
+      ...(listen6 ? [`--listen6=${listen6}`] : []),
       `--name=${c.name}-dns`,
     ],
     logFile: join(w.dir, 'dns.log'),
@@ -116,14 +123,19 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
     'kube-dns',
     {
       namespace: 'kube-system',
-      clusterIP: dnsServiceIp(c.serviceCidr),
+      ...(listen6 && ranges.v6
+        ? {
+            clusterIPs: [dnsServiceIp(ranges.v4), dnsServiceIp6(ranges.v6)],
+            ipFamilyPolicy: 'PreferDualStack' as const,
+          }
+        : { clusterIP: dnsServiceIp(c.serviceCidr) }),
       ports: [
         { name: 'dns', protocol: 'UDP', port: 53, targetPort: 53 },
         { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 53 },
       ],
     },
-    c.serviceCidr,
-    { annotations: { [ANNOTATION_IPS]: listen } },
+    ranges,
+    { annotations: { [ANNOTATION_IPS]: listen6 ? `${listen},${listen6}` : listen } },
   );
   c.endpointsController?.observe(specKey('kube-system', 'kube-dns'), svc);
 }
