@@ -2,8 +2,11 @@
 // router) where `netsim check` pairs every host on both families and all pass, then an nft rule
 // in one host dropping echo requests over IPv6 from another fails exactly that pair, in the
 // IPv6 matrix only; the REPL's `-6` commands (`h1 ping -6 h3`, `ping6`, `pingall -6`, `dump`);
-// and an IPv6-only lab (addressing.family: ipv6) pinging across its router.
+// the web view's node details and /metrics with both families; and an IPv6-only lab
+// (addressing.family: ipv6) pinging across its router.
 import t from 'tap';
+import { simMetrics } from '../../src/surfaces/metrics/registry.js';
+import { nodeDetails } from '../../src/surfaces/web/snapshot.js';
 import { runNetsim } from '../lib/cli.js';
 import { modelFromYaml, requireRoot, uniqueName, up } from '../lib/harness.js';
 import { repl } from '../lib/repl.js';
@@ -134,6 +137,24 @@ if (requireRoot(t)) {
     const h1 = sim.node('h1').intfs[0];
     t.match(dump.out, `eth1:${sim.node('h1').ip}/24+${ip6('h1')}/64`, 'dump: both addresses of an interface');
     t.ok(h1.addr6, 'the model has it');
+
+    // the web view's node details and /metrics, read from the kernel: both families
+    const metrics = simMetrics(sim);
+    const details = await nodeDetails(sim, metrics.reader, 'h1');
+    t.equal(details.ip6, ip6('h1'), "the web view's details: the node's IPv6 address");
+    t.same(
+      details.interfaces.find((i) => i.name === 'eth1')?.addrs,
+      [`${sim.node('h1').ip}/24`, `${ip6('h1')}/64`],
+      'eth1: its IPv4 and global IPv6 addresses (not the link-local one)',
+    );
+    const scraped = await metrics.text();
+    const info = (family: number, address: string) =>
+      new RegExp(
+        `^netsim_interface_address_info\\{[^}]*node="h1",interface="eth1"[^}]*family="${family}",address="${address}"[^}]*\\} 1$`,
+        'm',
+      );
+    t.match(scraped, info(4, `${sim.node('h1').ip}/24`), 'metrics: the IPv4 address of h1 eth1');
+    t.match(scraped, info(6, `${ip6('h1')}/64`), 'metrics: its IPv6 address, family 6');
   });
 
   t.test('IPv6-only lab: hosts ping across the router', async (t) => {
