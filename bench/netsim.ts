@@ -7,10 +7,13 @@ import { validate } from '../src/model/validate.js';
 import type { PhaseTiming } from '../src/runtime/simulation.js';
 import { Simulation } from '../src/runtime/simulation.js';
 
-export function benchModel(topo: string, prefix: string): Model {
+/** `family`: the topology's addressing.family (default: the built-in's, IPv4 only). */
+export function benchModel(topo: string, prefix: string, family?: 'ipv4' | 'ipv6' | 'dual'): Model {
   const t = builtinTopology(topo);
   if (!t) throw new Error(`not a built-in topology: ${topo}`);
-  return validate(t.toSpec(), t.source, { simName: `${prefix}_${randomBytes(3).toString('hex')}` });
+  const spec = t.toSpec();
+  if (family) spec.addressing = { ...spec.addressing, family };
+  return validate(spec, t.source, { simName: `${prefix}_${randomBytes(3).toString('hex')}` });
 }
 
 export interface NetsimRun {
@@ -22,14 +25,15 @@ export interface NetsimRun {
 
 /**
  * `uts: false`: no UTS namespace per node (to measure what they cost); `hosts`: each node's own
- * /etc/hosts too, as an imported lab has (a mount namespace per node).
+ * /etc/hosts too, as an imported lab has (a mount namespace per node); `family`: the
+ * topology's addressing.family (dual-stack against IPv4 only).
  */
 export async function runNetsim(
   topo: string,
-  opts: { uts?: boolean; hosts?: boolean } = {},
+  opts: { uts?: boolean; hosts?: boolean; family?: 'ipv4' | 'ipv6' | 'dual' } = {},
 ): Promise<NetsimRun> {
   const t0 = performance.now();
-  const model = benchModel(topo, 'bench');
+  const model = benchModel(topo, 'bench', opts.family);
   if (opts.hosts) model.hosts = {};
   const sim = await Simulation.up(model, { uts: opts.uts });
   const t1 = performance.now();

@@ -15,6 +15,7 @@ import { dualStackSuite } from './dual-stack.js';
 import { runFloor } from './floor.js';
 import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
 import { ingressReport, runIngressBench } from './ingress.js';
+import { ipv6Suite } from './ipv6.js';
 import { type PodRun, runDefaultScenario, runManyPods, runThroughput } from './k8s.js';
 import { loadAverage, median, settle, spreadPercent } from './measure.js';
 import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
@@ -27,7 +28,18 @@ const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
-const SUITES = ['engine', 'uts', 'frr', 'k8s', 'dual-stack', 'services', 'ingress', 'clab', 'multicluster'];
+const SUITES = [
+  'engine',
+  'uts',
+  'ipv6',
+  'frr',
+  'k8s',
+  'dual-stack',
+  'services',
+  'ingress',
+  'clab',
+  'multicluster',
+];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -336,24 +348,19 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   // one file per suite, so running one suite does not erase the figures of another
   for (const suite of suites) {
-    const lines =
-      suite === 'engine'
-        ? await engineSuite(reps, topos, values['no-mininet'] ?? false, Number(values['ping-reps']), log)
-        : suite === 'uts'
-          ? await utsSuite(Math.max(reps, 5), log)
-          : suite === 'frr'
-            ? await frrSuite(reps, log)
-            : suite === 'k8s'
-              ? await k8sSuite(reps, log)
-              : suite === 'dual-stack'
-                ? await dualStackSuite(reps, log)
-                : suite === 'clab'
-                  ? await clabSuite(reps, log)
-                  : suite === 'multicluster'
-                    ? await multiclusterSuite(reps, log)
-                    : suite === 'ingress'
-                      ? ingressReport(await runIngressBench())
-                      : await servicesSuite(log);
+    const run: Record<string, () => Promise<string[]>> = {
+      engine: () => engineSuite(reps, topos, values['no-mininet'] ?? false, Number(values['ping-reps']), log),
+      uts: () => utsSuite(Math.max(reps, 5), log),
+      ipv6: () => ipv6Suite(Math.max(reps, 5), log),
+      frr: () => frrSuite(reps, log),
+      k8s: () => k8sSuite(reps, log),
+      'dual-stack': () => dualStackSuite(reps, log),
+      clab: () => clabSuite(reps, log),
+      multicluster: () => multiclusterSuite(reps, log),
+      ingress: async () => ingressReport(await runIngressBench()),
+      services: () => servicesSuite(log),
+    };
+    const lines = await run[suite]();
     const report = `${lines.join('\n')}\n`;
     console.log(report);
     const out = join(resultsDir, `${suite}.md`);

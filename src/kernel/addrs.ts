@@ -11,7 +11,7 @@ export interface AddrState {
   mtu: number;
   operstate: string;
   flags?: string[];
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
 }
 
 /** What the read printed for a namespace that is gone (or that `ip` could not read). */
@@ -47,6 +47,13 @@ export async function readAddrStates(
 }
 
 /** The IPv4 addresses (address/prefix) of an interface. */
-export function ipv4Of(l: AddrState): string[] {
+export function ipv4Of(l: Pick<AddrState, 'addr_info'>): string[] {
   return (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+/** The global IPv6 addresses (address/prefix) of an interface: no link-local (scope link) one. */
+export function ipv6Of(l: Pick<AddrState, 'addr_info'>): string[] {
+  return (l.addr_info ?? [])
+    .filter((a) => a.family === 'inet6' && (a.scope ?? 'global') === 'global')
+    .map((a) => `${a.local}/${a.prefixlen}`);
 }

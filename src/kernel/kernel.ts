@@ -18,7 +18,10 @@ import {
 import { addUtsNamespaces, nodeNamespaceNames } from './nodens.js';
 import { isAlive, processStartTime, stopProcess } from './proc.js';
 import { KernelError, type RunOptions, type RunResult, run, sh } from './run.js';
-import { DEFAULT_SHELLS, heredoc, nsenter, runShellJobs, type ShellJob, shellQuote } from './shells.js';
+import { type NsScript, scriptJob } from './script.js';
+import { DEFAULT_SHELLS, nsenter, runShellJobs, type ShellJob } from './shells.js';
+
+export type { NsScript };
 
 /** Per-namespace files that `ip netns exec` mounts over /etc. */
 export { NETNS_ETC };
@@ -29,19 +32,6 @@ export interface VethSpec {
   mtu?: number;
   /** create end a up (the kernel cannot create the peer end up: b waits for its script) */
   aUp?: boolean;
-}
-
-/** Configuration of one namespace, applied by a single process chain. */
-export interface NsScript {
-  sysctls: Record<string, string>;
-  ip: string[];
-  tc: string[];
-  /** an nftables script (`nft -f -`), applied after the addresses and routes (e.g. a NAT table) */
-  nft?: string[];
-  /** scripts run in ascending waves, each wave after the previous one has finished (default 0) */
-  wave?: number;
-  /** once configured, report the namespace's interfaces (returned by applyScripts) */
-  report?: boolean;
 }
 
 /** One interface as `ip -j link show` reports it. */
@@ -150,31 +140,17 @@ export class Kernel {
 
   /**
    * Every namespace's script, shared out over a few shells (`concurrency`): per namespace
-   * `nsenter` + sysctl, `ip -batch` and `tc -batch` as needed, in that order; wave by wave.
+   * its sysctls and `ip -batch`, `tc -batch`, `nft -f` as needed (script.ts); wave by wave.
    * Returns the interfaces of the namespaces whose script asked to report them.
    */
   async applyScripts(scripts: Map<string, NsScript>): Promise<Map<string, LinkState[]>> {
     const waves = new Map<number, ShellJob[]>();
     for (const [ns, s] of scripts) {
-      const parts: string[] = [];
-      const sysctls = Object.entries(s.sysctls);
-      if (sysctls.length)
-        parts.push(
-          `${nsenter(ns, `sysctl -qw ${sysctls.map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ')}`)} </dev/null >/dev/null || fail ${ns}`,
-        );
-      const ip = s.report ? [...s.ip, 'link show'] : s.ip;
-      if (ip.length)
-        parts.push(heredoc(ns, nsenter(ns, `ip${s.report ? ' -j' : ''} -batch -`), 'NETSIM_IP', ip));
-      if (s.tc.length) parts.push(heredoc(ns, nsenter(ns, 'tc -batch -'), 'NETSIM_TC', s.tc));
-      if (s.nft?.length) parts.push(heredoc(ns, nsenter(ns, 'nft -f -'), 'NETSIM_NFT', s.nft));
-      if (parts.length === 0) continue;
+      const job = scriptJob(ns, s);
+      if (!job) continue;
       const wave = s.wave ?? 0;
       if (!waves.has(wave)) waves.set(wave, []);
-      waves.get(wave)!.push({
-        ns,
-        text: parts.join('\n'),
-        cost: parts.length * 50 + ip.length + s.tc.length + (s.nft?.length ?? 0),
-      });
+      waves.get(wave)!.push(job);
     }
     const reported = new Map<string, LinkState[]>();
     for (const wave of [...waves.keys()].sort((x, y) => x - y)) {

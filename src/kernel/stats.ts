@@ -3,6 +3,7 @@
 // `nft -j list table` for a table), all started by the same few shells as the configuration
 // scripts. Nothing here changes kernel state. A namespace that vanished meanwhile (a pod
 // deleted while we read) simply has no entry.
+import { ipv4Of, ipv6Of } from './addrs.js';
 import { nsenter, runShellJobs, shellQuote } from './shells.js';
 
 /** One interface with its addresses and counters (`ip -j -s addr show`). */
@@ -39,7 +40,7 @@ interface RawAddr {
   operstate?: string;
   mtu?: number;
   address?: string;
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
   stats64?: {
     rx?: { bytes?: number; packets?: number; dropped?: number; errors?: number };
     tx?: { bytes?: number; packets?: number; dropped?: number; errors?: number };
@@ -82,7 +83,8 @@ export async function netnsStats(namespaces: string[], shells?: number): Promise
         operstate: a.operstate ?? 'UNKNOWN',
         mtu: a.mtu ?? 0,
         address: a.address,
-        addrs: (a.addr_info ?? []).filter((i) => i.family === 'inet').map((i) => `${i.local}/${i.prefixlen}`),
+        // IPv4 ones, then global IPv6 ones (every interface has a link-local one besides)
+        addrs: [...ipv4Of(a), ...ipv6Of(a)],
         rx: dir(a.stats64?.rx),
         tx: dir(a.stats64?.tx),
       })),

@@ -7,8 +7,10 @@
 //   bgp <router> established [<n>]       (also: <router> bgp established [<n>])
 //
 // <src> is a node or pod; <dst> a node, a pod, a service (`web`, `web.default`, `default/web`)
-// or an IPv4 address. With a port the probe is a TCP connection, without one a ping.
+// or an IP address (IPv6 in brackets before a port: [fd00::2]:80). With a port the probe is a
+// TCP connection, without one a ping.
 import { parseIp } from '../util/ipv4.js';
+import { isIp6 } from '../util/ipv6.js';
 import type { IssueSink } from './errors.js';
 import type { Expectation, Reachability } from './expectation.js';
 import type { Model } from './model.js';
@@ -48,13 +50,18 @@ export function parseExpectation(text: string, index = 0): Expectation {
       throw new ExpectSyntaxError(
         `"${want}" is not an outcome: write reachable, blocked or unreachable (in "${text.trim()}")`,
       );
-    const m = /^([^:]+)(?::(\d+))?$/.exec(target);
+    // an IPv6 address: bare, or in brackets before a port ([fd00::2]:80)
+    const m = isIp6(target)
+      ? [target, target]
+      : (/^\[([^\]]+)\](?::(\d+))?$/.exec(target) ?? /^([^:[\]]+)(?::(\d+))?$/.exec(target));
     if (!m || target.endsWith(':')) throw new ExpectSyntaxError(`"${target}" is not <dst> or <dst>:<port>`);
+    if (target.startsWith('[') && !isIp6(m[1]))
+      throw new ExpectSyntaxError(`"${m[1]}" in brackets is not an IPv6 address`);
     const port = m[2] === undefined ? undefined : Number(m[2]);
     if (port !== undefined && (port < 1 || port > 65535))
       throw new ExpectSyntaxError(`port ${m[2]} is outside 1..65535`);
     if (!NAME.test(src)) throw new ExpectSyntaxError(`"${src}" is not a node name`);
-    if (!NAME.test(m[1]) && !m[1].includes('/'))
+    if (!NAME.test(m[1]) && !m[1].includes('/') && !isIp6(m[1]))
       throw new ExpectSyntaxError(`"${m[1]}" is not a node, service or address`);
     return { kind: 'reach', text, index, src, dst: m[1], port, want: want as Reachability };
   }
@@ -142,10 +149,10 @@ export function parseExpectations(entries: string[], model: Model, sink: IssueSi
       }
       const svc = serviceRef(e.dst);
       const isService = svc !== undefined && names.services.has(`${svc.namespace}/${svc.name}`);
-      if (!isNode(e.dst) && parseIp(e.dst) === undefined && !isService) {
+      if (!isNode(e.dst) && parseIp(e.dst) === undefined && !isIp6(e.dst) && !isService) {
         sink.add(
           ['expect', i],
-          `unknown destination "${e.dst}" in "${text.trim()}": not a node, a pod, a service or an IPv4 address`,
+          `unknown destination "${e.dst}" in "${text.trim()}": not a node, a pod, a service or an IP address`,
         );
         return;
       }

@@ -16,6 +16,8 @@ export interface NodeHost {
   readonly kernel: Kernel;
   /** the addresses the kernel had after the build where the model has none (learned.ts) */
   learnedIps?(node: string): string[];
+  /** ... and the global IPv6 ones */
+  learnedIps6?(node: string): string[];
 }
 
 export class SimNode<S extends NodeHost = NodeHost> {
@@ -52,9 +54,13 @@ export class SimNode<S extends NodeHost = NodeHost> {
     return this.ips6[0];
   }
 
-  /** The model's IPv6 addresses (global ones: link-local addresses are the kernel's). */
+  /**
+   * The model's IPv6 addresses (global ones: link-local addresses are the kernel's), or (none
+   * there) the global ones the kernel had once built: a lab's exec lines, a router's frr.conf.
+   */
   get ips6(): string[] {
-    return this.model.ifaces.filter((i) => i.addr6).map((i) => formatIp6(i.addr6!.ip));
+    const own = this.model.ifaces.filter((i) => i.addr6).map((i) => formatIp6(i.addr6!.ip));
+    return own.length ? own : (this.sim.learnedIps6?.(this.name) ?? []);
   }
 
   get intfs(): IfaceModel[] {

@@ -3,11 +3,38 @@
 import { existsSync } from 'node:fs';
 import { Kernel } from '../kernel/kernel.js';
 import { pool } from '../kernel/run.js';
+import { kindOf } from '../model/kinds/registry.js';
+import type { Family } from '../model/model.js';
 
 export interface PingTarget {
   name: string;
   ns: string;
   ip: string;
+}
+
+/** What pinging a node needs of it: its namespace and its first address of each family. */
+export interface Pingable {
+  name: string;
+  kind: string;
+  ns: string;
+  ip?: string;
+  ip6?: string;
+}
+
+/**
+ * The address a node stands for: of the family asked for, else its IPv4 address, else its
+ * IPv6 one (a node with no IPv4: an IPv6-only topology).
+ */
+export function nodeAddress(n: { ip?: string; ip6?: string }, family?: Family): string | undefined {
+  return family === 6 ? n.ip6 : family === 4 ? n.ip : (n.ip ?? n.ip6);
+}
+
+/** The pingable kinds' nodes that have an address of the family (pingall's hosts). */
+export function pingTargetsOf(nodes: Iterable<Pingable>, family?: Family): PingTarget[] {
+  return [...nodes].flatMap((n) => {
+    const ip = nodeAddress(n, family);
+    return kindOf(n.kind).pingable && ip ? [{ name: n.name, ns: n.ns, ip }] : [];
+  });
 }
 
 export interface PairResult {
@@ -68,6 +95,17 @@ export async function pingFrom(
     );
   }
   return dsts.map((d) => ({ src: src.name, dst: d.name, dstIp: d.ip, ok: alive.has(d.ip) }));
+}
+
+/** Two nodes ping each other (both ways) at their addresses of the family. */
+export async function pingPairOf(a: Pingable, b: Pingable, family?: Family): Promise<boolean> {
+  const [ta, tb] = [a, b].map((n) => {
+    const ip = nodeAddress(n, family);
+    if (!ip) throw new Error(`${n.name} has no ${family ? `IPv${family} ` : ''}address`);
+    return { name: n.name, ns: n.ns, ip };
+  });
+  const [r1, r2] = await Promise.all([pingFrom(ta, [tb]), pingFrom(tb, [ta])]);
+  return r1[0].ok && r2[0].ok;
 }
 
 export async function pingMatrix(

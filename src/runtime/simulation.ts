@@ -9,7 +9,7 @@ import { holdNeighThresholds } from '../kernel/neigh.js';
 import { OWNER_ENV, ownerTag, processStartTime } from '../kernel/proc.js';
 import { pool } from '../kernel/run.js';
 import { kindOf } from '../model/kinds/registry.js';
-import type { Model } from '../model/model.js';
+import type { Family, Model } from '../model/model.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { sleep } from '../util/wait.js';
 import { writeEtcHosts } from './etc-hosts.js';
@@ -20,7 +20,7 @@ import { type LearnedAddrs, learnAddrs } from './learned.js';
 import { SimNode } from './node.js';
 import { SimObjects } from './objects.js';
 import { runDir, simDir } from './paths.js';
-import { type MatrixResult, type PingTarget, pingFrom, pingMatrix } from './ping.js';
+import { type MatrixResult, type PingTarget, pingMatrix, pingPairOf, pingTargetsOf } from './ping.js';
 import { clusterOf, ifaceState, isRunning, readState, type SimState, writeState } from './state.js';
 import { teardownSim } from './teardown.js';
 
@@ -60,6 +60,7 @@ export class Simulation {
   private plannedRoutes = new Map<string, string[]>();
   /** addresses the kernel has where the model has none (a lab's exec lines): learned.ts */
   private learned: LearnedAddrs = new Map();
+  private learned6: LearnedAddrs = new Map();
 
   private constructor(
     readonly model: Model,
@@ -196,7 +197,7 @@ export class Simulation {
         }),
       );
     }
-    this.learned = await learnAddrs(m.nodes.values());
+    ({ v4: this.learned, v6: this.learned6 } = await learnAddrs(m.nodes.values(), m.families));
     writeEtcHosts(this.dir, m, this.learned); // the nodes' /etc/hosts again, with learned addresses
     this.writeState('ready');
     this.log(`ready in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
@@ -285,24 +286,21 @@ export class Simulation {
     return [...(this.learned.get(node)?.values() ?? [])].map((a) => a.split('/')[0]);
   }
 
-  pingTargets(): PingTarget[] {
-    return [...this.nodes.values()]
-      .filter((n) => kindOf(n.kind).pingable && n.ip)
-      .map((n) => ({ name: n.name, ns: n.ns, ip: n.ip! }));
+  learnedIps6(node: string): string[] {
+    return [...(this.learned6.get(node)?.values() ?? [])].map((a) => a.split('/')[0]);
   }
 
-  pingAll(opts: { timeoutMs?: number } = {}): Promise<MatrixResult> {
-    return pingMatrix(this.pingTargets(), opts);
+  /** pingall's nodes at their address of `family` (default: each one's first address) */
+  pingTargets(family?: Family): PingTarget[] {
+    return pingTargetsOf(this.nodes.values(), family);
   }
 
-  async pingPair(a: string, b: string): Promise<boolean> {
-    const [ta, tb] = [a, b].map((n) => {
-      const node = this.node(n);
-      if (!node.ip) throw new Error(`${n} has no address`);
-      return { name: n, ns: node.ns, ip: node.ip };
-    });
-    const [r1, r2] = await Promise.all([pingFrom(ta, [tb]), pingFrom(tb, [ta])]);
-    return r1[0].ok && r2[0].ok;
+  pingAll(opts: { timeoutMs?: number; family?: Family } = {}): Promise<MatrixResult> {
+    return pingMatrix(this.pingTargets(opts.family), opts);
+  }
+
+  pingPair(a: string, b: string, family?: Family): Promise<boolean> {
+    return pingPairOf(this.node(a), this.node(b), family);
   }
 
   /**
@@ -361,7 +359,9 @@ export class Simulation {
         parent: this.runtimeNodes.get(n.name),
         cluster:
           clusterOf(n.spec) ?? clusterOf(this.nodes.get(this.runtimeNodes.get(n.name) ?? '')?.model.spec),
-        ifaces: n.ifaces.map((i) => ifaceState(i, this.learned.get(n.name)?.get(i.name))),
+        ifaces: n.ifaces.map((i) =>
+          ifaceState(i, this.learned.get(n.name)?.get(i.name), this.learned6.get(n.name)?.get(i.name)),
+        ),
       })),
       links: this.model.links.map((l) => ({
         index: l.index,

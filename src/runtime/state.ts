@@ -32,12 +32,13 @@ export interface IfaceState {
   peer: string;
 }
 
-/** An interface as state.json lists it; `learned`: its address read back from the kernel. */
-export function ifaceState(i: IfaceModel, learned?: string): IfaceState {
+/** An interface as state.json lists it; `learned`, `learned6`: its addresses read back from the kernel. */
+export function ifaceState(i: IfaceModel, learned?: string, learned6?: string): IfaceState {
+  const addr6 = i.addr6 ? `${formatIp6(i.addr6.ip)}/${i.addr6.prefix}` : learned6;
   return {
     name: i.name,
     addr: i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : learned,
-    ...(i.addr6 ? { addr6: `${formatIp6(i.addr6.ip)}/${i.addr6.prefix}` } : {}),
+    ...(addr6 ? { addr6 } : {}),
     peer: `${i.peer.node}:${i.peer.name}`,
   };
 }

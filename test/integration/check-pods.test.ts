@@ -139,7 +139,7 @@ t.test('check --help says exactly what is checked', async (t) => {
   const flat = r.stdout.replace(/\s+/g, ' ');
   t.match(
     flat,
-    "Usage: netsim check [options] ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix Options:",
+    "Usage: netsim check [options] ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family) Options:",
     'the description, word for word',
   );
   t.match(

@@ -125,6 +125,7 @@ const NODES: NodeRow[] = [
     namespace: 'netsim-lab-h1',
     state: 'running',
     ipv4: [{ iface: 'eth1', address: '10.0.0.1/30' }],
+    ipv6: [],
     daemons: [],
   },
   {
@@ -137,6 +138,7 @@ const NODES: NodeRow[] = [
       { iface: 'eth1', address: '10.0.0.2/30' },
       { iface: 'eth2', address: '10.0.0.6/30' },
     ],
+    ipv6: [],
     daemons: [
       { name: 'zebra', pid: 101 },
       { name: 'ospfd', pid: 103 },
@@ -149,6 +151,7 @@ const NODES: NodeRow[] = [
     namespace: 'netsim-two-x',
     state: 'missing',
     ipv4: [],
+    ipv6: [],
     daemons: [],
   },
 ];
@@ -233,12 +236,13 @@ t.test('inspect interfaces: table, csv (a field with a comma is quoted), json', 
       node: 'h1',
       iface: 'eth1',
       ipv4: ['10.0.0.1/30'],
+      ipv6: [],
       mac: 'aa:bb:cc:00:00:01',
       mtu: 1500,
       state: 'UP',
       peer: 'r1:eth1',
     },
-    { sim: 'lab', node: 'r1', iface: 'x,y', ipv4: [], mac: '', mtu: 9000, state: 'DOWN', peer: '' },
+    { sim: 'lab', node: 'r1', iface: 'x,y', ipv4: [], ipv6: [], mac: '', mtu: 9000, state: 'DOWN', peer: '' },
   ];
   t.equal(
     formatIfaces(rows, 'table'),
@@ -267,3 +271,44 @@ lab,r1,"x,y",,,9000,DOWN,
     peer: 'r1:eth1',
   });
 });
+
+t.test(
+  'inspect with IPv6: an IPv6 column (table, csv, json) once any node has an IPv6 address',
+  async (t) => {
+    const rows: NodeRow[] = [
+      { ...NODES[0], ipv6: [{ iface: 'eth1', address: 'fd00::1/64' }] },
+      { ...NODES[2], sim: 'lab' },
+    ];
+    t.equal(
+      formatNodes(rows, 'table'),
+      `+------+------+---------------+---------+------------------+-----------------+-------------+
+| Name | Kind | Namespace     | State   | IPv4 Address     | IPv6 Address    | FRR daemons |
++------+------+---------------+---------+------------------+-----------------+-------------+
+| h1   | host | netsim-lab-h1 | running | eth1 10.0.0.1/30 | eth1 fd00::1/64 |             |
+| x    | host | netsim-two-x  | missing | N/A              | N/A             |             |
++------+------+---------------+---------+------------------+-----------------+-------------+
+`,
+    );
+    t.match(
+      formatNodes(rows, 'csv'),
+      /^lab_name,name,kind,namespace,state,ipv4_address,ipv6_address,frr_daemons\n/,
+    );
+    t.same(JSON.parse(formatNodes(rows, 'json')).lab[0].ipv6_address, ['eth1 fd00::1/64']);
+    const ifaces: IfaceRow[] = [
+      {
+        sim: 'lab',
+        node: 'h1',
+        iface: 'eth1',
+        ipv4: [],
+        ipv6: ['fd00::1/64'],
+        mac: '',
+        mtu: 1500,
+        state: 'UP',
+        peer: '',
+      },
+    ];
+    t.match(formatIfaces(ifaces, 'table'), /\| IPv4 Address \| IPv6 Address \|/);
+    t.match(formatIfaces(ifaces, 'csv'), /\nlab,h1,eth1,,fd00::1\/64,,1500,UP,\n/);
+    t.same(JSON.parse(formatIfaces(ifaces, 'json')).lab[0].ipv6_address, ['fd00::1/64']);
+  },
+);

@@ -10,12 +10,14 @@ interface FakeNode {
   kind: string;
   ns: string;
   ip?: string;
+  ip6?: string;
 }
 
 function fakeSim(): Simulation {
   const list: FakeNode[] = [
-    { name: 'h1', kind: 'host', ns: 'netsim-fake-h1', ip: '10.0.0.1' },
-    { name: 'h2', kind: 'host', ns: 'netsim-fake-h2', ip: '10.0.0.2' },
+    { name: 'h1', kind: 'host', ns: 'netsim-fake-h1', ip: '10.0.0.1', ip6: 'fd00::1' },
+    { name: 'h2', kind: 'host', ns: 'netsim-fake-h2', ip: '10.0.0.2', ip6: 'fd00::2' },
+    { name: 'v6', kind: 'host', ns: 'netsim-fake-v6', ip6: 'fd00:1::6' },
     { name: 'web.1', kind: 'host', ns: 'netsim-fake-web.1', ip: '10.0.0.3' },
     { name: 's1', kind: 'switch', ns: 'netsim-fake-s1' },
     { name: 'r1', kind: 'router', ns: 'netsim-fake-r1', ip: '10.0.0.254' },
@@ -67,6 +69,18 @@ t.test('substitute: node names become their IPs', async (t) => {
   t.equal(cmds.substitute('ping H2'), 'ping H2', 'names are case-sensitive');
 });
 
+t.test('substitute: IPv6 addresses in IPv6 commands (-6, ping6), and where a node has no IPv4', async (t) => {
+  const { cmds } = commands();
+  t.equal(cmds.substitute('ping -6 -c1 h2'), 'ping -6 -c1 fd00::2', '-6: the IPv6 address');
+  t.equal(cmds.substitute('ping6 -c1 h2'), 'ping6 -c1 fd00::2', 'ping6');
+  t.equal(cmds.substitute('/usr/bin/traceroute6 h2'), '/usr/bin/traceroute6 fd00::2', 'a *6 tool by path');
+  t.equal(cmds.substitute('ip -6 route get h2'), 'ip -6 route get fd00::2', 'ip -6');
+  t.equal(cmds.substitute('ping -c1 h2'), 'ping -c1 10.0.0.2', 'no -6: IPv4 as before');
+  t.equal(cmds.substitute('ping -4 v6'), 'ping -4 v6', '-4 and a node without IPv4: stays a name');
+  t.equal(cmds.substitute('ping -c1 v6'), 'ping -c1 fd00:1::6', 'an IPv6-only node: its IPv6 address');
+  t.equal(cmds.substitute('ping -6 r1'), 'ping -6 r1', '-6 and a node without IPv6: stays a name');
+});
+
 t.test('<node> <cmd>: the first word picks the namespace and is not substituted', async (t) => {
   const { cmds, err } = commands();
   const ran: string[][] = [];
@@ -98,14 +112,14 @@ t.test('complete', async (t) => {
   t.same(hits('pi'), ['pingall', 'pingallfull', 'pingpair', 'pingpairfull', 'pingpods'], 'verbs by prefix');
   t.same(hits('h'), ['h1', 'h2', 'help'], 'verbs and node names together');
   t.same(complete(cmds, 'h1 ping h'), [['h1', 'h2'], 'h'], 'node names after a node command');
-  t.same(hits('h1 ping '), ['h1', 'h2', 'r1', 's1', 'web.1']);
+  t.same(hits('h1 ping '), ['h1', 'h2', 'r1', 's1', 'v6', 'web.1']);
   t.same(hits('link h'), ['h1', 'h2'], 'link a: node names');
-  t.same(hits('link h1 '), ['h1', 'h2', 'r1', 's1', 'web.1'], 'link a b: node names');
+  t.same(hits('link h1 '), ['h1', 'h2', 'r1', 's1', 'v6', 'web.1'], 'link a b: node names');
   t.same(hits('link h1 s1 '), ['down', 'set', 'up'], 'link a b <up|down|set>');
   t.same(hits('link h1 s1 d'), ['down']);
   t.same(hits('switch s1 st'), ['start', 'stop']);
   t.same(hits('help pingp'), ['pingpair', 'pingpairfull', 'pingpods'], 'help completes verbs');
-  t.same(hits('iperf h2 '), ['h1', 'h2', 'r1', 's1', 'web.1']);
+  t.same(hits('iperf h2 '), ['h1', 'h2', 'r1', 's1', 'v6', 'web.1']);
   t.same(hits('tr'), ['trace'], 'trace is a verb');
   t.same(hits('trace h1 h'), ['h1', 'h2'], 'trace src dst: node names');
   t.same(hits('trace h1 h2 80 '), ['--json'], 'then --json');

@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import type { Model } from '../../model/model.js';
 import { buildPlan } from '../../plan/plan.js';
 import { formatIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import { frrSetupOf, hasFrr } from '../frr/setup.js';
 
 export const IMAGES = {
@@ -111,14 +112,14 @@ export function exportClab(model: Model, outFile: string, opts: { write?: boolea
   const links: Record<string, unknown>[] = [];
   for (const l of model.links) {
     if (skipped.has(l.ends[0].node) || skipped.has(l.ends[1].node)) continue;
-    const addr = l.ends.map((e) => {
-      const i = model.nodes.get(e.node)!.ifaces.find((x) => x.name === e.name)!;
-      return i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : null;
-    });
+    const ifaces = l.ends.map((e) => model.nodes.get(e.node)!.ifaces.find((x) => x.name === e.name)!);
+    const addr = ifaces.map((i) => (i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : null));
+    const addr6 = ifaces.map((i) => (i.addr6 ? `${formatIp6(i.addr6.ip)}/${i.addr6.prefix}` : null));
     links.push({
       endpoints: l.ends.map((e) => `${e.node}:${e.name}`),
       ...(l.spec.mtu ? { mtu: l.spec.mtu } : { mtu: 1500 }),
       ...(addr.some((a) => a) ? { ipv4: addr } : {}),
+      ...(addr6.some((a) => a) ? { ipv6: addr6 } : {}),
     });
     for (const f of ['rate', 'delay', 'jitter', 'loss'] as const)
       if (l.spec[f])

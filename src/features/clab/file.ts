@@ -25,6 +25,7 @@ export const clabNodeSettings = z.looseObject({
   sysctls: stringMap.optional(),
   'startup-config': z.string().optional(),
   'mgmt-ipv4': z.string().optional(),
+  'mgmt-ipv6': z.string().optional(),
 });
 export type ClabNodeSettings = z.infer<typeof clabNodeSettings>;
 
@@ -33,6 +34,7 @@ const endpointObject = z.looseObject({
   interface: z.string({ error: 'the interface of this end' }).optional(),
   mac: z.string().optional(),
   ipv4: z.string().optional(),
+  ipv6: z.string().optional(),
 });
 
 export const clabLink = z.looseObject({
@@ -41,7 +43,9 @@ export const clabLink = z.looseObject({
   /** single-ended link types (host, mgmt-net, macvlan, dummy) */
   endpoint: z.union([z.string(), endpointObject]).optional(),
   mtu: z.number({ error: 'an MTU (a number)' }).int().min(68).max(65535).optional(),
+  /** one address per end (containerlab: 1 or 2 entries, "" for an end without one) */
   ipv4: z.array(z.string().nullable()).optional(),
+  ipv6: z.array(z.string().nullable()).optional(),
   vars: z.unknown().optional(),
   labels: z.unknown().optional(),
 });

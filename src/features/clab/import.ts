@@ -2,7 +2,8 @@
 // /etc/frr/frr.conf is an FRR router running that file (and its daemons file), other `linux`
 // nodes are hosts, bridges and L2-only NOS images (cEOS without a startup config) are switches.
 // Links keep containerlab's interface names and MTU; addresses are only those the lab gives
-// (link ipv4, the routers' frr.conf, an address mapping file), as containerlab adds none.
+// (links' and endpoints' ipv4/ipv6, the routers' frr.conf `ip address` and `ipv6 address`
+// lines, an address mapping file), as containerlab adds none.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, relative } from 'node:path';
 import { stringify } from 'yaml';
@@ -18,16 +19,16 @@ import { parseCidr } from '../../util/ipv4.js';
 import { interfaceAddresses } from '../frr/interfaces.js';
 import { KIND_LABEL } from './export.js';
 import { type ClabLab, longNamePrefix, readClab } from './file.js';
+import { interfaceAddresses6 } from './frr-ipv6.js';
+import { addressSetter, convertLinks, type Origin } from './import-links.js';
 import { type AddressMapping, findMapping, readMapping } from './mapping.js';
 
-/** containerlab's default link MTU */
-export const CLAB_MTU = 9500;
+export { CLAB_MTU } from './import-links.js';
 
 const SWITCH_KINDS = new Set(['bridge', 'ovs-bridge']);
 /** NOS images netsim can stand in for as a plain L2 switch (all ports in one VLAN) */
 const L2_NOS_KINDS = new Set(['ceos', 'arista_ceos']);
 const HOST_SIDE_KINDS = new Set(['host', 'ext-container']);
-const HOST_PSEUDO = new Set(['host', 'mgmt-net', 'macvlan']);
 const FRR_CONF = '/etc/frr/frr.conf';
 const FRR_DAEMONS = '/etc/frr/daemons';
 
@@ -47,9 +48,6 @@ export interface Imported {
   /** netsim spec path -> clab path, for messages */
   pathOf(path: Path): Path;
 }
-
-/** Where each generated field came from: a clab path, or a line of another file. */
-type Origin = { path: Path } | { pos: SourcePos };
 
 class ClabSource implements SourceLocator {
   readonly origins = new Map<string, Origin>();
@@ -95,116 +93,11 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
   const sink = new IssueSink(lab.source);
   const notes: string[] = [];
   const nodes: TopologySpec['nodes'] = {};
-  const links: NonNullable<TopologySpec['links']> = [];
-  const rawNodes = lab.raw.topology.nodes;
 
   // 1. links first: they name the interfaces that addresses attach to
-  const ends: { node: string; iface: string; linkIndex: number; side: number }[] = [];
-  const rawLinks = lab.raw.topology.links ?? [];
-  rawLinks.forEach((l, index) => {
-    const path: Path = ['topology', 'links', index];
-    const type = l.type ?? 'veth';
-    if (HOST_PSEUDO.has(type)) {
-      sink.add(
-        [...path, 'type'],
-        `link type "${type}" connects to the host's network: a simulation never touches the host's interfaces (use a link between two nodes)`,
-      );
-      return;
-    }
-    if (type !== 'veth') {
-      const why =
-        type === 'dummy'
-          ? 'a dummy interface inside one node'
-          : type.startsWith('vxlan')
-            ? 'a tunnel to another machine'
-            : 'not a containerlab link type netsim knows';
-      sink.add(
-        [...path, 'type'],
-        `unsupported link type "${type}" (${why}): netsim links are veth pairs between two nodes`,
-      );
-      return;
-    }
-    if (l.endpoints?.length !== 2) {
-      sink.add(
-        [...path, 'endpoints'],
-        `a veth link has exactly 2 endpoints, got ${l.endpoints?.length ?? 0}`,
-      );
-      return;
-    }
-    const parsed = l.endpoints.map((ep, side) => {
-      const epPath: Path = [...path, 'endpoints', side];
-      let node: string;
-      let iface: string | undefined;
-      let ipv4: string | undefined;
-      if (typeof ep === 'string') {
-        const parts = ep.split(':');
-        if (parts.length !== 2 || !parts[0] || !parts[1]) {
-          sink.add(epPath, `endpoint "${ep}" must be "node:interface"`);
-          return undefined;
-        }
-        [node, iface] = parts;
-      } else {
-        node = ep.node;
-        iface = ep.interface;
-        ipv4 = ep.ipv4;
-        if (!iface) {
-          sink.add(epPath, `endpoint of ${node} has no interface`);
-          return undefined;
-        }
-      }
-      if (HOST_PSEUDO.has(node)) {
-        sink.add(
-          epPath,
-          `endpoint "${node}:${iface}" is on the host's network: a simulation never touches the host's interfaces`,
-        );
-        return undefined;
-      }
-      if (!(node in rawNodes)) {
-        sink.add(epPath, `unknown node "${node}" (not in topology.nodes)`);
-        return undefined;
-      }
-      return { node, iface, ipv4, path: epPath };
-    });
-    if (!parsed[0] || !parsed[1]) return;
-    const a = parsed[0];
-    const b = parsed[1];
-    const i = links.length;
-    const ipv4 = l.ipv4 ?? (a.ipv4 || b.ipv4 ? [a.ipv4 ?? null, b.ipv4 ?? null] : undefined);
-    links.push({
-      endpoints: [`${a.node}:${a.iface}`, `${b.node}:${b.iface}`],
-      mtu: l.mtu ?? CLAB_MTU,
-      ...(ipv4 ? { ipv4: ipv4 as [string | null, string | null] } : {}),
-    });
-    source.set(['links', i], { path });
-    source.set(['links', i, 'endpoints', 0], { path: a.path });
-    source.set(['links', i, 'endpoints', 1], { path: b.path });
-    if (l.mtu !== undefined) source.set(['links', i, 'mtu'], { path: [...path, 'mtu'] });
-    if (l.ipv4) source.set(['links', i, 'ipv4'], { path: [...path, 'ipv4'] });
-    else if (ipv4) {
-      if (a.ipv4) source.set(['links', i, 'ipv4', 0], { path: [...a.path, 'ipv4'] });
-      if (b.ipv4) source.set(['links', i, 'ipv4', 1], { path: [...b.path, 'ipv4'] });
-    }
-    ends.push({ node: a.node, iface: a.iface!, linkIndex: i, side: 0 });
-    ends.push({ node: b.node, iface: b.iface!, linkIndex: i, side: 1 });
-  });
-
-  /** sets the address of node:iface on its link unless the lab gave one already */
-  const setAddress = (
-    node: string,
-    iface: string,
-    cidr: string,
-    origin: Origin,
-  ): 'set' | 'given' | 'no-link' => {
-    const end = ends.find((e) => e.node === node && e.iface === iface);
-    if (!end) return 'no-link';
-    const link = links[end.linkIndex];
-    const ipv4 = (link.ipv4 ?? [null, null]) as [string | null, string | null];
-    if (ipv4[end.side]) return 'given';
-    ipv4[end.side] = cidr;
-    link.ipv4 = ipv4;
-    source.set(['links', end.linkIndex, 'ipv4', end.side], origin);
-    return 'set';
-  };
+  const origin = (path: Path, o: Origin) => source.set(path, o);
+  const { links, ends } = convertLinks(lab, sink, origin);
+  const setAddress = addressSetter(links, ends, origin);
 
   // 2. the address mapping (hosts addressed by an init script from a file)
   let mapping: AddressMapping | undefined;
@@ -221,7 +114,7 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
         notes.push(`${mapping.file}:${e.line}: ${e.node} has no link: its address ${e.cidr} is not used`);
         continue;
       }
-      setAddress(e.node, iface, e.cidr, { pos });
+      setAddress('ipv4', e.node, iface, e.cidr, { pos });
       mapped.add(e.node);
       nodes[e.node] = { kind: 'host', gateway: e.gateway };
       source.set(['nodes', e.node, 'gateway'], { pos });
@@ -334,10 +227,13 @@ export function importClab(lab: ClabLab, opts: ImportOptions = {}): Imported {
   for (const [name, spec] of Object.entries(nodes)) {
     const frr = spec.frr as { config: string } | undefined;
     if (!frr || !existsSync(frr.config) || !statSync(frr.config).isFile()) continue;
-    for (const a of interfaceAddresses(readFileSync(frr.config, 'utf8'))) {
+    const conf = readFileSync(frr.config, 'utf8');
+    for (const a of interfaceAddresses(conf)) {
       if (!parseCidr(a.cidr)) continue;
-      setAddress(name, a.iface, a.cidr, { pos: { file: frr.config, line: a.line, col: 1 } });
+      setAddress('ipv4', name, a.iface, a.cidr, { pos: { file: frr.config, line: a.line, col: 1 } });
     }
+    for (const a of interfaceAddresses6(conf))
+      setAddress('ipv6', name, a.iface, a.cidr, { pos: { file: frr.config, line: a.line, col: 1 } });
   }
   if (replacedExec.length)
     notes.push(

@@ -5,34 +5,56 @@
 // each other only through a multi-cluster link, under other addresses (Liqo's remapped CIDRs),
 // and the underlay does not route pod addresses. Addresses are the model's, or the kernel's
 // for interfaces the model left without one (a lab's exec lines; see src/runtime/learned.ts).
+// Each family is pinged on its own (`--family 4|6|both`, default: the families the nodes have
+// addresses of), each matrix once per family, between the nodes that have an address of it.
+
 import { kindOf } from '../../model/kinds/registry.js';
+import type { Family } from '../../model/model.js';
 import { type MatrixResult, type PairResult, pingMatrix } from '../../runtime/ping.js';
 import { type NodeState, pickRunning } from '../../runtime/state.js';
 import { requireRoot } from './errors.js';
 
 export const CHECK_DESCRIPTION =
-  "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix";
+  "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family)";
 
 export interface CheckOptions {
   sim?: string;
   json?: boolean;
   timeout?: string;
   all?: boolean;
+  /** 4, 6 or both (default: the families the nodes have addresses of) */
+  family?: string;
 }
 
-/** One matrix: its name (hosts, hosts+routers, pods:CLUSTER) and the nodes pinging each other. */
+/** One matrix: its name (hosts, hosts+routers, pods:CLUSTER), family and the nodes pinging each other. */
 export interface CheckMatrix {
   name: string;
+  family: Family;
   nodes: NodeState[];
 }
 
-function firstIp(n: NodeState): string | undefined {
-  return n.ifaces.find((i) => i.addr)?.addr?.split('/')[0];
+/** The node's first address of a family (no prefix). */
+export function firstIp(n: NodeState, family: Family = 4): string | undefined {
+  for (const i of n.ifaces) {
+    const a = family === 6 ? i.addr6 : i.addr;
+    if (a) return a.split('/')[0];
+  }
+  return undefined;
 }
 
-/** The matrices `netsim check` pings, in the order it reports them. */
-export function checkMatrices(nodes: NodeState[], all: boolean): CheckMatrix[] {
-  const addressed = nodes.filter((n) => firstIp(n) !== undefined);
+/** The families `--family` names; none given: those the nodes have addresses of (IPv4 first). */
+export function checkFamilies(opt: string | undefined, nodes: NodeState[]): Family[] {
+  if (opt === '4' || opt === 'ipv4') return [4];
+  if (opt === '6' || opt === 'ipv6') return [6];
+  if (opt === 'both' || opt === 'dual') return [4, 6];
+  if (opt !== undefined) throw new Error(`--family is 4, 6 or both, got "${opt}"`);
+  const has = ([4, 6] as Family[]).filter((f) => nodes.some((n) => firstIp(n, f) !== undefined));
+  return has.length ? has : [4];
+}
+
+/** The matrices `netsim check` pings for one family, in the order it reports them. */
+export function checkMatrices(nodes: NodeState[], all: boolean, family: Family = 4): CheckMatrix[] {
+  const addressed = nodes.filter((n) => firstIp(n, family) !== undefined);
   const hosts = addressed.filter((n) => n.pingable && (all || !kindOf(n.kind, false)?.forwards));
   const pods = new Map<string, NodeState[]>();
   for (const p of addressed.filter((n) => n.kind === 'pod')) {
@@ -40,12 +62,13 @@ export function checkMatrices(nodes: NodeState[], all: boolean): CheckMatrix[] {
     pods.set(c, [...(pods.get(c) ?? []), p]);
   }
   return [
-    { name: all ? 'hosts+routers' : 'hosts', nodes: hosts },
+    { name: all ? 'hosts+routers' : 'hosts', family, nodes: hosts },
     // by cluster name: pods reach the state file in the order their clusters came up
     ...[...pods]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([c, ps]) => ({
         name: `pods:${c}`,
+        family,
         nodes: ps.sort((a, b) => a.name.localeCompare(b.name)),
       })),
   ].filter((m) => m.nodes.length > 0);
@@ -58,43 +81,50 @@ function summary(res: { pairs: number; passed: number; failed: number }): string
 }
 
 const kindsOf = (nodes: NodeState[]) => [...new Set(nodes.map((n) => n.kind))].sort().join(', ');
+const familyName = (f: Family) => `IPv${f}`;
 
 export async function cmdCheck(opts: CheckOptions): Promise<void> {
   requireRoot();
   const state = pickRunning(opts.sim);
-  const matrices = checkMatrices(state.nodes, Boolean(opts.all));
+  const families = checkFamilies(opts.family, state.nodes);
+  // IPv4 alone prints as it always has; with IPv6 every line names its family
+  const labelled = families.includes(6);
+  const matrices = families.flatMap((f) => checkMatrices(state.nodes, Boolean(opts.all), f));
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
   const t0 = Date.now();
   const pinged: Pinged[] = await Promise.all(
     matrices.map(async (matrix) => ({
       matrix,
       res: await pingMatrix(
-        matrix.nodes.map((n) => ({ name: n.name, ns: n.ns, ip: firstIp(n)! })),
+        matrix.nodes.map((n) => ({ name: n.name, ns: n.ns, ip: firstIp(n, matrix.family)! })),
         { timeoutMs },
       ),
     })),
   );
-  const results: (PairResult & { matrix: string })[] = pinged.flatMap(({ matrix, res }) =>
-    res.results.map((r) => ({ ...r, matrix: matrix.name })),
+  const results: (PairResult & { matrix: string; family: Family })[] = pinged.flatMap(({ matrix, res }) =>
+    res.results.map((r) => ({ ...r, matrix: matrix.name, family: matrix.family })),
   );
   const passed = results.filter((r) => r.ok).length;
   const total = { pairs: results.length, passed, failed: results.length - passed, ms: Date.now() - t0 };
-  const checked = matrices.flatMap((m) => m.nodes);
+  const checked = [...new Set(matrices.flatMap((m) => m.nodes))];
   if (opts.json) {
     const json = {
       sim: state.name,
       scope: opts.all ? 'all' : 'hosts',
+      families,
       nodes: matrices.flatMap((m) =>
         m.nodes.map((n) => ({
           name: n.name,
           kind: n.kind,
-          ip: firstIp(n)!,
+          ip: firstIp(n, m.family)!,
+          family: m.family,
           matrix: m.name,
           ...(n.cluster ? { cluster: n.cluster } : {}),
         })),
       ),
       matrices: pinged.map(({ matrix, res }) => ({
         name: matrix.name,
+        family: matrix.family,
         nodes: matrix.nodes.map((n) => n.name),
         pairs: res.pairs,
         passed: res.passed,
@@ -106,14 +136,16 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
     process.stdout.write(`${JSON.stringify(json, null, 1)}\n`);
   } else {
     for (const r of results.filter((x) => !x.ok))
-      console.log(`FAIL ${r.src} -> ${r.dst} (${r.dstIp}) [${r.matrix}]`);
+      console.log(
+        `FAIL ${r.src} -> ${r.dst} (${r.dstIp}) [${r.matrix}${labelled ? `, ${familyName(r.family)}` : ''}]`,
+      );
     if (pinged.length > 1)
       for (const { matrix, res } of pinged)
         console.log(
-          `  ${matrix.name}: ${summary(res)}, between ${matrix.nodes.length} nodes (${kindsOf(matrix.nodes)})`,
+          `  ${matrix.name}${labelled ? ` ${familyName(matrix.family)}` : ''}: ${summary(res)}, between ${matrix.nodes.length} nodes (${kindsOf(matrix.nodes)})`,
         );
     console.log(
-      `${state.name}: ${summary(total)}, between ${checked.length} nodes (${kindsOf(checked) || 'none'}${opts.all ? '' : '; routers left out: --all'}) (${(total.ms / 1000).toFixed(2)} s)`,
+      `${state.name}: ${summary(total)}, between ${checked.length} nodes (${kindsOf(checked) || 'none'}${opts.all ? '' : '; routers left out: --all'})${labelled ? `, ${families.map(familyName).join(' and ')}` : ''} (${(total.ms / 1000).toFixed(2)} s)`,
     );
   }
   process.exitCode = total.failed ? 1 : 0;

@@ -10,6 +10,8 @@ export interface NodeRow {
   /** running (its namespace exists) or missing */
   state: string;
   ipv4: { iface: string; address: string }[];
+  /** global IPv6 addresses (a column of their own once any node has one) */
+  ipv6: { iface: string; address: string }[];
   daemons: { name: string; pid: number }[];
 }
 
@@ -18,6 +20,7 @@ export interface IfaceRow {
   node: string;
   iface: string;
   ipv4: string[];
+  ipv6: string[];
   mac: string;
   mtu: number;
   state: string;
@@ -60,6 +63,8 @@ const daemon = (d: { name: string; pid: number }) => `${d.name} ${d.pid}`;
 
 /** With `all`, a first column names the simulation, on its first node only (as clab --all). */
 export function formatNodes(rows: NodeRow[], format: InspectFormat, all = false): string {
+  // IPv6 columns only where there is IPv6: IPv4 labs print as they always have
+  const six = rows.some((r) => r.ipv6.length);
   if (format === 'json')
     return bySim(rows, (r) => ({
       name: r.name,
@@ -67,11 +72,21 @@ export function formatNodes(rows: NodeRow[], format: InspectFormat, all = false)
       namespace: r.namespace,
       state: r.state,
       ipv4_address: r.ipv4.map(addr),
+      ...(six ? { ipv6_address: r.ipv6.map(addr) } : {}),
       frr_daemons: r.daemons,
     }));
   if (format === 'csv')
     return csv(
-      ['lab_name', 'name', 'kind', 'namespace', 'state', 'ipv4_address', 'frr_daemons'],
+      [
+        'lab_name',
+        'name',
+        'kind',
+        'namespace',
+        'state',
+        'ipv4_address',
+        ...(six ? ['ipv6_address'] : []),
+        'frr_daemons',
+      ],
       rows.map((r) => [
         r.sim,
         r.name,
@@ -79,10 +94,19 @@ export function formatNodes(rows: NodeRow[], format: InspectFormat, all = false)
         r.namespace,
         r.state,
         r.ipv4.map(addr).join(' '),
+        ...(six ? [r.ipv6.map(addr).join(' ')] : []),
         r.daemons.map((d) => `${d.name}:${d.pid}`).join(' '),
       ]),
     );
-  const header = ['Name', 'Kind', 'Namespace', 'State', 'IPv4 Address', 'FRR daemons'];
+  const header = [
+    'Name',
+    'Kind',
+    'Namespace',
+    'State',
+    'IPv4 Address',
+    ...(six ? ['IPv6 Address'] : []),
+    'FRR daemons',
+  ];
   const cells = rows.map((r, i) => {
     const row = [
       [r.name],
@@ -90,6 +114,7 @@ export function formatNodes(rows: NodeRow[], format: InspectFormat, all = false)
       [r.namespace],
       [r.state],
       r.ipv4.length ? r.ipv4.map(addr) : ['N/A'],
+      ...(six ? [r.ipv6.length ? r.ipv6.map(addr) : ['N/A']] : []),
       r.daemons.length ? r.daemons.map(daemon) : [''],
     ];
     return all ? [[i === 0 || rows[i - 1].sim !== r.sim ? r.sim : ''], ...row] : row;
@@ -98,28 +123,59 @@ export function formatNodes(rows: NodeRow[], format: InspectFormat, all = false)
 }
 
 export function formatIfaces(rows: IfaceRow[], format: InspectFormat, all = false): string {
+  const six = rows.some((r) => r.ipv6.length);
   if (format === 'json')
     return bySim(rows, (r) => ({
       node: r.node,
       interface: r.iface,
       ipv4_address: r.ipv4,
+      ...(six ? { ipv6_address: r.ipv6 } : {}),
       mac: r.mac,
       mtu: r.mtu,
       state: r.state,
       peer: r.peer,
     }));
-  const fields = (r: IfaceRow) => [r.node, r.iface, r.ipv4.join(' '), r.mac, String(r.mtu), r.state, r.peer];
+  const fields = (r: IfaceRow) => [
+    r.node,
+    r.iface,
+    r.ipv4.join(' '),
+    ...(six ? [r.ipv6.join(' ')] : []),
+    r.mac,
+    String(r.mtu),
+    r.state,
+    r.peer,
+  ];
   if (format === 'csv')
     return csv(
-      ['lab_name', 'node', 'interface', 'ipv4_address', 'mac', 'mtu', 'state', 'peer'],
+      [
+        'lab_name',
+        'node',
+        'interface',
+        'ipv4_address',
+        ...(six ? ['ipv6_address'] : []),
+        'mac',
+        'mtu',
+        'state',
+        'peer',
+      ],
       rows.map((r) => [r.sim, ...fields(r)]),
     );
-  const header = ['Node', 'Interface', 'IPv4 Address', 'MAC', 'MTU', 'State', 'Peer'];
+  const header = [
+    'Node',
+    'Interface',
+    'IPv4 Address',
+    ...(six ? ['IPv6 Address'] : []),
+    'MAC',
+    'MTU',
+    'State',
+    'Peer',
+  ];
   const cells = rows.map((r, i) => {
     const row = [
       [r.node],
       [r.iface],
       r.ipv4.length ? r.ipv4 : ['N/A'],
+      ...(six ? [r.ipv6.length ? r.ipv6 : ['N/A']] : []),
       [r.mac],
       [String(r.mtu)],
       [r.state],

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { formatGraph, type GraphFormat, graphOf } from '../../features/clab/graph.js';
 import { FRR_BIN_DIR } from '../../features/frr/daemons.js';
-import { type AddrState, ipv4Of } from '../../kernel/addrs.js';
+import { type AddrState, ipv4Of, ipv6Of } from '../../kernel/addrs.js';
 import { Kernel } from '../../kernel/kernel.js';
 import { Ledger } from '../../kernel/ledger.js';
 import { loadTopology } from '../../model/load.js';
@@ -107,6 +107,7 @@ async function nodeRows(state: SimState): Promise<NodeRow[]> {
       namespace: n.ns,
       state: live ? 'running' : 'missing',
       ipv4: (live ?? []).flatMap((l) => ipv4Of(l).map((address) => ({ iface: l.ifname, address }))),
+      ipv6: (live ?? []).flatMap((l) => ipv6Of(l).map((address) => ({ iface: l.ifname, address }))),
       daemons: daemons.get(n.ns) ?? [],
     };
   });
@@ -120,6 +121,7 @@ async function ifaceRows(state: SimState): Promise<IfaceRow[]> {
       node: nodeName(n),
       iface: l.ifname,
       ipv4: ipv4Of(l),
+      ipv6: ipv6Of(l),
       mac: l.address ?? '',
       mtu: l.mtu,
       state: l.operstate,

@@ -108,9 +108,15 @@ export function program(): Command {
     .description(CHECK_DESCRIPTION)
     .option('--sim <name>', 'simulation (default: the only one running)')
     .option('-a, --all', "add the routers to the hosts' matrix (their link addresses need not be announced)")
+    .addOption(
+      new Option(
+        '--family <family>',
+        'the IP families to ping, each on its own (default: those the nodes have addresses of)',
+      ).choices(['4', '6', 'both']),
+    )
     .option(
       '--json',
-      'JSON output: {sim, scope, nodes: [{name, kind, ip, matrix}], matrices, pairs, passed, failed, results: [{src, dst, dstIp, ok, matrix}]}',
+      'JSON output: {sim, scope, families, nodes: [{name, kind, ip, family, matrix}], matrices, pairs, passed, failed, results: [{src, dst, dstIp, ok, matrix, family}]}',
     )
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .action(cmdCheck);

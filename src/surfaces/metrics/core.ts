@@ -9,8 +9,8 @@ type Sample = { labels: Record<string, string>; value: number };
 const IFACE_LABELS = ['node', 'interface', 'kind', 'cluster'] as const;
 
 export function coreMetrics(sim: Simulation, reader: SimReader): MetricFamily[] {
-  /** one sample per interface (not lo) of every node, valued by `value` */
-  const perInterface = async (value: (i: IfaceStats) => number): Promise<Sample[]> => {
+  /** the samples `of` gives for each interface (not lo) of every node, given its labels */
+  const eachInterface = async (of: (i: IfaceStats, labels: Record<string, string>) => Sample[]) => {
     const stats = await reader.netns.get();
     const groups = groupIndex(sim);
     const out: Sample[] = [];
@@ -23,10 +23,13 @@ export function coreMetrics(sim: Simulation, reader: SimReader): MetricFamily[] 
           kind: n.kind,
           cluster: groups.get(n.name)?.name ?? '',
         };
-        out.push({ labels, value: value(i) });
+        out.push(...of(i, labels));
       }
     return out;
   };
+  /** one sample per interface (not lo) of every node, valued by `value` */
+  const perInterface = (value: (i: IfaceStats) => number): Promise<Sample[]> =>
+    eachInterface((i, labels) => [{ labels, value: value(i) }]);
   const counter = (dir: 'rx' | 'tx', field: 'bytes' | 'packets'): MetricFamily => ({
     name: `netsim_interface_${dir === 'rx' ? 'receive' : 'transmit'}_${field}_total`,
     help: `${field === 'bytes' ? 'Bytes' : 'Packets'} ${dir === 'rx' ? 'received' : 'sent'} by each interface of each node (kernel counters)`,
@@ -61,6 +64,19 @@ export function coreMetrics(sim: Simulation, reader: SimReader): MetricFamily[] 
       type: 'gauge',
       labels: IFACE_LABELS,
       collect: () => perInterface((i) => (i.flags.includes('UP') && i.flags.includes('LOWER_UP') ? 1 : 0)),
+    },
+    {
+      name: 'netsim_interface_address_info',
+      help: 'Each address of each interface, IPv4 and global IPv6 (family 4 or 6), valued 1',
+      type: 'gauge',
+      labels: [...IFACE_LABELS, 'family', 'address'],
+      collect: () =>
+        eachInterface((i, labels) =>
+          i.addrs.map((address) => ({
+            labels: { ...labels, family: address.includes(':') ? '6' : '4', address },
+            value: 1,
+          })),
+        ),
     },
     {
       name: 'netsim_nodes',

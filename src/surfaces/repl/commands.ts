@@ -3,6 +3,7 @@
 // come from the REPL's own list (verbs.ts) and from every registered feature.
 import { type ChildProcess, spawnIn } from '../../kernel/enter.js';
 import type { SimNode } from '../../runtime/node.js';
+import { nodeAddress } from '../../runtime/ping.js';
 import { allPlugins, type Io, type Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { seeVerbs } from '../web/verbs.js';
@@ -17,6 +18,19 @@ export function words(line: string): string[] {
   const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
   for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3]);
   return out;
+}
+
+/** IPv6 tools that take no -6 */
+const TOOLS6 = new Set(['ping6', 'traceroute6', 'tracepath6', 'fping6']);
+
+/**
+ * The family a node command's node names stand for: 6 with a `-6` word or an IPv6 tool
+ * (`ping6`), 4 with a `-4` word, else undefined (the node's first address).
+ */
+export function commandFamily(cmd: string): 4 | 6 | undefined {
+  const ws = words(cmd);
+  if (ws.includes('-6') || TOOLS6.has(ws[0]?.split('/').pop() ?? '')) return 6;
+  return ws.includes('-4') ? 4 : undefined;
 }
 
 export class Commands implements ReplContext {
@@ -99,19 +113,23 @@ export class Commands implements ReplContext {
   }
 
   /**
-   * Words that name nodes become their IPs (Mininet's rule), except the first; a feature may
-   * say a node is seen at another address from `from` (a Liqo-style remap).
+   * Words that name nodes become their IPs (Mininet's rule), except the first: their IPv6
+   * address in an IPv6 command (`ping -6 h2`, `ping6 h2`, `ip -6 route get h2`), else their
+   * IPv4 one (IPv6 in an IPv6-only topology). A feature may say a node is seen at another
+   * (IPv4) address from `from` (a Liqo-style remap).
    */
   substitute(cmd: string, from?: SimNode): string {
+    const family = commandFamily(cmd);
     return cmd.replace(/(^|\s)([A-Za-z0-9][A-Za-z0-9_.]*)(?=\s|$)/g, (m, pre: string, word: string) => {
       const n = this.sim.nodes.get(word);
-      if (!n?.ip) return m;
-      if (from)
+      const ip = n && nodeAddress(n, family);
+      if (!n || !ip) return m;
+      if (from && ip === n.ip)
         for (const p of allPlugins()) {
           const seen = p.addressFor?.(this.sim, from, n);
           if (seen) return `${pre}${seen}`;
         }
-      return `${pre}${n.ip}`;
+      return `${pre}${ip}`;
     });
   }
 

@@ -4,11 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { linkSet } from '../../features/clab/netem.js';
 import { kindOf } from '../../model/kinds/registry.js';
+import type { Family, IfaceModel } from '../../model/model.js';
 import { formatBps, iperf3 } from '../../runtime/iperf.js';
 import type { SimNode } from '../../runtime/node.js';
 import { allPlugins, type Verb, type VerbContext } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 
 /** What the core verbs use of the dispatcher (commands.ts) besides what every verb gets. */
 export interface ReplContext extends VerbContext {
@@ -79,23 +81,22 @@ export function coreVerbs(cmds: ReplContext): Verb[] {
   };
   def(['intfs'], 'intfs', 'interfaces of each node', intfs);
   def(['ports'], 'ports', 'ports of each node (same as intfs)', intfs);
-  def(['dump'], 'dump', 'every node with its addresses and namespace', async () => {
+  def(['dump'], 'dump', 'every node with its addresses (IPv4, IPv6) and namespace', async () => {
     for (const n of sim.nodes.values()) {
-      const addrs = n.intfs.map(
-        (i) => `${i.name}:${i.addr ? `${formatIp(i.addr.ip)}/${i.addr.prefix}` : 'None'}`,
-      );
+      const addrs = n.intfs.map((i) => `${i.name}:${ifaceAddrs(i).join('+') || 'None'}`);
       io.out(`<${kindOf(n.kind).name} ${n.name}: ${addrs.join(',')} ns=${n.ns}>\n`);
     }
     return 0;
   });
-  const pingall = (full: boolean) => async (args: string[]) => {
+  const pingall = (full: boolean) => async (all: string[]) => {
+    const { family, args } = familyArgs(all);
     const timeoutMs = args[0] ? Math.round(Number(args[0]) * 1000) : undefined;
-    if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-      io.err('*** usage: pingall [timeout-seconds]\n');
+    if (args.length > 1 || (timeoutMs !== undefined && !(timeoutMs > 0))) {
+      io.err(`*** usage: ${full ? 'pingallfull' : 'pingall'} [-4|-6] [timeout-seconds]\n`);
       return 1;
     }
-    io.out('*** Ping: testing ping reachability\n');
-    const res = await sim.pingAll({ timeoutMs });
+    io.out(`*** Ping: testing ping reachability${family === 6 ? ' (IPv6)' : ''}\n`);
+    const res = await sim.pingAll({ timeoutMs, family });
     const bySrc = new Map<string, string[]>();
     for (const r of res.results) bySrc.set(r.src, [...(bySrc.get(r.src) ?? []), r.ok ? r.dst : 'X']);
     if (full)
@@ -107,17 +108,23 @@ export function coreVerbs(cmds: ReplContext): Verb[] {
     );
     return res.failed ? 1 : 0;
   };
-  def(['pingall'], 'pingall [timeout]', 'ping between every pair of hosts', pingall(false));
-  def(['pingallfull'], 'pingallfull [timeout]', 'pingall with a line per pair', pingall(true));
-  const pingpair = async (args: string[]) => {
-    const [a, b] = args.length >= 2 ? args : firstTwoHosts(sim);
-    io.out(`*** Ping: ${a} <-> ${b}\n`);
-    const ok = await sim.pingPair(a, b);
+  def(
+    ['pingall'],
+    'pingall [-4|-6] [timeout]',
+    'ping between every pair of hosts (-6: their IPv6 addresses)',
+    pingall(false),
+  );
+  def(['pingallfull'], 'pingallfull [-4|-6] [timeout]', 'pingall with a line per pair', pingall(true));
+  const pingpair = async (all: string[]) => {
+    const { family, args } = familyArgs(all);
+    const [a, b] = args.length >= 2 ? args : firstTwoHosts(sim, family);
+    io.out(`*** Ping: ${a} <-> ${b}${family === 6 ? ' (IPv6)' : ''}\n`);
+    const ok = await sim.pingPair(a, b, family);
     io.out(`*** Results: ${ok ? '0% dropped (2/2 received)' : 'FAILED'}\n`);
     return ok ? 0 : 1;
   };
-  def(['pingpair'], 'pingpair [a b]', 'ping between two hosts (default: the first two)', pingpair);
-  def(['pingpairfull'], 'pingpairfull [a b]', 'same as pingpair', pingpair);
+  def(['pingpair'], 'pingpair [-6] [a b]', 'ping between two hosts (default: the first two)', pingpair);
+  def(['pingpairfull'], 'pingpairfull [-6] [a b]', 'same as pingpair', pingpair);
   const iperf = (udp: boolean) => async (args: string[]) => {
     let bw = '10M';
     if (udp && args.length && !sim.nodes.has(args[0])) bw = args.shift()!;
@@ -204,10 +211,24 @@ export function coreVerbs(cmds: ReplContext): Verb[] {
   return verbs;
 }
 
-function firstTwoHosts(sim: Simulation): [string, string] {
-  const hosts = [...sim.nodes.values()].filter((n) => kindOf(n.kind).pingable && n.ip).map((n) => n.name);
+/** `-4`/`-6` among a verb's words: the family asked for (undefined: the default) and the other words. */
+export function familyArgs(words: string[]): { family?: Family; args: string[] } {
+  const family = words.includes('-6') ? 6 : words.includes('-4') ? 4 : undefined;
+  return { family, args: words.filter((w) => w !== '-4' && w !== '-6') };
+}
+
+function firstTwoHosts(sim: Simulation, family?: Family): [string, string] {
+  const hosts = sim.pingTargets(family).map((t) => t.name);
   if (hosts.length < 2) throw new Error('need two hosts');
   return [hosts[0], hosts[1]];
+}
+
+/** An interface's addresses as address/prefix: its IPv4 one, then its IPv6 one. */
+export function ifaceAddrs(i: IfaceModel): string[] {
+  return [
+    ...(i.addr ? [`${formatIp(i.addr.ip)}/${i.addr.prefix}`] : []),
+    ...(i.addr6 ? [`${formatIp6(i.addr6.ip)}/${i.addr6.prefix}`] : []),
+  ];
 }
 
 async function linkStates(sim: Simulation): Promise<Map<string, string>> {

@@ -5,6 +5,7 @@ import type { IfaceStats, NetnsStats } from '../../kernel/stats.js';
 import { allPlugins, groupIndex, type NodeGroup } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import type { SimReader } from '../metrics/reader.js';
 
 export interface TopoNode {
@@ -16,6 +17,7 @@ export interface TopoNode {
   /** a pod's worker */
   worker?: string;
   ip?: string;
+  ip6?: string;
 }
 
 export type EdgeState = 'up' | 'down' | 'unknown';
@@ -59,6 +61,7 @@ export function snapshot(sim: Simulation): TopoSnapshot {
       cluster,
       worker: sim.parentOf(n.name),
       ip: n.ip,
+      ...(n.ip6 ? { ip6: n.ip6 } : {}),
     });
   }
   const edges: TopoEdge[] = [];
@@ -158,6 +161,7 @@ export interface NodeDetails {
   cluster?: string;
   worker?: string;
   ip?: string;
+  ip6?: string;
   labels?: Record<string, string>;
   interfaces: { name: string; state: string; mac?: string; mtu?: number; addrs: string[]; peer?: string }[];
   routes: string[];
@@ -176,6 +180,7 @@ export async function nodeDetails(sim: Simulation, reader: SimReader, name: stri
     kind: n.kind,
     ns: n.ns,
     ip: n.ip,
+    ...(n.ip6 ? { ip6: n.ip6 } : {}),
     cluster: groupIndex(sim).get(n.name)?.name,
     worker: sim.parentOf(n.name),
     interfaces: (stats?.ifaces ?? []).map((i) => ({
@@ -195,7 +200,10 @@ export async function nodeDetails(sim: Simulation, reader: SimReader, name: stri
     out.interfaces = n.intfs.map((i) => ({
       name: i.name,
       state: 'unknown',
-      addrs: i.addr ? [`${formatIp(i.addr.ip)}/${i.addr.prefix}`] : [],
+      addrs: [
+        ...(i.addr ? [`${formatIp(i.addr.ip)}/${i.addr.prefix}`] : []),
+        ...(i.addr6 ? [`${formatIp6(i.addr6.ip)}/${i.addr6.prefix}`] : []),
+      ],
       peer: `${i.peer.node}:${i.peer.name}`,
     }));
   // what features add (FRR neighbours, a pod's labels, its workload)

@@ -32,7 +32,7 @@
     for (const n of snap.nodes)
       els.push({
         group: 'nodes',
-        data: { id: n.id, label: n.id, kind: n.kind, parent: n.parent, ip: n.ip || '' },
+        data: { id: n.id, label: n.id, kind: n.kind, parent: n.parent, ip: n.ip || n.ip6 || '' },
       });
     for (const e of snap.edges)
       els.push({
@@ -196,6 +196,7 @@
       `<p>${esc(d.kind)}${d.cluster ? ` in ${esc(d.cluster)}` : ''}${d.worker ? ` on ${esc(d.worker)}` : ''}</p>`,
     ];
     if (d.ip) out.push(`<p>IP <span class="ip" id="detail-ip">${esc(d.ip)}</span></p>`);
+    if (d.ip6) out.push(`<p>IPv6 <span class="ip" id="detail-ip6">${esc(d.ip6)}</span></p>`);
     if (d.labels && Object.keys(d.labels).length)
       out.push(
         `<p>labels <code>${esc(
