@@ -3,11 +3,13 @@
 // An ICMPv6 echo and a TCP connection are followed hop by hop with `ip -6 route get` and NDP's
 // neighbour entries, seen by the inet trace tables in every namespace; an `inet` table's rule
 // on r2 drops one and an `ip6` table's rule on r1 another, and the trace names each rule. Also
-// the REPL verb and `netsim trace -6` in another process, the IPv4 trace of the same lab, bad
-// input, and that no trace table is left behind.
+// `expect:` entries with IPv6 addresses checked by verify, the REPL verb and `netsim trace -6`
+// in another process, the IPv4 trace of the same lab, bad input, and that no trace table is
+// left behind.
 import t from 'tap';
 import { traceLive } from '../../src/features/trace/live.js';
 import type { TraceResult } from '../../src/features/trace/trace.js';
+import { verify } from '../../src/features/trace/verify.js';
 import { Commands } from '../../src/surfaces/repl/commands.js';
 import { waitFor } from '../../src/util/wait.js';
 import { runCli } from '../lib/corpus.js';
@@ -42,6 +44,7 @@ nodes:
   h1: {kind: host}
   h2:
     kind: host
+    ip6: "fd00:61:2::20/64"
     exec:
       - socat TCP6-LISTEN:8080,fork,reuseaddr SYSTEM:'echo h2' >/dev/null 2>&1 &
 links:
@@ -50,13 +53,17 @@ links:
   - endpoints: [r1, r2]
   - endpoints: [r2, s2]
   - endpoints: [h2, s2]
+expect:
+  - h1 -> fd00:61:2::20 reachable
+  - h1 -> [fd00:61:2::20]:8080 reachable
+  - h1 -> fd00:61:9::1 unreachable
 `);
     const sim = await up(t, model);
     const h1 = sim.node('h1');
     const r1 = sim.node('r1');
     const r2 = sim.node('r2');
     const h2ip6 = sim.node('h2').ip6!;
-    t.match(h2ip6, /^fd00:61:2::/, "h2's IPv6 address comes from s2's subnet6");
+    t.equal(h2ip6, 'fd00:61:2::20', "h2's IPv6 address, as the topology gives it");
     await waitFor(async () => (await h1.exec(`ping -6 -c1 -W1 ${h2ip6}`)).exitCode === 0, {
       timeoutMs: 10000,
       what: 'h1 reaches h2 over IPv6',
@@ -111,6 +118,23 @@ links:
       t.match(r.probe.from, /^\[fd00:61:1::\S+\]:\d+$/);
       t.match(r.probe.detail, /answered "h2"/);
       t.match(steps(r, 'h2', 'deliver')[0]?.text, /delivered to h2 port 8080/);
+    });
+
+    t.test('expect: entries with IPv6 addresses, checked by verify', async (t) => {
+      const report = await verify(sim, sim.model.expectations ?? [], { timeoutMs: 20000 });
+      t.same(
+        report.results.map((r) => [r.text, r.ok]),
+        [
+          ['h1 -> fd00:61:2::20 reachable', true],
+          ['h1 -> [fd00:61:2::20]:8080 reachable', true],
+          ['h1 -> fd00:61:9::1 unreachable', true],
+        ],
+        report.results.map((r) => r.detail).join(' | '),
+      );
+      t.match(
+        report.results[2].detail,
+        /unreachable: From fd00:61:1::\S+ icmp_seq=1 Destination unreachable: No route/,
+      );
     });
 
     t.test('the same lab over IPv4 is traced as before', async (t) => {
