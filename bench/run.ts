@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { registerBuiltins } from '../src/features/index.js';
 import type { Model } from '../src/model/model.js';
 import { type ClabRun, runScaledNetwork } from './clab.js';
+import { dualStackSuite } from './dual-stack.js';
 import { runFloor } from './floor.js';
 import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
 import { ingressReport, runIngressBench } from './ingress.js';
@@ -26,7 +27,7 @@ const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
 const TARGET_VS_MININET = 4; // at least this much faster than Mininet at 200 hosts
 const TARGET_VS_FLOOR = 1.5; // at most this much slower than the plain ip-batch build
 const PING_TARGET_S = 3;
-const SUITES = ['engine', 'uts', 'frr', 'k8s', 'services', 'ingress', 'clab', 'multicluster'];
+const SUITES = ['engine', 'uts', 'frr', 'k8s', 'dual-stack', 'services', 'ingress', 'clab', 'multicluster'];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
 
@@ -344,13 +345,15 @@ async function main(): Promise<void> {
             ? await frrSuite(reps, log)
             : suite === 'k8s'
               ? await k8sSuite(reps, log)
-              : suite === 'clab'
-                ? await clabSuite(reps, log)
-                : suite === 'multicluster'
-                  ? await multiclusterSuite(reps, log)
-                  : suite === 'ingress'
-                    ? ingressReport(await runIngressBench())
-                    : await servicesSuite(log);
+              : suite === 'dual-stack'
+                ? await dualStackSuite(reps, log)
+                : suite === 'clab'
+                  ? await clabSuite(reps, log)
+                  : suite === 'multicluster'
+                    ? await multiclusterSuite(reps, log)
+                    : suite === 'ingress'
+                      ? ingressReport(await runIngressBench())
+                      : await servicesSuite(log);
     const report = `${lines.join('\n')}\n`;
     console.log(report);
     const out = join(resultsDir, `${suite}.md`);

@@ -42,6 +42,10 @@ export interface ClusterOpts extends CommonOpts {
   etcd?: number;
   podCidr?: string;
   subnetLen?: number;
+  /** the IPv6 pod network: a dual-stack cluster (flannel-v6.<VNI>), e.g. fd00:10:244::/56 */
+  podCidr6?: string;
+  /** each worker's IPv6 subnet length (flannel's IPv6SubnetLen, default 64) */
+  subnetLen6?: number;
   vni?: number;
   /** flannel's etcd prefix (default /coreos.com/network) */
   prefix?: string;

@@ -39,6 +39,7 @@ export function expandNodes(spec: TopologySpec, source: ExpandedSource, sink: Is
   const nodes: TopologySpec['nodes'] = {};
   const links = [...(spec.links ?? [])];
   const claimed = new Map<string, string>();
+  let needsIpv6 = false;
   for (const [name, n] of Object.entries(spec.nodes)) {
     const kind = typeof n.kind === 'string' ? kindOf(n.kind, false) : undefined;
     if (!kind?.expand) {
@@ -52,6 +53,7 @@ export function expandNodes(spec: TopologySpec, source: ExpandedSource, sink: Is
     }
     const out = kind.expand(name, parsed.data, {
       nodes: spec.nodes,
+      family: spec.addressing?.family,
       issue: (path, message) => sink.add(path, message),
       claim: (what, owner) => {
         const had = claimed.get(what);
@@ -75,6 +77,10 @@ export function expandNodes(spec: TopologySpec, source: ExpandedSource, sink: Is
       source.linkOwner.set(links.length, name);
       links.push(l);
     }
+    if (out.needsIpv6) needsIpv6 = true;
   }
-  return { ...spec, nodes, links };
+  // a dual-stack cluster in a topology that does not say its family: both families
+  const addressing =
+    needsIpv6 && !spec.addressing?.family ? { ...spec.addressing, family: 'dual' as const } : spec.addressing;
+  return { ...spec, nodes, links, ...(addressing ? { addressing } : {}) };
 }

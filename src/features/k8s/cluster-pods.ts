@@ -9,10 +9,11 @@ import { Kernel } from '../../kernel/kernel.js';
 import { processStartTime } from '../../kernel/proc.js';
 import { Plan } from '../../plan/plan.js';
 import { type Cidr, formatIp, networkOf, parseIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import type { ClusterCore } from './cluster-core.js';
 import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { createCniPods, deleteCniPods } from './cni/pods.js';
-import type { SubnetEnv } from './flannel.js';
+import { type SubnetEnv, subnet6Of } from './flannel.js';
 import { requireNamespace } from './namespaces.js';
 import { PodNode, planPods, podHosts, podModel, podNamespace, podResolvConf } from './pod.js';
 import {
@@ -88,6 +89,12 @@ export function podObject(
       ...(opts.ports?.length ? { ports: opts.ports } : {}),
     },
   };
+}
+
+/** A pod's IPv6 address (dual stack), as its model has it. */
+export function podIp6(p: PodNode): string | undefined {
+  const a = p.model.ifaces[0]?.addr6;
+  return a ? formatIp6(a.ip) : undefined;
 }
 
 export class ClusterPods {
@@ -171,7 +178,12 @@ export class ClusterPods {
             plan,
             worker.ns,
             envs.get(worker)!,
-            mine.map((p) => ({ ns: p.ns, ip: p.model.ifaces[0].addr!.ip, hostname: p.object.metadata.name })),
+            mine.map((p) => ({
+              ns: p.ns,
+              ip: p.model.ifaces[0].addr!.ip,
+              ip6: p.model.ifaces[0].addr6?.ip,
+              hostname: p.object.metadata.name,
+            })),
           );
         }
         await c.sim.apply(plan);
@@ -180,7 +192,7 @@ export class ClusterPods {
       const nameserver = c.config.dns ? dnsServiceIp(c.serviceCidr) : undefined;
       await c.sim.kernel.writeNetnsFiles(
         made.flatMap((p) => [
-          { ns: p.ns, file: 'hosts', content: podHosts(p.ip!, p.object.metadata.name) },
+          { ns: p.ns, file: 'hosts', content: podHosts(p.ip!, p.object.metadata.name, podIp6(p)) },
           ...(nameserver
             ? [
                 {
@@ -221,26 +233,44 @@ export class ClusterPods {
     }
   }
 
-  /** Pending objects and addresses in etcd for one worker's pods; their live objects. */
+  /**
+   * Pending objects and addresses in etcd for one worker's pods; their live objects. A
+   * dual-stack pod's IPv6 address is the same host number in the worker's IPv6 subnet (the
+   * IPv4 address taken in etcd reserves it).
+   */
   private async register(worker: WorkerNode, env: SubnetEnv, list: PodRequest[]): Promise<PodNode[]> {
     const { c } = this;
     const subnet = networkOf(env.subnet.ip, env.subnet.prefix);
+    const subnet6 = subnet6Of(env);
+    const addr6 = (ip: number) =>
+      subnet6 ? { ip: subnet6.net + BigInt(ip - subnet.net), prefix: subnet6.prefix } : undefined;
+    const podIPs = (ip: number) => {
+      const a6 = addr6(ip);
+      return a6 ? { podIPs: [{ ip: formatIp(ip) }, { ip: formatIp6(a6.ip) }] } : {};
+    };
     const made: PodNode[] = [];
     for (let i = 0; i < list.length; i += 100) {
       const objects = list.slice(i, i + 100).map((r) => podObject(r.name, worker.name, r));
       const ips = await registerPods(c.etcd, subnet, objects, (p, ip) => ({
         phase: 'Pending',
         podIP: formatIp(ip),
+        ...podIPs(ip),
         hostIP: worker.ip,
         netns: podNamespace(c.sim.name, worker.name, podNodeName(p.metadata.name, p.metadata.namespace)),
       }));
       for (const o of objects) {
         const ip = ips.get(podKeyOf(o))!;
         const node = podNodeName(o.metadata.name, o.metadata.namespace);
-        const model = podModel(c.sim.name, worker.name, node, ip, env.subnet.prefix);
+        const model = podModel(c.sim.name, worker.name, node, ip, env.subnet.prefix, addr6(ip));
         const object: PodObject = {
           ...o,
-          status: { phase: 'Pending', podIP: formatIp(ip), hostIP: worker.ip, netns: model.ns },
+          status: {
+            phase: 'Pending',
+            podIP: formatIp(ip),
+            ...podIPs(ip),
+            hostIP: worker.ip,
+            netns: model.ns,
+          },
         };
         made.push(new PodNode(c.sim, model, worker.name, c.name, object));
       }

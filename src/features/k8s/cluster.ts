@@ -8,7 +8,7 @@ import type { RunResult } from '../../kernel/run.js';
 import { ObjectKey } from '../../runtime/objects.js';
 import { type MatrixResult, pingMatrix } from '../../runtime/ping.js';
 import type { Simulation } from '../../runtime/simulation.js';
-import { type Cidr, formatCidr } from '../../util/ipv4.js';
+import type { Cidr } from '../../util/ipv4.js';
 import { sleep } from '../../util/wait.js';
 import type { NetworkPolicyObject } from './agent/policy.js';
 import type { ClusterCore } from './cluster-core.js';
@@ -23,8 +23,9 @@ import {
 } from './cluster-services.js';
 import type { EtcdNode } from './etcd.js';
 import { etcd3 } from './etcd-list.js';
-import { type LeaseAttrs, type NetworkConfig, parseLease, subnetOfKey } from './flannel.js';
+import type { NetworkConfig } from './flannel.js';
 import { publishLbPool } from './lb-pool.js';
+import { type LeaseInfo, listLeases } from './leases.js';
 import { type ApplyResult, applyManifests, deleteManifests } from './manifests/apply.js';
 import type { ManifestInput } from './manifests/input.js';
 import {
@@ -42,15 +43,7 @@ import { type ClusterConfig, networkConfig, resolveWorker } from './spec.js';
 import type { WorkerNode } from './worker.js';
 
 export type { PodRequest, ReflectedPod, VirtualNode } from './cluster-pods.js';
-
-export interface LeaseInfo {
-  subnet: string;
-  worker?: string;
-  attrs: LeaseAttrs;
-  /** the raw value, as flanneld would read it */
-  value: string;
-  lease: string;
-}
+export type { LeaseInfo } from './leases.js';
 
 /** `C0.addPod('virtual-C1', 'p1')`: the virtual node of a peered cluster (Liqo's offloading). */
 export const VIRTUAL_NODE_PREFIX = 'virtual-';
@@ -254,24 +247,8 @@ export class Cluster implements ClusterCore {
   }
 
   /** Subnet leases under `<prefix>/subnets/`, with the worker that holds each. */
-  async leases(): Promise<LeaseInfo[]> {
-    const res = await this.etcd.getAll().prefix(`${this.config.prefix}/subnets/`).exec();
-    const out: LeaseInfo[] = [];
-    for (const kv of res.kvs) {
-      const key = kv.key.toString();
-      const subnet = subnetOfKey(this.config.prefix, key);
-      const value = kv.value.toString();
-      const attrs = parseLease(value);
-      if (!subnet || !attrs) continue;
-      out.push({
-        subnet: formatCidr(subnet),
-        worker: this.workers.find((w) => w.ip === attrs.PublicIP)?.name,
-        attrs,
-        value,
-        lease: kv.lease,
-      });
-    }
-    return out;
+  leases(): Promise<LeaseInfo[]> {
+    return listLeases(this.etcd, this.config.prefix, this.workers);
   }
 
   // ---- pods ----
@@ -388,7 +365,7 @@ export class Cluster implements ClusterCore {
   }
 
   toString(): string {
-    return `<cluster ${this.name}: ${this.config.etcd.length} etcd, ${this.config.workers.length} workers, ${this.localPods().length} pods, ${this.config.podCidr}>`;
+    return `<cluster ${this.name}: ${this.config.etcd.length} etcd, ${this.config.workers.length} workers, ${this.localPods().length} pods, ${this.config.podCidr}${this.config.podCidr6 ? ` ${this.config.podCidr6}` : ''}>`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -8,6 +8,7 @@ import type { Plan } from '../../plan/plan.js';
 import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import type { SubnetEnv } from './flannel.js';
 import type { PodObject } from './registry.js';
 
@@ -17,9 +18,8 @@ export function resolvConfPath(ns: string): string {
   return `${NETNS_ETC}/${ns}/resolv.conf`;
 }
 
-/** A pod's resolv.conf as the kubelet writes it (ClusterFirst). */
-/** The /etc/hosts the kubelet writes in a pod: localhost lines, then the pod's IP and name. */
-export function podHosts(ip: string, name: string): string {
+/** The /etc/hosts the kubelet writes in a pod: localhost lines, then each pod IP with its name. */
+export function podHosts(ip: string, name: string, ip6?: string): string {
   return [
     '# Kubernetes-managed hosts file.',
     '127.0.0.1\tlocalhost',
@@ -29,10 +29,12 @@ export function podHosts(ip: string, name: string): string {
     'fe00::1\tip6-allnodes',
     'fe00::2\tip6-allrouters',
     `${ip}\t${name}`,
+    ...(ip6 ? [`${ip6}\t${name}`] : []),
     '',
   ].join('\n');
 }
 
+/** A pod's resolv.conf as the kubelet writes it (ClusterFirst). */
 export function podResolvConf(nameserver: string, namespace: string, domain = 'cluster.local'): string {
   return `search ${namespace}.svc.${domain} svc.${domain} ${domain}\nnameserver ${nameserver}\noptions ndots:5\n`;
 }
@@ -75,7 +77,28 @@ export class PodNode extends SimNode<Simulation> {
   }
 }
 
-export function podModel(sim: string, worker: string, name: string, ip: number, prefix: number): NodeModel {
+/**
+ * A pod's IPv6 namespace settings, before its eth0 has addresses: addresses usable at once
+ * (no duplicate address detection; the CNI bridge plugin would otherwise wait for it) and no
+ * router advertisements taken.
+ */
+export function podSysctls6(ifaces: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const scope of ['all', 'default', ...ifaces]) {
+    out[`net.ipv6.conf.${scope}.accept_dad`] = '0';
+    out[`net.ipv6.conf.${scope}.accept_ra`] = '0';
+  }
+  return out;
+}
+
+export function podModel(
+  sim: string,
+  worker: string,
+  name: string,
+  ip: number,
+  prefix: number,
+  addr6?: { ip: bigint; prefix: number },
+): NodeModel {
   const ns = podNamespace(sim, worker, name);
   return {
     name,
@@ -90,6 +113,7 @@ export function podModel(sim: string, worker: string, name: string, ip: number, 
         peer: { node: worker, name: hostVethName(ip) },
         segment: -1,
         addr: { ip, prefix },
+        ...(addr6 ? { addr6 } : {}),
       },
     ],
   };
@@ -103,7 +127,7 @@ export function planPods(
   plan: Plan,
   workerNs: string,
   env: SubnetEnv,
-  pods: { ns: string; ip: number; hostname: string }[],
+  pods: { ns: string; ip: number; ip6?: bigint; hostname: string }[],
 ): void {
   const gateway = formatIp(env.subnet.ip);
   for (const p of pods) {
@@ -111,14 +135,21 @@ export function planPods(
     plan.namespaces.push(p.ns);
     plan.hostnames.set(p.ns, p.hostname);
     plan.veths.push({ a: { ns: p.ns, ifname: 'eth0' }, b: { ns: workerNs, ifname: host }, mtu: env.mtu });
-    plan
-      .script(p.ns)
-      .ip.push(
-        'link set lo up',
-        `addr add ${formatIp(p.ip)}/${env.subnet.prefix} dev eth0`,
-        'link set eth0 up',
-        `route add default via ${gateway} dev eth0`,
-      );
+    const script = plan.script(p.ns);
+    // dual stack: the IPv6 address (nodad: usable at once) and a default route via cni0's
+    const v6 =
+      p.ip6 !== undefined && env.subnet6
+        ? [`addr add ${formatIp6(p.ip6)}/${env.subnet6.prefix} dev eth0 nodad`]
+        : [];
+    if (v6.length) Object.assign(script.sysctls, podSysctls6(['eth0']));
+    script.ip.push(
+      'link set lo up',
+      `addr add ${formatIp(p.ip)}/${env.subnet.prefix} dev eth0`,
+      ...v6,
+      'link set eth0 up',
+      `route add default via ${gateway} dev eth0`,
+      ...(v6.length ? [`route add ::/0 via ${formatIp6(env.subnet6!.ip)} dev eth0`] : []),
+    );
     plan.script(workerNs).ip.push(`link set ${host} master ${BRIDGE} up`);
   }
 }

@@ -30,6 +30,8 @@ export interface PodObject {
   status: {
     phase: 'Pending' | 'Running' | 'Failed';
     podIP: string;
+    /** every address of the pod, IPv4 first (Kubernetes' podIPs): a dual-stack pod has two */
+    podIPs?: { ip: string }[];
     hostIP?: string;
     /** the pod's network namespace (netsim-<sim>-<worker>-<pod>) */
     netns: string;

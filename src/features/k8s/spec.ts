@@ -5,11 +5,12 @@
 import { arch } from 'node:os';
 import { z } from 'zod';
 import type { Path } from '../../model/errors.js';
-import { commonNodeFields, network } from '../../model/spec.js';
+import { commonNodeFields, network, network6 } from '../../model/spec.js';
 import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../../util/ipv4.js';
 import { asn } from '../frr/spec.js';
 import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
-import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount } from './flannel.js';
+import { familyIssues } from './dual-stack.js';
+import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount, subnetCount6 } from './flannel.js';
 import { dnsServiceIp } from './services/api.js';
 import { DEFAULT_SERVICE_CIDR, HEADLESS, parseServiceCidr } from './services/objects.js';
 import { checkService, type ServiceSpec, serviceSpecSchema } from './services/schema.js';
@@ -50,6 +51,13 @@ export const clusterFields = {
   podCidr: network.optional(),
   /** flannel's SubnetLen: the size of each worker's subnet */
   subnetLen: z.number().int().min(8).max(30).optional(),
+  /**
+   * the IPv6 pod network (flannel's IPv6Network, EnableIPv6): the cluster is dual-stack, pods
+   * get an address of each family, flannel-v6.<VNI> carries IPv6 between workers
+   */
+  podCidr6: network6.optional(),
+  /** flannel's IPv6SubnetLen: each worker's IPv6 subnet (default 64, as flannel) */
+  subnetLen6: z.number().int().min(8).max(126).optional(),
   vni: z.number().int().min(1).max(16777215).optional(),
   /** flannel's etcd prefix (default /coreos.com/network) */
   prefix: z
@@ -111,6 +119,9 @@ export interface ClusterConfig {
   etcd: string[];
   podCidr: string;
   subnetLen?: number;
+  /** dual stack: the IPv6 pod network and subnet length as written */
+  podCidr6?: string;
+  subnetLen6?: number;
   vni: number;
   prefix: string;
   leaseTtl?: number;
@@ -166,17 +177,26 @@ export function workerNodeLabels(cfg: ClusterConfig, worker: string): Record<str
 export function networkConfig(c: ClusterConfig): NetworkConfig {
   const cfg: NetworkConfig = { Network: c.podCidr, Backend: { Type: 'vxlan', VNI: c.vni, Port: 0 } };
   if (c.subnetLen) cfg.SubnetLen = c.subnetLen;
+  if (c.podCidr6) {
+    cfg.EnableIPv6 = true;
+    cfg.IPv6Network = c.podCidr6;
+    if (c.subnetLen6) cfg.IPv6SubnetLen = c.subnetLen6;
+  }
   return cfg;
 }
 
 export interface Expansion {
   nodes: Record<string, Record<string, unknown>>;
   links: { endpoints: [string, string] }[];
+  /** a dual-stack cluster: the topology carries IPv6 (addressing.family dual when not written) */
+  needsIpv6?: boolean;
 }
 
 export interface ExpandContext {
   /** every node of the topology as written (kinds by name) */
   nodes: Record<string, Record<string, unknown>>;
+  /** addressing.family as written */
+  family?: 'ipv4' | 'ipv6' | 'dual';
   issue(path: Path, message: string): void;
   /** claims a name made by this generator (a pod); returns who already has it, if anyone */
   claim(name: string, owner: string): string | undefined;
@@ -212,6 +232,8 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     etcd: Array.from({ length: etcdCount }, (_, i) => `${name}e${i + 1}`),
     podCidr: spec.podCidr ?? '10.244.0.0/16',
     subnetLen: spec.subnetLen,
+    ...(spec.podCidr6 ? { podCidr6: spec.podCidr6 } : {}),
+    ...(spec.subnetLen6 ? { subnetLen6: spec.subnetLen6 } : {}),
     vni: spec.vni ?? 1,
     prefix: spec.prefix ?? DEFAULT_PREFIX,
     leaseTtl: spec.leaseTtl,
@@ -275,9 +297,27 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
           `unknown pod "${pod}" (pods of ${name}: ${Object.keys(cfg.pods).join(', ') || 'none'})`,
         );
   }
+  for (const [field, msg] of familyIssues(ctx.family, spec)) {
+    ctx.issue(field ? at(field) : at(), msg);
+    ok = false;
+  }
   const resolved = resolveConfig(networkConfig(cfg));
   if (typeof resolved === 'string') {
-    ctx.issue(at(spec.subnetLen ? 'subnetLen' : 'podCidr'), resolved);
+    const field = resolved.startsWith('IPv6')
+      ? spec.subnetLen6
+        ? 'subnetLen6'
+        : 'podCidr6'
+      : spec.subnetLen
+        ? 'subnetLen'
+        : 'podCidr';
+    ctx.issue(at(field), resolved);
+    ok = false;
+  } else if (resolved.ipv6 && subnetCount6(resolved.ipv6) < workerCount) {
+    const n = subnetCount6(resolved.ipv6);
+    ctx.issue(
+      at('podCidr6'),
+      `IPv6 pod network ${spec.podCidr6} has room for ${n} worker subnet${n === 1 ? '' : 's'} (/${resolved.ipv6.subnetLen} each), but the cluster has ${workerCount} workers: use a larger podCidr6 or a longer subnetLen6`,
+    );
     ok = false;
   } else if (subnetCount(resolved) < workerCount) {
     const n = subnetCount(resolved);
@@ -315,6 +355,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
       );
   }
   if (!ok) return { nodes: {}, links: [] };
+  const needsIpv6 = cfg.podCidr6 !== undefined;
   const nodes: Expansion['nodes'] = {};
   const links: Expansion['links'] = [];
   const common = { cluster: name, clusterConfig: cfg };
@@ -326,7 +367,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     nodes[n] = { kind: 'worker', ...common, ...(spec.sysctls ? { sysctls: spec.sysctls } : {}) };
     links.push({ endpoints: [n, underlay[i % underlay.length]] });
   });
-  return { nodes, links };
+  return { nodes, links, ...(needsIpv6 ? { needsIpv6 } : {}) };
 }
 
 /** Fields generated workers and etcd members carry (not written by users). */

@@ -6,8 +6,10 @@ import type { SimNode } from '../../runtime/node.js';
 import type { Io, Verb } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
+import { formatCidr6 } from '../../util/ipv6.js';
 import { type Cluster, clustersOf } from './cluster.js';
 import { formatInvocation } from './cni/runtime.js';
+import { subnet6Of } from './flannel.js';
 import { PodNode } from './pod.js';
 import { podNodeName } from './registry.js';
 import { WorkerNode } from './worker.js';
@@ -42,14 +44,15 @@ export function k8sVerbs(
         for (const c of clustersOf(sim)) {
           const health = await c.health();
           io.out(
-            `${c.name}: pod network ${c.config.podCidr} (VNI ${c.config.vni}, etcd prefix ${c.config.prefix})\n` +
+            `${c.name}: pod network ${c.config.podCidr}${c.config.podCidr6 ? ` and ${c.config.podCidr6}` : ''} (VNI ${c.config.vni}, etcd prefix ${c.config.prefix})\n` +
               `  etcd: ${Object.entries(health)
                 .map(([m, ok]) => `${m} ${ok ? 'healthy' : 'DOWN'}`)
                 .join(', ')}\n` +
               `  workers: ${c.workers
                 .map((w) => {
                   const s = w.subnet();
-                  return `${w.name} ${w.ip}${s ? ` ${formatIp(s.subnet.ip - 1)}/${s.subnet.prefix}` : ' (no lease)'}${w.agentRunning ? '' : ' agent DOWN'}`;
+                  const s6 = s && subnet6Of(s);
+                  return `${w.name} ${w.ip}${s ? ` ${formatIp(s.subnet.ip - 1)}/${s.subnet.prefix}` : ' (no lease)'}${s6 ? ` ${formatCidr6(s6)}` : ''}${w.agentRunning ? '' : ' agent DOWN'}`;
                 })
                 .join(', ')}\n` +
               `  pods: ${
@@ -74,7 +77,7 @@ export function k8sVerbs(
               .map(([k, v]) => `${k}=${v}`)
               .join(',');
             io.out(
-              `${c.name}  ${podNodeName(p.metadata.name, p.metadata.namespace).padEnd(12)} ${p.spec.nodeName.padEnd(8)} ${p.status.podIP.padEnd(15)} ${p.status.phase}${labels ? `  ${labels}` : ''}\n`,
+              `${c.name}  ${podNodeName(p.metadata.name, p.metadata.namespace).padEnd(12)} ${p.spec.nodeName.padEnd(8)} ${p.status.podIP.padEnd(15)} ${p.status.phase}${labels ? `  ${labels}` : ''}${p.status.podIPs?.[1] ? `  ${p.status.podIPs[1].ip}` : ''}\n`,
             );
           }
         }
@@ -102,12 +105,16 @@ export function k8sVerbs(
     {
       names: ['leases'],
       usage: 'leases [cluster]',
-      help: "flannel's subnet leases in etcd: subnet, worker, public IP, VTEP MAC",
+      help: "flannel's subnet leases in etcd: subnet, worker, public IP, VTEP MAC (dual stack: then the IPv6 ones)",
       async run([name]) {
         for (const c of pick(sim, name))
           for (const l of await c.leases())
             io.out(
-              `${c.name}  ${l.subnet.padEnd(16)} ${(l.worker ?? '?').padEnd(8)} ${l.attrs.PublicIP.padEnd(15)} ${l.attrs.BackendData?.VtepMAC ?? ''}\n`,
+              `${c.name}  ${l.subnet.padEnd(16)} ${(l.worker ?? '?').padEnd(8)} ${l.attrs.PublicIP.padEnd(15)} ${l.attrs.BackendData?.VtepMAC ?? ''}${
+                l.subnet6
+                  ? `  ${l.subnet6} ${l.attrs.PublicIPv6 ?? ''} ${l.attrs.BackendV6Data?.VtepMAC ?? ''}`
+                  : ''
+              }\n`,
             );
         return 0;
       },

@@ -9,6 +9,7 @@ import { isRunning, processStartTime } from '../../kernel/proc.js';
 import { SimNode } from '../../runtime/node.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import { sleep } from '../../util/wait.js';
 import type { FrrInstance } from '../frr/instance.js';
 import { WorkerCni } from './cni/runtime.js';
@@ -18,6 +19,7 @@ import {
   parseSubnetEnv,
   type SubnetEnv,
   vxlanDevice,
+  vxlanDevice6,
 } from './flannel.js';
 import { BRIDGE, type PodNode } from './pod.js';
 import type { ClusterConfig } from './spec.js';
@@ -103,6 +105,17 @@ export class WorkerNode extends SimNode<Simulation> {
     return vxlanDevice(this.config.vni);
   }
 
+  /** flannel-v6.<VNI> in a dual-stack cluster */
+  get vxlanDevice6(): string | undefined {
+    return this.config.podCidr6 ? vxlanDevice6(this.config.vni) : undefined;
+  }
+
+  /** The worker's underlay IPv6 address (flannel-v6's local end), when the underlay has IPv6. */
+  get underlayIp6(): string | undefined {
+    const a = this.model.ifaces.find((i) => i.addr6)?.addr6;
+    return a ? formatIp6(a.ip) : undefined;
+  }
+
   get agentPid(): number | undefined {
     return this.agentRunning ? this.agent?.pid : undefined;
   }
@@ -121,6 +134,7 @@ export class WorkerNode extends SimNode<Simulation> {
       `--etcd-endpoints=${members.join(',')}`,
       `--etcd-prefix=${c.prefix}`,
       `--public-ip=${this.ip}`,
+      ...(c.podCidr6 && this.underlayIp6 ? [`--public-ip6=${this.underlayIp6}`] : []),
       `--iface=${this.underlayIface}`,
       `--subnet-file=${this.subnetFile}`,
       `--lease-ttl=${c.leaseTtl ?? DEFAULT_LEASE_TTL_S}`,
@@ -189,10 +203,14 @@ export class WorkerNode extends SimNode<Simulation> {
   private async ensureBridge(env: SubnetEnv): Promise<void> {
     if (this.bridgeFor === env.subnet.ip) return;
     const addr = `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`;
+    // dual stack: the IPv6 gateway too (nodad: pods' default route works at once)
+    const addr6 = env.subnet6
+      ? `ip addr replace ${formatIp6(env.subnet6.ip)}/${env.subnet6.prefix} dev ${BRIDGE} nodad && `
+      : '';
     const res = await this.sim.kernel.exec(
       this.ns,
       `ip link show ${BRIDGE} >/dev/null 2>&1 || ip link add ${BRIDGE} type bridge forward_delay 0 mcast_snooping 0; ` +
-        `ip addr replace ${addr} dev ${BRIDGE} && ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
+        `ip addr replace ${addr} dev ${BRIDGE} && ${addr6}ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
         // ClusterIPs need a route for the packet to reach kube-proxy's forward/output hooks
         // (a real node has its default route); what kube-proxy does not DNAT it rejects there
         `ip route replace ${this.config.serviceCidr} dev ${BRIDGE}`,
@@ -218,7 +236,8 @@ export class WorkerNode extends SimNode<Simulation> {
    */
   async restart(): Promise<SubnetEnv> {
     await this.stopAgent();
-    await this.sim.kernel.exec(this.ns, `ip link del ${this.vxlanDevice} 2>/dev/null; true`);
+    for (const dev of [this.vxlanDevice, this.vxlanDevice6].filter((d) => d !== undefined))
+      await this.sim.kernel.exec(this.ns, `ip link del ${dev} 2>/dev/null; true`);
     rmSync(this.subnetFile, { force: true });
     return this.startAgentAndWait();
   }

@@ -17,6 +17,8 @@ export interface PlanSink {
 
 export interface ExpandContext {
   nodes: Record<string, Record<string, unknown>>;
+  /** addressing.family as the topology writes it */
+  family?: 'ipv4' | 'ipv6' | 'dual';
   issue(path: Path, message: string): void;
   /** claims a name the node makes besides its nodes (a pod); returns who already has it */
   claim(name: string, owner: string): string | undefined;
@@ -41,7 +43,12 @@ export interface NodeKind {
     name: string,
     spec: Record<string, unknown>,
     ctx: ExpandContext,
-  ): { nodes: Record<string, Record<string, unknown>>; links: { endpoints: [string, string] }[] };
+  ): {
+    nodes: Record<string, Record<string, unknown>>;
+    links: { endpoints: [string, string] }[];
+    /** what it makes carries IPv6 (a dual-stack cluster): a topology that does not give its family becomes dual */
+    needsIpv6?: boolean;
+  };
   /** semantic checks that need the whole model (addresses allocated) */
   validate?(node: NodeModel, model: Model, issues: IssueSink): void;
   /** kernel configuration of the node's own namespace */

@@ -47,7 +47,7 @@ export interface LinkInfo {
   operstate?: string;
   linkinfo?: {
     info_kind?: string;
-    info_data?: { id?: number; local?: string; port?: number; learning?: boolean };
+    info_data?: { id?: number; local?: string; local6?: string; port?: number; learning?: boolean };
   };
 }
 
@@ -75,7 +75,10 @@ export async function ensureVxlan(v: VxlanSpec): Promise<string> {
   const cur = await link(v.name);
   const d = cur?.linkinfo?.info_data;
   const same =
-    cur?.linkinfo?.info_kind === 'vxlan' && d?.id === v.vni && d?.local === v.local && d?.port === v.port;
+    cur?.linkinfo?.info_kind === 'vxlan' &&
+    d?.id === v.vni &&
+    (d?.local ?? d?.local6) === v.local &&
+    d?.port === v.port;
   if (cur && !same) await must('ip', ['link', 'del', v.name]);
   if (!cur || !same)
     await must('ip', [
@@ -100,9 +103,14 @@ export async function ensureVxlan(v: VxlanSpec): Promise<string> {
   return now.address;
 }
 
-/** The device holds `<subnet>.0/32` (and nothing else) and is up. */
+/**
+ * The device holds `<subnet>.0/32` (flannel-v6: `<subnet>::/128`, usable at once: nodad) and
+ * no other global address, and is up.
+ */
 export async function setVtepAddress(dev: string, addr: string): Promise<void> {
-  const addrs = await json<{ addr_info: { local: string; prefixlen: number }[] }[]>('ip', [
+  const v6 = addr.includes(':');
+  const len = v6 ? 128 : 32;
+  const addrs = await json<{ addr_info: { local: string; prefixlen: number; scope?: string }[] }[]>('ip', [
     'addr',
     'show',
     'dev',
@@ -110,10 +118,10 @@ export async function setVtepAddress(dev: string, addr: string): Promise<void> {
   ]);
   const lines: string[] = [];
   for (const a of addrs[0]?.addr_info ?? [])
-    if (`${a.local}/${a.prefixlen}` !== `${addr}/32`)
+    if (a.scope !== 'link' && `${a.local}/${a.prefixlen}` !== `${addr}/${len}`)
       lines.push(`addr del ${a.local}/${a.prefixlen} dev ${dev}`);
-  if (!addrs[0]?.addr_info.some((a) => a.local === addr && a.prefixlen === 32))
-    lines.push(`addr add ${addr}/32 dev ${dev}`);
+  if (!addrs[0]?.addr_info.some((a) => a.local === addr && a.prefixlen === len))
+    lines.push(`addr add ${addr}/${len} dev ${dev}${v6 ? ' nodad' : ''}`);
   lines.push(`link set ${dev} up`);
   await must('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
 }
@@ -140,11 +148,12 @@ export interface VtepState {
   fdb: { mac: string; dst?: string }[];
 }
 
-/** Routes, permanent neighbours and FDB entries on the VTEP now. */
-export async function readVtepState(dev: string): Promise<VtepState> {
+/** Routes, permanent neighbours and FDB entries on the VTEP now (flannel.<VNI>: IPv4, flannel-v6: IPv6). */
+export async function readVtepState(dev: string, family: 4 | 6 = 4): Promise<VtepState> {
+  const f = `-${family}`;
   const [routes, neighbours, fdb] = await Promise.all([
-    json<{ dst: string; gateway?: string; protocol?: string }[]>('ip', ['route', 'show', 'dev', dev]),
-    json<{ dst: string; lladdr?: string; state?: string[] }[]>('ip', ['neigh', 'show', 'dev', dev]),
+    json<{ dst: string; gateway?: string; protocol?: string }[]>('ip', [f, 'route', 'show', 'dev', dev]),
+    json<{ dst: string; lladdr?: string; state?: string[] }[]>('ip', [f, 'neigh', 'show', 'dev', dev]),
     json<{ mac: string; dst?: string }[]>('bridge', ['fdb', 'show', 'dev', dev]),
   ]);
   return {

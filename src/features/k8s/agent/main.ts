@@ -1,17 +1,19 @@
 // The pod network agent: flanneld's job (etcd backend, vxlan backend) for one worker, run as a
 // child process inside the worker's namespace so its etcd traffic crosses the simulated
 // network. It reads `<prefix>/config`, leases a subnet under `<prefix>/subnets/` (TTL lease,
-// renewed before expiry), runs the VTEP `flannel.<VNI>`, writes subnet.env, and for every
-// other worker's lease keeps a route, a permanent neighbour and an FDB entry, as flanneld does.
+// renewed before expiry), runs the VTEP `flannel.<VNI>` (dual stack: also `flannel-v6.<VNI>`
+// over the underlay's IPv6 address), writes subnet.env, and for every other worker's lease
+// keeps a route, a permanent neighbour and an FDB entry on each VTEP, as flanneld does.
 //
 //   node agent/main.js --etcd-endpoints http://10.0.0.2:2379,... --public-ip 10.0.0.5 \
-//        --iface eth1 --subnet-file /run/.../subnet.env [--etcd-prefix /coreos.com/network]
+//        [--public-ip6 fd00::5] --iface eth1 --subnet-file /run/.../subnet.env [--etcd-prefix /coreos.com/network]
 //        [--lease-ttl 86400] [--renew-margin 3600] [--name C0w1]
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
-import { type Cidr, formatCidr, formatIp, networkOf, parseIp } from '../../../util/ipv4.js';
+import { Etcd3, type Watcher } from 'etcd3';
+import { formatCidr, formatIp, parseIp } from '../../../util/ipv4.js';
+import { formatCidr6, formatIp6, parseIp6 } from '../../../util/ipv6.js';
 import { sleep } from '../../../util/wait.js';
 import { etcdClientOptions } from '../etcd-client.js';
 import {
@@ -22,32 +24,28 @@ import {
   formatSubnetEnv,
   type NetworkConfig,
   parseLease,
-  parseSubnetEnv,
+  parseSubnetKey,
   type ResolvedConfig,
   resolveConfig,
-  subnetKey,
-  subnetOfKey,
   VXLAN_OVERHEAD,
+  VXLAN6_OVERHEAD,
   vxlanDevice,
+  vxlanDevice6,
 } from '../flannel.js';
-import {
-  applyVtep,
-  ensureVxlan,
-  mtuOf,
-  type RemoteVtep,
-  readVtepState,
-  setNftScratchDir,
-  setVtepAddress,
-} from './kernel.js';
+import { ensureVxlan, mtuOf, type RemoteVtep, setNftScratchDir, setVtepAddress } from './kernel.js';
+import { describe, type Lease, SubnetLeases } from './lease.js';
 import { PolicyAgent } from './policy.js';
 import { KubeProxy } from './proxy.js';
 import { Speaker } from './speaker.js';
+import { Vtep } from './vtep.js';
 
 const { values: opt } = parseArgs({
   options: {
     'etcd-endpoints': { type: 'string', default: 'http://127.0.0.1:2379' },
     'etcd-prefix': { type: 'string', default: DEFAULT_PREFIX },
     'public-ip': { type: 'string' },
+    /** the worker's underlay IPv6 address: flannel-v6.<VNI>'s local end (a dual-stack network) */
+    'public-ip6': { type: 'string' },
     iface: { type: 'string' },
     'subnet-file': { type: 'string', default: '/run/flannel/subnet.env' },
     'lease-ttl': { type: 'string', default: String(DEFAULT_LEASE_TTL_S) },
@@ -60,6 +58,7 @@ const { values: opt } = parseArgs({
 
 const prefix = opt['etcd-prefix']!.replace(/\/+$/, '');
 const publicIp = opt['public-ip'];
+const publicIp6 = opt['public-ip6'];
 const iface = opt.iface;
 const subnetFile = opt['subnet-file']!;
 const leaseTtl = Number(opt['lease-ttl']);
@@ -71,6 +70,10 @@ function log(msg: string): void {
 
 if (!publicIp || parseIp(publicIp) === undefined || !iface) {
   log('--public-ip and --iface are required');
+  process.exit(2);
+}
+if (publicIp6 !== undefined && parseIp6(publicIp6) === undefined) {
+  log(`--public-ip6 ${publicIp6} is not an IPv6 address`);
   process.exit(2);
 }
 if (!(leaseTtl > 0) || !(renewMargin >= 0) || renewMargin >= leaseTtl) {
@@ -113,112 +116,55 @@ async function readConfig(): Promise<ResolvedConfig> {
   }
 }
 
-interface Lease {
-  subnet: Cidr;
-  leaseId: string;
-  expires: number;
-}
-
-/** All leases under `<prefix>/subnets/` and the revision they were read at. */
-async function listLeases(): Promise<{ leases: Map<string, IKeyValue>; revision: string }> {
-  const res = await etcd.getAll().prefix(`${prefix}/subnets/`).exec();
-  const leases = new Map<string, IKeyValue>();
-  for (const kv of res.kvs) leases.set(kv.key.toString(), kv);
-  return { leases, revision: res.header.revision };
-}
-
-async function grant(): Promise<string> {
-  const res = await etcd.leaseClient.leaseGrant({ TTL: leaseTtl, ID: 0 });
-  return res.ID;
-}
-
-/**
- * flannel's order: a lease that already carries our public IP (a restart), else the subnet of
- * an existing subnet.env if it is free, else a random free subnet between SubnetMin and SubnetMax.
- */
-async function acquire(cfg: ResolvedConfig, value: string): Promise<Lease> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const { leases } = await listLeases();
-    const taken = new Set<number>();
-    let mine: Cidr | undefined;
-    for (const [key, kv] of leases) {
-      const subnet = subnetOfKey(prefix, key);
-      if (!subnet) continue;
-      taken.add(subnet.net);
-      if (parseLease(kv.value.toString())?.PublicIP === publicIp && subnet.prefix === cfg.subnetLen)
-        mine = subnet;
-    }
-    const leaseId = await grant();
-    if (mine) {
-      // ours already: renew it with a fresh lease (and our VTEP MAC, which may have changed)
-      await etcd.put(subnetKey(prefix, mine)).value(value).lease(leaseId).exec();
-      log(`reusing lease ${formatCidr(mine)}`);
-      return { subnet: mine, leaseId, expires: Date.now() + leaseTtl * 1000 };
-    }
-    let want: Cidr | undefined;
-    const previous = existsSync(subnetFile) ? parseSubnetEnv(readFileSync(subnetFile, 'utf8')) : undefined;
-    if (previous) {
-      const net = networkOf(previous.subnet.ip, previous.subnet.prefix);
-      if (inRange(cfg, net) && !taken.has(net.net)) want = net;
-    }
-    if (!want) {
-      const step = 2 ** (32 - cfg.subnetLen);
-      const free: number[] = [];
-      for (let n = cfg.subnetMin; n <= cfg.subnetMax; n += step) if (!taken.has(n)) free.push(n);
-      if (free.length === 0) throw new Error(`no free subnet left in ${formatCidr(cfg.network)}`);
-      want = { net: free[Math.floor(Math.random() * free.length)], prefix: cfg.subnetLen };
-    }
-    const key = subnetKey(prefix, want);
-    const res = await etcd
-      .if(key, 'Create', '==', 0)
-      .then(etcd.put(key).value(value).lease(leaseId))
-      .commit();
-    if (res.succeeded) {
-      log(`acquired lease ${formatCidr(want)}`);
-      return { subnet: want, leaseId, expires: Date.now() + leaseTtl * 1000 };
-    }
-    await etcd.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => {});
-  }
-  throw new Error('could not acquire a subnet lease (too many conflicts)');
-}
-
-function inRange(cfg: ResolvedConfig, net: Cidr): boolean {
-  return net.prefix === cfg.subnetLen && net.net >= cfg.subnetMin && net.net <= cfg.subnetMax;
-}
-
-function writeSubnetFile(cfg: ResolvedConfig, subnet: Cidr, mtu: number): void {
+function writeSubnetFile(cfg: ResolvedConfig, lease: Lease, mtu: number): void {
   const text = formatSubnetEnv({
     network: cfg.network,
-    subnet: { ip: subnet.net + 1, prefix: subnet.prefix },
+    subnet: { ip: lease.subnet.net + 1, prefix: lease.subnet.prefix },
     mtu,
     // kube-flannel runs flanneld with --ip-masq, so flannel's CNI plugin hands `bridge` ipMasq:
     // false: pod-to-pod traffic between workers keeps the pod's source address (NetworkPolicy
     // matches on it). Pods here reach pod networks and services only: nothing to masquerade.
     ipMasq: true,
+    ...(cfg.ipv6 && lease.subnet6
+      ? { network6: cfg.ipv6.network, subnet6: { ip: lease.subnet6.net + 1n, prefix: lease.subnet6.prefix } }
+      : {}),
   });
   writeFileSync(`${subnetFile}.tmp`, text);
   renameSync(`${subnetFile}.tmp`, subnetFile);
 }
 
-/** What the VTEP needs for a lease of another worker (none for other backends or VNIs). */
-function remoteOf(_cfg: ResolvedConfig, key: string, value: string, own: Cidr): RemoteVtep | undefined {
-  const subnet = subnetOfKey(prefix, key);
-  if (!subnet || subnet.net === own.net) return undefined;
+/** What each VTEP needs for a lease of another worker (none for other backends, or our own). */
+function remotesOf(key: string, value: string, own: Lease): { v4?: RemoteVtep; v6?: RemoteVtep } {
+  const s = parseSubnetKey(prefix, key);
+  if (!s || s.subnet.net === own.subnet.net) return {};
   const attrs = parseLease(value);
-  if (attrs?.BackendType !== 'vxlan' || !attrs.BackendData?.VtepMAC) return undefined;
-  if (attrs.PublicIP === publicIp) return undefined;
-  return {
-    subnet: formatCidr(subnet),
-    gateway: formatIp(subnet.net),
-    mac: attrs.BackendData.VtepMAC.toLowerCase(),
-    publicIp: attrs.PublicIP,
-  };
+  if (attrs?.BackendType !== 'vxlan' || attrs.PublicIP === publicIp) return {};
+  const out: { v4?: RemoteVtep; v6?: RemoteVtep } = {};
+  if (attrs.BackendData?.VtepMAC)
+    out.v4 = {
+      subnet: formatCidr(s.subnet),
+      gateway: formatIp(s.subnet.net),
+      mac: attrs.BackendData.VtepMAC.toLowerCase(),
+      publicIp: attrs.PublicIP,
+    };
+  // flannel-v6 only between dual-stack leases: the remote's IPv6 subnet, address and VTEP
+  if (s.subnet6 && attrs.PublicIPv6 && attrs.BackendV6Data?.VtepMAC)
+    out.v6 = {
+      subnet: formatCidr6(s.subnet6),
+      gateway: formatIp6(s.subnet6.net),
+      mac: attrs.BackendV6Data.VtepMAC.toLowerCase(),
+      publicIp: attrs.PublicIPv6,
+    };
+  return out;
 }
 
 async function main(): Promise<void> {
   const cfg = await readConfig();
+  if (cfg.ipv6 && !publicIp6)
+    throw new Error('the network config enables IPv6, but no --public-ip6 was given');
+  const underlayMtu = await mtuOf(iface!);
   const dev = vxlanDevice(cfg.vni);
-  const mtu = (await mtuOf(iface!)) - VXLAN_OVERHEAD;
+  let mtu = underlayMtu - VXLAN_OVERHEAD;
   const mac = await ensureVxlan({
     name: dev,
     vni: cfg.vni,
@@ -227,20 +173,46 @@ async function main(): Promise<void> {
     port: cfg.port,
     mtu,
   });
-  const value = formatLease(publicIp!, cfg.vni, mac);
-  let lease = await retry('acquire lease', () => acquire(cfg, value));
+  let v6: { dev: string; mac: string } | undefined;
+  if (cfg.ipv6) {
+    // flannel-v6.<VNI>: the same VNI and port over the underlay's IPv6 address; its outer
+    // header is 20 bytes longer, and pods' MTU (one eth0 for both families) follows it
+    mtu = underlayMtu - VXLAN6_OVERHEAD;
+    const dev6 = vxlanDevice6(cfg.vni);
+    v6 = {
+      dev: dev6,
+      mac: await ensureVxlan({
+        name: dev6,
+        vni: cfg.vni,
+        local: publicIp6!,
+        dev: iface!,
+        port: cfg.port,
+        mtu,
+      }),
+    };
+  }
+  const value = formatLease(publicIp!, cfg.vni, mac, v6 && { publicIp: publicIp6!, vtepMac: v6.mac });
+  const subnets = new SubnetLeases(etcd, prefix, publicIp!, subnetFile, leaseTtl, log);
+  let lease = await retry('acquire lease', () => subnets.acquire(cfg, value));
   await setVtepAddress(dev, formatIp(lease.subnet.net));
-  writeSubnetFile(cfg, lease.subnet, mtu);
+  if (v6 && lease.subnet6) await setVtepAddress(v6.dev, formatIp6(lease.subnet6.net));
+  writeSubnetFile(cfg, lease, mtu);
 
   // full resync: what the kernel has (from before a restart) against what etcd says now
-  const remotes = new Map<string, RemoteVtep>();
-  const { leases, revision } = await retry('list leases', listLeases);
+  const vtep4 = new Vtep(dev, 4, log);
+  const vtep6 = v6 ? new Vtep(v6.dev, 6, log) : undefined;
+  const want4 = new Map<string, RemoteVtep>();
+  const want6 = new Map<string, RemoteVtep>();
+  const { leases, revision } = await retry('list leases', () => subnets.list());
   for (const [key, kv] of leases) {
-    const r = remoteOf(cfg, key, kv.value.toString(), lease.subnet);
-    if (r) remotes.set(key, r);
+    const r = remotesOf(key, kv.value.toString(), lease);
+    if (r.v4) want4.set(key, r.v4);
+    if (r.v6) want6.set(key, r.v6);
   }
-  await resync(dev, remotes);
-  log(`ready: subnet ${formatCidr(lease.subnet)}, ${remotes.size} remote leases, mtu ${mtu}, vtep ${mac}`);
+  await Promise.all([vtep4.resync(want4), vtep6?.resync(want6)]);
+  log(
+    `ready: subnet ${describe(lease)}, ${want4.size} remote leases${vtep6 ? ` (${want6.size} over ${vtep6.dev})` : ''}, mtu ${mtu}, vtep ${mac}${v6 ? `, vtep6 ${v6.mac}` : ''}`,
+  );
   if (opt.proxy) {
     setNftScratchDir(dirname(subnetFile));
     const proxy = new KubeProxy(
@@ -256,44 +228,6 @@ async function main(): Promise<void> {
   }
 
   // then follow the changes from exactly that revision, applied in small batches
-  let pending = new Map<string, RemoteVtep | null>();
-  let _flushing: Promise<void> | undefined;
-  const flush = async () => {
-    while (pending.size) {
-      const batch = pending;
-      pending = new Map();
-      const add: RemoteVtep[] = [];
-      const remove = {
-        routes: [] as { dst: string }[],
-        neighbours: [] as { dst: string }[],
-        fdb: [] as { mac: string; dst: string }[],
-      };
-      for (const [key, next] of batch) {
-        const prev = remotes.get(key);
-        if (prev && (!next || next.mac !== prev.mac || next.publicIp !== prev.publicIp)) {
-          if (!next) remove.routes.push({ dst: prev.subnet });
-          if (!next || next.mac !== prev.mac) remove.neighbours.push({ dst: prev.gateway });
-          remove.fdb.push({ mac: prev.mac, dst: prev.publicIp });
-        }
-        if (next) {
-          add.push(next);
-          remotes.set(key, next);
-        } else remotes.delete(key);
-      }
-      try {
-        await applyVtep(dev, add, remove);
-      } catch (err) {
-        log(`applying lease changes: ${(err as Error).message}`);
-      }
-      for (const a of add) log(`remote ${a.subnet} at ${a.publicIp} (${a.mac})`);
-      for (const r of remove.routes) log(`removed ${r.dst}`);
-    }
-    _flushing = undefined;
-  };
-  const onChange = (key: string, next: RemoteVtep | null) => {
-    pending.set(key, next);
-    _flushing ??= new Promise<void>((r) => setTimeout(r, 5)).then(flush);
-  };
   const watcher: Watcher = await retry('watch', () =>
     etcd
       .watch()
@@ -303,21 +237,20 @@ async function main(): Promise<void> {
   );
   watcher.on('put', (kv) => {
     const key = kv.key.toString();
-    const r = remoteOf(cfg, key, kv.value.toString(), lease.subnet);
-    if (r) onChange(key, r);
-    else if (remotes.has(key)) onChange(key, null);
+    const r = remotesOf(key, kv.value.toString(), lease);
+    vtep4.change(key, r.v4 ?? null);
+    vtep6?.change(key, r.v6 ?? null);
   });
   watcher.on('delete', (kv) => {
     const key = kv.key.toString();
-    if (remotes.has(key)) onChange(key, null);
-    if (key === subnetKey(prefix, lease.subnet)) {
+    vtep4.change(key, null);
+    vtep6?.change(key, null);
+    if (key === subnets.keyOf(lease)) {
       // our lease is gone (expired while etcd was unreachable, or deleted): take it again
       log('own lease disappeared: re-acquiring');
-      void retry('re-acquire lease', () => acquire(cfg, value)).then((l) => {
-        if (l.subnet.net !== lease.subnet.net) {
-          log(
-            `got a different subnet ${formatCidr(l.subnet)}: exiting so that pods are not cut off silently`,
-          );
+      void retry('re-acquire lease', () => subnets.acquire(cfg, value)).then((l) => {
+        if (subnets.keyOf(l) !== subnets.keyOf(lease)) {
+          log(`got a different subnet ${describe(l)}: exiting so that pods are not cut off silently`);
           process.exit(1);
         }
         lease = l;
@@ -331,11 +264,7 @@ async function main(): Promise<void> {
     for (;;) {
       await sleep(Math.max(lease.expires - renewMargin * 1000 - Date.now(), 200));
       try {
-        const leaseId = await grant();
-        await etcd.put(subnetKey(prefix, lease.subnet)).value(value).lease(leaseId).exec();
-        const old = lease.leaseId;
-        lease = { ...lease, leaseId, expires: Date.now() + leaseTtl * 1000 };
-        await etcd.leaseClient.leaseRevoke({ ID: old }).catch(() => {});
+        lease = await subnets.renew(lease, value);
       } catch (err) {
         log(`renewing lease: ${(err as Error).message} (retrying)`);
         await sleep(1000);
@@ -343,20 +272,6 @@ async function main(): Promise<void> {
     }
   };
   void renewLoop();
-}
-
-/** Removes what no lease asks for any more and (re)installs every current remote. */
-async function resync(dev: string, remotes: Map<string, RemoteVtep>): Promise<void> {
-  const now = await readVtepState(dev);
-  const want = [...remotes.values()];
-  const stale = {
-    routes: now.routes.filter((r) => !want.some((w) => w.subnet === r.dst && w.gateway === r.gateway)),
-    neighbours: now.neighbours.filter((n) => !want.some((w) => w.gateway === n.dst && w.mac === n.lladdr)),
-    fdb: now.fdb.filter((f) => !want.some((w) => w.mac === f.mac && w.publicIp === f.dst)),
-  };
-  await applyVtep(dev, want, stale);
-  const removed = stale.routes.length + stale.neighbours.length + stale.fdb.length;
-  if (removed) log(`resync removed ${removed} stale entries`);
 }
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const)

@@ -3,8 +3,9 @@
 // plugin it delegates to (`bridge` with `host-local` IPAM), built from subnet.env exactly as
 // flannel-cni-plugin's doCmdAdd/getDelegateIPAM do. Pure functions: no files, no processes.
 import { formatCidr, formatIp, networkOf } from '../../../util/ipv4.js';
+import { formatCidr6 } from '../../../util/ipv6.js';
 import type { SubnetEnv } from '../flannel.js';
-import { parseSubnetEnv } from '../flannel.js';
+import { parseSubnetEnv, subnet6Of } from '../flannel.js';
 
 /** CNI spec version of the conflist (1.0.0: the first with CHECK and the current result shape). */
 export const CNI_VERSION = '1.0.0';
@@ -61,7 +62,9 @@ export function parseConflist(text: string): ConfList {
  * What flannel's plugin passes to its delegate: the delegate block of the conflist with
  * flannel's defaults (type bridge, isGateway, ipMasq = !FLANNEL_IPMASQ, mtu = FLANNEL_MTU),
  * the network's name and version, and host-local IPAM over the node's subnet with a route to
- * the whole pod network. `dataDir` keeps host-local's leases (netsim: inside the simulation).
+ * the whole pod network; dual stack (FLANNEL_IPV6_SUBNET): a second range, the node's IPv6
+ * subnet, and a route to the IPv6 pod network (bridge's isDefaultGateway adds ::/0 next to
+ * 0.0.0.0/0). `dataDir` keeps host-local's leases (netsim: inside the simulation).
  */
 export function delegateConfig(
   list: ConfList,
@@ -80,10 +83,17 @@ export function delegateConfig(
   d.mtu ??= env.mtu;
   d.cniVersion = list.cniVersion;
   const subnet = networkOf(env.subnet.ip, env.subnet.prefix);
+  const subnet6 = subnet6Of(env);
   d.ipam = {
     type: 'host-local',
-    ranges: [[{ subnet: `${formatIp(subnet.net)}/${subnet.prefix}` }]],
-    routes: [{ dst: formatCidr(env.network) }],
+    ranges: [
+      [{ subnet: `${formatIp(subnet.net)}/${subnet.prefix}` }],
+      ...(subnet6 ? [[{ subnet: formatCidr6(subnet6) }]] : []),
+    ],
+    routes: [
+      { dst: formatCidr(env.network) },
+      ...(subnet6 && env.network6 ? [{ dst: formatCidr6(env.network6) }] : []),
+    ],
     dataDir,
   };
   return d;
@@ -123,15 +133,30 @@ export interface CniResult {
   routes?: { dst: string; gw?: string }[];
 }
 
-/** The pod's address (ip/prefix), its interface and the host end of its veth from a result. */
+/**
+ * The pod's IPv4 address (ip/prefix), its IPv6 one when it has one (dual stack), its interface
+ * and the host end of its veth from a result.
+ */
 export function podAddress(
   result: unknown,
   ifname = 'eth0',
-): { address: string; gateway?: string; hostVeth?: string; mac?: string } {
+): { address: string; address6?: string; gateway?: string; hostVeth?: string; mac?: string } {
   const r = result as CniResult;
-  const ip = r?.ips?.find((x) => x.interface === undefined || r.interfaces?.[x.interface]?.name === ifname);
-  if (!ip) throw new Error(`the CNI result has no address for ${ifname}: ${JSON.stringify(result)}`);
-  const mine = ip.interface !== undefined ? r.interfaces?.[ip.interface] : undefined;
+  const mine = r?.ips?.filter(
+    (x) => x.interface === undefined || r.interfaces?.[x.interface]?.name === ifname,
+  );
+  if (!mine?.length)
+    throw new Error(`the CNI result has no address for ${ifname}: ${JSON.stringify(result)}`);
+  const ip = mine.find((x) => !x.address.includes(':'));
+  if (!ip) throw new Error(`the CNI result has no IPv4 address for ${ifname}: ${JSON.stringify(result)}`);
+  const ip6 = mine?.find((x) => x.address.includes(':'));
+  const iface = ip.interface !== undefined ? r.interfaces?.[ip.interface] : undefined;
   const host = r.interfaces?.find((i) => !i.sandbox && i.name.startsWith('veth'));
-  return { address: ip.address, gateway: ip.gateway, hostVeth: host?.name, mac: mine?.mac };
+  return {
+    address: ip.address,
+    ...(ip6 ? { address6: ip6.address } : {}),
+    gateway: ip.gateway,
+    hostVeth: host?.name,
+    mac: iface?.mac,
+  };
 }

@@ -5,9 +5,10 @@
 import { Plan } from '../../../plan/plan.js';
 import { ObjectKey } from '../../../runtime/objects.js';
 import { parseCidr } from '../../../util/ipv4.js';
+import { parseCidr6 } from '../../../util/ipv6.js';
 import { Limiter } from '../../../util/limit.js';
 import type { ClusterCore } from '../cluster-core.js';
-import type { PodNode } from '../pod.js';
+import { type PodNode, podSysctls6 } from '../pod.js';
 import { createPodObjects, duplicate, PODS_PREFIX, podKeyOf } from '../registry.js';
 import { podBandwidth } from './bandwidth.js';
 import { type AddResult, type CniPod, WorkerCni } from './runtime.js';
@@ -62,7 +63,11 @@ export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNo
   for (const p of pods) {
     plan.namespaces.push(p.ns);
     plan.hostnames.set(p.ns, p.object.metadata.name);
-    plan.script(p.ns).ip.push('link set lo up');
+    const script = plan.script(p.ns);
+    script.ip.push('link set lo up');
+    // dual stack: eth0 (made by bridge in this namespace) takes these defaults, so its IPv6
+    // address is usable at once and bridge has no duplicate address detection to wait for
+    if (c.config.podCidr6) Object.assign(script.sysctls, podSysctls6());
   }
   made.push(...pods);
   for (const p of pods) p.cni = true;
@@ -84,6 +89,11 @@ export async function createCniPods(c: ClusterCore, pods: PodNode[], made: PodNo
     iface.addr = { ip: cidr.ip, prefix: cidr.prefix };
     if (a.hostVeth && iface.peer) iface.peer = { ...iface.peer, name: a.hostVeth };
     p.object.status.podIP = a.address.split('/')[0];
+    const cidr6 = a.address6 ? parseCidr6(a.address6) : undefined;
+    if (cidr6) {
+      iface.addr6 = { ip: cidr6.ip, prefix: cidr6.prefix };
+      p.object.status.podIPs = [{ ip: p.object.status.podIP }, { ip: a.address6!.split('/')[0] }];
+    }
   });
   await createPodObjects(
     c.etcd,

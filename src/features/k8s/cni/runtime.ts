@@ -56,6 +56,8 @@ export interface CniInvocation {
 export interface AddResult {
   /** 10.244.1.2/24 */
   address: string;
+  /** dual stack: fd00:10:244:1::2/64 */
+  address6?: string;
   gateway?: string;
   hostVeth?: string;
   mac?: string;

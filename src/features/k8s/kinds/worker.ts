@@ -6,7 +6,7 @@ import { planL3 } from '../../../model/kinds/l3.js';
 import { commonNodeFields } from '../../../model/spec.js';
 import { checkLbPool } from '../lb-pool.js';
 import { checkTopologyManifests } from '../manifests/topology.js';
-import { memberFields } from '../spec.js';
+import { type ClusterConfig, memberFields } from '../spec.js';
 
 export const workerKind: NodeKind = {
   name: 'worker',
@@ -31,5 +31,9 @@ export const workerKind: NodeKind = {
     // ClusterIPs route back out of cni0: a redirect would tell the pod the VIP is on its link
     s['net.ipv4.conf.all.send_redirects'] = '0';
     s['net.ipv4.conf.default.send_redirects'] = '0';
+    // dual stack: pods' IPv6 is routed between cni0 and flannel-v6.<VNI> the same way
+    if ((node.spec.clusterConfig as ClusterConfig | undefined)?.podCidr6) {
+      s['net.ipv6.conf.all.forwarding'] = '1';
+    }
   },
 };
