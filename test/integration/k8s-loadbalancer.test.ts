@@ -10,6 +10,7 @@ import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
 import { createService } from '../../src/features/k8s/services/api.js';
 import { ANNOTATION_IPS, type ServiceObject } from '../../src/features/k8s/services/objects.js';
+import { serviceRangesOf } from '../../src/features/k8s/services/schema.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
 import { waitFor } from '../../src/util/wait.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
@@ -279,7 +280,7 @@ spec:
         C0.etcd,
         'many',
         { clusterIP: 'None', ports: [{ port: 80, targetPort: 80 }] },
-        C0.serviceCidr,
+        serviceRangesOf(C0.config),
         {
           annotations: { [ANNOTATION_IPS]: ips.join(',') },
         },

@@ -9,7 +9,7 @@ import type { ClusterCore } from './cluster-core.js';
 import { requireNamespace } from './namespaces.js';
 import { createService, dnsServiceIp, parseServiceSpec } from './services/api.js';
 import { ANNOTATION_IPS, type ServiceObject, specKey } from './services/objects.js';
-import type { ServiceSpec } from './services/schema.js';
+import { type ServiceSpec, serviceRangesOf } from './services/schema.js';
 import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
 
 /** Creates a service and waits until the controller has given it its endpoints. */
@@ -21,14 +21,14 @@ async function create(
 ): Promise<ServiceObject> {
   await c.ensureNetworkConfig();
   await requireNamespace(c.etcd, spec.namespace ?? 'default');
-  const svc = await createService(c.etcd, name, spec, c.serviceCidr, opts);
+  const svc = await createService(c.etcd, name, spec, serviceRangesOf(c.config), opts);
   c.endpointsController?.observe(specKey(svc.metadata.namespace, svc.metadata.name), svc);
   await c.endpointsController?.settled();
   return svc;
 }
 
 export async function addService(c: ClusterCore, name: string, spec: unknown): Promise<ServiceObject> {
-  const parsed = parseServiceSpec(name, spec, c.serviceCidr);
+  const parsed = parseServiceSpec(name, spec, serviceRangesOf(c.config));
   for (const p of parsed.pods ?? []) c.pod(p);
   return create(c, name, parsed);
 }
@@ -68,9 +68,11 @@ export async function endpointCounters(
   namespace: string,
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  const families = serviceRangesOf(c.config).v6 ? ['ip', 'ip6'] : ['ip'];
+  const tables = c.workers.flatMap((w) => families.map((f) => [w, f] as const));
   await Promise.all(
-    c.workers.map(async (w) => {
-      const r = await w.exec(`nft -j list table ip ${TABLE}`);
+    tables.map(async ([w, family]) => {
+      const r = await w.exec(`nft -j list table ${family} ${TABLE}`);
       if (r.exitCode !== 0) return;
       const doc = JSON.parse(r.stdout) as {
         nftables: { rule?: { chain: string; expr: { counter?: { packets: number } }[] } }[];
@@ -122,7 +124,7 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
         { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 53 },
       ],
     },
-    c.serviceCidr,
+    serviceRangesOf(c.config),
     { annotations: { [ANNOTATION_IPS]: listen } },
   );
   c.endpointsController?.observe(specKey('kube-system', 'kube-dns'), svc);

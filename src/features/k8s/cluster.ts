@@ -39,6 +39,7 @@ import { listPods, type PodObject, podNodeName } from './registry.js';
 import { createService, deleteService, listServices, type ServiceView } from './services/api.js';
 import { EndpointsController } from './services/controller.js';
 import { parseServiceCidr, type ServiceObject } from './services/objects.js';
+import { serviceRangesOf } from './services/schema.js';
 import { type ClusterConfig, networkConfig, resolveWorker } from './spec.js';
 import type { WorkerNode } from './worker.js';
 
@@ -150,7 +151,7 @@ export class Cluster implements ClusterCore {
         if (!existing.has(`${spec.namespace ?? 'default'}/${name}`)) {
           // a topology's service may name a namespace: made with it
           if (spec.namespace) await ensureNamespace(this.etcd, spec.namespace);
-          await createService(this.etcd, name, spec, this.serviceCidr);
+          await createService(this.etcd, name, spec, serviceRangesOf(this.config));
         }
     })();
     this.configReady.catch(() => {

@@ -8,6 +8,7 @@ import type { Simulation } from '../../runtime/simulation.js';
 import { Cached } from '../../util/cached.js';
 import { parseEndpointChain } from './agent/chain-names.js';
 import { clustersOf } from './cluster.js';
+import { serviceRangesOf } from './services/schema.js';
 
 export interface EndpointCounter {
   cluster: string;
@@ -62,13 +63,16 @@ function readersOf(sim: Simulation): Readers {
       const out: EndpointCounter[] = [];
       for (const c of clustersOf(sim)) {
         // two shells, not a build's eight: this runs beside whatever the user does
-        const tables = await nftTables(
-          c.workers.map((w) => w.ns),
-          'ip',
-          'kube-proxy',
-          2,
-        );
-        out.push(...endpointCounters(c.name, [...tables.values()]));
+        // a dual-stack cluster's workers also have table ip6 kube-proxy
+        for (const family of serviceRangesOf(c.config).v6 ? ['ip', 'ip6'] : ['ip']) {
+          const tables = await nftTables(
+            c.workers.map((w) => w.ns),
+            family,
+            'kube-proxy',
+            2,
+          );
+          out.push(...endpointCounters(c.name, [...tables.values()]));
+        }
       }
       return out;
     }),

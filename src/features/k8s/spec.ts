@@ -6,14 +6,14 @@ import { arch } from 'node:os';
 import { z } from 'zod';
 import type { Path } from '../../model/errors.js';
 import { commonNodeFields, network, network6 } from '../../model/spec.js';
-import { formatCidr, formatIp, networkOf, overlaps, parseCidr } from '../../util/ipv4.js';
+import { formatCidr, formatIp } from '../../util/ipv4.js';
 import { asn } from '../frr/spec.js';
 import { bandwidthIssues, podBandwidth } from './cni/bandwidth.js';
 import { familyIssues } from './dual-stack.js';
 import { DEFAULT_PREFIX, type NetworkConfig, resolveConfig, subnetCount, subnetCount6 } from './flannel.js';
-import { dnsServiceIp } from './services/api.js';
-import { DEFAULT_SERVICE_CIDR, HEADLESS, parseServiceCidr } from './services/objects.js';
-import { checkService, type ServiceSpec, serviceSpecSchema } from './services/schema.js';
+import { checkClusterServices } from './services/cluster-check.js';
+import { DEFAULT_SERVICE_CIDR, DEFAULT_SERVICE_CIDR6 } from './services/objects.js';
+import { type ServiceSpec, serviceSpecSchema } from './services/schema.js';
 
 export const POD_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const POD_NAME_MSG =
@@ -73,6 +73,8 @@ export const clusterFields = {
   pods: z.record(z.string(), podSpec).optional(),
   /** where ClusterIPs come from (Kubernetes' --service-cluster-ip-range; default 10.96.0.0/12) */
   serviceCidr: network.optional(),
+  /** the IPv6 service range of a dual-stack cluster (e.g. fd00:10:96::/112): Services may take both families */
+  serviceCidr6: network6.optional(),
   /** services created with the cluster (endpoints follow the pods they select) */
   services: z.record(z.string(), serviceSpecSchema).optional(),
   /**
@@ -129,6 +131,8 @@ export interface ClusterConfig {
   pods: Record<string, PodSpec>;
   labels?: Record<string, string>;
   serviceCidr: string;
+  /** set: the cluster's Services are dual-stack (IPv4 primary) */
+  serviceCidr6?: string;
   services: Record<string, ServiceSpec>;
   /** as written (undefined: the default block of the underlay subnet) */
   loadBalancerPool?: string;
@@ -241,6 +245,10 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     pods: spec.pods ?? {},
     labels: spec.labels,
     serviceCidr: spec.serviceCidr ?? DEFAULT_SERVICE_CIDR,
+    // a dual-stack cluster's Services get IPv6 addresses from kind's default range unless told
+    ...(spec.serviceCidr6 || spec.podCidr6
+      ? { serviceCidr6: spec.serviceCidr6 ?? DEFAULT_SERVICE_CIDR6 }
+      : {}),
     services: spec.services ?? {},
     ...(spec.loadBalancerPool ? { loadBalancerPool: spec.loadBalancerPool } : {}),
     dns: spec.dns ?? true,
@@ -266,37 +274,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     }
     cfg.workerLabels = { ...cfg.workerLabels, [full]: { ...cfg.workerLabels?.[full], ...labels } };
   }
-  const svcCidr = parseServiceCidr(cfg.serviceCidr);
-  const podNet = parseCidr(cfg.podCidr);
-  if (podNet && overlaps(svcCidr, networkOf(podNet.ip, podNet.prefix)))
-    ctx.issue(at('serviceCidr'), `serviceCidr ${cfg.serviceCidr} overlaps the pod network ${cfg.podCidr}`);
-  const ips = new Map<string, string>([[dnsServiceIp(svcCidr), 'kube-dns']]);
-  const nodePorts = new Map<number, string>();
-  for (const [svc, s] of Object.entries(cfg.services)) {
-    checkService(svc, s, svcCidr, (f, m) => ctx.issue(at('services', svc, ...f), m));
-    if (s.clusterIP && s.clusterIP !== HEADLESS) {
-      const other = ips.get(s.clusterIP);
-      if (other)
-        ctx.issue(at('services', svc, 'clusterIP'), `clusterIP ${s.clusterIP} is already taken by ${other}`);
-      ips.set(s.clusterIP, svc);
-    }
-    s.ports.forEach((p, i) => {
-      if (!p.nodePort) return;
-      const other = nodePorts.get(p.nodePort);
-      if (other)
-        ctx.issue(
-          at('services', svc, 'ports', i, 'nodePort'),
-          `nodePort ${p.nodePort} is already used by ${other}`,
-        );
-      nodePorts.set(p.nodePort, svc);
-    });
-    for (const [i, pod] of (s.pods ?? []).entries())
-      if (!cfg.pods[pod])
-        ctx.issue(
-          at('services', svc, 'pods', i),
-          `unknown pod "${pod}" (pods of ${name}: ${Object.keys(cfg.pods).join(', ') || 'none'})`,
-        );
-  }
+  checkClusterServices(cfg, spec.serviceCidr6, (path, message) => ctx.issue(at(...path), message));
   for (const [field, msg] of familyIssues(ctx.family, spec)) {
     ctx.issue(field ? at(field) : at(), msg);
     ok = false;

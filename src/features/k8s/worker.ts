@@ -213,7 +213,8 @@ export class WorkerNode extends SimNode<Simulation> {
         `ip addr replace ${addr} dev ${BRIDGE} && ${addr6}ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
         // ClusterIPs need a route for the packet to reach kube-proxy's forward/output hooks
         // (a real node has its default route); what kube-proxy does not DNAT it rejects there
-        `ip route replace ${this.config.serviceCidr} dev ${BRIDGE}`,
+        `ip route replace ${this.config.serviceCidr} dev ${BRIDGE}` +
+        (this.config.serviceCidr6 ? ` && ip -6 route replace ${this.config.serviceCidr6} dev ${BRIDGE}` : ''),
     );
     if (res.exitCode !== 0) throw new Error(`${this.name}: cannot set up ${BRIDGE}: ${res.stderr.trim()}`);
     this.bridgeFor = env.subnet.ip;

@@ -23,6 +23,15 @@ export function hashName(s: string): string {
   return out;
 }
 
+/**
+ * An endpoint's address in a chain name: an IPv6 address has its colons written as dots, as
+ * kube-proxy does (colons are not allowed there), `fd00:10:244:1::5` -> `fd00.10.244.1..5`.
+ */
+export const endpointName = (ip: string) => ip.replaceAll(':', '.');
+
+/** The address back from a chain name: a dotted quad is IPv4, anything else IPv6. */
+const ipOfName = (s: string) => (/^\d+\.\d+\.\d+\.\d+$/.test(s) ? s : s.replaceAll('.', ':'));
+
 // spn: the service port name, `<namespace>/<service>/<protocol>/<port name>` (or
 // `<namespace>/<service>/icmp` for a service answering ping); ep: `<ip>/<port>` (or `<ip>`)
 export const serviceChain = (spn: string) => `service-${hashName(spn)}-${spn}`;
@@ -36,20 +45,21 @@ export interface EndpointChainName {
   service: string;
   /** tcp, udp, sctp or icmp */
   protocol: string;
-  /** `<ip>/<port>`, or `<ip>` for ping */
+  /** `<ip>/<port>`, or `<ip>` for ping (an IPv6 address with dots for colons, as in the name) */
   endpoint: string;
+  /** the endpoint's address (IPv6 with its colons) */
   ip: string;
 }
 
 /** `endpoint-<hash>-<ns>/<svc>/<proto>[/<port name>]__<ip>[/<port>]`, what endpointChain writes. */
 const ENDPOINT_CHAIN =
-  /^endpoint-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp|icmp)[^_]*__(([\d.]+)(?:\/\d+)?)$/;
+  /^endpoint-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp|icmp)[^_]*__(([\da-f.]+)(?:\/\d+)?)$/;
 
 /** The parts of an endpoint chain's name; undefined for any other chain. */
 export function parseEndpointChain(chain: string): EndpointChainName | undefined {
   const m = ENDPOINT_CHAIN.exec(chain);
   if (!m) return undefined;
-  return { namespace: m[1], service: m[2], protocol: m[3], endpoint: m[4], ip: m[5] };
+  return { namespace: m[1], service: m[2], protocol: m[3], endpoint: m[4], ip: ipOfName(m[5]) };
 }
 
 /** kube-proxy's chain of a service port's endpoints on this node (traffic policy Local). */

@@ -4,21 +4,27 @@
 // UDP is cut at a record boundary with the TC bit set, and resolvers such as dig retry on TCP):
 //   <svc>.<ns>.svc.<domain>      A  the ClusterIP; for a headless service (clusterIP: None)
 //                                   one A record per ready endpoint address
+//                             AAAA  the same for IPv6: a dual-stack service answers both
 //   <a-b-c-d>.<ns>.pod.<domain>  A  a.b.c.d, when a pod of <ns> has that address
-//   <pod>.<ns>.pod.<domain>      A  the pod's IP (netsim's own, for teaching)
+//   <fd00-10--5>.<ns>.pod.<domain>  AAAA  fd00:10::5 (colons written as -), likewise
+//   <pod>.<ns>.pod.<domain>  A, AAAA  the pod's IPs (netsim's own, for teaching)
 // Other names under <domain> are NXDOMAIN; names outside it are REFUSED (no upstream here).
+// A name with records of the other family only answers NOERROR with no records (NODATA).
 //
 //   node agent/dns.js --etcd-endpoints http://... --listen 10.244.3.1 [--domain cluster.local]
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
+import { parseIp6 } from '../../../util/ipv6.js';
 import { sleep } from '../../../util/wait.js';
 import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
+  familyOf,
   HEADLESS,
+  podIpsOf,
   SERVICES_PREFIX,
   type ServiceObject,
   SPECS_PREFIX,
@@ -41,7 +47,7 @@ function log(msg: string): void {
   process.stdout.write(`${new Date().toISOString()} ${opt.name}: ${msg}\n`);
 }
 
-/** name (lower case, no trailing dot) -> IPv4 addresses */
+/** name (lower case, no trailing dot) -> its addresses (IPv4 and IPv6) */
 const records = new Map<string, string[]>();
 const byKey = new Map<string, string[]>();
 /** headless services' endpoints, by `<ns>/<name>` (a headless name answers with them) */
@@ -85,17 +91,19 @@ function recordsOf(key: string, value: string | undefined): [string, string[]][]
     const id = key.slice(SPECS_PREFIX.length);
     if (s.spec.clusterIP !== HEADLESS) {
       headless.delete(id);
-      return [[`${s.metadata.name}.${s.metadata.namespace}.svc.${domain}`, [s.spec.clusterIP]]];
+      return [
+        [`${s.metadata.name}.${s.metadata.namespace}.svc.${domain}`, s.spec.clusterIPs ?? [s.spec.clusterIP]],
+      ];
     }
     headless.set(id, s);
     return headlessRecords(id);
   }
-  const ip = obj?.status?.podIP as string | undefined;
+  const ips = obj?.status ? podIpsOf(obj) : [];
   const ns = obj?.metadata?.namespace as string;
-  if (!ip || obj?.metadata?.deletionTimestamp) return [];
+  if (ips.length === 0 || obj?.metadata?.deletionTimestamp) return [];
   return [
-    [`${ip.replaceAll('.', '-')}.${ns}.pod.${domain}`, [ip]],
-    [`${obj.metadata.name}.${ns}.pod.${domain}`, [ip]],
+    ...ips.map((ip): [string, string[]] => [`${ip.replaceAll(/[.:]/g, '-')}.${ns}.pod.${domain}`, [ip]]),
+    [`${obj.metadata.name}.${ns}.pod.${domain}`, ips],
   ];
 }
 
@@ -155,27 +163,43 @@ function answer(msg: Buffer, limit = 512): Buffer | undefined {
   const inDomain = q.name === domain || q.name.endsWith(`.${domain}`);
   const rcode = ips ? RCODE.NOERROR : inDomain ? RCODE.NXDOMAIN : RCODE.REFUSED;
   const aa = inDomain ? 0x0400 : 0;
-  const all = ips && (q.type === 1 || q.type === 255) ? ips : [];
-  // at most what fits the limit, 16 bytes per A record; fewer than all: truncated (TC)
-  const room = Math.floor((limit - 12 - qsection.length) / 16);
-  const tc = all.length > room ? 0x0200 : 0;
+  // A (1) takes the IPv4 addresses, AAAA (28) the IPv6 ones, ANY (255) both
+  const all = (ips ?? []).filter((ip) =>
+    q.type === 255 ? true : q.type === 1 ? familyOf(ip) === 4 : q.type === 28 && familyOf(ip) === 6,
+  );
+  // at most what fits the limit (16 bytes per A record, 28 per AAAA); fewer than all: truncated (TC)
+  const answers: Buffer[] = [];
+  let room = limit - 12 - qsection.length;
+  for (const ip of all) {
+    const rr = resourceRecord(ip);
+    if (rr.length > room) break;
+    room -= rr.length;
+    answers.push(rr);
+  }
+  const tc = answers.length < all.length ? 0x0200 : 0;
   head.writeUInt16BE(0x8000 | aa | tc | (rd << 8) | rcode, 2);
   head.writeUInt16BE(1, 4); // one question
-  const answers: Buffer[] = [];
-  for (const ip of all.slice(0, room)) {
-    const rr = Buffer.alloc(16);
-    rr.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question
-    rr.writeUInt16BE(1, 2); // A
-    rr.writeUInt16BE(1, 4); // IN
-    rr.writeUInt32BE(TTL, 6);
-    rr.writeUInt16BE(4, 10);
+  head.writeUInt16BE(answers.length, 6);
+  return Buffer.concat([head, qsection, ...answers]);
+}
+
+/** An A or AAAA record for the question's name (a pointer to it). */
+function resourceRecord(ip: string): Buffer {
+  const v6 = familyOf(ip) === 6;
+  const rr = Buffer.alloc(v6 ? 28 : 16);
+  rr.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question
+  rr.writeUInt16BE(v6 ? 28 : 1, 2); // AAAA or A
+  rr.writeUInt16BE(1, 4); // IN
+  rr.writeUInt32BE(TTL, 6);
+  rr.writeUInt16BE(v6 ? 16 : 4, 10);
+  if (v6) {
+    const n = parseIp6(ip) ?? 0n;
+    for (let k = 0; k < 16; k++) rr[12 + k] = Number((n >> BigInt(8 * (15 - k))) & 0xffn);
+  } else
     ip.split('.').forEach((o, k) => {
       rr[12 + k] = Number(o);
     });
-    answers.push(rr);
-  }
-  head.writeUInt16BE(answers.length, 6);
-  return Buffer.concat([head, qsection, ...answers]);
+  return rr;
 }
 
 async function main(): Promise<void> {

@@ -217,11 +217,18 @@ async function main(): Promise<void> {
     setNftScratchDir(dirname(subnetFile));
     const proxy = new KubeProxy(
       etcd,
-      { clusterCidr: { addr: formatIp(cfg.network.net), len: cfg.network.prefix }, node: opt.name },
+      {
+        clusterCidr: { addr: formatIp(cfg.network.net), len: cfg.network.prefix },
+        // dual stack: table ip6 kube-proxy too, masquerading from outside the IPv6 pod network
+        ...(cfg.ipv6
+          ? { clusterCidr6: { addr: formatIp6(cfg.ipv6.network.net), len: cfg.ipv6.network.prefix } }
+          : {}),
+        node: opt.name,
+      },
       log,
     );
     void retry('kube-proxy', () => proxy.start());
-    const policy = new PolicyAgent(etcd, opt.name!, log);
+    const policy = new PolicyAgent(etcd, opt.name!, log, cfg.ipv6 ? [4, 6] : [4]);
     void retry('network policy', () => policy.start());
     const speaker = new Speaker(etcd, opt.name!, iface!, log);
     void retry('LoadBalancer speaker', () => speaker.start());

@@ -4,12 +4,15 @@
 // and keeps table `ip netsim-policy`: in the forward hook, replies of allowed flows pass;
 // a pod selected by an Ingress policy only takes new flows its rules allow, a pod selected by
 // an Egress policy only opens those its rules allow; pods no policy selects are not touched.
-// Policies are few: every change rebuilds the table in one transaction.
+// On a dual-stack cluster table `ip6 netsim-policy` does the same for the pods' IPv6 addresses
+// (an ipBlock applies in the table of its CIDR's family, pod selectors in both).
+// Policies are few: every change rebuilds the tables in one transaction.
 
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { listPrefix, watchAfter } from '../etcd-list.js';
 import { NAMESPACES_PREFIX, type NamespaceObject, namespaceLabels } from '../namespaces.js';
 import type { PodObject } from '../registry.js';
+import { type Family, familyOf, podIpsOf } from '../services/objects.js';
 import { nftJson } from './kernel.js';
 import type { Command } from './proxy-rules.js';
 
@@ -66,8 +69,9 @@ export function policyTypes(p: NetworkPolicyObject): ('Ingress' | 'Egress')[] {
 }
 
 type Expr = Record<string, unknown>;
-const tbl = { family: 'ip', table: TABLE };
-const addr = (field: 'saddr' | 'daddr') => ({ payload: { protocol: 'ip', field } });
+const nftFamily = (family: Family) => (family === 6 ? 'ip6' : 'ip');
+/** a pod's address of one family, if it has one */
+const podIpOf = (p: PodObject, family: Family) => podIpsOf(p).find((ip) => familyOf(ip) === family);
 const prefixOf = (cidr: string) => {
   const [a, l] = cidr.split('/');
   return l ? { prefix: { addr: a, len: Number(l) } } : a;
@@ -80,8 +84,12 @@ function peerMatches(
   pods: PodObject[],
   field: 'saddr' | 'daddr',
   namespaces: NamespaceLabels,
+  family: Family,
 ): Expr[][] {
+  const addr = (f: 'saddr' | 'daddr') => ({ payload: { protocol: nftFamily(family), field: f } });
   if (peer.ipBlock) {
+    // a CIDR of the other family matches nothing in this table
+    if (familyOf(peer.ipBlock.cidr) !== family) return [];
     const m: Expr[] = [{ match: { op: '==', left: addr(field), right: prefixOf(peer.ipBlock.cidr) } }];
     for (const e of peer.ipBlock.except ?? [])
       m.push({ match: { op: '!=', left: addr(field), right: prefixOf(e) } });
@@ -94,9 +102,10 @@ function peerMatches(
         ? matches(peer.namespaceSelector, nsLabels(namespaces, ns))
         : ns === policyNs;
       const podOk = peer.podSelector ? matches(peer.podSelector, p.metadata.labels) : true;
-      return nsOk && podOk && p.status.podIP;
+      return nsOk && podOk;
     })
-    .map((p) => p.status.podIP);
+    .map((p) => podIpOf(p, family))
+    .filter((ip) => ip !== undefined);
   if (ips.length === 0) return []; // selects nobody: allows nothing
   return [[{ match: { op: '==', left: addr(field), right: { set: ips } } }]];
 }
@@ -112,17 +121,24 @@ function portMatches(ports: PolicyPort[] | undefined): Expr[][] {
   });
 }
 
-/** The whole table for the pods of `node`, given every pod, policy and namespace of the cluster. */
+/**
+ * The whole table of `family` (ip or ip6 netsim-policy) for the pods of `node`, given every
+ * pod, policy and namespace of the cluster.
+ */
 export function renderPolicies(
   node: string,
   pods: PodObject[],
   policies: NetworkPolicyObject[],
   namespaces: NamespaceLabels = new Map(),
+  family: Family = 4,
 ): Command[] {
+  const tbl = { family: nftFamily(family), table: TABLE };
+  const table = { family: nftFamily(family), name: TABLE };
+  const addr = (field: 'saddr' | 'daddr') => ({ payload: { protocol: nftFamily(family), field } });
   const cmds: Command[] = [
-    { add: { table: { family: 'ip', name: TABLE } } },
-    { delete: { table: { family: 'ip', name: TABLE } } },
-    { add: { table: { family: 'ip', name: TABLE } } },
+    { add: { table } },
+    { delete: { table } },
+    { add: { table } },
     {
       add: { chain: { ...tbl, name: 'forward', type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } },
     },
@@ -138,6 +154,8 @@ export function renderPolicies(
   const local = live.filter((p) => p.spec.nodeName === node && p.status.phase === 'Running');
   const dispatch: Expr[][] = [];
   for (const pod of local) {
+    const podIp = podIpOf(pod, family);
+    if (!podIp) continue; // no address of this family: nothing to guard in this table
     for (const dir of ['Egress', 'Ingress'] as const) {
       const selecting = policies.filter(
         (pol) =>
@@ -155,7 +173,9 @@ export function renderPolicies(
           const peers =
             (dir === 'Ingress' ? (r as { from?: PolicyPeer[] }).from : (r as { to?: PolicyPeer[] }).to) ?? [];
           const peerSets = peers.length
-            ? peers.flatMap((p) => peerMatches(p, pol.metadata.namespace, live, peerField, namespaces))
+            ? peers.flatMap((p) =>
+                peerMatches(p, pol.metadata.namespace, live, peerField, namespaces, family),
+              )
             : [[]];
           for (const pm of peerSets)
             for (const portm of portMatches(r.ports)) rule(chain, [...pm, ...portm, { return: null }]);
@@ -163,10 +183,7 @@ export function renderPolicies(
       }
       rule(chain, [{ counter: { packets: 0, bytes: 0 } }, { drop: null }]);
       const own = dir === 'Ingress' ? 'daddr' : 'saddr';
-      dispatch.push([
-        { match: { op: '==', left: addr(own), right: pod.status.podIP } },
-        { jump: { target: chain } },
-      ]);
+      dispatch.push([{ match: { op: '==', left: addr(own), right: podIp } }, { jump: { target: chain } }]);
     }
   }
   // egress checks first (they come before the traffic reaches its destination's rules)
@@ -185,6 +202,8 @@ export class PolicyAgent {
     private readonly etcd: Etcd3,
     private readonly node: string,
     private readonly log: (m: string) => void,
+    /** the tables kept: ip, and ip6 on a dual-stack cluster */
+    private readonly families: Family[] = [4],
   ) {}
 
   private take(into: Map<string, unknown>, kv: IKeyValue): void {
@@ -224,18 +243,23 @@ export class PolicyAgent {
 
   private async apply(): Promise<void> {
     this.pending = undefined;
-    const cmds = renderPolicies(
-      this.node,
-      [...this.pods.values()],
-      [...this.policies.values()],
-      labelsByNamespace(this.namespaces.values()),
+    const cmds = this.families.flatMap((family) =>
+      renderPolicies(
+        this.node,
+        [...this.pods.values()],
+        [...this.policies.values()],
+        labelsByNamespace(this.namespaces.values()),
+        family,
+      ),
     );
     const text = JSON.stringify(cmds);
     if (text === this.last) return;
     try {
       await nftJson(cmds);
       this.last = text;
-      this.log(`network policy: ${this.policies.size} policies, table ${TABLE} rebuilt`);
+      this.log(
+        `network policy: ${this.policies.size} policies, table${this.families.length > 1 ? 's ip and ip6' : ''} ${TABLE} rebuilt`,
+      );
     } catch (err) {
       this.log(`network policy: ${(err as Error).message}`);
     }

@@ -18,6 +18,11 @@ export interface PortChains {
   nodePort?: number;
   /** the service chain (every endpoint) */
   service: string;
+  /** the ClusterIP and LoadBalancer addresses of the table's family */
+  vip: string;
+  lbIps: string[];
+  /** the payload protocol of addresses: ip or ip6 */
+  ip: 'ip' | 'ip6';
   /** endpoint chains by endpoint IP, and the affinity rule of each (ClientIP) */
   endpoints: Map<string, { chain: string; affinity?: Rule }>;
   /** endpoint IPs on this worker */
@@ -54,20 +59,15 @@ export function renderExternal(
   const externalLocal = svc.spec.type !== 'ClusterIP' && svc.spec.externalTrafficPolicy === 'Local';
   const lc = localChain(pc.spn);
   if (internalLocal || externalLocal) chains.set(lc, localRules(pc));
-  element(
-    'service-ips',
-    { concat: [svc.spec.clusterIP, pc.proto, pc.port] },
-    goto(internalLocal ? lc : pc.service),
-  );
-  const lbIps =
-    svc.spec.type === 'LoadBalancer' ? (svc.status?.loadBalancer.ingress ?? []).map((i) => i.ip) : [];
+  element('service-ips', { concat: [pc.vip, pc.proto, pc.port] }, goto(internalLocal ? lc : pc.service));
+  const lbIps = pc.lbIps;
   if (!pc.nodePort && lbIps.length === 0) return;
   const ext = externalChain(pc.spn);
   chains.set(
     ext,
     externalLocal
       ? [
-          [match(payload('ip', 'saddr'), { prefix: clusterCidr }), goto(pc.service)],
+          [match(payload(pc.ip, 'saddr'), { prefix: clusterCidr }), goto(pc.service)],
           [fibLocal('saddr'), jump('mark-for-masquerade')],
           [fibLocal('saddr'), goto(pc.service)],
           [goto(lc)],
@@ -80,14 +80,11 @@ export function renderExternal(
 
 /** A service port without endpoints: its ClusterIP, node port and LoadBalancer addresses refuse. */
 export function renderNoEndpoints(
-  svc: ServiceObject,
-  pc: Pick<PortChains, 'proto' | 'port' | 'nodePort'>,
+  pc: Pick<PortChains, 'proto' | 'port' | 'nodePort' | 'vip' | 'lbIps'>,
   element: Element,
 ): void {
   const reject = goto('reject-chain');
-  element('no-endpoint-services', { concat: [svc.spec.clusterIP, pc.proto, pc.port] }, reject);
+  element('no-endpoint-services', { concat: [pc.vip, pc.proto, pc.port] }, reject);
   if (pc.nodePort) element('no-endpoint-nodeports', { concat: [pc.proto, pc.nodePort] }, reject);
-  if (svc.spec.type === 'LoadBalancer')
-    for (const i of svc.status?.loadBalancer.ingress ?? [])
-      element('no-endpoint-services', { concat: [i.ip, pc.proto, pc.port] }, reject);
+  for (const ip of pc.lbIps) element('no-endpoint-services', { concat: [ip, pc.proto, pc.port] }, reject);
 }

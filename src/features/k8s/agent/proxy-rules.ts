@@ -1,10 +1,18 @@
 // kube-proxy's nftables mode as libnftables JSON: the fixed skeleton of table `ip kube-proxy`
 // and, per Service, a fragment (its chains, sets and map elements). Updates are the
 // difference between a service's old and new fragment, so one change touches one service.
+// A dual-stack cluster has a second table, `ip6 kube-proxy`, of the same structure: every
+// function takes the family (default 4) and renders the service's ClusterIP and endpoints of it.
 // Pure functions: the unit tests check the shapes without a kernel.
-import type { EndpointsObject, ServiceObject, ServicePort } from '../services/objects.js';
-import { ANNOTATION_PING, servicePortName } from '../services/objects.js';
-import { affinitySet, endpointChain, serviceChain } from './chain-names.js';
+import type { EndpointsObject, Family, ServiceObject, ServicePort } from '../services/objects.js';
+import {
+  ANNOTATION_PING,
+  clusterIpOf,
+  familyOf,
+  loadBalancerIps,
+  servicePortName,
+} from '../services/objects.js';
+import { affinitySet, endpointChain, endpointName, serviceChain } from './chain-names.js';
 import {
   counter,
   fibLocal as fibLocalOf,
@@ -22,8 +30,34 @@ export { endpointChain, externalChain, hashName, serviceChain } from './chain-na
 export type { Rule } from './nft-expr.js';
 
 export const TABLE = 'kube-proxy';
-const FAMILY = 'ip';
 export const MASQ_MARK = 0x4000;
+
+/** What differs between the two tables: nft's family, the address type and the payload protocol. */
+export interface FamilyShape {
+  family: Family;
+  /** the table's family and the payload protocol of addresses: ip or ip6 */
+  nft: 'ip' | 'ip6';
+  addrType: 'ipv4_addr' | 'ipv6_addr';
+  /** the ICMP type of a reject */
+  icmp: 'icmp' | 'icmpv6';
+  loopback: { prefix: { addr: string; len: number } };
+}
+export const SHAPES: Record<Family, FamilyShape> = {
+  4: {
+    family: 4,
+    nft: 'ip',
+    addrType: 'ipv4_addr',
+    icmp: 'icmp',
+    loopback: { prefix: { addr: '127.0.0.0', len: 8 } },
+  },
+  6: {
+    family: 6,
+    nft: 'ip6',
+    addrType: 'ipv6_addr',
+    icmp: 'icmpv6',
+    loopback: { prefix: { addr: '::1', len: 128 } },
+  },
+};
 
 export type Command = Record<string, Record<string, unknown>>;
 
@@ -44,35 +78,43 @@ export interface Fragment {
 export interface ProxyContext {
   /** the pod network: traffic from elsewhere to a ClusterIP is masqueraded */
   clusterCidr: { addr: string; len: number };
+  /** the IPv6 pod network of a dual-stack cluster (then table `ip6 kube-proxy` is kept too) */
+  clusterCidr6?: { addr: string; len: number };
   /** this worker's name (endpoints' nodeName): traffic policy Local picks its endpoints */
   node?: string;
 }
 
-const tbl = { family: FAMILY, table: TABLE };
-const serviceKey = [payload('ip', 'daddr'), meta('l4proto'), payload('th', 'dport')];
+const tableOf = (family: Family) => ({ family: SHAPES[family].nft, table: TABLE });
 const fibLocal = fibLocalOf('daddr');
-const notLoopback = match(payload('ip', 'daddr'), { prefix: { addr: '127.0.0.0', len: 8 } }, '!=');
 const newConn = match({ ct: { key: 'state' } }, 'new', 'in');
+/** ping to a ClusterIP: `ip protocol icmp` / `meta l4proto ipv6-icmp` */
+const isPing = (s: FamilyShape) =>
+  s.family === 4 ? match(payload('ip', 'protocol'), 'icmp') : match(meta('l4proto'), 'ipv6-icmp');
 
 /** The table's fixed part: base chains hooked into netfilter, the dispatch maps, masquerading. */
-export function skeleton(): Command[] {
+export function skeleton(family: Family = 4): Command[] {
+  const s = SHAPES[family];
+  const tbl = tableOf(family);
+  const serviceKey = [payload(s.nft, 'daddr'), meta('l4proto'), payload('th', 'dport')];
+  const notLoopback = match(payload(s.nft, 'daddr'), s.loopback, '!=');
+  const reject = { reject: { type: s.icmp, expr: 'port-unreachable' } };
   const cmds: Command[] = [];
   const add = (kind: string, obj: Record<string, unknown>) =>
     cmds.push({ add: { [kind]: { ...tbl, ...obj } } });
-  const vmap3 = { type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'verdict' };
+  const vmap3 = { type: [s.addrType, 'inet_proto', 'inet_service'], map: 'verdict' };
   const vmap2 = { type: ['inet_proto', 'inet_service'], map: 'verdict' };
-  add('set', { name: 'cluster-ips', type: 'ipv4_addr' });
+  add('set', { name: 'cluster-ips', type: s.addrType });
   add('map', { name: 'service-ips', ...vmap3 });
   add('map', { name: 'service-nodeports', ...vmap2 });
   add('map', { name: 'no-endpoint-services', ...vmap3 });
   add('map', { name: 'no-endpoint-nodeports', ...vmap2 });
   // netsim's own: ping to a ClusterIP answered by an endpoint (an option per service)
-  add('map', { name: 'service-icmp-ips', type: 'ipv4_addr', map: 'verdict' });
+  add('map', { name: 'service-icmp-ips', type: s.addrType, map: 'verdict' });
   const chain = (name: string, rules: Rule[], hook?: { type: string; hook: string; prio: number }) => {
     add('chain', hook ? { name, ...hook, policy: 'accept' } : { name });
     for (const expr of rules) add('rule', { chain: name, expr });
   };
-  chain('reject-chain', [[{ reject: { type: 'icmp', expr: 'port-unreachable' } }]]);
+  chain('reject-chain', [[reject]]);
   chain('mark-for-masquerade', [
     [{ mangle: { key: meta('mark'), value: { '|': [meta('mark'), MASQ_MARK] } } }],
   ]);
@@ -83,10 +125,7 @@ export function skeleton(): Command[] {
   ]);
   chain('services', [
     [{ vmap: { key: { concat: serviceKey }, data: '@service-ips' } }],
-    [
-      match(payload('ip', 'protocol'), 'icmp'),
-      { vmap: { key: payload('ip', 'daddr'), data: '@service-icmp-ips' } },
-    ],
+    [isPing(s), { vmap: { key: payload(s.nft, 'daddr'), data: '@service-icmp-ips' } }],
     [
       fibLocal,
       notLoopback,
@@ -104,9 +143,7 @@ export function skeleton(): Command[] {
     ],
   ]);
   // a ClusterIP only answers on its ports: anything else to it is refused
-  chain('cluster-ips-check', [
-    [match(payload('ip', 'daddr'), '@cluster-ips'), { reject: { type: 'icmp', expr: 'port-unreachable' } }],
-  ]);
+  chain('cluster-ips-check', [[match(payload(s.nft, 'daddr'), '@cluster-ips'), reject]]);
   const filter = (hook: string) => ({ type: 'filter', hook, prio: -110 });
   chain('filter-input', [[newConn, jump('service-endpoints-check')]], filter('input'));
   chain(
@@ -131,22 +168,36 @@ export function skeleton(): Command[] {
   return cmds;
 }
 
-/** The endpoint IPs of a service (every subset's addresses). */
-export function endpointIps(eps: EndpointsObject | undefined): string[] {
+/** The endpoint IPs of a service (every subset's addresses), of one family when given. */
+export function endpointIps(eps: EndpointsObject | undefined, family?: Family): string[] {
   const ips = new Set<string>();
-  for (const s of eps?.subsets ?? []) for (const a of s.addresses) ips.add(a.ip);
+  for (const s of eps?.subsets ?? [])
+    for (const a of s.addresses) if (!family || familyOf(a.ip) === family) ips.add(a.ip);
   return [...ips].sort();
 }
 
-/** Everything one Service adds to the table, given its current endpoints. */
+const emptyFragment = (): Fragment => ({ chains: new Map(), sets: new Map(), elements: new Map() });
+
+/** The pod network of a family (none: the cluster does not have that family). */
+export const clusterCidrOf = (ctx: ProxyContext, family: Family) =>
+  family === 4 ? ctx.clusterCidr : ctx.clusterCidr6;
+
+/**
+ * Everything one Service adds to the table of `family`, given its current endpoints: nothing
+ * when the service has no ClusterIP of that family.
+ */
 export function renderService(
   svc: ServiceObject,
   eps: EndpointsObject | undefined,
   ctx: ProxyContext,
+  family: Family = 4,
 ): Fragment {
-  const f: Fragment = { chains: new Map(), sets: new Map(), elements: new Map() };
-  const vip = svc.spec.clusterIP;
-  const ips = endpointIps(eps);
+  const f = emptyFragment();
+  const vip = clusterIpOf(svc, family);
+  const clusterCidr = clusterCidrOf(ctx, family);
+  if (!vip || !clusterCidr) return f;
+  const s = SHAPES[family];
+  const ips = endpointIps(eps, family);
   const affinity =
     svc.spec.sessionAffinity === 'ClientIP'
       ? (svc.spec.sessionAffinityConfig?.clientIP.timeoutSeconds ?? 10800)
@@ -154,12 +205,13 @@ export function renderService(
   const element = (map: string, key: unknown, value?: unknown) =>
     f.elements.set(`${map} ${JSON.stringify(key)}`, { map, key, value });
   element('cluster-ips', vip);
-  for (const p of svc.spec.ports) renderPort(f, svc, p, eps, affinity, ctx, element);
+  const at: PortContext = { s, vip, ips, clusterCidr, affinity, node: ctx.node };
+  for (const p of svc.spec.ports) renderPort(f, svc, p, eps, at, element);
   if (svc.metadata.annotations?.[ANNOTATION_PING] === 'true' && ips.length) {
     const spn = `${svc.metadata.namespace}/${svc.metadata.name}/icmp`;
     const epChains = ips.map((ip) => {
-      const c = endpointChain(spn, ip);
-      f.chains.set(c, [[counter, match(payload('ip', 'protocol'), 'icmp'), { dnat: { addr: ip } }]]);
+      const c = endpointChain(spn, endpointName(ip));
+      f.chains.set(c, [[counter, isPing(s), { dnat: { addr: ip } }]]);
       return c;
     });
     f.chains.set(serviceChain(spn), spread(epChains));
@@ -168,44 +220,55 @@ export function renderService(
   return f;
 }
 
+/** A service's addresses and settings in one family's table. */
+interface PortContext {
+  s: FamilyShape;
+  vip: string;
+  /** endpoint IPs of the family */
+  ips: string[];
+  clusterCidr: { addr: string; len: number };
+  affinity: number;
+  node?: string;
+}
+
 function renderPort(
   f: Fragment,
   svc: ServiceObject,
   p: ServicePort,
   eps: EndpointsObject | undefined,
-  affinity: number,
-  ctx: ProxyContext,
+  at: PortContext,
   element: (map: string, key: unknown, value?: unknown) => void,
 ): void {
   const spn = servicePortName(svc, p);
   const proto = p.protocol.toLowerCase();
-  const vip = svc.spec.clusterIP;
-  const ips = endpointIps(eps);
-  const base = { spn, proto, port: p.port, nodePort: p.nodePort, service: serviceChain(spn) };
+  const { vip, ips, affinity } = at;
+  const ip = at.s.nft;
+  const lbIps = loadBalancerIps(svc).filter((a) => familyOf(a) === at.s.family);
+  const base = { spn, proto, port: p.port, nodePort: p.nodePort, service: serviceChain(spn), vip, lbIps };
   if (ips.length === 0) {
-    renderNoEndpoints(svc, base, element);
+    renderNoEndpoints(base, element);
     return;
   }
   const endpoints = new Map<string, { chain: string; affinity?: Rule }>();
-  for (const ip of ips) {
-    const ep = `${ip}/${p.targetPort}`;
+  for (const epIp of ips) {
+    const ep = `${endpointName(epIp)}/${p.targetPort}`;
     const chain = endpointChain(spn, ep);
-    const rules: Rule[] = [[match(payload('ip', 'saddr'), ip), jump('mark-for-masquerade')]];
+    const rules: Rule[] = [[match(payload(ip, 'saddr'), epIp), jump('mark-for-masquerade')]];
     let affinityRule: Rule | undefined;
     if (affinity) {
       const set = affinitySet(spn, ep);
       f.sets.set(set, affinity);
-      rules.push([{ set: { op: 'update', elem: payload('ip', 'saddr'), set: `@${set}` } }]);
-      affinityRule = [match(payload('ip', 'saddr'), `@${set}`), goto(chain)];
+      rules.push([{ set: { op: 'update', elem: payload(ip, 'saddr'), set: `@${set}` } }]);
+      affinityRule = [match(payload(ip, 'saddr'), `@${set}`), goto(chain)];
     }
-    rules.push([counter, match(meta('l4proto'), proto), { dnat: { addr: ip, port: p.targetPort } }]);
+    rules.push([counter, match(meta('l4proto'), proto), { dnat: { addr: epIp, port: p.targetPort } }]);
     f.chains.set(chain, rules);
-    endpoints.set(ip, { chain, affinity: affinityRule });
+    endpoints.set(epIp, { chain, affinity: affinityRule });
   }
   const masqueradeRule: Rule = [
-    match(payload('ip', 'daddr'), vip),
+    match(payload(ip, 'daddr'), vip),
     match(payload(proto, 'dport'), p.port),
-    match(payload('ip', 'saddr'), { prefix: ctx.clusterCidr }, '!='),
+    match(payload(ip, 'saddr'), { prefix: at.clusterCidr }, '!='),
     jump('mark-for-masquerade'),
   ];
   const all = [...endpoints.values()];
@@ -214,8 +277,8 @@ function renderPort(
     ...all.flatMap((e) => (e.affinity ? [e.affinity] : [])),
     ...spread(all.map((e) => e.chain)),
   ]);
-  const local = ctx.node ? localIps(eps, ctx.node) : [];
-  renderExternal(f.chains, svc, { ...base, endpoints, local, masqueradeRule }, ctx.clusterCidr, element);
+  const local = at.node ? localIps(eps, at.node).filter((a) => familyOf(a) === at.s.family) : [];
+  renderExternal(f.chains, svc, { ...base, ip, endpoints, local, masqueradeRule }, at.clusterCidr, element);
 }
 
 /** The endpoint IPs on one node. */
@@ -231,7 +294,12 @@ const EMPTY: Fragment = { chains: new Map(), sets: new Map(), elements: new Map(
  * The commands that turn `before` into `after` (either may be missing): chains whose rules
  * are unchanged are left alone, so their counters keep counting.
  */
-export function diffFragments(before: Fragment | undefined, after: Fragment | undefined): Command[] {
+export function diffFragments(
+  before: Fragment | undefined,
+  after: Fragment | undefined,
+  family: Family = 4,
+): Command[] {
+  const tbl = tableOf(family);
   const a = before ?? EMPTY;
   const b = after ?? EMPTY;
   const out: Command[] = [];
@@ -260,7 +328,9 @@ export function diffFragments(before: Fragment | undefined, after: Fragment | un
   // makes the set dynamic itself because a rule updates it from the packet path
   for (const [s, timeout] of b.sets)
     if (!a.sets.has(s))
-      out.push({ add: { set: { ...tbl, name: s, type: 'ipv4_addr', flags: ['timeout'], timeout } } });
+      out.push({
+        add: { set: { ...tbl, name: s, type: SHAPES[family].addrType, flags: ['timeout'], timeout } },
+      });
   for (const c of b.chains.keys()) if (!a.chains.has(c)) out.push({ add: { chain: { ...tbl, name: c } } });
   for (const [c, rules] of b.chains)
     if (!a.chains.has(c) || rulesOf(a.chains, c) !== rulesOf(b.chains, c))
@@ -277,13 +347,14 @@ export function diffFragments(before: Fragment | undefined, after: Fragment | un
 }
 
 /** Replaces whatever table is there by the skeleton plus every fragment, in one transaction. */
-export function fullSync(fragments: Iterable<Fragment>): Command[] {
+export function fullSync(fragments: Iterable<Fragment>, family: Family = 4): Command[] {
+  const table = { family: SHAPES[family].nft, name: TABLE };
   const cmds: Command[] = [
-    { add: { table: { family: FAMILY, name: TABLE } } },
-    { delete: { table: { family: FAMILY, name: TABLE } } },
-    { add: { table: { family: FAMILY, name: TABLE } } },
-    ...skeleton(),
+    { add: { table } },
+    { delete: { table } },
+    { add: { table } },
+    ...skeleton(family),
   ];
-  for (const f of fragments) cmds.push(...diffFragments(undefined, f));
+  for (const f of fragments) cmds.push(...diffFragments(undefined, f, family));
   return cmds;
 }

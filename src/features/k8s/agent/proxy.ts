@@ -1,12 +1,13 @@
 // kube-proxy (nftables mode) for one worker, inside the pod network agent's process: it lists
-// and then watches Services and Endpoints in etcd, loads table `ip kube-proxy` once in full and
-// afterwards sends one small `nft -j` transaction per burst of changes, with only the changed
-// services' chains and elements.
+// and then watches Services and Endpoints in etcd, loads table `ip kube-proxy` (and, on a
+// dual-stack cluster, `ip6 kube-proxy`) once in full and afterwards sends one small `nft -j`
+// transaction per burst of changes, with only the changed services' chains and elements.
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
+  type Family,
   HEADLESS,
   SERVICES_PREFIX,
   type ServiceObject,
@@ -25,15 +26,21 @@ import {
 export class KubeProxy {
   private readonly services = new Map<string, ServiceObject>();
   private readonly endpoints = new Map<string, EndpointsObject>();
-  private readonly fragments = new Map<string, Fragment>();
+  /** the fragments of each family's table, by service */
+  private readonly fragments = new Map<Family, Map<string, Fragment>>();
   private readonly dirty = new Set<string>();
   private flushing?: Promise<void>;
+  /** the tables this worker keeps: ip, and ip6 on a dual-stack cluster */
+  private readonly families: Family[];
 
   constructor(
     private readonly etcd: Etcd3,
     private readonly ctx: ProxyContext,
     private readonly log: (m: string) => void,
-  ) {}
+  ) {
+    this.families = ctx.clusterCidr6 ? [4, 6] : [4];
+    for (const f of this.families) this.fragments.set(f, new Map());
+  }
 
   /** `<ns>/<name>` of a Service or Endpoints key. */
   private static idOf(key: string): { kind: 'spec' | 'endpoints'; id: string } | undefined {
@@ -57,11 +64,18 @@ export class KubeProxy {
     return k.id;
   }
 
-  private render(id: string): Fragment | undefined {
+  private render(id: string, family: Family): Fragment | undefined {
     const svc = this.services.get(id);
     // a headless service has no ClusterIP: nothing for kube-proxy (cluster DNS answers its endpoints)
     if (!svc || svc.spec.clusterIP === HEADLESS) return undefined;
-    return renderService(svc, this.endpoints.get(id), this.ctx);
+    const f = renderService(svc, this.endpoints.get(id), this.ctx, family);
+    // a service without an address of this family has nothing in its table
+    return f.elements.size ? f : undefined;
+  }
+
+  /** Every table in full, from the fragments held. */
+  private fullSync(): Command[] {
+    return this.families.flatMap((fam) => fullSync(this.fragments.get(fam)!.values(), fam));
   }
 
   /** Full sync, then follow changes from the revision that sync saw. */
@@ -69,11 +83,12 @@ export class KubeProxy {
     const res = await listPrefix(this.etcd, SERVICES_PREFIX);
     for (const kv of res.kvs) this.take(kv);
     const t0 = performance.now();
-    for (const id of this.services.keys()) {
-      const f = this.render(id);
-      if (f) this.fragments.set(id, f);
-    }
-    const cmds = fullSync(this.fragments.values());
+    for (const fam of this.families)
+      for (const id of this.services.keys()) {
+        const f = this.render(id, fam);
+        if (f) this.fragments.get(fam)!.set(id, f);
+      }
+    const cmds = this.fullSync();
     const t1 = performance.now();
     await nftJson(cmds);
     const t2 = performance.now();
@@ -108,30 +123,30 @@ export class KubeProxy {
       this.dirty.clear();
       const t0 = performance.now();
       const cmds: Command[] = [];
-      const next = new Map<string, Fragment | undefined>();
-      for (const id of ids) {
-        const after = this.render(id);
-        next.set(id, after);
-        cmds.push(...diffFragments(this.fragments.get(id), after));
-      }
+      const next: [Family, string, Fragment | undefined][] = [];
+      for (const fam of this.families)
+        for (const id of ids) {
+          const after = this.render(id, fam);
+          next.push([fam, id, after]);
+          cmds.push(...diffFragments(this.fragments.get(fam)!.get(id), after, fam));
+        }
+      const keep = () => {
+        for (const [fam, id, f] of next) {
+          if (f) this.fragments.get(fam)!.set(id, f);
+          else this.fragments.get(fam)!.delete(id);
+        }
+      };
       try {
         if (cmds.length) await nftJson(cmds);
-        for (const [id, f] of next) {
-          if (f) this.fragments.set(id, f);
-          else this.fragments.delete(id);
-        }
+        keep();
         this.log(
           `kube-proxy: updated ${ids.length} service${ids.length === 1 ? '' : 's'} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}): ${cmds.length} commands in ${(performance.now() - t0).toFixed(1)} ms`,
         );
       } catch (err) {
         // the table may differ from what we think: start again from a full sync
         this.log(`kube-proxy: update failed (${(err as Error).message}): full resync`);
-        for (const id of ids) {
-          const f = this.render(id);
-          if (f) this.fragments.set(id, f);
-          else this.fragments.delete(id);
-        }
-        await nftJson(fullSync(this.fragments.values())).catch((e: Error) =>
+        keep();
+        await nftJson(this.fullSync()).catch((e: Error) =>
           this.log(`kube-proxy: full resync failed: ${e.message}`),
         );
       }

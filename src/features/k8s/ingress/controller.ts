@@ -18,6 +18,7 @@ import { ensureNamespace } from '../namespaces.js';
 import type { PodNode } from '../pod.js';
 import { createService } from '../services/api.js';
 import { ENDPOINTS_PREFIX, SPECS_PREFIX, specKey } from '../services/objects.js';
+import { serviceRangesOf } from '../services/schema.js';
 import { readCluster } from './admit.js';
 import { selfSigned } from './cert.js';
 import { confPath, errorLogPath, pidPath, renderIngressConf } from './render.js';
@@ -123,7 +124,7 @@ export class IngressController {
             { name: 'https', port: 443, targetPort: 443, nodePort: 443 },
           ],
         },
-        c.serviceCidr,
+        serviceRangesOf(c.config),
       );
       c.endpointsController?.observe(key, svc);
       await c.endpointsController?.settled();

@@ -65,10 +65,10 @@ export function describeService(s: ServiceObject, ep: EndpointsObject | undefine
     ...labelLines('Annotations:', s.metadata.annotations),
     ['Selector:', formatLabels(s.spec.selector)],
     ['Type:', s.spec.type],
-    ['IP Family Policy:', 'SingleStack'],
-    ['IP Families:', 'IPv4'],
+    ['IP Family Policy:', s.spec.ipFamilyPolicy ?? 'SingleStack'],
+    ['IP Families:', (s.spec.ipFamilies ?? ['IPv4']).join(',')],
     ['IP:', s.spec.clusterIP],
-    ['IPs:', s.spec.clusterIP],
+    ['IPs:', (s.spec.clusterIPs ?? [s.spec.clusterIP]).join(',')],
     ...(s.spec.type === 'LoadBalancer'
       ? [['LoadBalancer Ingress:', loadBalancerIps(s).join(', ') || '<pending>'] as Line]
       : []),

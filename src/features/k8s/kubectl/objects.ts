@@ -21,7 +21,7 @@ import {
 } from '../services/objects.js';
 import { workerNodeLabels } from '../spec.js';
 import type { Resource } from './args.js';
-import { type EndpointSliceObject, endpointSliceOf } from './slices.js';
+import { type EndpointSliceObject, endpointSlicesOf } from './slices.js';
 
 export interface NodeObject {
   apiVersion: 'v1';
@@ -159,7 +159,7 @@ export async function listObjects(c: Cluster, r: Resource): Promise<KubeObject[]
       ]);
       const epOf = (s: ServiceObject) =>
         eps.find((e) => e.metadata.name === s.metadata.name && e.metadata.namespace === s.metadata.namespace);
-      return svcs.map((s) => endpointSliceOf(s, epOf(s))).sort(byName);
+      return svcs.flatMap((s) => endpointSlicesOf(s, epOf(s))).sort(byName);
     }
     case 'networkpolicies':
       return (await stored<NetworkPolicyObject>(c, POLICY_PREFIX)).sort(byName);

@@ -48,7 +48,9 @@ export function formatEndpoints(e: EndpointsObject): string {
     const ports = ss.ports?.length ? ss.ports.map((p) => `:${p.port}`) : [''];
     for (const port of ports) {
       count += ss.addresses?.length ?? 0;
-      for (const a of ss.addresses ?? []) if (list.length < max) list.push(`${a.ip}${port}`);
+      // an IPv6 address in brackets before its port, as Go's JoinHostPort writes it
+      for (const a of ss.addresses ?? [])
+        if (list.length < max) list.push(`${port && a.ip.includes(':') ? `[${a.ip}]` : a.ip}${port}`);
     }
   }
   if (list.length === 0) return '<none>';

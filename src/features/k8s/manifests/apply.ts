@@ -9,7 +9,13 @@ import { admitIngresses } from '../ingress/admit.js';
 import { listNamespaces, putNamespace } from '../namespaces.js';
 import { PodNode } from '../pod.js';
 import { podNodeName } from '../registry.js';
-import { type ServiceObject, specKey } from '../services/objects.js';
+import { HEADLESS, type ServiceObject, serviceFamilies, specKey } from '../services/objects.js';
+import {
+  resolveFamilies,
+  type ServiceRanges,
+  type ServiceSpec,
+  serviceRangesOf,
+} from '../services/schema.js';
 import { resolveWorker, workerNodeLabels } from '../spec.js';
 import { deleteDeployment, ownedPods, reconcileDeployment, schedule } from './deployment.js';
 import { ingressKey, storeIngress } from './ingress.js';
@@ -57,6 +63,19 @@ function applied(c: ManifestCluster): Map<string, Desired> {
   return mine;
 }
 
+/**
+ * A changed Service keeps its ClusterIPs unless the manifest gives some: all of them while its
+ * families stay the same, else the primary one while the primary family does.
+ */
+function keepClusterIps(spec: ServiceSpec, old: ServiceObject, ranges: ServiceRanges): void {
+  if (spec.clusterIP !== undefined || spec.clusterIPs !== undefined) return;
+  const before = serviceFamilies(old);
+  const after = resolveFamilies(spec, ranges).families;
+  if (old.spec.clusterIP !== HEADLESS && before.join() === after.join())
+    spec.clusterIPs = old.spec.clusterIPs ?? [old.spec.clusterIP];
+  else if (old.spec.clusterIP === HEADLESS || before[0] === after[0]) spec.clusterIP = old.spec.clusterIP;
+}
+
 async function context(c: ManifestCluster, forDelete: boolean): Promise<ValidationContext> {
   await c.ensureNetworkConfig();
   const namespaces = new Set((await listNamespaces(c.etcd)).map((n) => n.metadata.name));
@@ -66,6 +85,7 @@ async function context(c: ManifestCluster, forDelete: boolean): Promise<Validati
     resolveWorker: (n) => resolveWorker(c.config, n),
     nodeLabels: (w) => workerNodeLabels(c.config, w),
     serviceCidr: c.serviceCidr,
+    serviceCidr6: serviceRangesOf(c.config).v6,
     cni: c.config.cni,
     namespaces,
     knownPods: podSources(
@@ -191,7 +211,7 @@ export async function applyManifests(
     if (raw !== null) {
       const old = JSON.parse(raw) as ServiceObject;
       await c.deleteService(o.name, o.namespace);
-      spec.clusterIP ??= old.spec.clusterIP;
+      keepClusterIps(spec, old, serviceRangesOf(c.config));
     }
     await c.addService(o.name, spec);
     memory.set(keyOf(o), o);

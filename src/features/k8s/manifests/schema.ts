@@ -87,9 +87,6 @@ export const IGNORED = {
   ],
   containerPort: ['hostPort', 'hostIP'],
   serviceSpec: [
-    'ipFamilies',
-    'ipFamilyPolicy',
-    'clusterIPs',
     'publishNotReadyAddresses',
     'allocateLoadBalancerNodePorts',
     'externalIPs',
@@ -164,7 +161,22 @@ const serviceSpec = z.strictObject({
       error: 'ClusterIP, NodePort or LoadBalancer (netsim has no ExternalName)',
     })
     .optional(),
-  clusterIP: z.string({ error: 'an IPv4 address or None' }).optional(),
+  clusterIP: z.string({ error: 'an IP address or None' }).optional(),
+  clusterIPs: z
+    .array(z.string({ error: 'an IP address or None' }))
+    .min(1)
+    .max(2, 'at most two ClusterIPs, one per family')
+    .optional(),
+  ipFamilies: z
+    .array(z.enum(['IPv4', 'IPv6'], { error: 'IPv4 or IPv6' }))
+    .min(1)
+    .max(2, 'at most two families, IPv4 and IPv6')
+    .optional(),
+  ipFamilyPolicy: z
+    .enum(['SingleStack', 'PreferDualStack', 'RequireDualStack'], {
+      error: 'SingleStack, PreferDualStack or RequireDualStack',
+    })
+    .optional(),
   selector: labels.optional(),
   ports: z
     .array(servicePort, { error: required('a list of ports') })

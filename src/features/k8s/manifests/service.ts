@@ -22,6 +22,9 @@ export function serviceSpec(m: ServiceManifest, note: Note): ServiceSpec {
   return {
     ...(s.type ? { type: s.type } : {}),
     ...(s.clusterIP ? { clusterIP: s.clusterIP } : {}),
+    ...(s.clusterIPs ? { clusterIPs: s.clusterIPs } : {}),
+    ...(s.ipFamilies ? { ipFamilies: s.ipFamilies } : {}),
+    ...(s.ipFamilyPolicy ? { ipFamilyPolicy: s.ipFamilyPolicy } : {}),
     ...(s.selector ? { selector: s.selector } : {}),
     ports: s.ports.map((p) => ({
       ...(p.name ? { name: p.name } : {}),
@@ -81,7 +84,7 @@ export function checkServiceObject(
       );
     else p.targetPort = [...numbers][0];
   });
-  checkService(o.name, spec, ctx.serviceCidr, (f, message) =>
+  checkService(o.name, spec, { v4: ctx.serviceCidr, v6: ctx.serviceCidr6 }, (f, message) =>
     add(f.length ? ['spec', ...f] : ['metadata', 'name'], message),
   );
 }

@@ -6,6 +6,7 @@ import { TopologyError } from '../../../model/errors.js';
 import type { Model, NodeModel } from '../../../model/model.js';
 import { topologyPath } from '../../frr/setup.js';
 import { parseServiceCidr } from '../services/objects.js';
+import { serviceRangesOf } from '../services/schema.js';
 import { type ClusterConfig, resolveWorker, workerNodeLabels } from '../spec.js';
 import { applyManifests } from './apply.js';
 import { parseManifestTexts, readManifestFiles } from './input.js';
@@ -25,6 +26,7 @@ export function checkTopologyManifests(node: NodeModel, model: Model, sink: Issu
     resolveWorker: (n) => resolveWorker(cfg, n),
     nodeLabels: (w) => workerNodeLabels(cfg, w),
     serviceCidr: parseServiceCidr(cfg.serviceCidr),
+    serviceCidr6: serviceRangesOf(cfg).v6,
     cni: cfg.cni,
     knownPods: [],
     podNameTaken(name) {

@@ -2,6 +2,7 @@
 // validation needs to know of the cluster.
 import type { Path, SourceLocator } from '../../../model/errors.js';
 import type { Cidr } from '../../../util/ipv4.js';
+import type { Cidr6 } from '../../../util/ipv6.js';
 import type { ClusterCore } from '../cluster-core.js';
 import type { PodRequest } from '../cluster-pods.js';
 import type { PodNode } from '../pod.js';
@@ -112,6 +113,8 @@ export interface ValidationContext {
   /** a worker's Node labels (default: kubernetes.io/hostname only) */
   nodeLabels?(worker: string): Record<string, string>;
   serviceCidr: Cidr;
+  /** the IPv6 service range of a dual-stack cluster */
+  serviceCidr6?: Cidr6;
   /** false: the cluster's pods take the direct path (no bandwidth annotations); default true */
   cni?: boolean;
   /** pods and deployments applied before (for named target ports) */

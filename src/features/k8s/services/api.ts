@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { formatPath } from '../../../model/errors.js';
-import { type Cidr, formatIp, hostRange, parseIp } from '../../../util/ipv4.js';
+import { type Cidr, formatIp, hostRange } from '../../../util/ipv4.js';
+import { type Cidr6, formatIp6, hostRange6 } from '../../../util/ipv6.js';
 import { listPrefix } from '../etcd-list.js';
 import { allocateLbIp } from './lb-ipam.js';
 import {
@@ -15,6 +16,8 @@ import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
   endpointsKey,
+  FAMILY_NAME,
+  type Family,
   HEADLESS,
   lbIpKey,
   loadBalancerIps,
@@ -26,10 +29,38 @@ import {
   serviceIpKey,
   specKey,
 } from './objects.js';
-import { checkService, type ServiceSpec, serviceSpecSchema } from './schema.js';
+import {
+  checkService,
+  resolveFamilies,
+  type ServiceRanges,
+  type ServiceSpec,
+  serviceSpecSchema,
+} from './schema.js';
 
 /** The ClusterIP of the cluster DNS service: the 10th address of the service CIDR (kubeadm's). */
 export const dnsServiceIp = (cidr: Cidr) => formatIp(cidr.net + 10);
+/** The same in the IPv6 service CIDR (kept free for a dual-stack kube-dns). */
+export const dnsServiceIp6 = (cidr: Cidr6) => formatIp6(cidr.net + 10n);
+
+/** The first addresses of a family's service range that no service holds, in order. */
+function* freeIps(ranges: ServiceRanges, family: Family, taken: Record<string, string>): Generator<string> {
+  if (family === 4) {
+    const { first, last } = hostRange(ranges.v4);
+    const dns = dnsServiceIp(ranges.v4);
+    for (let n = first; n <= last; n++) {
+      const ip = formatIp(n);
+      if (ip !== dns && !taken[serviceIpKey(ip)]) yield ip;
+    }
+    return;
+  }
+  if (!ranges.v6) return;
+  const { first, last } = hostRange6(ranges.v6);
+  const dns = dnsServiceIp6(ranges.v6);
+  for (let n = first; n <= last; n++) {
+    const ip = formatIp6(n);
+    if (ip !== dns && !taken[serviceIpKey(ip)]) yield ip;
+  }
+}
 
 export class ServiceError extends Error {}
 
@@ -40,13 +71,13 @@ async function strings(etcd: Etcd3, prefix: string): Promise<Record<string, stri
 }
 
 /** Parses and checks a service as given to the API; throws one message naming the fields. */
-export function parseServiceSpec(name: string, raw: unknown, serviceCidr: Cidr): ServiceSpec {
+export function parseServiceSpec(name: string, raw: unknown, ranges: ServiceRanges): ServiceSpec {
   const res = serviceSpecSchema.safeParse(raw);
   const problems: string[] = [];
   if (!res.success)
     for (const i of res.error.issues)
       problems.push(`${formatPath(i.path as (string | number)[]) || '(spec)'}: ${i.message}`);
-  else checkService(name, res.data, serviceCidr, (f, m) => problems.push(`${formatPath(f) || name}: ${m}`));
+  else checkService(name, res.data, ranges, (f, m) => problems.push(`${formatPath(f) || name}: ${m}`));
   if (problems.length) throw new ServiceError(`service "${name}": ${problems.join('; ')}`);
   return res.data!;
 }
@@ -56,6 +87,8 @@ export interface ServiceView {
   namespace: string;
   type: string;
   clusterIP: string;
+  /** one per family, primary first */
+  clusterIPs: string[];
   ports: string;
   endpoints: string[];
 }
@@ -64,10 +97,11 @@ export async function createService(
   etcd: Etcd3,
   name: string,
   spec: ServiceSpec,
-  serviceCidr: Cidr,
+  ranges: ServiceRanges,
   opts: { annotations?: Record<string, string> } = {},
 ): Promise<ServiceObject> {
   const ns = spec.namespace ?? 'default';
+  const { policy, families, ips: givenIps } = resolveFamilies(spec, ranges);
   const existing = await strings(etcd, SPECS_PREFIX);
   const services = Object.values(existing).map((v) => JSON.parse(v) as ServiceObject);
   if (existing[specKey(ns, name)]) throw new ServiceError(`service "${ns}/${name}" already exists`);
@@ -99,7 +133,7 @@ export async function createService(
   const annotations: Record<string, string> = { ...opts.annotations };
   if (spec.pods) annotations[ANNOTATION_PODS] = spec.pods.join(',');
   if (spec.answerPing) annotations[ANNOTATION_PING] = 'true';
-  const headless = spec.clusterIP === HEADLESS;
+  const headless = spec.clusterIP === HEADLESS || spec.clusterIPs?.[0] === HEADLESS;
   const lbIp =
     type === 'LoadBalancer'
       ? await allocateLbIp(etcd, `${ns}/${name}`).catch((e: Error) => {
@@ -115,22 +149,21 @@ export async function createService(
 
   async function put(): Promise<ServiceObject> {
     const ipsTaken = headless ? {} : await strings(etcd, SERVICE_IPAM_PREFIX);
-    const { first, last } = hostRange(serviceCidr);
     for (let attempt = 0; attempt < 10; attempt++) {
-      let ip = spec.clusterIP;
-      if (headless) {
-        // no address: nothing to allocate
-      } else if (ip) {
-        const owner = ipsTaken[serviceIpKey(ip)];
-        if (owner) throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
-      } else {
-        const dns = parseIp(dnsServiceIp(serviceCidr));
-        for (let n = first; n <= last; n++)
-          if (n !== dns && !ipsTaken[serviceIpKey(formatIp(n))]) {
-            ip = formatIp(n);
-            break;
-          }
-        if (!ip) throw new ServiceError('the service CIDR is full');
+      const ips: string[] = [];
+      for (const [i, family] of families.entries()) {
+        if (headless) break;
+        const ip = givenIps[i];
+        if (ip) {
+          const owner = ipsTaken[serviceIpKey(ip)];
+          if (owner)
+            throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
+          ips.push(ip);
+          continue;
+        }
+        const free = freeIps(ranges, family, ipsTaken).next();
+        if (free.done) throw new ServiceError(`the ${FAMILY_NAME[family]} service CIDR is full`);
+        ips.push(free.value);
       }
       const obj: ServiceObject = {
         apiVersion: 'v1',
@@ -144,7 +177,10 @@ export async function createService(
         },
         spec: {
           type,
-          clusterIP: ip!,
+          clusterIP: headless ? HEADLESS : ips[0],
+          clusterIPs: headless ? [HEADLESS] : ips,
+          ipFamilies: families.map((f) => FAMILY_NAME[f]),
+          ipFamilyPolicy: policy,
           ...(spec.selector ? { selector: spec.selector } : {}),
           ports,
           sessionAffinity: spec.sessionAffinity ?? 'None',
@@ -159,19 +195,17 @@ export async function createService(
         ...(lbIp ? { status: { loadBalancer: { ingress: [{ ip: lbIp }] } } } : {}),
       };
       const put = etcd.put(specKey(ns, name)).value(JSON.stringify(obj));
-      const res = headless
-        ? await etcd.if(specKey(ns, name), 'Create', '==', 0).then(put).commit()
-        : await etcd
-            .if(specKey(ns, name), 'Create', '==', 0)
-            .and(serviceIpKey(ip!), 'Create', '==', 0)
-            .then(etcd.put(serviceIpKey(ip!)).value(`${ns}/${name}`), put)
-            .commit();
+      let txn = etcd.if(specKey(ns, name), 'Create', '==', 0);
+      for (const ip of ips) txn = txn.and(serviceIpKey(ip), 'Create', '==', 0);
+      const res = await txn
+        .then(...ips.map((ip) => etcd.put(serviceIpKey(ip)).value(`${ns}/${name}`)), put)
+        .commit();
       if (res.succeeded) return obj;
       if (await etcd.get(specKey(ns, name)).string())
         throw new ServiceError(`service "${ns}/${name}" already exists`);
-      if (spec.clusterIP) {
-        const owner = await etcd.get(serviceIpKey(ip!)).string();
-        throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
+      for (const ip of givenIps) {
+        const owner = ip ? await etcd.get(serviceIpKey(ip)).string() : null;
+        if (owner) throw new ServiceError(`service "${name}": clusterIP ${ip} is already taken by ${owner}`);
       }
       Object.assign(ipsTaken, await strings(etcd, SERVICE_IPAM_PREFIX));
     }
@@ -187,7 +221,9 @@ export async function deleteService(etcd: Etcd3, name: string, ns = 'default'): 
     .if(specKey(ns, name), 'Create', '>', 0)
     .then(
       etcd.delete().key(specKey(ns, name)),
-      ...(svc.spec.clusterIP === HEADLESS ? [] : [etcd.delete().key(serviceIpKey(svc.spec.clusterIP))]),
+      ...(svc.spec.clusterIP === HEADLESS
+        ? []
+        : (svc.spec.clusterIPs ?? [svc.spec.clusterIP]).map((ip) => etcd.delete().key(serviceIpKey(ip)))),
       ...loadBalancerIps(svc).map((ip) => etcd.delete().key(lbIpKey(ip))),
       etcd.delete().key(endpointsKey(ns, name)),
     )
@@ -206,6 +242,7 @@ export async function listServices(etcd: Etcd3): Promise<ServiceView[]> {
         namespace: s.metadata.namespace,
         type: s.spec.type,
         clusterIP: s.spec.clusterIP,
+        clusterIPs: s.spec.clusterIPs ?? [s.spec.clusterIP],
         ports: s.spec.ports
           .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol}→${p.targetPort}`)
           .join(','),

@@ -12,9 +12,12 @@ import {
   type EndpointAddress,
   type EndpointsObject,
   endpointsKey,
+  familyOf,
+  podIpsOf,
   type ServiceObject,
   SPECS_PREFIX,
   selects,
+  serviceFamilies,
 } from './objects.js';
 
 /** every namespace's pods */
@@ -26,17 +29,21 @@ export function endpointsFor(svc: ServiceObject, pods: Iterable<PodObject>): End
   const ann = svc.metadata.annotations ?? {};
   if (ann[ANNOTATION_IPS]) for (const ip of ann[ANNOTATION_IPS].split(',')) addresses.push({ ip: ip.trim() });
   const named = ann[ANNOTATION_PODS]?.split(',').map((s) => s.trim());
+  const families = serviceFamilies(svc);
   for (const p of pods) {
     if (p.status.phase !== 'Running' || (p.metadata as { deletionTimestamp?: string }).deletionTimestamp)
       continue;
     if (p.metadata.namespace !== svc.metadata.namespace && !named) continue;
     const chosen = named ? named.includes(p.metadata.name) : selects(svc.spec.selector, p.metadata.labels);
     if (!chosen) continue;
-    addresses.push({
-      ip: p.status.podIP,
-      nodeName: p.spec.nodeName,
-      targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace },
-    });
+    // one address per family the service has (a dual-stack pod gives two to a dual-stack service)
+    for (const ip of podIpsOf(p))
+      if (families.includes(familyOf(ip)))
+        addresses.push({
+          ip,
+          nodeName: p.spec.nodeName,
+          targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace },
+        });
   }
   addresses.sort((a, b) => a.ip.localeCompare(b.ip));
   return {

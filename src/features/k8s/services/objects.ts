@@ -17,12 +17,22 @@ export const LB_SPEAKERS_PREFIX = '/netsim/loadbalancer/speakers/';
 /** spec.clusterIP of a headless service: no ClusterIP, no kube-proxy rules, DNS answers its endpoints */
 export const HEADLESS = 'None';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+/** kind's default IPv6 service range, given to a cluster with podCidr6 */
+export const DEFAULT_SERVICE_CIDR6 = 'fd00:10:96::/112';
 export const NODEPORT_MIN = 30000;
 export const NODEPORT_MAX = 32767;
 /** Annotations for what Kubernetes has no field for. */
 export const ANNOTATION_PODS = 'netsim.io/endpoint-pods';
 export const ANNOTATION_IPS = 'netsim.io/endpoint-ips';
 export const ANNOTATION_PING = 'netsim.io/answer-ping';
+
+/** Kubernetes' names of the address families, and the dual-stack policies of a Service. */
+export type IpFamily = 'IPv4' | 'IPv6';
+export type IpFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
+export type Family = 4 | 6;
+export const FAMILY_NAME: Record<Family, IpFamily> = { 4: 'IPv4', 6: 'IPv6' };
+/** The family of an address written as text (IPv6 has colons). */
+export const familyOf = (ip: string): Family => (ip.includes(':') ? 6 : 4);
 
 export interface ServicePort {
   name?: string;
@@ -44,8 +54,12 @@ export interface ServiceObject {
   };
   spec: {
     type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
-    /** an address of the service CIDR, or HEADLESS */
+    /** an address of the service CIDR, or HEADLESS; clusterIPs[0] */
     clusterIP: string;
+    /** one address per family of ipFamilies, in that order (the first is clusterIP) */
+    clusterIPs?: string[];
+    ipFamilies?: IpFamily[];
+    ipFamilyPolicy?: IpFamilyPolicy;
     selector?: Record<string, string>;
     ports: ServicePort[];
     sessionAffinity: 'None' | 'ClientIP';
@@ -81,6 +95,24 @@ export interface EndpointsObject {
 export const specKey = (ns: string, name: string) => `${SPECS_PREFIX}${ns}/${name}`;
 export const endpointsKey = (ns: string, name: string) => `${ENDPOINTS_PREFIX}${ns}/${name}`;
 export const serviceIpKey = (ip: string) => `${SERVICE_IPAM_PREFIX}${ip}`;
+
+/** The families a service has, primary first (from ipFamilies, else its ClusterIP). */
+export function serviceFamilies(svc: ServiceObject): Family[] {
+  if (svc.spec.ipFamilies?.length) return svc.spec.ipFamilies.map((f) => (f === 'IPv6' ? 6 : 4));
+  return svc.spec.clusterIP === HEADLESS ? [4] : [familyOf(svc.spec.clusterIP)];
+}
+
+/** The service's ClusterIP of one family, if it has one (none for a headless service). */
+export function clusterIpOf(svc: ServiceObject, family: Family): string | undefined {
+  if (svc.spec.clusterIP === HEADLESS) return undefined;
+  return (svc.spec.clusterIPs ?? [svc.spec.clusterIP]).find((ip) => familyOf(ip) === family);
+}
+
+/** A pod's addresses, primary first (status.podIPs, else status.podIP). */
+export function podIpsOf(pod: { status: { podIP?: string; podIPs?: { ip: string }[] } }): string[] {
+  if (pod.status.podIPs?.length) return pod.status.podIPs.map((p) => p.ip);
+  return pod.status.podIP ? [pod.status.podIP] : [];
+}
 
 export const inCidr = (ip: number, c: Cidr): boolean => contains(c, ip);
 
