@@ -23,11 +23,13 @@ import {
   traceTableFamily,
 } from '../../src/features/trace/family.js';
 import { formatTrace } from '../../src/features/trace/format.js';
+import { TraceNet } from '../../src/features/trace/net.js';
 import { hex128, markRules, parsePacket, parseTrace, traceTableText } from '../../src/features/trace/nft.js';
 import { pingProbeResult, probeCommand, tcpProbeResult } from '../../src/features/trace/probe.js';
 import { probeFamily } from '../../src/features/trace/resolve.js';
 import type { LinkJson, RouteGet, TraceResult } from '../../src/features/trace/types.js';
 import { traceArgs } from '../../src/features/trace/verbs.js';
+import type { SimState } from '../../src/runtime/state.js';
 import { fixture } from '../lib/trace-fixtures.js';
 
 const icmp6 = { proto: 'icmp' as const, saddr: 'fd00:1::2', icmpId: 4242 };
@@ -355,4 +357,45 @@ t.test('a trace over IPv6 as text', async (t) => {
     probe: { ...r.probe, from: 'fd00:1::2 (icmp id 7)' },
   });
   t.equal(ping.split('\n')[0], 'trace h1 -> h2 (fd00:2::2), ICMPv6 echo from fd00:1::2 (icmp id 7)');
+});
+
+t.test('the nodes behind IPv6 addresses: global ones recorded, link-local ones by the link', async (t) => {
+  const node = (name: string, kind: string, ifaces: SimState['nodes'][number]['ifaces']) => ({
+    name,
+    kind,
+    ns: `netsim-x-${name}`,
+    pingable: kind !== 'switch',
+    ifaces,
+  });
+  const net = new TraceNet({
+    name: 'x',
+    pid: 1,
+    pidStart: '',
+    startedAt: '',
+    source: '',
+    status: 'ready',
+    links: [],
+    nodes: [
+      node('h1', 'host', [{ name: 'eth1', addr: '10.0.0.1/24', addr6: 'fd00::1/64', peer: 's1:eth1' }]),
+      node('s1', 'switch', [
+        { name: 'eth1', peer: 'h1:eth1' },
+        { name: 'eth2', peer: 'r1:eth1' },
+      ]),
+      node('r1', 'router', [
+        { name: 'eth1', addr: '10.0.0.2/24', addr6: 'fd00::2/64', peer: 's1:eth2' },
+        { name: 'eth2', addr6: 'fd00:0:ff::/127', peer: 'r2:eth1' },
+      ]),
+      node('r2', 'router', [{ name: 'eth1', addr6: 'fd00:0:ff::1/127', peer: 'r1:eth2' }]),
+    ],
+  });
+  t.same(net.owner('fd00::2'), { node: 'r1', iface: 'eth1' });
+  t.equal(net.firstIp(net.node('h1')!, 6), 'fd00::1');
+  t.equal(net.firstIp(net.node('r2')!, 4), undefined, 'an IPv6-only node has no IPv4 address');
+  t.equal(net.gatewayNode('h1', 'eth1', 'fd00::2'), 'r1', 'a global next hop: its owner');
+  t.equal(
+    net.gatewayNode('r1', 'eth2', 'fe80::a8c1:abff:fe12:3456'),
+    'r2',
+    'link-local on a link: its other end',
+  );
+  t.equal(net.gatewayNode('h1', 'eth1', 'fe80::1'), undefined, 'link-local behind a switch: not named');
 });

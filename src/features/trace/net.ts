@@ -8,7 +8,7 @@ import { Ledger } from '../../kernel/ledger.js';
 import { kindOf } from '../../model/kinds/registry.js';
 import { BRIDGE_NAME } from '../../model/kinds/switch.js';
 import type { NodeState, SimState } from '../../runtime/state.js';
-import type { Family } from './family.js';
+import { type Family, isLinkLocal6 } from './family.js';
 
 export class TraceNet {
   readonly nodes = new Map<string, NodeState>();
@@ -46,6 +46,19 @@ export class TraceNet {
   /** The node with this address on one of its interfaces (as netsim assigned it). */
   owner(ip: string): { node: string; iface: string } | undefined {
     return this.addrs.get(ip);
+  }
+
+  /**
+   * The node a gateway address belongs to: from netsim's records, or for an IPv6 link-local
+   * next hop (FRR's OSPFv3 and BGP routes use them; netsim records only global addresses) the
+   * node at the other end of the interface, when that is a point-to-point link.
+   */
+  gatewayNode(node: string, dev: string, gateway: string): string | undefined {
+    const owner = this.owner(gateway)?.node;
+    if (owner || !isLinkLocal6(gateway)) return owner;
+    const peer = this.peer(node, dev);
+    const n = peer ? this.node(peer.node) : undefined;
+    return n && !this.isSwitch(n) ? n.name : undefined;
   }
 
   /** The node's first address of the family (IPv6: a global one, as netsim assigned it). */

@@ -6,7 +6,7 @@ import type { ConntrackEntry } from './explain/nat.js';
 import { deliverStep, neighbourStep, noRouteReason, routeStep, routeTypeReason } from './explain/route.js';
 import { explainRules, seenStep } from './explain/rules.js';
 import { explainDecap, explainEncap, isVxlan, type VxlanHeader } from './explain/vxlan.js';
-import { ipFlag, isLinkLocal6 } from './family.js';
+import { ipFlag } from './family.js';
 import { inNs, jsonIn, type ToolRunner, type TraceNet } from './net.js';
 import type {
   FdbJson,
@@ -220,7 +220,7 @@ export class PathWalker {
     const dev = r.dev!;
     hop.out = dev;
     hop.steps.push(
-      routeStep(out.daddr, r, fib, r.gateway ? this.gatewayNode(node, dev, r.gateway) : undefined),
+      routeStep(out.daddr, r, fib, r.gateway ? this.net.gatewayNode(node, dev, r.gateway) : undefined),
     );
     const [link] = await this.json<LinkJson>(ns, 'ip', ['-d', 'link', 'show', 'dev', dev]);
     // ARP's entry, or NDP's for an IPv6 next hop
@@ -250,19 +250,6 @@ export class PathWalker {
       return undefined;
     }
     return { node: peer.node, iface: peer.iface, mac: ne?.lladdr, nh, layer, pkt: out, inner };
-  }
-
-  /**
-   * The node a gateway address belongs to: from netsim's records, or for an IPv6 link-local
-   * next hop (FRR's OSPFv3 and BGP routes use them) the node at the other end of a
-   * point-to-point link.
-   */
-  private gatewayNode(node: string, dev: string, gateway: string): string | undefined {
-    const owner = this.net.owner(gateway)?.node;
-    if (owner || !isLinkLocal6(gateway)) return owner;
-    const peer = this.net.peer(node, dev);
-    const n = peer ? this.net.node(peer.node) : undefined;
-    return n && !this.net.isSwitch(n) ? n.name : undefined;
   }
 
   private async isBridge(ns: string, dev: string): Promise<boolean> {
