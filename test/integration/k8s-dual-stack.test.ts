@@ -6,6 +6,7 @@
 // the CNI plugins (C0) and netsim's direct path (C1, cni: false).
 import t from 'tap';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
+import { cniPod } from '../../src/features/k8s/cni/pods.js';
 import { parseLease } from '../../src/features/k8s/flannel.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
@@ -78,6 +79,10 @@ links:
       const obj = (await C0.pods()).find((p) => p.metadata.name === 'a1')!;
       t.strictSame(obj.status.podIPs, [{ ip: a1.ip }, { ip: a1.ip6 }], "podIPs in etcd, Kubernetes' order");
       t.match(await a1.cmd('cat /etc/hosts'), `${a1.ip6}\ta1`, "kubelet's /etc/hosts lists the IPv6 address");
+      await t.resolves(
+        w1.cni.check(cniPod(a1)),
+        'CNI CHECK (bridge) agrees with both families of the result',
+      );
     });
 
     t.test('IPv6 pod to pod on one worker and across workers; IPv4 still works', async (t) => {

@@ -1,6 +1,7 @@
 // A worker: a host on the underlay that runs the pod network agent (flanneld's role) and the
 // pods of its subnet behind its cni0 bridge. Its live object carries knetsim's verbs
 // (createContainer/create_container, execContainer/exec_container, deleteContainer/...).
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,13 @@ export const DNS_MAIN = join(here, 'agent', 'dns.js');
  * services takes ~100 MB); an agent with a few services stays near 50 MB.
  */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=1024', '--lite-mode'];
+
+/** A random locally administered unicast MAC. */
+function localMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0] & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
 
 export interface ExecOptions {
   /** stream the output to this function (or to the terminal with true) instead of collecting it */
@@ -209,7 +217,9 @@ export class WorkerNode extends SimNode<Simulation> {
       : '';
     const res = await this.sim.kernel.exec(
       this.ns,
-      `ip link show ${BRIDGE} >/dev/null 2>&1 || ip link add ${BRIDGE} type bridge forward_delay 0 mcast_snooping 0; ` +
+      // a MAC of its own: a bridge without one takes its lowest port's, which changes as pods
+      // come, and CNI CHECK compares it with the MAC bridge reported at ADD
+      `ip link show ${BRIDGE} >/dev/null 2>&1 || ip link add ${BRIDGE} address ${localMac()} type bridge forward_delay 0 mcast_snooping 0; ` +
         `ip addr replace ${addr} dev ${BRIDGE} && ${addr6}ip link set ${BRIDGE} mtu ${env.mtu} up && ` +
         // ClusterIPs need a route for the packet to reach kube-proxy's forward/output hooks
         // (a real node has its default route); what kube-proxy does not DNAT it rejects there

@@ -164,38 +164,23 @@ async function main(): Promise<void> {
     throw new Error('the network config enables IPv6, but no --public-ip6 was given');
   const underlayMtu = await mtuOf(iface!);
   const dev = vxlanDevice(cfg.vni);
-  let mtu = underlayMtu - VXLAN_OVERHEAD;
-  const mac = await ensureVxlan({
-    name: dev,
-    vni: cfg.vni,
-    local: publicIp!,
-    dev: iface!,
-    port: cfg.port,
-    mtu,
-  });
-  let v6: { dev: string; mac: string } | undefined;
-  if (cfg.ipv6) {
-    // flannel-v6.<VNI>: the same VNI and port over the underlay's IPv6 address; its outer
-    // header is 20 bytes longer, and pods' MTU (one eth0 for both families) follows it
-    mtu = underlayMtu - VXLAN6_OVERHEAD;
-    const dev6 = vxlanDevice6(cfg.vni);
-    v6 = {
-      dev: dev6,
-      mac: await ensureVxlan({
-        name: dev6,
-        vni: cfg.vni,
-        local: publicIp6!,
-        dev: iface!,
-        port: cfg.port,
-        mtu,
-      }),
-    };
-  }
+  const vxlan = { vni: cfg.vni, dev: iface!, port: cfg.port };
+  // flannel-v6.<VNI>: the same VNI and port over the underlay's IPv6 address; its outer header
+  // is 20 bytes longer, and pods' MTU (one eth0 for both families) follows it
+  const dev6 = cfg.ipv6 ? vxlanDevice6(cfg.vni) : undefined;
+  const mtu = underlayMtu - (dev6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD);
+  const [mac, mac6] = await Promise.all([
+    ensureVxlan({ ...vxlan, name: dev, local: publicIp!, mtu: underlayMtu - VXLAN_OVERHEAD }),
+    dev6 ? ensureVxlan({ ...vxlan, name: dev6, local: publicIp6!, mtu }) : undefined,
+  ]);
+  const v6 = dev6 && mac6 ? { dev: dev6, mac: mac6 } : undefined;
   const value = formatLease(publicIp!, cfg.vni, mac, v6 && { publicIp: publicIp6!, vtepMac: v6.mac });
   const subnets = new SubnetLeases(etcd, prefix, publicIp!, subnetFile, leaseTtl, log);
   let lease = await retry('acquire lease', () => subnets.acquire(cfg, value));
-  await setVtepAddress(dev, formatIp(lease.subnet.net));
-  if (v6 && lease.subnet6) await setVtepAddress(v6.dev, formatIp6(lease.subnet6.net));
+  await Promise.all([
+    setVtepAddress(dev, formatIp(lease.subnet.net)),
+    v6 && lease.subnet6 ? setVtepAddress(v6.dev, formatIp6(lease.subnet6.net)) : undefined,
+  ]);
   writeSubnetFile(cfg, lease, mtu);
 
   // full resync: what the kernel has (from before a restart) against what etcd says now

@@ -310,9 +310,11 @@ export class WorkerCni {
  */
 export function asConfigured(result: unknown): unknown {
   const r = result as CniResult;
-  const gw = r?.ips?.find((i) => i.gateway)?.gateway;
-  if (!gw || !r.routes) return result;
-  return { ...r, routes: r.routes.map((x) => (x.gw ? x : { ...x, gw })) };
+  // dual stack: each route via the gateway of its own family
+  const gwOf = (dst: string) =>
+    r?.ips?.find((i) => i.gateway && i.gateway.includes(':') === dst.includes(':'))?.gateway;
+  if (!r?.routes) return result;
+  return { ...r, routes: r.routes.map((x) => (x.gw || !gwOf(x.dst) ? x : { ...x, gw: gwOf(x.dst) })) };
 }
 
 /** The invocation as a person reads it: per plugin the environment, stdin and result. */
