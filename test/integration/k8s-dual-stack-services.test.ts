@@ -62,6 +62,12 @@ nodes:
         ipFamilyPolicy: RequireDualStack
         selector: {app: web}
         ports: [{port: 80, targetPort: 8000, nodePort: 30080}]
+      local:
+        type: NodePort
+        ipFamilyPolicy: PreferDualStack
+        externalTrafficPolicy: Local
+        selector: {app: web}
+        ports: [{port: 80, targetPort: 8000, nodePort: 30081}]
       web6:
         ipFamilies: [IPv6]
         selector: {app: web}
@@ -137,6 +143,12 @@ links:
       t.match(v4.stdout, /web[12]/, 'and the IPv4 NodePort');
     });
 
+    t.test("externalTrafficPolicy Local over IPv6: only the receiving worker's pod", async (t) => {
+      const [w1, w2] = workers.map((w) => w.ip6!);
+      t.same([...new Set(await connect6(h1, w1, 30081, 8))], ['web1'], `[${w1}]:30081 -> web1 only`);
+      t.same([...new Set(await connect6(h1, w2, 30081, 8))], ['web2'], `[${w2}]:30081 -> web2 only`);
+    });
+
     t.test('cluster DNS: A and AAAA for the service, AAAA for a pod', async (t) => {
       const dig = (q: string) => client.cmd(`dig +short +time=2 +tries=2 @10.96.0.10 ${q}`);
       t.equal((await dig('AAAA web.default.svc.cluster.local')).trim(), vip6);
@@ -151,6 +163,19 @@ links:
       );
       const status = await client.cmd('dig +time=2 @10.96.0.10 A web6.default.svc.cluster.local');
       t.match(status, /status: NOERROR/, '(NODATA, not NXDOMAIN)');
+      const dns = (await C0.services()).find((x) => x.name === 'kube-dns')!;
+      t.same(
+        dns.clusterIPs,
+        ['10.96.0.10', 'fd00:10:96::a'],
+        'kube-dns is dual-stack: the 10th address of each range',
+      );
+      const over6 = await client.cmd(
+        'dig +time=2 +tries=2 @fd00:10:96::a AAAA web.default.svc.cluster.local',
+      );
+      t.match(over6, new RegExp(`IN\\s+AAAA\\s+${vip6}`), 'asked over IPv6, through the IPv6 ClusterIP');
+      t.match(over6, /SERVER: fd00:10:96::a#53/);
+      const tcp6 = await client.cmd('dig +tcp +short +time=2 @fd00:10:96::a A web.default.svc.cluster.local');
+      t.equal(tcp6.trim(), vip4, 'and over TCP');
     });
 
     t.test('a manifest: IPv6 primary with PreferDualStack, served over both families', async (t) => {

@@ -3,11 +3,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIp, parseIp } from '../../util/ipv4.js';
+import { formatIp6 } from '../../util/ipv6.js';
 import { parseEndpointChain } from './agent/chain-names.js';
 import { TABLE } from './agent/proxy-rules.js';
 import type { ClusterCore } from './cluster-core.js';
 import { requireNamespace } from './namespaces.js';
-import { createService, dnsServiceIp, parseServiceSpec } from './services/api.js';
+import { createService, dnsServiceIp, dnsServiceIp6, parseServiceSpec } from './services/api.js';
 import { ANNOTATION_IPS, type ServiceObject, specKey } from './services/objects.js';
 import { type ServiceSpec, serviceRangesOf } from './services/schema.js';
 import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
@@ -97,6 +98,9 @@ export async function endpointCounters(
 export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]): Promise<void> {
   const env = await w.waitReady();
   const listen = formatIp(env.subnet.ip);
+  // dual stack: also on cni0's IPv6 address, behind kube-dns's IPv6 ClusterIP
+  const ranges = serviceRangesOf(c.config);
+  const listen6 = env.subnet6 && ranges.v6 ? formatIp6(env.subnet6.ip) : undefined;
   mkdirSync(w.dir, { recursive: true });
   c.sim.kernel.spawnDaemon({
     ns: w.ns,
@@ -106,6 +110,7 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
       DNS_MAIN,
       `--etcd-endpoints=${etcdUrls.join(',')}`,
       `--listen=${listen}`,
+      ...(listen6 ? [`--listen6=${listen6}`] : []),
       `--name=${c.name}-dns`,
     ],
     logFile: join(w.dir, 'dns.log'),
@@ -118,14 +123,19 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
     'kube-dns',
     {
       namespace: 'kube-system',
-      clusterIP: dnsServiceIp(c.serviceCidr),
+      ...(listen6 && ranges.v6
+        ? {
+            clusterIPs: [dnsServiceIp(ranges.v4), dnsServiceIp6(ranges.v6)],
+            ipFamilyPolicy: 'PreferDualStack' as const,
+          }
+        : { clusterIP: dnsServiceIp(c.serviceCidr) }),
       ports: [
         { name: 'dns', protocol: 'UDP', port: 53, targetPort: 53 },
         { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 53 },
       ],
     },
-    serviceRangesOf(c.config),
-    { annotations: { [ANNOTATION_IPS]: listen } },
+    ranges,
+    { annotations: { [ANNOTATION_IPS]: listen6 ? `${listen},${listen6}` : listen } },
   );
   c.endpointsController?.observe(specKey('kube-system', 'kube-dns'), svc);
 }

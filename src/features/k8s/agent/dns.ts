@@ -34,6 +34,8 @@ const { values: opt } = parseArgs({
   options: {
     'etcd-endpoints': { type: 'string', default: 'http://127.0.0.1:2379' },
     listen: { type: 'string' },
+    /** an IPv6 address to serve on too (dual-stack clusters) */
+    listen6: { type: 'string' },
     port: { type: 'string', default: '53' },
     domain: { type: 'string', default: 'cluster.local' },
     name: { type: 'string', default: 'dns' },
@@ -218,7 +220,16 @@ async function main(): Promise<void> {
       await sleep(500);
     }
   }
-  const sock = createSocket('udp4');
+  // bound to each address so replies leave from it (the ClusterIP's DNAT is undone on that flow)
+  for (const address of [opt.listen, ...(opt.listen6 ? [opt.listen6] : [])]) await serve(address);
+  log(
+    `ready: serving ${domain} on ${opt.listen}${opt.listen6 ? ` and [${opt.listen6}]` : ''}:${opt.port}/udp+tcp, ${records.size} names`,
+  );
+}
+
+/** Answers on one address over UDP and TCP. */
+async function serve(address: string): Promise<void> {
+  const sock = createSocket(address.includes(':') ? 'udp6' : 'udp4');
   sock.on('message', (msg: Buffer, from: RemoteInfo) => {
     const out = answer(msg);
     if (out) sock.send(out, from.port, from.address);
@@ -227,15 +238,13 @@ async function main(): Promise<void> {
     log(`socket: ${e.message}`);
     process.exit(1);
   });
-  // bound to one address so replies leave from it (the ClusterIP's DNAT is undone on that flow)
-  await new Promise<void>((resolve) => sock.bind(Number(opt.port), opt.listen, resolve));
+  await new Promise<void>((resolve) => sock.bind(Number(opt.port), address, resolve));
   const tcp = createServer(serveTcp);
   tcp.on('error', (e) => {
     log(`tcp: ${e.message}`);
     process.exit(1);
   });
-  await new Promise<void>((resolve) => tcp.listen(Number(opt.port), opt.listen, resolve));
-  log(`ready: serving ${domain} on ${opt.listen}:${opt.port}/udp+tcp, ${records.size} names`);
+  await new Promise<void>((resolve) => tcp.listen(Number(opt.port), address, resolve));
 }
 
 /** DNS over TCP: messages framed by a 2-byte length, several per connection, idle 10 s. */
