@@ -7,8 +7,8 @@
 //   bgp <router> established [<n>]       (also: <router> bgp established [<n>])
 //
 // <src> is a node or pod; <dst> a node, a pod, a service (`web`, `web.default`, `default/web`)
-// or an IP address (IPv6 in brackets before a port: [fd00::2]:80). With a port the probe is a
-// TCP connection, without one a ping.
+// or an IPv4 or IPv6 address (with a port: `[fd00::2]:80`; an IPv6 address makes the probe an
+// IPv6 one). With a port the probe is a TCP connection, without one a ping.
 import { parseIp } from '../util/ipv4.js';
 import { isIp6 } from '../util/ipv6.js';
 import type { IssueSink } from './errors.js';
@@ -50,20 +50,25 @@ export function parseExpectation(text: string, index = 0): Expectation {
       throw new ExpectSyntaxError(
         `"${want}" is not an outcome: write reachable, blocked or unreachable (in "${text.trim()}")`,
       );
-    // an IPv6 address: bare, or in brackets before a port ([fd00::2]:80)
+    // an IPv6 address alone, or in brackets with a port; else <dst>[:<port>]
     const m = isIp6(target)
-      ? [target, target]
-      : (/^\[([^\]]+)\](?::(\d+))?$/.exec(target) ?? /^([^:[\]]+)(?::(\d+))?$/.exec(target));
-    if (!m || target.endsWith(':')) throw new ExpectSyntaxError(`"${target}" is not <dst> or <dst>:<port>`);
-    if (target.startsWith('[') && !isIp6(m[1]))
-      throw new ExpectSyntaxError(`"${m[1]}" in brackets is not an IPv6 address`);
-    const port = m[2] === undefined ? undefined : Number(m[2]);
+      ? { dst: target, port: undefined }
+      : (
+          /^\[(?<dst>[^\]]+)\](?::(?<port>\d+))?$/.exec(target) ??
+          /^(?<dst>[^:]+)(?::(?<port>\d+))?$/.exec(target)
+        )?.groups;
+    if (!m?.dst || target.endsWith(':'))
+      throw new ExpectSyntaxError(`"${target}" is not <dst>, <dst>:<port> or [<ipv6>]:<port>`);
+    const dst = m.dst;
+    if (target.startsWith('[') && !isIp6(dst))
+      throw new ExpectSyntaxError(`"${dst}" in "${target}" is not an IPv6 address`);
+    const port = m.port === undefined ? undefined : Number(m.port);
     if (port !== undefined && (port < 1 || port > 65535))
-      throw new ExpectSyntaxError(`port ${m[2]} is outside 1..65535`);
+      throw new ExpectSyntaxError(`port ${m.port} is outside 1..65535`);
     if (!NAME.test(src)) throw new ExpectSyntaxError(`"${src}" is not a node name`);
-    if (!NAME.test(m[1]) && !m[1].includes('/') && !isIp6(m[1]))
-      throw new ExpectSyntaxError(`"${m[1]}" is not a node, service or address`);
-    return { kind: 'reach', text, index, src, dst: m[1], port, want: want as Reachability };
+    if (!NAME.test(dst) && !dst.includes('/') && !isIp6(dst))
+      throw new ExpectSyntaxError(`"${dst}" is not a node, service or address`);
+    return { kind: 'reach', text, index, src, dst, port, want: want as Reachability };
   }
   // <router> ospf[6] neighbors <n> | ospf[6] <router> neighbors <n>
   const ospf = (w: string) => w === 'ospf' || w === 'ospf6';
@@ -152,7 +157,7 @@ export function parseExpectations(entries: string[], model: Model, sink: IssueSi
       if (!isNode(e.dst) && parseIp(e.dst) === undefined && !isIp6(e.dst) && !isService) {
         sink.add(
           ['expect', i],
-          `unknown destination "${e.dst}" in "${text.trim()}": not a node, a pod, a service or an IP address`,
+          `unknown destination "${e.dst}" in "${text.trim()}": not a node, a pod, a service or an IPv4 or IPv6 address`,
         );
         return;
       }

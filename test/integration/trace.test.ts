@@ -242,7 +242,7 @@ links:
     t.test('bad input: clear errors', async (t) => {
       await t.rejects(
         traceLive(sim, 'client', 'nosuch'),
-        /unknown destination "nosuch": not a node, a service or an IPv4 address \(nodes: /,
+        /unknown destination "nosuch": not a node, a service or an IPv4\/IPv6 address \(nodes: /,
       );
       await t.rejects(traceLive(sim, 'ghost', 'web1'), /unknown source "ghost"/);
       await t.rejects(traceLive(sim, 's1', 'web1'), /"s1" is a switch/);

@@ -27,21 +27,10 @@ t.test('the forms', async (t) => {
     want: 'unreachable',
   });
   t.match(parseExpectation('  c1  ->  default/web:8080   reachable '), { dst: 'default/web', port: 8080 });
-  t.match(
-    parseExpectation('h1 -> fd00:2::10 reachable'),
-    { dst: 'fd00:2::10', port: undefined },
-    'a bare IPv6 address',
-  );
-  t.match(
-    parseExpectation('h1 -> [fd00:2::10]:80 blocked'),
-    { dst: 'fd00:2::10', port: 80, want: 'blocked' },
-    'IPv6 in brackets before a port',
-  );
-  t.match(
-    parseExpectation('h1 -> [fd00:2::10] reachable'),
-    { dst: 'fd00:2::10', port: undefined },
-    'in brackets without a port',
-  );
+  // IPv6 addresses: alone, or in brackets with a port
+  t.match(parseExpectation('h1 -> fd00:61:2::2 reachable'), { dst: 'fd00:61:2::2', port: undefined });
+  t.match(parseExpectation('h1 -> [fd00:61:2::2]:8080 blocked'), { dst: 'fd00:61:2::2', port: 8080 });
+  t.match(parseExpectation('h1 -> [::1] unreachable'), { dst: '::1', port: undefined });
   t.match(parseExpectation('r1 ospf neighbors 2'), { kind: 'ospf', router: 'r1', neighbors: 2 });
   t.match(parseExpectation('ospf r1 neighbors 0'), { kind: 'ospf', router: 'r1', neighbors: 0 });
   t.match(parseExpectation('r1 ospf6 neighbors 2'), { kind: 'ospf6', router: 'r1', neighbors: 2 });
@@ -58,9 +47,16 @@ t.test('syntax errors', async (t) => {
   t.throws(() => parseExpectation('c1 -> c2'), /unknown expectation/);
   t.throws(() => parseExpectation('c1 -> c2 reachble'), /"reachble" is not an outcome/);
   t.throws(() => parseExpectation('c1 -> c2:0 reachable'), /port 0 is outside 1\.\.65535/);
-  t.throws(() => parseExpectation('c1 -> c2: reachable'), /"c2:" is not <dst> or <dst>:<port>/);
-  t.throws(() => parseExpectation('c1 -> [c2]:80 reachable'), /"c2" in brackets is not an IPv6 address/);
-  t.throws(() => parseExpectation('c1 -> fd00::1::2 reachable'), /"fd00::1::2" is not <dst> or <dst>:<port>/);
+  t.throws(
+    () => parseExpectation('c1 -> c2: reachable'),
+    /"c2:" is not <dst>, <dst>:<port> or \[<ipv6>\]:<port>/,
+  );
+  t.throws(
+    () => parseExpectation('h1 -> [fd00::g]:80 reachable'),
+    /"fd00::g" in "\[fd00::g\]:80" is not an IPv6 address/,
+  );
+  // without brackets a last group is part of the address (fd00::2:80 is an address)
+  t.match(parseExpectation('h1 -> fd00::2:80 reachable'), { dst: 'fd00::2:80', port: undefined });
   t.throws(
     () => parseExpectation('r1 ospf neighbors two'),
     /the neighbour count is a whole number, got "two"/,
@@ -99,16 +95,16 @@ t.test('names are checked against the topology, errors at the entry line', async
   const { source, value } = YamlSource.parse(
     'e.yml',
     topo(
-      '  - c1 -> web:80 reachable\n  - h1 -> web.default:80 blocked\n  - r1 ospf neighbors 1\n  - C0w1 bgp established\n  - h1 -> 10.1.2.3 unreachable\n  - h1 -> fd00:9::1 unreachable',
+      '  - c1 -> web:80 reachable\n  - h1 -> web.default:80 blocked\n  - r1 ospf neighbors 1\n  - C0w1 bgp established\n  - h1 -> 10.1.2.3 unreachable\n  - h1 -> [fd00::9]:80 unreachable',
     ),
   );
   const m = validate(value, source);
-  t.equal(m.expectations?.length, 6, 'six typed expectations (an IPv6 destination too)');
+  t.equal(m.expectations?.length, 6, 'six typed expectations');
   t.same(errors('  - c1 -> web:80 reachable\n  - c9 -> web:80 reachable'), [
     '16: unknown node "c9" in "c9 -> web:80 reachable" (nodes: h1, r1, s1, C0e1, C0e2, C0e3, C0w1, C0w2, C0w3, c1)',
   ]);
   t.same(errors('  - c1 -> nosuch:80 reachable'), [
-    '15: unknown destination "nosuch" in "c1 -> nosuch:80 reachable": not a node, a pod, a service or an IP address',
+    '15: unknown destination "nosuch" in "c1 -> nosuch:80 reachable": not a node, a pod, a service or an IPv4 or IPv6 address',
   ]);
   t.same(errors('  - c1 -> web reachable'), [
     '15: "web" is a service: give its port, e.g. c1 -> web:80 reachable',

@@ -14,9 +14,15 @@ export async function cmdTrace(
   src: string,
   dst: string,
   port: string | undefined,
-  opts: { sim?: string; json?: boolean; timeout?: string },
+  opts: { sim?: string; json?: boolean; timeout?: string; ipv4?: boolean; ipv6?: boolean },
 ): Promise<void> {
-  const a = traceArgs([src, dst, ...(port === undefined ? [] : [port])]);
+  const a = traceArgs([
+    src,
+    dst,
+    ...(port === undefined ? [] : [port]),
+    ...(opts.ipv4 ? ['-4'] : []),
+    ...(opts.ipv6 ? ['-6'] : []),
+  ]);
   const state = pickRunning(opts.sim);
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
   if (timeoutMs !== undefined && !(timeoutMs > 0))
@@ -27,11 +33,11 @@ export async function cmdTrace(
     ? ((
         await controlRequest(
           state.name,
-          { op: 'trace', src: a.src, dst: a.dst, port: a.port, timeoutMs },
+          { op: 'trace', src: a.src, dst: a.dst, port: a.port, family: a.family, timeoutMs },
           (timeoutMs ?? 2000) + 60000,
         )
       ).trace as TraceResult)
-    : await Tracer.fromState(state).trace(a.src, a.dst, { port: a.port, timeoutMs });
+    : await Tracer.fromState(state).trace(a.src, a.dst, { port: a.port, family: a.family, timeoutMs });
   process.stdout.write(opts.json ? formatTraceJson(r) : formatTrace(r));
   process.exitCode = r.outcome === 'delivered' ? 0 : 1;
 }

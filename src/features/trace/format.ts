@@ -1,17 +1,18 @@
 // A trace as text (one block per hop, a step per line) and as `--json`.
+import { hostPort, probeName } from './family.js';
 import type { TraceResult } from './types.js';
 
 /** The trace as text, one block per hop. */
 export function formatTrace(r: TraceResult): string {
   const lines: string[] = [];
-  const to = `${r.target.ip}${r.target.port ? `:${r.target.port}` : ''}`;
+  const to = hostPort(r.target.ip, r.target.port);
   const what = r.target.service
     ? `service ${r.target.service} ${to}`
     : r.target.node && r.target.node !== r.dst
       ? `${to} (${r.target.node})`
       : to;
   lines.push(
-    `trace ${r.src} -> ${r.dst}${r.dst === what ? '' : ` (${what})`}, ${r.proto === 'tcp' ? 'TCP' : 'ICMP echo'} from ${r.probe.from}`,
+    `trace ${r.src} -> ${r.dst}${r.dst === what ? '' : ` (${what})`}, ${probeName(r.proto, r.family ?? 4)} from ${r.probe.from}`,
   );
   lines.push(`probe: ${r.probe.command}: ${r.probe.result}, ${r.probe.detail} (${r.probe.ms} ms)`);
   r.hops.forEach((h, i) => {

@@ -7,6 +7,7 @@ import type { Simulation } from '../../runtime/simulation.js';
 import { clustersOf } from '../k8s/cluster.js';
 import { ingressControllerOf } from '../k8s/ingress/index.js';
 import { pickLocation } from '../k8s/ingress/routes.js';
+import { splitHostPort } from './family.js';
 import { traceLive } from './live.js';
 import type { Hop, TraceOptions, TraceResult } from './types.js';
 
@@ -63,8 +64,9 @@ export async function traceIngress(
       text: `proxies to service ${backend.service}:${backend.port} at ${backend.address} (a new connection from the pod)`,
     },
   );
-  const [ip, port] = backend.address.split(':');
-  const second = await traceLive(sim, last!, ip, { ...opts, port: Number(port) });
+  // nginx's connection goes to the backend's address, of whichever family it is
+  const { ip, port } = splitHostPort(backend.address);
+  const second = await traceLive(sim, last!, ip, { ...opts, family: undefined, port });
   return {
     ...second,
     src,

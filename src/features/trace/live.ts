@@ -5,10 +5,14 @@
 import type { Simulation } from '../../runtime/simulation.js';
 import { clustersOf as k8sClusters } from '../k8s/cluster.js';
 import { HEADLESS } from '../k8s/services/objects.js';
+import { familyOf } from './family.js';
 import { type TraceOptions, type TraceResult, Tracer } from './trace.js';
 
 interface ServiceLister {
-  services(): Promise<{ name: string; namespace: string; clusterIP: string; ports: string }[]>;
+  services(): Promise<
+    // clusterIPs: one per family, on clusters that list them (dual-stack services)
+    { name: string; namespace: string; clusterIP: string; clusterIPs?: string[]; ports: string }[]
+  >;
 }
 
 function clustersOf(sim: Simulation): ServiceLister[] {
@@ -23,7 +27,7 @@ export function liveTracer(sim: Simulation): Tracer {
 export function liveOptions(sim: Simulation, opts: TraceOptions = {}): TraceOptions {
   return {
     ...opts,
-    resolveService: async (namespace, name, port) => {
+    resolveService: async (namespace, name, port, family = 4) => {
       for (const c of clustersOf(sim)) {
         const s = (await c.services()).find((x) => x.name === name && x.namespace === namespace);
         if (!s) continue;
@@ -31,11 +35,17 @@ export function liveOptions(sim: Simulation, opts: TraceOptions = {}): TraceOpti
           throw new Error(
             `service ${namespace}/${name} is headless (clusterIP: None): it has no virtual IP to trace; its DNS name answers with its pods' addresses, trace to one of those pods`,
           );
+        // the ClusterIP of the probe's family
+        const ip = (s.clusterIPs ?? [s.clusterIP]).find((x) => familyOf(x) === family);
+        if (!ip)
+          throw new Error(
+            `service ${namespace}/${name} has no IPv${family} ClusterIP (it has ${(s.clusterIPs ?? [s.clusterIP]).join(', ')})`,
+          );
         // "80/TCP→8000,53/UDP→53"
         const ports = s.ports.split(',').map((p) => /^(\d+)(?::\d+)?\/(\w+)/.exec(p));
         const tcp = ports.filter((m) => m?.[2] === 'TCP').map((m) => Number(m![1]));
         const pick = port !== undefined ? tcp.find((p) => p === port) : tcp[0];
-        if (pick !== undefined) return { ip: s.clusterIP, port: pick };
+        if (pick !== undefined) return { ip, port: pick };
       }
       return undefined;
     },

@@ -8,6 +8,7 @@ import { Ledger } from '../../kernel/ledger.js';
 import { kindOf } from '../../model/kinds/registry.js';
 import { BRIDGE_NAME } from '../../model/kinds/switch.js';
 import type { NodeState, SimState } from '../../runtime/state.js';
+import { type Family, isLinkLocal6 } from './family.js';
 
 export class TraceNet {
   readonly nodes = new Map<string, NodeState>();
@@ -19,6 +20,7 @@ export class TraceNet {
       this.nodes.set(n.name, n);
       for (const i of n.ifaces) {
         if (i.addr) this.addrs.set(i.addr.split('/')[0], { node: n.name, iface: i.name });
+        if (i.addr6) this.addrs.set(i.addr6.split('/')[0], { node: n.name, iface: i.name });
         const [pn, pi] = i.peer.split(':');
         if (!pn || !pi) continue;
         this.peers.set(`${n.name}:${i.name}`, { node: pn, iface: pi });
@@ -46,8 +48,23 @@ export class TraceNet {
     return this.addrs.get(ip);
   }
 
-  firstIp(node: NodeState): string | undefined {
-    return node.ifaces.find((i) => i.addr)?.addr?.split('/')[0];
+  /**
+   * The node a gateway address belongs to: from netsim's records, or for an IPv6 link-local
+   * next hop (FRR's OSPFv3 and BGP routes use them; netsim records only global addresses) the
+   * node at the other end of the interface, when that is a point-to-point link.
+   */
+  gatewayNode(node: string, dev: string, gateway: string): string | undefined {
+    const owner = this.owner(gateway)?.node;
+    if (owner || !isLinkLocal6(gateway)) return owner;
+    const peer = this.peer(node, dev);
+    const n = peer ? this.node(peer.node) : undefined;
+    return n && !this.isSwitch(n) ? n.name : undefined;
+  }
+
+  /** The node's first address of the family (IPv6: a global one, as netsim assigned it). */
+  firstIp(node: NodeState, family: Family = 4): string | undefined {
+    const key = family === 6 ? 'addr6' : 'addr';
+    return node.ifaces.find((i) => i[key])?.[key]?.split('/')[0];
   }
 
   /** A switch: nothing but a bridge (its own name, br0) and ports. */

@@ -4,10 +4,16 @@
 // kube-proxy rules that chose an endpoint, NetworkPolicy verdicts, anyone's firewall. The
 // mark does not survive a change of namespace (the kernel clears it on a veth), hence a
 // table in each. VXLAN packets carrying the probe are marked by the inner header's fields.
+// An IPv6 probe is marked by an `inet` table (ICMPv6 echo or TCP SYN from its address; inside
+// VXLAN over either underlay family), and the monitor reports rules of `ip6` and `inet` tables
+// as it does those of `ip` ones.
 import type { Kernel } from '../../kernel/kernel.js';
+import type { NftFamily } from '../../kernel/ledger.js';
 import { type MonitorProcess, stopMonitors } from '../../kernel/monitor.js';
 import { addNftTables, deleteNftTables, type NftTableRef } from '../../kernel/nft-tables.js';
+import { parseIp6 } from '../../util/ipv6.js';
 import { sleep, WaitTimeout, waitFor } from '../../util/wait.js';
+import { type Family, familyOf, traceTableFamily } from './family.js';
 
 export interface ProbeMatch {
   proto: 'tcp' | 'icmp';
@@ -29,6 +35,8 @@ export interface PacketInfo {
 }
 
 export interface TraceEvent {
+  /** the table's family (undefined: ip) */
+  family?: NftFamily;
   table: string;
   chain: string;
   type: 'packet' | 'rule' | 'policy' | 'verdict';
@@ -38,18 +46,52 @@ export interface TraceEvent {
   packet?: PacketInfo;
 }
 
+/** A table as the trace names it: "kube-proxy" (ip), "ip6 kube-proxy", "inet filter". */
+export function tableName(e: Pick<TraceEvent, 'family' | 'table'>): string {
+  return e.family && e.family !== 'ip' ? `${e.family} ${e.table}` : e.table;
+}
+
 const hex32 = (ip: string) =>
   `0x${ip
     .split('.')
     .map((o) => Number(o).toString(16).padStart(2, '0'))
     .join('')}`;
 
+/** An IPv6 address as 128 bits of hex, for a raw payload match. */
+export function hex128(ip: string): string {
+  const n = parseIp6(ip);
+  if (n === undefined) throw new Error(`not an IPv6 address: ${ip}`);
+  return `0x${n.toString(16).padStart(32, '0')}`;
+}
+
 // inside VXLAN: UDP header 8 + VXLAN 8 + Ethernet 14 bytes, then the inner IPv4 header (20)
 const INNER_IP = 30 * 8;
 const INNER_L4 = 50 * 8;
+// ... or the inner IPv6 header (40: next header at byte 6, source at byte 8)
+const INNER_L4_6 = 70 * 8;
+
+/** The family of the probe's addresses. */
+export function matchFamily(m: ProbeMatch): Family {
+  return familyOf(m.saddr);
+}
+
+/** The rules that mark an IPv6 probe: as sent, and inside a VXLAN packet (flannel-v6). */
+function markRules6(m: ProbeMatch): string[] {
+  const inner = `meta l4proto udp @th,${INNER_IP + 64},128 ${hex128(m.saddr)}`;
+  if (m.proto === 'tcp')
+    return [
+      `ip6 saddr ${m.saddr} tcp sport ${m.sport} tcp flags & (fin|syn|rst|ack) == syn`,
+      `${inner} @th,${INNER_IP + 48},8 6 @th,${INNER_L4_6},16 ${m.sport}`,
+    ];
+  return [
+    `ip6 saddr ${m.saddr} icmpv6 type echo-request icmpv6 id ${m.icmpId}`,
+    `${inner} @th,${INNER_IP + 48},8 58 @th,${INNER_L4_6},8 128 @th,${INNER_L4_6 + 32},16 ${m.icmpId}`,
+  ];
+}
 
 /** The rules that mark the probe: as sent (saddr + port/id) and inside a VXLAN packet. */
 export function markRules(m: ProbeMatch): string[] {
+  if (matchFamily(m) === 6) return markRules6(m);
   if (m.proto === 'tcp')
     return [
       `ip saddr ${m.saddr} tcp sport ${m.sport} tcp flags & (fin|syn|rst|ack) == syn`,
@@ -66,7 +108,7 @@ export function traceTableText(table: string, m: ProbeMatch): string {
     .map((r) => `${r} meta nftrace set 1;`)
     .join(' ');
   return [
-    `table ip ${table} {`,
+    `table ${traceTableFamily(matchFamily(m))} ${table} {`,
     `  chain pre { type filter hook prerouting priority -400; policy accept; ${rules} }`,
     `  chain out { type filter hook output priority -400; policy accept; ${rules} }`,
     '}',
@@ -74,21 +116,22 @@ export function traceTableText(table: string, m: ProbeMatch): string {
   ].join('\n');
 }
 
-const EVENT_RE = /^trace id \S+ ip (\S+) (\S+) (packet: |rule |policy |verdict )(.*?)\s*$/;
+const EVENT_RE =
+  /^trace id \S+ (ip|ip6|inet|bridge|arp|netdev) (\S+) (\S+) (packet: |rule |policy |verdict )(.*?)\s*$/;
 
 export function parsePacket(text: string): PacketInfo {
   const p: PacketInfo = {};
   const get = (re: RegExp) => re.exec(text)?.[1];
   p.iif = get(/\biif "([^"]+)"/);
   p.oif = get(/\boif "([^"]+)"/);
-  p.saddr = get(/\bip saddr (\S+)/);
-  p.daddr = get(/\bip daddr (\S+)/);
+  p.saddr = get(/\bip6? saddr (\S+)/);
+  p.daddr = get(/\bip6? daddr (\S+)/);
   const l4 = /\b(tcp|udp) sport (\d+) \1 dport (\d+)/.exec(text);
   if (l4) {
     p.proto = l4[1];
     p.sport = Number(l4[2]);
     p.dport = Number(l4[3]);
-  } else if (/\bicmp type /.test(text)) p.proto = 'icmp';
+  } else if (/\bicmp(v6)? type /.test(text)) p.proto = 'icmp';
   return p;
 }
 
@@ -98,14 +141,15 @@ export function parseTrace(output: string): TraceEvent[] {
   for (const line of output.split('\n')) {
     const m = EVENT_RE.exec(line);
     if (!m) continue;
-    const [, table, chain, kind, rest] = m;
-    if (kind === 'packet: ')
-      out.push({ table, chain, type: 'packet', text: rest, packet: parsePacket(rest) });
+    const [, fam, table, chain, kind, rest] = m;
+    // ip tables' events as before; the others say their family
+    const at = fam === 'ip' ? { table, chain } : { family: fam as NftFamily, table, chain };
+    if (kind === 'packet: ') out.push({ ...at, type: 'packet', text: rest, packet: parsePacket(rest) });
     else if (kind === 'rule ') {
       const v = /^(.*) \(verdict (.+)\)$/.exec(rest);
-      out.push({ table, chain, type: 'rule', text: v ? v[1] : rest, verdict: v?.[2] });
-    } else if (kind === 'policy ') out.push({ table, chain, type: 'policy', text: rest, verdict: rest });
-    else out.push({ table, chain, type: 'verdict', text: rest, verdict: rest });
+      out.push({ ...at, type: 'rule', text: v ? v[1] : rest, verdict: v?.[2] });
+    } else if (kind === 'policy ') out.push({ ...at, type: 'policy', text: rest, verdict: rest });
+    else out.push({ ...at, type: 'verdict', text: rest, verdict: rest });
   }
   return out;
 }
@@ -122,7 +166,7 @@ export class TraceSession {
   ) {}
 
   private get ref(): NftTableRef {
-    return { family: 'ip', name: this.table };
+    return { family: traceTableFamily(matchFamily(this.match)), name: this.table };
   }
 
   static async start(

@@ -3,13 +3,23 @@
 // nftables in every watched namespace (nft.ts); the switches' port counters before and after;
 // the conntrack entry wherever a DNAT happened.
 import type { Kernel } from '../../kernel/kernel.js';
+import { formatIp6, parseIp6 } from '../../util/ipv6.js';
 import { sleep } from '../../util/wait.js';
 import { type ConntrackEntry, conntrackArgs, dnatTarget, parseConntrack } from './explain/nat.js';
+import { familyOf, hostPort } from './family.js';
 import { inNs, jsonIn, type Out } from './net.js';
 import { type ProbeMatch, type TraceEvent, TraceSession } from './nft.js';
 import type { PortCounters, TraceResult } from './types.js';
 
 type Probe = TraceResult['probe'];
+
+/** socat writes IPv6 addresses in full ("[fd00:0002:0000:...]"): as iproute2 does (RFC 5952). */
+function compress6(text: string): string {
+  return text.replace(/\[([0-9a-fA-F:]+)\]/g, (all, ip: string) => {
+    const n = parseIp6(ip);
+    return n === undefined ? all : `[${formatIp6(n)}]`;
+  });
+}
 
 /** socat's result: connected (and what the server said), refused, unreachable, or no answer. */
 export function tcpProbeResult(r: Out, command: string, ms: number, m: ProbeMatch): Probe {
@@ -25,8 +35,8 @@ export function tcpProbeResult(r: Out, command: string, ms: number, m: ProbeMatc
   const detail =
     result === 'answered'
       ? `connected${r.stdout.trim() ? `, answered "${r.stdout.trim().split('\n').pop()}"` : ''}`
-      : err.replace(/^.*?E /, '') || `exit ${r.code}`;
-  return { command, result, detail, ms, from: `${m.saddr}:${m.sport}` };
+      : compress6(err.replace(/^.*?E /, '')) || `exit ${r.code}`;
+  return { command, result, detail, ms, from: hostPort(m.saddr, m.sport) };
 }
 
 /** ping's result: an echo reply (with its time), an ICMP error, or nothing. */
@@ -35,16 +45,42 @@ export function pingProbeResult(r: Out, command: string, ms: number, m: ProbeMat
   const result =
     r.code === 0
       ? 'answered'
-      : /unreachable/i.test(text)
-        ? 'unreachable'
-        : /prohibited|filtered/i.test(text)
-          ? 'refused'
+      : // ICMPv6's "Destination unreachable: Administratively prohibited" is a refusal
+        /prohibited|filtered/i.test(text)
+        ? 'refused'
+        : /unreachable/i.test(text)
+          ? 'unreachable'
           : 'timeout';
   const rtt = /time=([\d.]+) ms/.exec(text)?.[1];
   const line = text.split('\n').find((l) => /unreachable|prohibited|filtered/i.test(l));
   const detail =
     result === 'answered' ? `echo reply${rtt ? ` in ${rtt} ms` : ''}` : (line?.trim() ?? 'no reply');
   return { command, result, detail, ms, from: `${m.saddr} (icmp id ${m.icmpId})` };
+}
+
+/**
+ * The probe's command line. An IPv6 one is bound to the traced source address (`ping -6 -I`,
+ * socat's `bind=`): with several addresses the kernel's source address selection could pick
+ * another, which the trace tables would not mark.
+ */
+export function probeCommand(
+  target: TraceResult['target'],
+  m: ProbeMatch,
+  secs: number,
+): { cmd: 'socat' | 'ping'; args: string[] } {
+  const v6 = familyOf(m.saddr) === 6;
+  if (m.proto === 'tcp') {
+    const opts = [`sourceport=${m.sport}`, ...(v6 ? [`bind=[${m.saddr}]`] : []), `connect-timeout=${secs}`];
+    return {
+      cmd: 'socat',
+      args: ['-T1', '-', `${v6 ? 'TCP6' : 'TCP'}:${hostPort(target.ip, target.port)},${opts.join(',')}`],
+    };
+  }
+  const family = v6 ? ['-6', '-I', m.saddr] : [];
+  return {
+    cmd: 'ping',
+    args: [...family, '-n', '-c1', '-W', String(secs), '-e', String(m.icmpId), target.ip],
+  };
 }
 
 /** Sends the probe from `ns` and waits for its answer (or `timeoutMs`). */
@@ -57,18 +93,11 @@ export async function sendProbe(
 ): Promise<Probe> {
   const secs = Math.max(1, Math.round(timeoutMs / 1000));
   const t0 = performance.now();
-  if (m.proto === 'tcp') {
-    const args = [
-      '-T1',
-      '-',
-      `TCP:${target.ip}:${target.port},sourceport=${m.sport},connect-timeout=${secs}`,
-    ];
-    const r = await inNs(ns, 'socat', args, timeoutMs + 5000, kernel);
-    return tcpProbeResult(r, `socat ${args.join(' ')}`, Math.round(performance.now() - t0), m);
-  }
-  const args = ['-n', '-c1', '-W', String(secs), '-e', String(m.icmpId), target.ip];
-  const r = await inNs(ns, 'ping', args, timeoutMs + 5000, kernel);
-  return pingProbeResult(r, `ping ${args.join(' ')}`, Math.round(performance.now() - t0), m);
+  const { cmd, args } = probeCommand(target, m, secs);
+  const r = await inNs(ns, cmd, args, timeoutMs + 5000, kernel);
+  const ms = Math.round(performance.now() - t0);
+  const command = `${cmd} ${args.join(' ')}`;
+  return m.proto === 'tcp' ? tcpProbeResult(r, command, ms, m) : pingProbeResult(r, command, ms, m);
 }
 
 /** `ip -j -s link show`: rx/tx packets of every interface. */

@@ -61,7 +61,13 @@ export class Tracer {
 
   async trace(src: string, dst: string, opts: TraceOptions = {}): Promise<TraceResult> {
     const t0 = performance.now();
-    const { srcNode, srcIp, target, proto, match } = await prepare(this.net, this.kernel, src, dst, opts);
+    const { srcNode, srcIp, family, target, proto, match } = await prepare(
+      this.net,
+      this.kernel,
+      src,
+      dst,
+      opts,
+    );
     const table = `netsim-trace-${proto === 'tcp' ? match.sport : match.icmpId}`;
 
     // every namespace that may see the probe gets a trace table (switches run no nftables)
@@ -94,6 +100,7 @@ export class Tracer {
       sim: this.net.name,
       src,
       dst,
+      family,
       target,
       proto,
       probe: rec.probe,

@@ -42,6 +42,8 @@ export interface TraceResult {
   sim: string;
   src: string;
   dst: string;
+  /** the probe's address family */
+  family: 4 | 6;
   target: { ip: string; port?: number; service?: string; node?: string };
   proto: 'tcp' | 'icmp';
   probe: {
@@ -65,6 +67,8 @@ export class TraceError extends Error {}
 
 export interface TraceOptions {
   port?: number;
+  /** the probe's address family (default: the destination address's, else IPv4) */
+  family?: 4 | 6;
   /** how long the probe waits for an answer (default 2000 ms) */
   timeoutMs?: number;
   /** a service name the kernel's tables cannot name (no endpoints): ask the cluster */
@@ -72,6 +76,7 @@ export interface TraceOptions {
     namespace: string,
     name: string,
     port?: number,
+    family?: 4 | 6,
   ) => Promise<{ ip: string; port: number } | undefined>;
 }
 
@@ -114,7 +119,11 @@ export interface LinkJson {
   ifname: string;
   address?: string;
   master?: string;
-  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number } };
+  linkinfo?: {
+    info_kind?: string;
+    /** a VXLAN device's VNI, local address (local6 over an IPv6 underlay) and UDP port */
+    info_data?: { id?: number; local?: string; local6?: string; port?: number };
+  };
 }
 
 export interface FdbJson {
@@ -126,11 +135,13 @@ export interface FdbJson {
   flags?: string[];
 }
 
-/** `ip -j neigh show` */
+/** `ip -j neigh show` (IPv6: `ip -6 -j neigh show`, NDP's entries) */
 export interface NeighJson {
   dst: string;
   lladdr?: string;
   state?: string[];
+  /** present (null) when the neighbour is a router (NDP's R flag) */
+  router?: null;
 }
 
 /** rx/tx packet counters of a switch's ports, by interface */

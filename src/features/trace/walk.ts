@@ -6,6 +6,7 @@ import type { ConntrackEntry } from './explain/nat.js';
 import { deliverStep, neighbourStep, noRouteReason, routeStep, routeTypeReason } from './explain/route.js';
 import { explainRules, seenStep } from './explain/rules.js';
 import { explainDecap, explainEncap, isVxlan, type VxlanHeader } from './explain/vxlan.js';
+import { ipFlag } from './family.js';
 import { inNs, jsonIn, type ToolRunner, type TraceNet } from './net.js';
 import type {
   FdbJson,
@@ -193,13 +194,14 @@ export class PathWalker {
   ): Promise<Next | undefined> {
     const out = this.nftSteps(node, ns, layer, pkt, hop);
     if (!out) return undefined;
-    // the route, as this node's kernel decides it
-    const get = ['route', 'get', out.daddr, 'from', out.saddr];
+    // the route, as this node's kernel decides it (`ip -6 route get` for an IPv6 packet)
+    const fam = ipFlag(out.daddr);
+    const get = [fam, 'route', 'get', out.daddr, 'from', out.saddr];
     if (iif) get.push('iif', iif);
     const rg = await inNs(ns, 'ip', ['-j', ...get], 10000, this.kernel);
     if (rg.code !== 0) return this.stop(node, hop, noRouteReason(out.daddr, rg.stderr));
     const r = (JSON.parse(rg.stdout) as RouteGet[])[0];
-    const [fib] = await this.json<RouteGet>(ns, 'ip', ['route', 'get', 'fibmatch', out.daddr]);
+    const [fib] = await this.json<RouteGet>(ns, 'ip', [fam, 'route', 'get', 'fibmatch', out.daddr]);
     if (r.type === 'local') {
       if (layer === 'outer' && inner) {
         // VXLAN to this node: the device with this port decapsulates it
@@ -217,9 +219,12 @@ export class PathWalker {
     const nh = r.gateway ?? out.daddr;
     const dev = r.dev!;
     hop.out = dev;
-    hop.steps.push(routeStep(out.daddr, r, fib, r.gateway ? this.net.owner(r.gateway)?.node : undefined));
+    hop.steps.push(
+      routeStep(out.daddr, r, fib, r.gateway ? this.net.gatewayNode(node, dev, r.gateway) : undefined),
+    );
     const [link] = await this.json<LinkJson>(ns, 'ip', ['-d', 'link', 'show', 'dev', dev]);
-    const [ne] = await this.json<NeighJson>(ns, 'ip', ['neigh', 'show', nh, 'dev', dev]);
+    // ARP's entry, or NDP's for an IPv6 next hop
+    const [ne] = await this.json<NeighJson>(ns, 'ip', [ipFlag(nh), 'neigh', 'show', nh, 'dev', dev]);
     if (link && isVxlan(link)) {
       const fdb = await this.json<FdbJson>(ns, 'bridge', ['fdb', 'show', 'dev', dev]);
       const e = explainEncap(node, link, nh, ne, fdb, out);

@@ -168,8 +168,13 @@ export function program(): Command {
   p.command('trace')
     .description('send a real probe in a running simulation and explain every hop it took')
     .argument('<src>', 'source node or pod')
-    .argument('<dst>', 'node, pod, service (web, web.default) or IPv4 address; dst:port works too')
+    .argument(
+      '<dst>',
+      'node, pod, service (web, web.default) or IPv4/IPv6 address; dst:port, [ipv6]:port work too',
+    )
     .argument('[port]', 'TCP port (default: a ping; a service: its first port)')
+    .option('-6, --ipv6', 'probe over IPv6 (nodes and services by their IPv6 addresses)')
+    .option('-4, --ipv4', 'probe over IPv4 (the default unless dst is an IPv6 address)')
     .option('--sim <name>', 'simulation (default: the only one running)')
     .option('--json', 'the trace as JSON')
     .option('--timeout <seconds>', 'how long the probe waits for an answer (default 2)')

@@ -68,6 +68,7 @@ export async function serveControl(
     control.handle('trace', async (req) => {
       const r = await traceLive(sim, String(req.src), String(req.dst), {
         port: typeof req.port === 'number' ? req.port : undefined,
+        family: req.family === 4 || req.family === 6 ? req.family : undefined,
         timeoutMs: typeof req.timeoutMs === 'number' ? req.timeoutMs : undefined,
       });
       return { trace: r };

@@ -25,8 +25,8 @@ export class SiteCertificates {
     return join(this.dir, name);
   }
 
-  /** The CA and the server certificate for `ip`, unless an earlier start made them. */
-  async ensureAuthority(site: string, ip: string): Promise<void> {
+  /** The CA and the server certificate for the router's addresses, unless an earlier start made them. */
+  async ensureAuthority(site: string, ips: string[]): Promise<void> {
     if (existsSync(this.file('ca.crt'))) return;
     await this.openssl([
       'req',
@@ -41,7 +41,11 @@ export class SiteCertificates {
       '-subj',
       `/CN=${site}-site-ca`,
     ]);
-    await this.issue('server', site, 365, ['-addext', `subjectAltName=IP:${ip}`]);
+    // each address a link may dial (IPv4 and IPv6): TLS checks the one dialled against these
+    await this.issue('server', site, 365, [
+      '-addext',
+      `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}`,
+    ]);
   }
 
   /** A client certificate `<base>.crt/.key` with common name `cn`, valid 30 days. */

@@ -6,8 +6,11 @@ import { type ExposeOptions, encodeToken, type SkupperSite, type SkupperToken, s
 
 declare module '../../k8s/cluster.js' {
   interface Cluster {
-    /** A token for one link to this cluster's site router (a client certificate from its site CA). */
-    skupperToken(opts?: { cost?: number }): Promise<string>;
+    /**
+     * A token for one link to this cluster's site router (a client certificate from its site
+     * CA); `family: 6`: the link dials the router's IPv6 address (runs over IPv6).
+     */
+    skupperToken(opts?: { cost?: number; family?: 4 | 6 }): Promise<string>;
     /** Links this cluster's site router to the token's site (mutual TLS over the underlay). */
     skupperLink(token: string | SkupperToken, opts?: { name?: string; cost?: number }): Promise<string>;
     /** Revokes a token this cluster's site issued: its link closes and stays refused. */

@@ -1,5 +1,5 @@
 // A Skupper-style site router process: started by site.ts in one worker's namespace (like the
-// pod network agent), with `node router.js --site --ip --port --dir --control`. It links to
+// pod network agent), with `node router.js --site --ip --ip6 --port --dir --control`. It links to
 // other sites' routers over mutual TLS (one connection per link, certificates issued per link
 // from a token), multiplexes TCP connections over each link as streams (link.ts), learns which
 // site serves which routing key (routing.ts), and joins listeners (a TCP port on the worker's
@@ -17,21 +17,24 @@ const { values: args } = parseArgs({
   options: {
     site: { type: 'string' },
     ip: { type: 'string' },
+    ip6: { type: 'string' },
     port: { type: 'string', default: '55671' },
     dir: { type: 'string' },
     control: { type: 'string' },
   },
 });
-for (const name of ['site', 'ip', 'dir', 'control'] as const)
+for (const name of ['site', 'dir', 'control'] as const)
   if (!args[name]) throw new Error(`the site router needs --${name}`);
+if (!args.ip && !args.ip6) throw new Error('the site router needs --ip or --ip6 (or both)');
 const site = args.site!;
-const ip = args.ip!;
+// the worker's IPv4 and IPv6 addresses: links and listeners on each
+const addresses = [args.ip, args.ip6].filter((a): a is string => !!a);
 const dir = args.dir!;
 const linkPort = Number(args.port);
 
 const router = new SiteRouter({
   site,
-  ip,
+  addresses,
   linkPort,
   dir,
   tls: {
@@ -45,4 +48,6 @@ const router = new SiteRouter({
 process.on('SIGTERM', () => process.exit(0));
 router.start();
 await serveControl(router, args.control!);
-router.log(`ready: links on ${ip}:${linkPort}, control ${args.control}`);
+router.log(
+  `ready: links on ${addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(', ')} port ${linkPort}, control ${args.control}`,
+);

@@ -4,6 +4,7 @@
 // destination chosen by routing.ts. Created and started by the process entry (router.ts).
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
+import { hostPort } from '../../../util/hostport.js';
 import { type End, join, SockEnd } from './ends.js';
 import { Link, LinkEnd, type LinkOwner } from './link.js';
 import { FrameType } from './protocol.js';
@@ -19,8 +20,11 @@ const CIPHERS = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY
 
 export interface RouterOptions {
   site: string;
-  /** the worker's address: the link port and the listeners are bound to it */
-  ip: string;
+  /**
+   * the worker's addresses (its IPv4 and IPv6 ones on the underlay): the link port and the
+   * listeners are bound to each, so links and clients of either family reach them
+   */
+  addresses: string[];
   linkPort: number;
   /** the site directory: server.key/.crt, ca.crt, revoked.json */
   dir: string;
@@ -48,7 +52,8 @@ interface Connector {
 
 interface Listener {
   port: number;
-  server: Server;
+  /** one per address */
+  servers: Server[];
   accepted: number;
 }
 
@@ -60,7 +65,8 @@ export class SiteRouter implements LinkOwner {
   private readonly connectors = new Map<string, Connector>();
   private readonly listeners = new Map<string, Listener>();
   private readonly revocations: Revocations<Link>;
-  private readonly linkServer: tls.Server;
+  /** one per address */
+  private readonly linkServers: tls.Server[];
   /** counts choices among equal candidates, so they take turns */
   private turn = 0;
   private advertisePending = false;
@@ -71,24 +77,30 @@ export class SiteRouter implements LinkOwner {
     this.site = opts.site;
     this.log = opts.log;
     this.revocations = Revocations.load(`${opts.dir}/revoked.json`);
-    this.linkServer = tls.createServer(
-      {
-        ...opts.tls,
-        requestCert: true,
-        rejectUnauthorized: true,
-        minVersion: 'TLSv1.3',
-        ciphers: CIPHERS,
-      },
-      (sock) => this.accept(sock),
-    );
-    this.linkServer.on('tlsClientError', (err, sock) => {
-      this.log(`refused a link from ${sock.remoteAddress}: ${err.message}`);
+    if (opts.addresses.length === 0) throw new Error(`${opts.site}: the site router needs an address`);
+    this.linkServers = opts.addresses.map(() => {
+      const server = tls.createServer(
+        {
+          ...opts.tls,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.3',
+          ciphers: CIPHERS,
+        },
+        (sock) => this.accept(sock),
+      );
+      server.on('tlsClientError', (err, sock) => {
+        this.log(`refused a link from ${sock.remoteAddress}: ${err.message}`);
+      });
+      return server;
     });
   }
 
-  /** Listens for links on the site's address. */
+  /** Listens for links on each of the site's addresses. */
   start(): void {
-    this.linkServer.listen(this.opts.linkPort, this.opts.ip);
+    this.opts.addresses.forEach((ip, i) => {
+      this.linkServers[i].listen(this.opts.linkPort, ip);
+    });
   }
 
   // ---- routing: what we tell neighbours, where a connection goes ----
@@ -259,26 +271,31 @@ export class SiteRouter implements LinkOwner {
 
   listen(key: string, port: number): void {
     if (this.listeners.has(key)) return;
-    const entry: Listener = { port, server: createServer(), accepted: 0 };
-    entry.server.on('connection', (sock: Socket) => {
-      entry.accepted++;
-      const end = new SockEnd(sock);
-      if (!this.openStream(key, end, MAX_TTL)) sock.resetAndDestroy();
-    });
-    entry.server.on('error', (e) => this.log(`listener ${key}:${port}: ${e.message}`));
-    entry.server.listen(port, this.opts.ip);
+    const entry: Listener = { port, servers: [], accepted: 0 };
+    for (const ip of this.opts.addresses) {
+      const server = createServer();
+      server.on('connection', (sock: Socket) => {
+        entry.accepted++;
+        const end = new SockEnd(sock);
+        if (!this.openStream(key, end, MAX_TTL)) sock.resetAndDestroy();
+      });
+      server.on('error', (e) => this.log(`listener ${key} on ${hostPort(ip, port)}: ${e.message}`));
+      server.listen(port, ip);
+      entry.servers.push(server);
+    }
     this.listeners.set(key, entry);
   }
 
   unlisten(key: string): void {
-    this.listeners.get(key)?.server.close();
+    for (const server of this.listeners.get(key)?.servers ?? []) server.close();
     this.listeners.delete(key);
   }
 
   status(): Record<string, unknown> {
     return {
       site: this.site,
-      ip: this.opts.ip,
+      ip: this.opts.addresses[0],
+      addresses: this.opts.addresses,
       port: this.opts.linkPort,
       links: [...this.links.values()].map((l) => ({
         name: l.name,

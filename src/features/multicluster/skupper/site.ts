@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { processStartTime } from '../../../kernel/proc.js';
 import { ObjectKey } from '../../../runtime/objects.js';
 import type { Simulation } from '../../../runtime/simulation.js';
+import { hostPort } from '../../../util/hostport.js';
 import { JsonLineError, type JsonObject, requestJsonLine } from '../../../util/jsonlines.js';
 import { waitFor } from '../../../util/wait.js';
 import type { Cluster } from '../../k8s/cluster.js';
@@ -92,8 +93,17 @@ export class SkupperSite {
   get worker(): WorkerNode {
     return this.cluster.workers[0];
   }
-  get ip(): string {
-    return this.worker.ip!;
+  /** the router worker's IPv4 address (undefined on an IPv6-only underlay) */
+  get ip(): string | undefined {
+    return this.worker.ip;
+  }
+  /** its IPv6 address (undefined on an IPv4-only underlay) */
+  get ip6(): string | undefined {
+    return this.worker.ip6;
+  }
+  /** where links and listeners are: the IPv4 address first, as before; both on a dual-stack underlay */
+  get addresses(): string[] {
+    return [this.ip, this.ip6].filter((a): a is string => !!a);
   }
   get dir(): string {
     return join(this.cluster.sim.dir, 'skupper', this.name);
@@ -115,7 +125,7 @@ export class SkupperSite {
 
   private async doStart(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    await this.certs.ensureAuthority(this.name, this.ip);
+    await this.certs.ensureAuthority(this.name, this.addresses);
     const w = this.worker;
     const pid = this.cluster.sim.kernel.spawnDaemon({
       ns: w.ns,
@@ -124,7 +134,8 @@ export class SkupperSite {
         '--max-semi-space-size=16',
         ROUTER_MAIN,
         `--site=${this.name}`,
-        `--ip=${this.ip}`,
+        ...(this.ip ? [`--ip=${this.ip}`] : []),
+        ...(this.ip6 ? [`--ip6=${this.ip6}`] : []),
         `--port=${LINK_PORT}`,
         `--dir=${this.dir}`,
         `--control=${this.controlPath}`,
@@ -158,11 +169,18 @@ export class SkupperSite {
     });
   }
 
-  /** Issues a token for one link: a client certificate signed by this site's CA. */
-  async token(opts: { cost?: number } = {}): Promise<SkupperToken> {
+  /**
+   * Issues a token for one link: a client certificate signed by this site's CA, and the address
+   * to dial — the router's IPv4 address, or with `family: 6` (or on an IPv6-only underlay) its
+   * IPv6 one, so that the link runs over IPv6.
+   */
+  async token(opts: { cost?: number; family?: 4 | 6 } = {}): Promise<SkupperToken> {
+    const host = opts.family === 6 ? this.ip6 : opts.family === 4 ? this.ip : this.addresses[0];
+    if (!host)
+      throw new Error(`${this.name}: the router's worker has no IPv${opts.family} address on the underlay`);
     const n = ++this.linkCount;
     const issued = await this.certs.issueClient(`link-${n}`, `link-${this.name}-${n}`);
-    return { site: this.name, host: this.ip, port: LINK_PORT, cost: opts.cost ?? 1, ...issued };
+    return { site: this.name, host, port: LINK_PORT, cost: opts.cost ?? 1, ...issued };
   }
 
   /** Links this site to the token's site (this router dials; the link carries both ways). */
@@ -285,10 +303,11 @@ export class SkupperSite {
       (s) => s.name === k.name && s.namespace === 'default',
     );
     if (exists) return;
+    // the service's endpoint: the router's IPv4 address (the listeners are on its IPv6 one too)
     await this.cluster.addAddressService(
       k.name,
       [{ port: k.servicePort, targetPort: k.listenerPort }],
-      [this.ip],
+      this.addresses.slice(0, 1),
     );
     this.madeServices.add(k.name);
   }
@@ -299,6 +318,6 @@ export class SkupperSite {
   }
 
   toString(): string {
-    return `<skupper site ${this.name}: router in ${this.worker.name} ${this.ip}:${LINK_PORT}, pid ${this.pid?.pid}>`;
+    return `<skupper site ${this.name}: router in ${this.worker.name} ${this.addresses.map((a) => hostPort(a, LINK_PORT)).join(' ')}, pid ${this.pid?.pid}>`;
   }
 }

@@ -1,6 +1,7 @@
 // The NAT layer: kube-proxy's nftables (the service-ips map that names each service, the
 // endpoint chain's DNAT), the conntrack entry that records which endpoint the DNAT chose,
 // and masquerading.
+import { familyOf, hostPort, splitHostPort } from '../family.js';
 import type { ProbeMatch, TraceEvent } from '../nft.js';
 import type { Pkt, Step } from '../types.js';
 
@@ -15,7 +16,8 @@ export interface ServiceEntry {
 }
 
 /**
- * Services kube-proxy programs, from `nft -j list map ip kube-proxy service-ips`: each element
+ * Services kube-proxy programs, from `nft -j list map ip kube-proxy service-ips` (or `ip6` for
+ * IPv6 ClusterIPs: kube-proxy keeps one table per family, of the same structure): each element
  * maps `vip . proto . port` to the service's chain, whose name carries "namespace/name".
  */
 export function parseServiceIps(stdout: string): ServiceEntry[] {
@@ -34,31 +36,38 @@ export function parseServiceIps(stdout: string): ServiceEntry[] {
   return out;
 }
 
-/** `conntrack` arguments that list the probe's connection. */
+/** `conntrack` arguments that list the probe's connection (IPv4 unless told otherwise). */
 export function conntrackArgs(m: ProbeMatch): string[] {
+  if (familyOf(m.saddr) === 6)
+    return m.proto === 'tcp'
+      ? ['-L', '-f', 'ipv6', '-p', 'tcp', '--orig-port-src', String(m.sport), '--orig-src', m.saddr]
+      : ['-L', '-f', 'ipv6', '-p', 'icmpv6', '--icmpv6-id', String(m.icmpId), '--orig-src', m.saddr];
   return m.proto === 'tcp'
     ? ['-L', '-p', 'tcp', '--orig-port-src', String(m.sport), '--orig-src', m.saddr]
     : ['-L', '-p', 'icmp', '--icmp-id', String(m.icmpId), '--orig-src', m.saddr];
 }
 
 export interface ConntrackEntry {
-  /** where the connection really goes ("ip:port"), '' when no entry was found */
+  /** where the connection really goes ("ip:port", "[ip6]:port"), '' when no entry was found */
   to: string;
   line: string;
 }
 
 /** The probe's conntrack entry: its reply tuple's source is the endpoint the DNAT chose. */
 export function parseConntrack(stdout: string, saddr: string): ConntrackEntry {
-  const line = stdout.split('\n').find((l) => l.includes(`src=${saddr}`)) ?? '';
-  const srcs = [...line.matchAll(/src=(\S+)/g)].map((x) => x[1]);
-  const sports = [...line.matchAll(/sport=(\d+)/g)].map((x) => x[1]);
-  const to = srcs[1] ? `${srcs[1]}${sports[1] ? `:${sports[1]}` : ''}` : '';
+  const line = stdout.split('\n').find((l) => l.includes(`src=${saddr} `)) ?? '';
+  const srcs = [...line.matchAll(/\bsrc=(\S+)/g)].map((x) => x[1]);
+  const sports = [...line.matchAll(/\bsport=(\d+)/g)].map((x) => x[1]);
+  const to = srcs[1] ? hostPort(srcs[1], sports[1]) : '';
   return { to, line: line.trim() };
 }
 
-/** The address a rule DNATs to, if it is a DNAT rule. */
+/**
+ * The address a rule DNATs to, if it is a DNAT rule: "10.244.1.2:8000", "[fd00::2]:8000" (an
+ * `ip6` table writes `dnat to`, an `inet` one `dnat ip6 to`).
+ */
 export function dnatTarget(rule: string): string | undefined {
-  return /\bdnat to (\S+)/.exec(rule)?.[1];
+  return /\bdnat (?:ip6? )?to (\S+)/.exec(rule)?.[1];
 }
 
 /**
@@ -73,8 +82,8 @@ export function explainDnat(
   const target = dnatTarget(rule);
   if (!target) return undefined;
   const to = conntrack?.to || target;
-  const [ip, port] = to.split(':');
-  const from = `${pkt.daddr}${pkt.dport ? `:${pkt.dport}` : ''}`;
+  const { ip, port } = splitHostPort(to);
+  const from = hostPort(pkt.daddr, pkt.dport);
   return {
     from,
     to,
@@ -83,7 +92,7 @@ export function explainDnat(
       text: `DNAT ${from} -> ${to}${conntrack?.to ? ' (conntrack: the reply comes from there)' : ''}`,
       data: { from, to, conntrack: conntrack?.line },
     },
-    pkt: { ...pkt, daddr: ip, dport: port ? Number(port) : pkt.dport },
+    pkt: { ...pkt, daddr: ip, dport: port ?? pkt.dport },
   };
 }
 

@@ -1,5 +1,6 @@
 // The trace's conclusion: the probe's own result (answered, refused, nothing) put together with
 // where the explanation ended (delivered at a node, dropped by a rule or a missing route).
+import { hostPort } from '../family.js';
 import type { Hop, Outcome, TraceResult } from '../types.js';
 
 export interface WalkEnd {
@@ -14,7 +15,7 @@ export function conclude(
   target: TraceResult['target'],
   end: WalkEnd,
 ): { outcome: Outcome; summary: string } {
-  const to = `${target.ip}${target.port ? `:${target.port}` : ''}`;
+  const to = hostPort(target.ip, target.port);
   const last = [...end.hops].reverse().find((h) => h.seen);
   if (probe.result === 'answered') {
     const where = end.delivered ? end.delivered.node : (last?.node ?? '?');

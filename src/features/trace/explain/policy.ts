@@ -1,7 +1,7 @@
 // The NetworkPolicy layer (and any firewall): why a rule the probe met dropped or refused it.
 // netsim's agents program policies as table netsim-policy, one chain per selected pod
 // (`ingress-<namespace>/<pod>`, `egress-...`).
-import type { TraceEvent } from '../nft.js';
+import { type TraceEvent, tableName } from '../nft.js';
 
 export const POLICY_TABLE = 'netsim-policy';
 
@@ -17,7 +17,7 @@ export function policySubject(chain: string): string | undefined {
 
 /** Why the probe stopped at this rule, as the trace tells it. */
 export function dropReason(e: TraceEvent): string {
-  const where = `${e.table} ${e.chain}`;
+  const where = `${tableName(e)} ${e.chain}`;
   if (e.table === POLICY_TABLE)
     return `dropped by NetworkPolicy: no policy selecting ${policySubject(e.chain) ?? 'the pod'} allows it (${where})`;
   if (/\breject\b/.test(e.text)) return `refused by ${where}: ${e.text}`;

@@ -1,6 +1,8 @@
 // The route layer: what a node's kernel answered to `ip route get` (the decision) and
-// `ip route get fibmatch` (the FIB entry behind it, with the protocol that installed it).
-import type { Pkt, RouteGet, Step } from '../types.js';
+// `ip route get fibmatch` (the FIB entry behind it, with the protocol that installed it), and
+// the neighbour entry of the next hop (ARP for IPv4, NDP for IPv6).
+import { neighbourProtocol } from '../family.js';
+import type { NeighJson, Pkt, RouteGet, Step } from '../types.js';
 
 const ROUTING_DAEMONS = new Set(['ospf', 'bgp', 'static', 'zebra', 'isis', 'rip', 'eigrp', 'babel']);
 
@@ -59,17 +61,22 @@ export function routeStep(
   };
 }
 
-/** The neighbour entry that gives the next hop's MAC (or its absence). */
-export function neighbourStep(
-  nexthop: string,
-  dev: string,
-  neigh: { dst: string; lladdr?: string; state?: string[] } | undefined,
-): Step {
-  if (neigh?.lladdr)
+/**
+ * The neighbour entry that gives the next hop's MAC (or its absence). An IPv6 one (`ip -6
+ * neigh`) is NDP's, and says when the neighbour advertised itself as a router.
+ */
+export function neighbourStep(nexthop: string, dev: string, neigh: NeighJson | undefined): Step {
+  if (neigh?.lladdr) {
+    const ndp =
+      neighbourProtocol(nexthop) === 'NDP' ? `; NDP${neigh.router !== undefined ? ', a router' : ''}` : '';
     return {
       kind: 'neighbour',
-      text: `neighbour ${nexthop} is ${neigh.lladdr} (${(neigh.state ?? []).join(',').toLowerCase()}) on ${dev}`,
+      text: `neighbour ${nexthop} is ${neigh.lladdr} (${(neigh.state ?? []).join(',').toLowerCase()}${ndp}) on ${dev}`,
       data: { ...neigh },
     };
-  return { kind: 'neighbour', text: `neighbour ${nexthop}: no entry on ${dev} (no ARP answer)` };
+  }
+  return {
+    kind: 'neighbour',
+    text: `neighbour ${nexthop}: no entry on ${dev} (no ${neighbourProtocol(nexthop)} answer)`,
+  };
 }

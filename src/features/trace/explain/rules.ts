@@ -2,7 +2,7 @@
 // into passes (one per time the probe was marked: each time it enters the namespace's
 // stack, as itself or inside a VXLAN packet), trimmed to the rules worth showing, and
 // explained with the NAT and policy layers' help.
-import type { TraceEvent } from '../nft.js';
+import { type TraceEvent, tableName } from '../nft.js';
 import type { Pass, Pkt, Step, StepKind } from '../types.js';
 import {
   type ConntrackEntry,
@@ -50,9 +50,9 @@ export function interesting(events: TraceEvent[]): TraceEvent[] {
     const e = events[i];
     if (e.type === 'rule' && /^(jump|goto) /.test(e.verdict ?? '')) {
       const target = e.verdict!.split(' ')[1];
-      keep[i] = shownIn.has(`${e.table} ${target}`);
+      keep[i] = shownIn.has(`${tableName(e)} ${target}`);
     }
-    if (keep[i]) shownIn.add(`${e.table} ${e.chain}`);
+    if (keep[i]) shownIn.add(`${tableName(e)} ${e.chain}`);
   }
   return events.filter((_, i) => keep[i]);
 }
@@ -65,7 +65,7 @@ export function kindOfTable(table: string): StepKind {
 
 /** One rule (or chain policy) as a step. */
 export function ruleStep(e: TraceEvent): Step {
-  const where = `${e.table} ${e.chain}`;
+  const where = `${tableName(e)} ${e.chain}`;
   const verdict = e.verdict ?? '';
   const text =
     e.type === 'policy'
@@ -74,7 +74,13 @@ export function ruleStep(e: TraceEvent): Step {
   return {
     kind: kindOfTable(e.table),
     text,
-    data: { table: e.table, chain: e.chain, rule: e.text, verdict },
+    data: {
+      ...(e.family ? { family: e.family } : {}),
+      table: e.table,
+      chain: e.chain,
+      rule: e.text,
+      verdict,
+    },
   };
 }
 
@@ -108,14 +114,20 @@ export function explainRules(events: TraceEvent[], pkt: Pkt, conntrack?: Conntra
     if (d) {
       steps.push(d.step);
       dnat = { from: d.from, to: d.to, rule: e.text };
-      out = { ...out, daddr: d.pkt.daddr, dport: d.to.includes(':') ? d.pkt.dport : out.dport };
+      out = { ...out, daddr: d.pkt.daddr, dport: d.pkt.dport };
     }
     const masq = masqueradeStep(e);
     if (masq) steps.push(masq);
     if (stopsProbe(e)) {
       const reason = dropReason(e);
-      steps.push({ kind: 'drop', text: reason, data: { table: e.table, chain: e.chain, rule: e.text } });
-      return { steps, dnat, drop: { reason, rule: `${e.table} ${e.chain}: ${e.text}` } };
+      const data = {
+        ...(e.family ? { family: e.family } : {}),
+        table: e.table,
+        chain: e.chain,
+        rule: e.text,
+      };
+      steps.push({ kind: 'drop', text: reason, data });
+      return { steps, dnat, drop: { reason, rule: `${tableName(e)} ${e.chain}: ${e.text}` } };
     }
   }
   return { steps, out, dnat };

@@ -1,6 +1,9 @@
 // The VXLAN layer (flannel): how a packet routed to a VXLAN device is encapsulated — the
 // neighbour entry that gives the remote VTEP's MAC and the FDB entry that gives its address —
-// and which device decapsulates it on arrival.
+// and which device decapsulates it on arrival. The underlay may be IPv6 (flannel-v6.<VNI>:
+// the device's `local6`, FDB entries with IPv6 destinations); the outer packet is then IPv6
+// and the walk follows it with IPv6 route lookups.
+import { familyOf } from '../family.js';
 import type { FdbJson, LinkJson, NeighJson, Pkt, Step, TraceResult } from '../types.js';
 
 /** flannel's port when the device does not say */
@@ -32,22 +35,23 @@ export function explainEncap(
       drop: `VXLAN ${dev.ifname}: ${!neigh?.lladdr ? `no neighbour entry for ${nexthop}` : `no FDB entry for ${neigh.lladdr}`}: the agent has not programmed this remote subnet`,
     };
   const port = d.port ?? VXLAN_DEFAULT_PORT;
+  const local = d.local ?? d.local6;
   return {
     step: {
       kind: 'vxlan',
-      text: `VXLAN ${dev.ifname} (VNI ${d.id}): neighbour ${nexthop} is ${neigh.lladdr} (${(neigh.state ?? []).join(',').toLowerCase()}), FDB ${neigh.lladdr} dst ${fe.dst}: encapsulated as ${d.local} -> ${fe.dst} UDP ${port}`,
+      text: `VXLAN ${dev.ifname} (VNI ${d.id}): neighbour ${nexthop} is ${neigh.lladdr} (${(neigh.state ?? []).join(',').toLowerCase()}), FDB ${neigh.lladdr} dst ${fe.dst}: encapsulated as ${local} -> ${fe.dst} UDP ${port}`,
       data: {
         device: dev.ifname,
         vni: d.id,
         neighbour: neigh,
         fdb: fe,
-        outerSrc: d.local,
+        outerSrc: local,
         outerDst: fe.dst,
         port,
       },
     },
-    header: { node, device: dev.ifname, vni: d.id ?? 0, outerSrc: d.local ?? '', outerDst: fe.dst, port },
-    outer: { saddr: d.local ?? inner.saddr, daddr: fe.dst, proto: 'udp', dport: port },
+    header: { node, device: dev.ifname, vni: d.id ?? 0, outerSrc: local ?? '', outerDst: fe.dst, port },
+    outer: { saddr: local ?? inner.saddr, daddr: fe.dst, proto: 'udp', dport: port },
   };
 }
 
@@ -56,7 +60,11 @@ export function explainEncap(
  * (`ip -d -j link show type vxlan`) takes the inner packet out.
  */
 export function explainDecap(devices: LinkJson[], outer: Pkt, inner: Pkt): { step: Step; device?: string } {
-  const dev = devices.find((d) => d.linkinfo?.info_data?.port === outer.dport) ?? devices[0];
+  // flannel.1 and flannel-v6.1 share the port: the one of the outer header's family
+  const v6 = familyOf(outer.daddr) === 6;
+  const onPort = devices.filter((d) => d.linkinfo?.info_data?.port === outer.dport);
+  const dev =
+    onPort.find((d) => (d.linkinfo?.info_data?.local6 !== undefined) === v6) ?? onPort[0] ?? devices[0];
   const vni = dev?.linkinfo?.info_data?.id;
   return {
     device: dev?.ifname,
