@@ -122,6 +122,10 @@ t.test('complete', async (t) => {
   t.same(hits('iperf h2 '), ['h1', 'h2', 'r1', 's1', 'v6', 'web.1']);
   t.same(hits('tr'), ['trace'], 'trace is a verb');
   t.same(hits('trace h1 h'), ['h1', 'h2'], 'trace src dst: node names');
-  t.same(hits('trace h1 h2 80 '), ['--json'], 'then --json');
+  t.same(hits('trace h1 h2 80 '), ['--json', '-4', '-6'], 'then --json and the family');
+  t.same(hits('pingall '), ['-4', '-6'], 'pingall: the family');
+  t.same(hits('pingallfull -'), ['-4', '-6']);
+  t.same(hits('pingpair -'), ['-4', '-6'], 'pingpair: the family after a dash');
+  t.same(hits('pingpair h'), ['h1', 'h2'], 'and node names otherwise');
   t.same(hits('zz'), [], 'nothing for an unknown prefix');
 });

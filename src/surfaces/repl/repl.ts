@@ -43,7 +43,10 @@ export function complete(cmds: Commands, line: string): [string[], string] {
   else if (ws[0] === 'link' && position === 3) candidates = ['up', 'down', 'set'];
   else if (ws[0] === 'switch' && position === 2) candidates = ['start', 'stop'];
   else if (ws[0] === 'help' && position === 1) candidates = [...cmds.verbs.keys()];
-  else if (ws[0] === 'trace' && position >= 3) candidates = ['--json'];
+  else if (ws[0] === 'trace' && position >= 3) candidates = ['--json', '-4', '-6'];
+  // the family flags of the ping verbs (node names still complete after pingpair)
+  else if (['pingall', 'pingallfull'].includes(ws[0])) candidates = ['-4', '-6'];
+  else if (ws[0] === 'pingpair' && current.startsWith('-')) candidates = ['-4', '-6'];
   else candidates = nodes;
   const hits = candidates.filter((c) => c.startsWith(current)).sort();
   return [[...new Set(hits)], current];
