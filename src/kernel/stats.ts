@@ -61,20 +61,34 @@ function parseLines(text: string): unknown[] {
     .map((l) => JSON.parse(l) as unknown);
 }
 
-/** Interfaces (flags, addresses, rx/tx counters) and the main routing table of each namespace. */
-export async function netnsStats(namespaces: string[], shells?: number): Promise<Map<string, NetnsStats>> {
+/**
+ * Interfaces (flags, addresses, rx/tx counters) and the main routing table of each namespace;
+ * with `ipv6` its IPv6 one too (a second `ip`: a batch line takes no -6, and a prefix alone
+ * does not make `route show` list IPv6 routes).
+ */
+export async function netnsStats(
+  namespaces: string[],
+  shells?: number,
+  ipv6 = false,
+): Promise<Map<string, NetnsStats>> {
+  const batch = 'ip -j -s -batch -';
+  const cmd = ipv6 ? `sh -c ${shellQuote(`${batch} && ip -6 -j route show`)}` : batch;
   const outputs = await runShellJobs(
     namespaces.map((ns) => ({
       ns,
       // `|| true`: a namespace deleted meanwhile must not stop the others
-      text: `${nsenter(ns, 'ip -j -s -batch -')} <<'NETSIM_IP' 2>/dev/null || true\naddr show\nroute show\nNETSIM_IP`,
+      text: `${nsenter(ns, cmd)} <<'NETSIM_IP' 2>/dev/null || true\naddr show\nroute show\nNETSIM_IP`,
       cost: 1,
     })),
     shells,
   );
   const out = new Map<string, NetnsStats>();
   for (const ns of namespaces) {
-    const [addrs, routes] = parseLines(outputs.get(ns) ?? '') as [RawAddr[]?, RouteEntry[]?];
+    const [addrs, routes, routes6] = parseLines(outputs.get(ns) ?? '') as [
+      RawAddr[]?,
+      RouteEntry[]?,
+      RouteEntry[]?,
+    ];
     if (!addrs) continue;
     out.set(ns, {
       ifaces: addrs.map((a) => ({
@@ -88,7 +102,8 @@ export async function netnsStats(namespaces: string[], shells?: number): Promise
         rx: dir(a.stats64?.rx),
         tx: dir(a.stats64?.tx),
       })),
-      routes: routes ?? [],
+      // IPv6 ones after the IPv4 ones, without the fe80::/64 every interface has
+      routes: [...(routes ?? []), ...(routes6 ?? []).filter((r) => !r.dst.startsWith('fe80:'))],
     });
   }
   return out;

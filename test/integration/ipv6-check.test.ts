@@ -147,6 +147,15 @@ if (requireRoot(t)) {
       [`${sim.node('h1').ip}/24`, `${ip6('h1')}/64`],
       'eth1: its IPv4 and global IPv6 addresses (not the link-local one)',
     );
+    t.ok(
+      details.routes.some((r) => /^default via 10\./.test(r)) &&
+        details.routes.some((r) => /^default via fd00:/.test(r)),
+      `the web view's routes: both default routes (${details.routes.join('; ')})`,
+    );
+    t.notOk(
+      details.routes.some((r) => r.startsWith('fe80:')),
+      'without the link-local route every interface has',
+    );
     const scraped = await metrics.text();
     const info = (family: number, address: string) =>
       new RegExp(

@@ -15,6 +15,7 @@ export class SimReader {
       netnsStats(
         [...sim.nodes.values()].map((n) => n.ns),
         2,
+        sim.model.families.includes(6),
       ),
     );
   }

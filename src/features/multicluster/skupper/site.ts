@@ -20,6 +20,7 @@ import { JsonLineError, type JsonObject, requestJsonLine } from '../../../util/j
 import { waitFor } from '../../../util/wait.js';
 import type { Cluster } from '../../k8s/cluster.js';
 import { type ServiceObject, specKey } from '../../k8s/services/objects.js';
+import { settleServices } from '../../k8s/settle.js';
 import type { WorkerNode } from '../../k8s/worker.js';
 import { SiteCertificates } from './certificates.js';
 import { decodeToken, type SkupperToken } from './token.js';
@@ -282,6 +283,9 @@ export class SkupperSite {
     k.exposedBy.add(this.name);
     await this.request({ op: 'expose', key, hosts, port });
     for (const s of this.reg.sites.values()) if (s !== this) await s.addListener(key, k);
+    // the other sites' Services are written to etcd; a client may use them as soon as this
+    // returns, so wait until every worker's kube-proxy has them (a loaded machine took >1 s)
+    await settleServices(this.cluster.sim, 10000);
     return { key, listenerPort: k.listenerPort };
   }
 
