@@ -11,9 +11,16 @@ import { waitFor } from '../src/util/wait.js';
 
 export const name = 'default';
 
-export default (t: Topology) => {
-  t.switch('lan1', { subnet: '192.168.1.0/24' });
-  t.switch('lan2', { subnet: '192.168.2.0/24' });
+export default (t: Topology) => defaultTopology(t);
+
+/**
+ * The two clusters over the routed underlay; with `ipv6` dual-stack (scenarios/dual-stack.ts):
+ * IPv6 /64s on the LANs next to their /24s and podCidr6 on both clusters.
+ */
+export function defaultTopology(t: Topology, opts: { ipv6?: boolean } = {}): void {
+  if (opts.ipv6) t.addressing = { family: 'dual' };
+  t.node('lan1', 'switch', { subnet: '192.168.1.0/24', ...(opts.ipv6 ? { subnet6: 'fd00:1::/64' } : {}) });
+  t.node('lan2', 'switch', { subnet: '192.168.2.0/24', ...(opts.ipv6 ? { subnet6: 'fd00:2::/64' } : {}) });
   t.router('r1');
   t.link('r1', 'lan1');
   t.link('r1', 'lan2');
@@ -22,6 +29,7 @@ export default (t: Topology) => {
     workers: 3,
     etcd: 3,
     podCidr: '10.244.0.0/16',
+    ...(opts.ipv6 ? { podCidr6: 'fd00:10:244::/56' } : {}),
     vni: 1,
     cni: true,
     manifests: ['default/c0.yaml'],
@@ -31,22 +39,29 @@ export default (t: Topology) => {
     workers: 3,
     etcd: 3,
     podCidr: '10.245.0.0/16',
+    ...(opts.ipv6 ? { podCidr6: 'fd00:10:245::/56' } : {}),
     vni: 1,
     prefix: '/c1/network',
     cni: true,
     manifests: ['default/c1.yaml'],
   });
-};
+}
 
-export async function ready(sim: Simulation): Promise<void> {
-  // c0.yaml's Service is made as the clusters come up: the prompt waits until every worker's
-  // kube-proxy has it and the cluster DNS answers its name (a few hundred ms at most)
+/**
+ * c0.yaml's Service is made as the clusters come up: the prompt waits until every worker's
+ * kube-proxy has it and the cluster DNS answers its name (a few hundred ms at most).
+ */
+export async function waitWebService(sim: Simulation): Promise<void> {
   await settleServices(sim, 5000);
   const c2 = sim.node('c2');
   await waitFor(async () => (await c2.exec('getent hosts web')).exitCode === 0, {
     timeoutMs: 5000,
     what: 'the cluster DNS to answer web',
   }).catch((err: Error) => process.stderr.write(`warning: ${err.message}\n`));
+}
+
+export async function ready(sim: Simulation): Promise<void> {
+  await waitWebService(sim);
   const pods = (prefix: string) =>
     [...sim.nodes.values()]
       .filter(

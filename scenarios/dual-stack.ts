@@ -4,50 +4,16 @@
 // every pod has an IPv4 and an IPv6 address, and IPv6 between workers crosses the routed
 // underlay through flannel-v6.1 (VXLAN over the workers' IPv6 addresses). The workloads are
 // the default scenario's YAML (scenarios/default/c0.yaml and c1.yaml).
-import { settleServices } from '../src/features/k8s/settle.js';
 import type { Topology } from '../src/model/builder.js';
 import type { Simulation } from '../src/runtime/simulation.js';
-import { waitFor } from '../src/util/wait.js';
+import { defaultTopology, waitWebService } from './default.js';
 
 export const name = 'dualstack';
 
-export default (t: Topology) => {
-  t.addressing = { family: 'dual' };
-  t.node('lan1', 'switch', { subnet: '192.168.1.0/24', subnet6: 'fd00:1::/64' });
-  t.node('lan2', 'switch', { subnet: '192.168.2.0/24', subnet6: 'fd00:2::/64' });
-  t.router('r1');
-  t.link('r1', 'lan1');
-  t.link('r1', 'lan2');
-  t.cluster('C0', {
-    underlay: ['lan1', 'lan2'],
-    workers: 3,
-    etcd: 3,
-    podCidr: '10.244.0.0/16',
-    podCidr6: 'fd00:10:244::/56',
-    vni: 1,
-    cni: true,
-    manifests: ['default/c0.yaml'],
-  });
-  t.cluster('C1', {
-    underlay: ['lan2', 'lan1'],
-    workers: 3,
-    etcd: 3,
-    podCidr: '10.245.0.0/16',
-    podCidr6: 'fd00:10:245::/56',
-    vni: 1,
-    prefix: '/c1/network',
-    cni: true,
-    manifests: ['default/c1.yaml'],
-  });
-};
+export default (t: Topology) => defaultTopology(t, { ipv6: true });
 
 export async function ready(sim: Simulation): Promise<void> {
-  await settleServices(sim, 5000);
-  const c2 = sim.node('c2');
-  await waitFor(async () => (await c2.exec('getent hosts web')).exitCode === 0, {
-    timeoutMs: 5000,
-    what: 'the cluster DNS to answer web',
-  }).catch((err: Error) => process.stderr.write(`warning: ${err.message}\n`));
+  await waitWebService(sim);
   const pods = (prefix: string) =>
     [...sim.nodes.values()]
       .filter((n) => n.kind === 'pod' && (n.model.spec.worker as string).startsWith(prefix))
