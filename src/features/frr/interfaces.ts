@@ -9,13 +9,27 @@ export interface ConfAddress {
 
 /** The first address of each interface, in file order (later ones are secondaries). */
 export function interfaceAddresses(conf: string): ConfAddress[] {
+  return firstAddressPerInterface(
+    conf,
+    (line) => /^\s+ip address\s+(\d+\.\d+\.\d+\.\d+\/\d+)\s*$/.exec(line)?.[1],
+  );
+}
+
+/**
+ * The walk over an frr.conf's `interface` blocks (not those of a VRF): for each interface the
+ * first of its lines `address` accepts (it returns the address), in file order.
+ */
+export function firstAddressPerInterface(
+  conf: string,
+  address: (line: string) => string | undefined,
+): ConfAddress[] {
   const out: ConfAddress[] = [];
   const seen = new Set<string>();
   let current: string | undefined;
   conf.split('\n').forEach((raw, i) => {
     const line = raw.replace(/[!#].*$/, '').trimEnd();
     if (!line.trim()) {
-      if (/^\s*!/.test(raw) && !/^\s/.test(raw)) current = undefined;
+      if (/^!/.test(raw)) current = undefined;
       return;
     }
     if (!/^\s/.test(line)) {
@@ -27,10 +41,10 @@ export function interfaceAddresses(conf: string): ConfAddress[] {
       current = undefined;
       return;
     }
-    const a = /^\s+ip address\s+(\d+\.\d+\.\d+\.\d+\/\d+)\s*$/.exec(line);
-    if (current && a && !seen.has(current)) {
+    const cidr = current && !seen.has(current) ? address(line) : undefined;
+    if (current && cidr) {
       seen.add(current);
-      out.push({ iface: current, cidr: a[1], line: i + 1 });
+      out.push({ iface: current, cidr, line: i + 1 });
     }
   });
   return out;

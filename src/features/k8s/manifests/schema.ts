@@ -2,7 +2,7 @@
 // Kubernetes fields it accepts but does not emulate (listed as a note, never dropped silently).
 // Anything else is an error naming the field.
 import { z } from 'zod';
-import { policySpecSchema } from '../services/schema.js';
+import { ipFamilyFields, policySpecSchema } from '../services/schema.js';
 import { ingressSpecSchema } from './ingress.js';
 import { secretFields } from './secret.js';
 
@@ -167,16 +167,7 @@ const serviceSpec = z.strictObject({
     .min(1)
     .max(2, 'at most two ClusterIPs, one per family')
     .optional(),
-  ipFamilies: z
-    .array(z.enum(['IPv4', 'IPv6'], { error: 'IPv4 or IPv6' }))
-    .min(1)
-    .max(2, 'at most two families, IPv4 and IPv6')
-    .optional(),
-  ipFamilyPolicy: z
-    .enum(['SingleStack', 'PreferDualStack', 'RequireDualStack'], {
-      error: 'SingleStack, PreferDualStack or RequireDualStack',
-    })
-    .optional(),
+  ...ipFamilyFields,
   selector: labels.optional(),
   ports: z
     .array(servicePort, { error: required('a list of ports') })

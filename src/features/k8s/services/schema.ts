@@ -29,15 +29,8 @@ const port = z
   .min(1, 'ports are 1..65535')
   .max(65535, 'ports are 1..65535');
 
-/** A service as users write it (topology file or `C0.addService(name, spec)`). */
-export const serviceSpecSchema = z.strictObject({
-  namespace: z.string().regex(DNS_LABEL, 'a namespace is a DNS label').optional(),
-  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
-  /** given, or the next free address of the cluster's service CIDR; "None": headless (DNS only) */
-  clusterIP: z.string().optional(),
-  /** one address per family (the first is clusterIP), each given or allocated */
-  clusterIPs: z.array(z.string()).min(1).max(2, 'at most two ClusterIPs, one per family').optional(),
-  /** the families, primary first (default: the cluster's primary, plus the other for dual-stack policies) */
+/** A Service's dual-stack fields, as the API server takes them (topology files and manifests). */
+export const ipFamilyFields = {
   ipFamilies: z
     .array(z.enum(['IPv4', 'IPv6'], { error: 'IPv4 or IPv6' }))
     .min(1)
@@ -48,6 +41,18 @@ export const serviceSpecSchema = z.strictObject({
       error: 'SingleStack, PreferDualStack or RequireDualStack',
     })
     .optional(),
+};
+
+/** A service as users write it (topology file or `C0.addService(name, spec)`). */
+export const serviceSpecSchema = z.strictObject({
+  namespace: z.string().regex(DNS_LABEL, 'a namespace is a DNS label').optional(),
+  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).optional(),
+  /** given, or the next free address of the cluster's service CIDR; "None": headless (DNS only) */
+  clusterIP: z.string().optional(),
+  /** one address per family (the first is clusterIP), each given or allocated */
+  clusterIPs: z.array(z.string()).min(1).max(2, 'at most two ClusterIPs, one per family').optional(),
+  /** the families, primary first (default: the cluster's primary, plus the other for dual-stack policies) */
+  ...ipFamilyFields,
   selector: z
     .record(z.string(), z.string(), { error: 'selector is a map of labels, e.g. {app: web}' })
     .optional(),
