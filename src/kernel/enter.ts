@@ -49,6 +49,14 @@ export function enterOptions(ns: string, netOnly = false): string[] {
   return out;
 }
 
+/** The node's UTS and mount namespace files, those it has (the ones enterOptions enters). */
+export function nodeNamespaceFiles(ns: string): { uts?: string; mnt?: string } {
+  const out: { uts?: string; mnt?: string } = {};
+  if (existsSync(utsFile(ns))) out.uts = utsFile(ns);
+  if (existsSync(mntFile(ns))) out.mnt = mntFile(ns);
+  return out;
+}
+
 /** argv that runs `cmd args` inside `ns` (or in the caller's namespace when ns is undefined). */
 export function inNamespace(
   ns: string | undefined,

@@ -5,7 +5,7 @@
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { readAddrStates } from './addrs.js';
 import { type CniCall, type CniError, type CniTrace, execCni, execCniMany } from './cni.js';
-import { NETNS_ETC, spawnIn } from './enter.js';
+import { NETNS_ETC, nodeNamespaceFiles, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
 import { addMountNamespaces, type Bind, splitHosts, writeEtcFiles } from './mounts.js';
@@ -18,8 +18,9 @@ import {
 import { addUtsNamespaces, nodeNamespaceNames } from './nodens.js';
 import { isAlive, processStartTime, stopProcess } from './proc.js';
 import { KernelError, type RunOptions, type RunResult, run, sh } from './run.js';
-import { type NsScript, scriptJob } from './script.js';
-import { DEFAULT_SHELLS, nsenter, runShellJobs, type ShellJob } from './shells.js';
+import { type NsJob, runNsJobs } from './runner.js';
+import { type NsScript, nsJob } from './script.js';
+import { DEFAULT_SHELLS, nsenter, runShellJobs } from './shells.js';
 
 export type { NsScript };
 
@@ -139,14 +140,15 @@ export class Kernel {
   }
 
   /**
-   * Every namespace's script, shared out over a few shells (`concurrency`): per namespace
-   * its sysctls and `ip -batch`, `tc -batch`, `nft -f` as needed (script.ts); wave by wave.
+   * Every namespace's script, `concurrency` namespaces at a time (kernel/runner.ts): per
+   * namespace its sysctls and `ip -batch`, `tc -batch`, `nft -f` as needed (script.ts); wave
+   * by wave.
    * Returns the interfaces of the namespaces whose script asked to report them.
    */
   async applyScripts(scripts: Map<string, NsScript>): Promise<Map<string, LinkState[]>> {
-    const waves = new Map<number, ShellJob[]>();
+    const waves = new Map<number, NsJob[]>();
     for (const [ns, s] of scripts) {
-      const job = scriptJob(ns, s);
+      const job = nsJob(ns, s);
       if (!job) continue;
       const wave = s.wave ?? 0;
       if (!waves.has(wave)) waves.set(wave, []);
@@ -154,7 +156,7 @@ export class Kernel {
     }
     const reported = new Map<string, LinkState[]>();
     for (const wave of [...waves.keys()].sort((x, y) => x - y)) {
-      const outputs = await runShellJobs(waves.get(wave)!, this.concurrency);
+      const outputs = await runNsJobs(waves.get(wave)!, this.concurrency, nodeNamespaceFiles);
       for (const [ns, out] of outputs) {
         if (!scripts.get(ns)?.report) continue;
         // `link show` is the batch's only command with output: one line of JSON

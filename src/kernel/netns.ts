@@ -35,6 +35,11 @@ export function processesInNamespaces(names: Set<string>): number[] {
 /** Deletes those of `names` that exist, in one `ip -batch`, with their nodes' other namespaces. */
 export async function deleteNamespaces(names: string[]): Promise<void> {
   await removeNodeNamespaces(names);
+  await deleteNetworkNamespaces(names);
+}
+
+/** The network namespaces alone (their nodes' other namespaces: nodens.ts removeNodeNamespaces). */
+export async function deleteNetworkNamespaces(names: string[]): Promise<void> {
   const present = new Set(listNamespaces());
   const doomed = names.filter((n) => present.has(n));
   if (doomed.length === 0) return;

@@ -36,11 +36,6 @@ export function nsenter(ns: string, cmd: string): string {
   return `nsenter ${enterOptions(ns).join(' ')} ${cmd}`;
 }
 
-/** A here-document: `cmd <<'TAG'` with the lines, then `|| fail ns`. */
-export function heredoc(ns: string, cmd: string, tag: string, lines: string[]): string {
-  return `${cmd} <<'${tag}' || fail ${ns}\n${lines.join('\n')}\n${tag}`;
-}
-
 /** Longest-processing-time-first: each job to the shell with the least work so far. */
 function shareOut(jobs: ShellJob[], shells: number): ShellJob[][] {
   const out: ShellJob[][] = Array.from({ length: shells }, () => []);

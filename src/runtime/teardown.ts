@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Kernel } from '../kernel/kernel.js';
 import { Ledger } from '../kernel/ledger.js';
 import { releaseNeighThresholds } from '../kernel/neigh.js';
-import { deleteNamespaces } from '../kernel/netns.js';
+import { deleteNetworkNamespaces } from '../kernel/netns.js';
 import { deleteNftTables, leftoverNftTables } from '../kernel/nft-tables.js';
 import { removeNodeNamespaces } from '../kernel/nodens.js';
 import {
@@ -57,9 +57,9 @@ export async function teardownSim(sim: string): Promise<TeardownReport> {
       where.filter((n) => present.has(n)),
       table,
     );
-  // every recorded node's UTS/mount namespace files, also of a network namespace already gone
-  await removeNodeNamespaces([...namespaces]);
-  await deleteNamespaces([...present]);
+  // every recorded node's UTS/mount namespace files (also of a network namespace already
+  // gone) and the network namespaces: independent of each other, so side by side
+  await Promise.all([removeNodeNamespaces([...namespaces]), deleteNetworkNamespaces([...present])]);
   for (const f of files) rmSync(f, { force: true, recursive: true });
   releaseNeighThresholds(runDir(), sim, (other) => other !== sim && isRunning(readState(other)));
   rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,164 @@
+// Namespace jobs run by one long-lived process that forks a child per job: the child enters
+// the node's namespaces itself (setns(2), as nsenter would: UTS, network, then mount), writes
+// the job's sysctls into /proc/sys and execs the tools (`ip -batch`, `tc -batch`, `nft -f`) with
+// their input already open. Per namespace that is one fork and one exec per tool, where a shell
+// line costs a fork, nsenter's exec and then the tool's (kernel/shells.ts). Up to `parallel`
+// children run at once, the next job starting as soon as one ends.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NETNS_DIR } from './enter.js';
+import { KernelError, run } from './run.js';
+import { assertNsName } from './shells.js';
+
+/** One tool run inside the namespace with `input` on its standard input. */
+export interface NsCommand {
+  argv: string[];
+  input: string;
+}
+
+export interface NsJob {
+  ns: string;
+  /** [/proc/sys path, value] written first, in order */
+  sysctls: [string, string][];
+  /** run one after the other; the first that fails ends the job */
+  commands: NsCommand[];
+}
+
+/** setns(2) by number where Node names the architecture; elsewhere perl's syscall.ph has it. */
+const SETNS: Partial<Record<NodeJS.Architecture, number>> = { x64: 308, arm64: 268, riscv64: 268 };
+
+/**
+ * argv: DIR PARALLEL SETNS. The job list (DIR/jobs) has a line per item, tab separated:
+ * `J NETFILE UTSFILE MNTFILE` starts job number N (0, 1, ...; empty fields: not entered),
+ * `S PATH VALUE` a sysctl write, `C INPUTFILE ARG...` a command. Job N writes DIR/N.out and
+ * DIR/N.err; the runner prints `N<TAB>STATUS` as each job ends and starts no job after a failure.
+ */
+const RUNNER = `
+use strict;
+my ($dir, $max, $setns) = @ARGV;
+if (!$setns) { require 'syscall.ph'; $setns = &SYS_setns; }
+my @jobs; my $job;
+open(my $list, '<', "$dir/jobs") or die "$dir/jobs: $!\\n";
+while (my $line = <$list>) {
+  chomp $line;
+  my ($t, @f) = split /\\t/, $line, -1;
+  if ($t eq 'J') { $job = { enter => [@f], sysctls => [], cmds => [] }; push @jobs, $job; }
+  elsif ($t eq 'S') { push @{$job->{sysctls}}, [@f]; }
+  elsif ($t eq 'C') { push @{$job->{cmds}}, [@f]; }
+}
+close $list;
+$| = 1;
+sub child {
+  my ($j, $n) = @_;
+  open(STDOUT, '>', "$dir/$n.out") or die "$dir/$n.out: $!\\n";
+  open(STDERR, '>', "$dir/$n.err") or die "$dir/$n.err: $!\\n";
+  # everything opened before the mount namespace changes what paths mean
+  my @in = map { open(my $fh, '<', $_->[0]) or die "$_->[0]: $!\\n"; $fh } @{$j->{cmds}};
+  my ($net, $uts, $mnt) = @{$j->{enter}};
+  my @enter = grep { $_->[0] ne '' } ([$uts, 0x04000000], [$net, 0x40000000], [$mnt, 0x00020000]);
+  my @fds = map { open(my $fh, '<', $_->[0]) or die "$_->[0]: $!\\n"; [$fh, $_->[1]] } @enter;
+  for my $e (@fds) { syscall($setns, fileno($e->[0]), $e->[1]) == 0 or die "setns: $!\\n"; }
+  for my $s (@{$j->{sysctls}}) {
+    my ($path, $value) = @$s;
+    open(my $fh, '>', $path) or die "$path: $!\\n";
+    print $fh "$value\\n";
+    close($fh) or die "$path: $!\\n";
+  }
+  for my $k (0 .. $#{$j->{cmds}}) {
+    my (undef, @argv) = @{$j->{cmds}[$k]};
+    my $pid = $k == $#{$j->{cmds}} ? 0 : fork();
+    die "fork: $!\\n" unless defined $pid;
+    if ($pid == 0) {
+      open(STDIN, '<&', $in[$k]) or die "stdin: $!\\n";
+      exec { $argv[0] } @argv;
+      die "$argv[0]: $!\\n";
+    }
+    waitpid($pid, 0);
+    return $? & 127 ? 128 + ($? & 127) : $? >> 8 if $?;
+  }
+  return 0;
+}
+my %running; my $next = 0; my $failed = 0;
+while (1) {
+  while (!$failed && $next < @jobs && keys(%running) < $max) {
+    my $n = $next++;
+    my $pid = fork();
+    die "fork: $!\\n" unless defined $pid;
+    if ($pid == 0) {
+      my $status = eval { child($jobs[$n], $n) };
+      if (!defined $status) { print STDERR $@; $status = 1; }
+      exit($status);
+    }
+    $running{$pid} = $n;
+  }
+  last unless %running;
+  my $pid = waitpid(-1, 0);
+  last if $pid < 0;
+  my $n = delete $running{$pid};
+  next unless defined $n;
+  my $status = $? & 127 ? 128 + ($? & 127) : $? >> 8;
+  print "$n\\t$status\\n";
+  $failed = 1 if $status;
+}
+exit($failed ? 1 : 0);
+`;
+
+/**
+ * Runs the jobs, up to `parallel` at once, and returns each one's standard output by namespace.
+ * After a failing job no further job starts; those running finish, then the first failure is
+ * thrown, naming the namespace and carrying the tool's error output.
+ */
+export async function runNsJobs(
+  jobs: NsJob[],
+  parallel: number,
+  enter: (ns: string) => { uts?: string; mnt?: string } = () => ({}),
+): Promise<Map<string, string>> {
+  const outputs = new Map<string, string>();
+  if (jobs.length === 0) return outputs;
+  for (const j of jobs) assertNsName(j.ns);
+  const dir = mkdtempSync(join(tmpdir(), 'netsim-run-'));
+  try {
+    const list: string[] = [];
+    jobs.forEach((j, n) => {
+      const { uts = '', mnt = '' } = enter(j.ns);
+      list.push(`J\t${NETNS_DIR}/${j.ns}\t${uts}\t${mnt}`);
+      for (const [path, value] of j.sysctls) list.push(`S\t${clean(path)}\t${clean(value)}`);
+      j.commands.forEach((c, k) => {
+        const file = join(dir, `${n}.${k}.in`);
+        writeFileSync(file, c.input);
+        list.push(`C\t${file}\t${c.argv.map(clean).join('\t')}`);
+      });
+    });
+    writeFileSync(join(dir, 'jobs'), `${list.join('\n')}\n`);
+    const setns = SETNS[process.arch];
+    const res = await run('perl', ['-e', RUNNER, dir, String(Math.max(1, parallel)), String(setns ?? '')], {
+      check: false,
+    });
+    let failure: KernelError | undefined;
+    for (const line of res.stdout.split('\n')) {
+      const [n, status] = line.split('\t').map(Number);
+      if (line === '' || !jobs[n]) continue;
+      const ns = jobs[n].ns;
+      if (status === 0) {
+        outputs.set(ns, readFileSync(join(dir, `${n}.out`), 'utf8'));
+        continue;
+      }
+      const err = readFileSync(join(dir, `${n}.err`), 'utf8').trim();
+      failure ??= new KernelError(`[${ns}] configuration`, status, err || 'failed');
+    }
+    if (failure) throw failure;
+    if (res.exitCode !== 0)
+      throw new KernelError('perl (namespace jobs)', res.exitCode, res.stderr.slice(-2000));
+    return outputs;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A field of the job list holds no tab or newline (none of netsim's values has one). */
+function clean(s: string): string {
+  if (/[\t\n]/.test(s))
+    throw new KernelError(`namespace job field ${JSON.stringify(s)}`, 2, 'tab or newline');
+  return s;
+}
