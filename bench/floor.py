@@ -184,16 +184,16 @@ class Floor:
                 msg = link_msg(port['index'], flags, flags, [['IFLA_MASTER', master]])
                 ipr.nlm_request(msg, RTM_NEWLINK, CHANGE)
             up(master)
-        for a in node.get('addrs', []):
-            family = AF_INET6 if ':' in a['ip'] else AF_INET
-            msg = ifaddrmsg()
-            msg['family'] = family
-            msg['prefixlen'] = a['prefix']
-            msg['index'] = a['index']
-            msg['attrs'] = [['IFA_LOCAL', a['ip']], ['IFA_ADDRESS', a['ip']]]
-            ipr.nlm_request(msg, RTM_NEWADDR, CREATE)
-        for index in node.get('up', []):
-            up(index)
+        for i in node.get('ifaces', []):
+            if i.get('ip'):
+                msg = ifaddrmsg()
+                msg['family'] = AF_INET6 if ':' in i['ip'] else AF_INET
+                msg['prefixlen'] = i['prefix']
+                msg['index'] = i['index']
+                msg['attrs'] = [['IFA_LOCAL', i['ip']], ['IFA_ADDRESS', i['ip']]]
+                ipr.nlm_request(msg, RTM_NEWADDR, CREATE)
+            if i['up']:
+                up(i['index'])
         for r in node.get('routes', []):
             msg = rtmsg()
             msg['family'] = AF_INET6 if ':' in r['via'] else AF_INET

@@ -36,8 +36,8 @@ export interface FloorNode {
     mcastSnooping: number;
     ports: { index: number; up: boolean }[];
   };
-  addrs: { index: number; ip: string; prefix: number }[];
-  up: number[];
+  /** an L3 node's interfaces in order: its address, then up */
+  ifaces: { index: number; ip?: string; prefix?: number; up: boolean }[];
   routes: { via: string }[];
 }
 
@@ -51,7 +51,7 @@ export interface FloorSpec {
 }
 
 /** The kernel operations netsim's plan makes of `model`, as data for floor.py. */
-export function floorSpec(model: Model, opts: { uts?: boolean } = {}): FloorSpec {
+export function floorSpec(model: Model, opts: { uts?: boolean; brNetfilter?: boolean } = {}): FloorSpec {
   if (!model.families.every((f) => f === 4)) throw new Error('the floor builds IPv4 topologies only');
   const nodes = [...model.nodes.values()];
   for (const n of nodes)
@@ -82,7 +82,7 @@ export function floorSpec(model: Model, opts: { uts?: boolean } = {}): FloorSpec
     });
   }
   const createdUp = new Set(veths.filter((v) => v.aUp).map((v) => `${v.a.ns}/${v.a.ifname}`));
-  const brNetfilter = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
+  const brNetfilter = opts.brNetfilter ?? existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
   const floorNodes = nodes.map((node): FloorNode => {
     const index = (ifname: string) => indexOf.get(`${node.ns}/${ifname}`)!;
     const isUp = (link: number) => model.links[link].spec.state !== 'down';
@@ -92,8 +92,7 @@ export function floorSpec(model: Model, opts: { uts?: boolean } = {}): FloorSpec
       wave: waves.get(node.name)!,
       sysctls,
       earlyUp: [],
-      addrs: [],
-      up: [],
+      ifaces: [],
       routes: [],
     };
     if (node.kind === 'switch') {
@@ -115,10 +114,12 @@ export function floorSpec(model: Model, opts: { uts?: boolean } = {}): FloorSpec
       const spec = node.spec as { gateway?: string; routes?: unknown[] };
       if (spec.gateway || spec.routes?.length)
         throw new Error(`the floor adds no explicit routes (${node.name})`);
-      for (const i of node.ifaces) {
-        if (i.addr) out.addrs.push({ index: index(i.name), ip: formatIp(i.addr.ip), prefix: i.addr.prefix });
-        if (isUp(i.link)) out.up.push(index(i.name));
-      }
+      for (const i of node.ifaces)
+        out.ifaces.push({
+          index: index(i.name),
+          ...(i.addr && { ip: formatIp(i.addr.ip), prefix: i.addr.prefix }),
+          up: isUp(i.link),
+        });
       const gw = model.automatic !== false ? autoGateway(model, node) : undefined;
       if (gw !== undefined) out.routes.push({ via: formatIp(gw) });
     }
