@@ -186,3 +186,13 @@ export function failedRounds(failures: string[]): string[] {
 /** Numbers that are there (a failed round leaves undefined). */
 export const present = (xs: (number | undefined)[]): number[] =>
   xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+
+/** Bits per second received from `iperf3 -J` output (its error, or a missing figure, throws). */
+export function iperf3Bps(output: string, what: string): number {
+  const doc = jsonIn<{ end?: { sum_received?: { bits_per_second?: number } }; error?: string }>(output, what);
+  if (doc.error) throw new ToolOutputError(what, `iperf3 reports: ${doc.error}`, output);
+  const bps = doc.end?.sum_received?.bits_per_second;
+  if (typeof bps !== 'number' || !Number.isFinite(bps))
+    throw new ToolOutputError(what, 'no end.sum_received.bits_per_second', output);
+  return bps;
+}
