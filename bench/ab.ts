@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './measure.js';
+import { failedRounds, jsonIn, median } from './measure.js';
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -27,7 +27,7 @@ function once(tree: string, topo: string): Run {
     const r = await runNetsim(${JSON.stringify(topo)});
     console.log(JSON.stringify({ s: r.seconds, configureMs: r.timings.find((t) => t.phase === 'configure')?.ms }));`;
   const out = execFileSync('node', ['--input-type=module', '-e', code], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop()!) as Run;
+  return jsonIn<Run>(out, `run in ${tree}`, { last: true });
 }
 
 const [other, topo = 'single,200', pairs = '8'] = process.argv.slice(2);
@@ -37,14 +37,25 @@ if (!other) {
 }
 const before: Run[] = [];
 const after: Run[] = [];
+const failures: string[] = [];
 for (let i = 0; i < Number(pairs); i++) {
   // alternate which goes first, so neither always follows the other's teardown
-  if (i % 2) {
-    after.push(once(here, topo));
-    before.push(once(resolve(other), topo));
-  } else {
-    before.push(once(resolve(other), topo));
-    after.push(once(here, topo));
+  try {
+    if (i % 2) {
+      const x = once(here, topo);
+      const y = once(resolve(other), topo);
+      after.push(x);
+      before.push(y);
+    } else {
+      const y = once(resolve(other), topo);
+      const x = once(here, topo);
+      before.push(y);
+      after.push(x);
+    }
+  } catch (err) {
+    // a failed pair is left out (its ratio needs both), recorded, and the run exits 1
+    failures.push(`pair ${i + 1}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
   }
 }
 const line = (name: string, runs: Run[]) =>
@@ -56,3 +67,4 @@ const ratios = after.map((a, i) => a.s / before[i].s);
 console.log(
   `this/other per pair: median ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`,
 );
+for (const l of failedRounds(failures)) console.log(l);

@@ -15,6 +15,7 @@ import { validate } from '../src/model/validate.js';
 import type { SimNode } from '../src/runtime/node.js';
 import { pingFrom } from '../src/runtime/ping.js';
 import { Simulation } from '../src/runtime/simulation.js';
+import { iperf3Bps } from './measure.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const simName = (p: string) => `${p}_${randomBytes(3).toString('hex')}`;
@@ -142,12 +143,7 @@ async function iperf(a: SimNode, b: SimNode, seconds: number): Promise<number> {
     timeoutMs: (seconds + 15) * 1000,
   });
   await server;
-  const doc = JSON.parse(res.stdout) as {
-    end?: { sum_received?: { bits_per_second?: number } };
-    error?: string;
-  };
-  if (doc.error) throw new Error(`iperf3: ${doc.error}`);
-  return doc.end?.sum_received?.bits_per_second ?? 0;
+  return iperf3Bps(res.stdout, `iperf3 ${a.name} to ${b.name}`);
 }
 
 export interface ThroughputRun {

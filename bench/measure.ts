@@ -97,3 +97,102 @@ export function loadAverage(): string {
     return '?';
   }
 }
+
+/** A tool's output that holds no usable result; the message quotes the output's start. */
+export class ToolOutputError extends Error {
+  constructor(what: string, problem: string, output: string) {
+    const text = output.trim();
+    const excerpt = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    super(`${what}: ${problem}${excerpt ? ` (output: ${JSON.stringify(excerpt)})` : ' (no output)'}`);
+    this.name = 'ToolOutputError';
+  }
+}
+
+/**
+ * The JSON document (object or array) in a tool's output, also when lines come before or after
+ * it: iperf3 -J prints `WARNING: ...` lines first at times, a child process may log around its
+ * one line of JSON. A document starts at the beginning of a line; `last`: prefer the last one.
+ */
+export function jsonIn<T = unknown>(output: string, what: string, opts: { last?: boolean } = {}): T {
+  try {
+    return JSON.parse(output) as T;
+  } catch {
+    // look for it among the lines
+  }
+  // where a line's first character (blanks aside) opens an object or an array
+  const starts = [...output.matchAll(/^[ \t]*[[{]/gm)].map((m) => m.index + m[0].length - 1);
+  if (opts.last) starts.reverse();
+  let tries = 0;
+  for (const start of starts) {
+    const close = output[start] === '{' ? '}' : ']';
+    // the longest candidate first: a document spans lines and holds the same brackets inside
+    for (
+      let end = output.lastIndexOf(close);
+      end > start && tries < 500;
+      end = output.lastIndexOf(close, end - 1)
+    ) {
+      tries++;
+      try {
+        return JSON.parse(output.slice(start, end + 1)) as T;
+      } catch {
+        // a shorter one
+      }
+    }
+  }
+  throw new ToolOutputError(what, 'no JSON document in its output', output);
+}
+
+/** The number the first group of `re` matches in a tool's output. */
+export function numberIn(output: string, re: RegExp, what: string): number {
+  const m = re.exec(output);
+  const v = m ? Number(m[1]) : Number.NaN;
+  if (!Number.isFinite(v)) throw new ToolOutputError(what, `nothing matches ${re}`, output);
+  return v;
+}
+
+/**
+ * One round of a measurement. When it fails, the reason is added to `failures` (for the
+ * suite's table), logged, and the run's exit status set to 1; undefined is returned and the
+ * suite goes on with its next round.
+ */
+export async function round<T>(
+  what: string,
+  fn: () => Promise<T>,
+  failures: string[],
+  log: (l: string) => void = (l) => console.error(l),
+): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    const reason = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    failures.push(reason);
+    log(`  FAILED ${reason}`);
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
+/** Lines for a suite's table: the rounds that failed, with their reasons (none: nothing). */
+export function failedRounds(failures: string[]): string[] {
+  if (failures.length === 0) return [];
+  return [
+    '',
+    `Failed rounds (${failures.length}; left out of the figures above, the run exits 1):`,
+    '',
+    ...failures.map((f) => `- ${f.replaceAll('\n', ' ')}`),
+  ];
+}
+
+/** Numbers that are there (a failed round leaves undefined). */
+export const present = (xs: (number | undefined)[]): number[] =>
+  xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+
+/** Bits per second received from `iperf3 -J` output (its error, or a missing figure, throws). */
+export function iperf3Bps(output: string, what: string): number {
+  const doc = jsonIn<{ end?: { sum_received?: { bits_per_second?: number } }; error?: string }>(output, what);
+  if (doc.error) throw new ToolOutputError(what, `iperf3 reports: ${doc.error}`, output);
+  const bps = doc.end?.sum_received?.bits_per_second;
+  if (typeof bps !== 'number' || !Number.isFinite(bps))
+    throw new ToolOutputError(what, 'no end.sum_received.bits_per_second', output);
+  return bps;
+}

@@ -11,14 +11,16 @@ import type { PodNode } from '../src/features/k8s/pod.js';
 import { Topology } from '../src/model/builder.js';
 import { validate } from '../src/model/validate.js';
 import { Simulation } from '../src/runtime/simulation.js';
-import { loadAverage, median, sleep } from './measure.js';
+import { failedRounds, iperf3Bps, loadAverage, median, numberIn, present, round, sleep } from './measure.js';
 
+/** Per round; undefined where the round failed (its reason in `failures`). */
 export interface MulticlusterRun {
-  throughputDirect: number[];
-  throughputLink: number[];
-  throughputBare: number[];
-  connDirect: number[];
-  connLink: number[];
+  throughputDirect: (number | undefined)[];
+  throughputLink: (number | undefined)[];
+  throughputBare: (number | undefined)[];
+  connDirect: (number | undefined)[];
+  connLink: (number | undefined)[];
+  failures: string[];
 }
 
 const CONNECT_SCRIPT = (host: string, port: number, n: number) =>
@@ -40,18 +42,15 @@ async function iperf(client: PodNode, host: string, port: number, seconds: numbe
   const r = await client.exec(`iperf3 -J -c ${host} -p ${port} -t ${seconds}`, {
     timeoutMs: seconds * 1000 + 15000,
   });
-  const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } }; error?: string };
-  if (j.error) throw new Error(`iperf3: ${j.error}`);
-  return j.end.sum_received.bits_per_second / 1e9;
+  return iperf3Bps(r.stdout, `iperf3 to ${host}:${port}`) / 1e9;
 }
 
 async function connRate(client: PodNode, host: string, port: number, n: number): Promise<number> {
   const r = await client.exec(`${process.execPath} -e "${CONNECT_SCRIPT(host, port, n)}"`, {
     timeoutMs: 60000,
   });
-  const v = Number(r.stdout.trim());
-  if (!Number.isFinite(v)) throw new Error(`connection rate: ${r.stdout}${r.stderr}`);
-  return v;
+  // the rate is the output's last line
+  return numberIn(`${r.stdout}${r.stderr}`, /^([\d.]+)\s*$/m, `connection rate to ${host}:${port}`);
 }
 
 export async function runMulticluster(rounds: number, log: (l: string) => void): Promise<MulticlusterRun> {
@@ -128,16 +127,21 @@ export async function runMulticluster(rounds: number, log: (l: string) => void):
       throughputBare: [],
       connDirect: [],
       connLink: [],
+      failures: [],
     };
+    const f = (x: number | undefined) => (x === undefined ? 'failed' : x.toFixed(2));
     for (let i = 0; i < rounds; i++) {
-      run.throughputDirect.push(await iperf(cli, srv.ip!, 5201, 3));
-      run.throughputLink.push(await iperf(cli, lhost, ip.listenerPort, 3));
-      run.throughputBare.push(await iperf(cli, lhost, 7000, 3));
-      run.connDirect.push(await connRate(cli, hi.ip!, 8000, 300));
-      run.connLink.push(await connRate(cli, lhost, hl.listenerPort, 300));
+      // a tool that misbehaves spoils its measurement, not the round nor the suite
+      const one = <T>(what: string, fn: () => Promise<T>) =>
+        round(`round ${i + 1} ${what}`, fn, run.failures, log);
+      run.throughputDirect.push(await one('iperf3 direct', () => iperf(cli, srv.ip!, 5201, 3)));
+      run.throughputLink.push(await one('iperf3 link', () => iperf(cli, lhost, ip.listenerPort, 3)));
+      run.throughputBare.push(await one('iperf3 bare relay', () => iperf(cli, lhost, 7000, 3)));
+      run.connDirect.push(await one('connections direct', () => connRate(cli, hi.ip!, 8000, 300)));
+      run.connLink.push(await one('connections link', () => connRate(cli, lhost, hl.listenerPort, 300)));
       log(
-        `  round ${i + 1}: direct ${run.throughputDirect[i].toFixed(2)} Gbit/s, link ${run.throughputLink[i].toFixed(2)} Gbit/s, bare relay ${run.throughputBare[i].toFixed(2)} Gbit/s; ` +
-          `direct ${run.connDirect[i]} conn/s, link ${run.connLink[i]} conn/s`,
+        `  round ${i + 1}: direct ${f(run.throughputDirect[i])} Gbit/s, link ${f(run.throughputLink[i])} Gbit/s, bare relay ${f(run.throughputBare[i])} Gbit/s; ` +
+          `direct ${f(run.connDirect[i])} conn/s, link ${f(run.connLink[i])} conn/s`,
       );
     }
     return run;
@@ -151,13 +155,15 @@ export async function multiclusterSuite(reps: number, log: (l: string) => void):
   log(`multicluster: ${rounds} rounds`);
   const load = loadAverage();
   const r = await runMulticluster(rounds, log);
-  const f = (x: number, d = 2) => x.toFixed(d);
-  const td = median(r.throughputDirect);
-  const tl = median(r.throughputLink);
-  const tb = median(r.throughputBare);
-  const cd = median(r.connDirect);
-  const cl = median(r.connLink);
-  const all = (xs: number[], d = 2) => xs.map((x) => f(x, d)).join(', ');
+  const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const med = (xs: (number | undefined)[]) => (present(xs).length ? median(present(xs)) : Number.NaN);
+  const td = med(r.throughputDirect);
+  const tl = med(r.throughputLink);
+  const tb = med(r.throughputBare);
+  const cd = med(r.connDirect);
+  const cl = med(r.connLink);
+  const all = (xs: (number | undefined)[], d = 2) =>
+    xs.map((x) => (x === undefined ? 'failed' : f(x, d))).join(', ');
   return [
     '# Multi-cluster: Skupper-style link vs direct TCP',
     '',
@@ -171,5 +177,6 @@ export async function multiclusterSuite(reps: number, log: (l: string) => void):
     `| link / bare relay | ${f(tl / tb)} | |`,
     '',
     `Same run, same two pods (client in C1, server in C0, one worker each on two LANs joined by r1, which routes the pod CIDRs so that the direct path exists). Rounds alternate: iperf3 3 s direct, 3 s through C1's listener (the link: C1 router → TLS 1.3 → C0 router → the pod), then 300 sequential fresh connections each way (connect, read one line, close; one Node process in the pod). The bare relay pair runs between the same two workers as the site routers, TLS 1.3 AES-128-GCM like the link, and shows what a user-space TLS relay costs by itself on this machine. Goal: link throughput ≥ 50% of direct. Load average at start: ${load}; 2 cores shared with other work, so rounds vary.`,
+    ...failedRounds(r.failures),
   ];
 }

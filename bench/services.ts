@@ -22,7 +22,7 @@ import { Topology } from '../src/model/builder.js';
 import { validate } from '../src/model/validate.js';
 import { Simulation } from '../src/runtime/simulation.js';
 import { formatIp } from '../src/util/ipv4.js';
-import { median, mustRun } from './measure.js';
+import { jsonIn, median, mustRun } from './measure.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -111,7 +111,11 @@ console.log(JSON.stringify(out));
       timeoutMs: 2 * rounds * n * 2000 + 10000,
     });
     if (r.exitCode !== 0) throw new Error(`connect client in ${pod.name}: ${r.stderr.trim()}`);
-    const out = JSON.parse(r.stdout.trim()) as { vip: [number, number][][]; direct: [number, number][][] };
+    const out = jsonIn<{ vip: [number, number][][]; direct: [number, number][][] }>(
+      r.stdout,
+      `connect client in ${pod.name}`,
+      { last: true },
+    );
     const all = out.vip.flat();
     const times = all.map((p) => p[1]).sort((a, b) => a - b);
     return {
