@@ -23,6 +23,7 @@ import { loadAverage, median, settle, spreadPercent } from './measure.js';
 import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
 import { multiclusterSuite } from './multicluster.js';
 import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
+import { scaleSuite } from './scale.js';
 import { runServices, type ServicesRun } from './services.js';
 import { utsSuite } from './uts.js';
 
@@ -41,6 +42,7 @@ const SUITES = [
   'ingress',
   'clab',
   'multicluster',
+  'scale',
 ];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
@@ -399,6 +401,7 @@ async function main(): Promise<void> {
       multicluster: () => multiclusterSuite(reps, log),
       ingress: async () => ingressReport(await runIngressBench()),
       services: () => servicesSuite(log),
+      scale: () => scaleSuite(reps, values['no-mininet'] ?? false, log),
     };
     const lines = await run[suite]();
     const report = `${lines.join('\n')}\n`;

@@ -5,9 +5,11 @@
 //   `unshare --uts=FILE hostname NAME` would do each: unshare(2), sethostname(2), then bind
 //   /proc/self/ns/uts on FILE); a process per node cost ~4 ms each, a third of a 200-node build.
 // - mount: a node with binds (kernel/mounts.ts).
-// The directory is a bind mount of itself with private propagation (as `ip netns` makes
-// /run/netns its own mount): a mount namespace's file may only be bound where the binding
-// cannot propagate back into that namespace.
+// The directory is a tmpfs of its own with private propagation (as `ip netns` makes /run/netns
+// its own mount): a mount namespace's file may only be bound where the binding cannot
+// propagate back into that namespace; on tmpfs, like the namespaces, the files go at reboot,
+// and creating thousands of them stays cheap where /run is a disk (ext4 here: 1-2 ms a file
+// in a directory that once held thousands).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { mntFile, NODE_NS_DIR, rootDir, utsFile } from './enter.js';
 import { run } from './run.js';
@@ -15,24 +17,33 @@ import { run } from './run.js';
 /** The kernel keeps at most this many bytes of a hostname. */
 const HOSTNAME_MAX = 64;
 
-/** NODE_NS_DIR exists and is a private mount of its own (once per boot, like /run/netns). */
+/**
+ * NODE_NS_DIR exists and is a private tmpfs of its own (once per boot, like /run/netns). An
+ * older netsim made it a bind mount of itself: while that holds no file (no simulation uses
+ * it), a tmpfs goes on top.
+ */
 export async function ensureNodeNsDir(): Promise<void> {
   mkdirSync(NODE_NS_DIR, { recursive: true });
-  if (isMountPoint(NODE_NS_DIR)) return;
+  const fstype = mountedFsType(NODE_NS_DIR);
+  if (fstype === 'tmpfs' || (fstype !== undefined && readdirSync(NODE_NS_DIR).length > 0)) return;
   await run('sh', [
     '-c',
-    `mount --bind ${NODE_NS_DIR} ${NODE_NS_DIR} && mount --make-private ${NODE_NS_DIR}`,
+    `mount -t tmpfs -o mode=0755,size=1m netsim-ns ${NODE_NS_DIR} && mount --make-private ${NODE_NS_DIR}`,
   ]);
 }
 
-function isMountPoint(path: string): boolean {
+/** The file system type of the topmost mount on `path`, if it is a mount point. */
+function mountedFsType(path: string): string | undefined {
+  let fstype: string | undefined;
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .some((l) => l.split(' ')[4] === path);
+    for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const f = l.split(' ');
+      if (f[4] === path) fstype = f[f.indexOf('-') + 1];
+    }
   } catch {
-    return false;
+    /* no /proc: not a mount point as far as we can tell */
   }
+  return fstype;
 }
 
 /**
@@ -54,7 +65,7 @@ sub template {
   syscall(&SYS_unshare, $NEWNS) == 0 or die "unshare (mount template): $!\n";
   my $root = '/';
   syscall(&SYS_mount, 0, $root, 0, 16384 | 262144, 0) == 0 or die "private /: $!\n";
-  for my $d ('/run/netns', '${NODE_NS_DIR}') { my $dd = $d; syscall(&SYS_umount2, $dd, 2); }
+  for my $d ('/run/netns', '${NODE_NS_DIR}') { my $dd = $d; 1 while syscall(&SYS_umount2, $dd, 2) == 0; }
   open($template, '<', '/proc/self/ns/mnt') or die "template: $!\n";
   syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
   return $template;

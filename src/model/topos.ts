@@ -26,6 +26,9 @@ export function builtinTopology(spec: string): Topology | undefined {
       for (let i = 1; i <= n; i++) t.link(t.host(n === 1 ? `h${j}` : `h${i}s${j}`), `s${j}`);
     }
   } else {
+    // Mininet's TreeTopo: a switch per inner level, FANOUT children each, hosts at DEPTH, both
+    // numbered depth first: FANOUT^DEPTH hosts; a switch has FANOUT + 1 ports (the root FANOUT),
+    // so a bridge's 1,023 allow tree,2,71 (5,041 hosts) or tree,3,18 (5,832)
     const depth = n1 ?? 1;
     const fanout = n2 ?? 2;
     let hostCount = 0;

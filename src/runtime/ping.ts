@@ -128,3 +128,35 @@ export async function pingMatrix(
   const passed = results.filter((r) => r.ok).length;
   return { pairs: results.length, passed, failed: results.length - passed, results, ms: Date.now() - t0 };
 }
+
+/**
+ * Chosen pairs of a matrix ([source, destination] indexes into `targets`, e.g. a sample of
+ * it): one fping per source with its destinations, as pingMatrix does; results in the pairs' order.
+ */
+export async function pingPairs(
+  targets: PingTarget[],
+  pairs: [number, number][],
+  opts: { timeoutMs?: number; concurrency?: number } = {},
+): Promise<MatrixResult> {
+  const t0 = Date.now();
+  const bySource = new Map<number, number[]>();
+  for (const [s, d] of pairs) {
+    const ds = bySource.get(s);
+    if (ds) ds.push(d);
+    else bySource.set(s, [d]);
+  }
+  const got = new Map<string, PairResult>();
+  await pool([...bySource], opts.concurrency ?? 32, async ([s, ds]) => {
+    const res = await pingFrom(
+      targets[s],
+      ds.map((d) => targets[d]),
+      opts,
+    );
+    res.forEach((r, i) => {
+      got.set(`${s} ${ds[i]}`, r);
+    });
+  });
+  const results = pairs.map(([s, d]) => got.get(`${s} ${d}`)!);
+  const passed = results.filter((r) => r.ok).length;
+  return { pairs: results.length, passed, failed: results.length - passed, results, ms: Date.now() - t0 };
+}

@@ -156,7 +156,7 @@ export class Simulation {
       const routes = script.ip.filter((l) => l.startsWith('route '));
       if (routes.length) this.plannedRoutes.set(ns, routes);
     }
-    const neighNote = holdNeighThresholds(runDir(), m.name);
+    const neighNote = holdNeighThresholds(runDir(), m.name, { links: m.links.length });
     if (neighNote) this.log(`note: ${neighNote}`);
     for (const node of m.nodes.values()) {
       this.nodes.set(

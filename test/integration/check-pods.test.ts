@@ -139,8 +139,13 @@ t.test('check --help says exactly what is checked', async (t) => {
   const flat = r.stdout.replace(/\s+/g, ' ');
   t.match(
     flat,
-    "Usage: netsim check [options] ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family) Options:",
+    "Usage: netsim check [options] ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family); a matrix of more than 20,000 pairs (142 nodes or more) is sampled, 1,000 random pairs, unless --full or --sample N Options:",
     'the description, word for word',
+  );
+  t.match(
+    flat,
+    '--sample <pairs> ping this many random pairs of each matrix (the text lists them)',
+    '--sample',
   );
   t.match(
     flat,

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { readNeighThresholds } from '../../src/kernel/neigh.js';
+import { readNeighThresholds, readNetdevBacklog } from '../../src/kernel/neigh.js';
 import { runDir } from '../../src/runtime/paths.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
@@ -91,8 +91,8 @@ interface HeldThresholds {
   holders: string[];
 }
 
-function held(): HeldThresholds | undefined {
-  const file = join(runDir(), 'neigh-thresholds.json');
+function held(name = 'neigh-thresholds.json'): HeldThresholds | undefined {
+  const file = join(runDir(), name);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HeldThresholds) : undefined;
 }
 
@@ -102,6 +102,9 @@ if (requireRoot(t)) {
     const thresholdsBefore = readNeighThresholds();
     // other simulations (other users of this machine) may hold the thresholds raised already
     const hostOriginal = held()?.original ?? thresholdsBefore;
+    const backlogOriginal = Number(
+      held('netdev-backlog.json')?.original.netdev_max_backlog ?? readNetdevBacklog(),
+    );
 
     const model = modelFromYaml(TOPOLOGY);
     const sim = await up(t, model);
@@ -129,6 +132,8 @@ if (requireRoot(t)) {
       `during: IPv6's gc_thresh3 raised too (${raised['ipv6.gc_thresh3']})`,
     );
     t.ok(held()?.holders.includes(model.name), 'during: the simulation is listed as holding them');
+    t.ok(readNetdevBacklog() >= 5000, `during: netdev_max_backlog raised (${readNetdevBacklog()})`);
+    t.ok(held('netdev-backlog.json')?.holders.includes(model.name), '... and held by the simulation');
     t.same(held()?.original, hostOriginal, "during: the host's own values are saved");
 
     const inside = Kernel.processesInNamespaces(new Set([sim.node('h1').ns]));
@@ -146,6 +151,13 @@ if (requireRoot(t)) {
     t.same(after.rules, before.rules, 'after: host routing rules unchanged');
     t.same(after.nftables, before.nftables, 'after: host nftables ruleset unchanged');
     t.same(after.sysctls, before.sysctls, 'after: host forwarding sysctls unchanged');
+    const stillBacklog = held('netdev-backlog.json');
+    t.notOk(
+      stillBacklog?.holders.includes(model.name),
+      'after: the simulation no longer holds netdev_max_backlog',
+    );
+    if (!stillBacklog)
+      t.equal(readNetdevBacklog(), backlogOriginal, "after: netdev_max_backlog is the host's again");
     const still = held();
     t.notOk(still?.holders.includes(model.name), 'after: the simulation no longer holds the thresholds');
     if (still) {

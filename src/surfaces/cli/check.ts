@@ -7,15 +7,24 @@
 // for interfaces the model left without one (a lab's exec lines; see src/runtime/learned.ts).
 // Each family is pinged on its own (`--family 4|6|both`, default: the families the nodes have
 // addresses of), each matrix once per family, between the nodes that have an address of it.
+// A large matrix is sampled: `--sample N` pings N random pairs of each matrix (`--seed S`
+// repeats a run's pairs; without it a seed is drawn and printed); a matrix of more than
+// FULL_MATRIX_MAX pairs is sampled (AUTO_SAMPLE pairs) unless --sample or --full says otherwise.
 
 import { kindOf } from '../../model/kinds/registry.js';
 import type { Family } from '../../model/model.js';
-import { type MatrixResult, type PairResult, pingMatrix } from '../../runtime/ping.js';
+import { type MatrixResult, type PairResult, pingMatrix, pingPairs } from '../../runtime/ping.js';
+import { freshSeed, pairCount, samplePairs, seededRandom } from '../../runtime/sample.js';
 import { type NodeState, pickRunning } from '../../runtime/state.js';
 import { requireRoot } from './errors.js';
 
 export const CHECK_DESCRIPTION =
-  "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family)";
+  "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family); a matrix of more than 20,000 pairs (142 nodes or more) is sampled, 1,000 random pairs, unless --full or --sample N";
+
+/** A matrix of more pairs than this is sampled unless --full or --sample says otherwise. */
+export const FULL_MATRIX_MAX = 20_000;
+/** ... with this many pairs. */
+export const AUTO_SAMPLE = 1_000;
 
 export interface CheckOptions {
   sim?: string;
@@ -24,6 +33,45 @@ export interface CheckOptions {
   all?: boolean;
   /** 4, 6 or both (default: the families the nodes have addresses of) */
   family?: string;
+  /** N random pairs of each matrix */
+  sample?: string;
+  /** the sample's seed (default: drawn, and printed) */
+  seed?: string;
+  /** every pair, however many */
+  full?: boolean;
+}
+
+/** How a matrix of `n` nodes is pinged: all pairs, or `pairs` of them drawn at random. */
+export type Sampling = { pairs: number; auto: boolean } | undefined;
+
+/** --sample/--full for a matrix of n nodes (a sample as large as the matrix is the matrix). */
+export function samplingOf(n: number, opts: Pick<CheckOptions, 'sample' | 'full'>): Sampling {
+  if (opts.sample !== undefined && opts.full) throw new Error('--sample and --full exclude each other');
+  let pairs: number | undefined;
+  if (opts.sample !== undefined) {
+    pairs = Number(opts.sample);
+    if (!/^\d+$/.test(opts.sample) || pairs < 1)
+      throw new Error(`--sample is a number of pairs (1 or more), got "${opts.sample}"`);
+  }
+  const full = pairCount(n);
+  if (pairs !== undefined) return pairs < full ? { pairs, auto: false } : undefined;
+  return !opts.full && full > FULL_MATRIX_MAX ? { pairs: AUTO_SAMPLE, auto: true } : undefined;
+}
+
+/** --seed: a whole number below 2^32 (default: a fresh one). */
+export function seedOf(opt: string | undefined): number {
+  if (opt === undefined) return freshSeed();
+  const seed = Number(opt);
+  if (!/^\d+$/.test(opt) || seed >= 2 ** 32)
+    throw new Error(`--seed is a whole number from 0 to 4294967295, got "${opt}"`);
+  return seed;
+}
+
+/** The generator of one matrix's sample: the run's seed mixed with the matrix's name and family. */
+export function matrixRandom(seed: number, matrix: { name: string; family: Family }): () => number {
+  let h = 0x811c9dc5; // FNV-1a of "name/family"
+  for (const c of `${matrix.name}/${matrix.family}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
+  return seededRandom((seed ^ h) >>> 0);
 }
 
 /** One matrix: its name (hosts, hosts+routers, pods:CLUSTER), family and the nodes pinging each other. */
@@ -74,7 +122,7 @@ export function checkMatrices(nodes: NodeState[], all: boolean, family: Family =
   ].filter((m) => m.nodes.length > 0);
 }
 
-type Pinged = { matrix: CheckMatrix; res: MatrixResult };
+type Pinged = { matrix: CheckMatrix; res: MatrixResult; sampling: Sampling };
 
 function summary(res: { pairs: number; passed: number; failed: number }): string {
   return `${res.passed}/${res.pairs} pairs reachable, ${res.failed} failed`;
@@ -91,16 +139,23 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
   const labelled = families.includes(6);
   const matrices = families.flatMap((f) => checkMatrices(state.nodes, Boolean(opts.all), f));
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
+  const samplings = matrices.map((m) => samplingOf(m.nodes.length, opts));
+  const seed = seedOf(opts.seed);
   const t0 = Date.now();
   const pinged: Pinged[] = await Promise.all(
-    matrices.map(async (matrix) => ({
-      matrix,
-      res: await pingMatrix(
-        matrix.nodes.map((n) => ({ name: n.name, ns: n.ns, ip: firstIp(n, matrix.family)! })),
-        { timeoutMs },
-      ),
-    })),
+    matrices.map(async (matrix, i) => {
+      const targets = matrix.nodes.map((n) => ({ name: n.name, ns: n.ns, ip: firstIp(n, matrix.family)! }));
+      const sampling = samplings[i];
+      const res = sampling
+        ? await pingPairs(targets, samplePairs(targets.length, sampling.pairs, matrixRandom(seed, matrix)), {
+            timeoutMs,
+          })
+        : await pingMatrix(targets, { timeoutMs });
+      return { matrix, res, sampling };
+    }),
   );
+  const sampled = pinged.filter((p) => p.sampling);
+  const auto = sampled.some((p) => p.sampling?.auto);
   const results: (PairResult & { matrix: string; family: Family })[] = pinged.flatMap(({ matrix, res }) =>
     res.results.map((r) => ({ ...r, matrix: matrix.name, family: matrix.family })),
   );
@@ -112,6 +167,7 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
       sim: state.name,
       scope: opts.all ? 'all' : 'hosts',
       families,
+      ...(sampled.length ? { sample: { seed, auto, pairs: sampled[0].sampling!.pairs } } : {}),
       nodes: matrices.flatMap((m) =>
         m.nodes.map((n) => ({
           name: n.name,
@@ -122,19 +178,21 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
           ...(n.cluster ? { cluster: n.cluster } : {}),
         })),
       ),
-      matrices: pinged.map(({ matrix, res }) => ({
+      matrices: pinged.map(({ matrix, res, sampling }) => ({
         name: matrix.name,
         family: matrix.family,
         nodes: matrix.nodes.map((n) => n.name),
         pairs: res.pairs,
         passed: res.passed,
         failed: res.failed,
+        ...(sampling ? { sampled: true, of: pairCount(matrix.nodes.length) } : {}),
       })),
       ...total,
       results,
     };
     process.stdout.write(`${JSON.stringify(json, null, 1)}\n`);
   } else {
+    for (const p of sampled) printSample(p, labelled);
     for (const r of results.filter((x) => !x.ok))
       console.log(
         `FAIL ${r.src} -> ${r.dst} (${r.dstIp}) [${r.matrix}${labelled ? `, ${familyName(r.family)}` : ''}]`,
@@ -147,6 +205,24 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
     console.log(
       `${state.name}: ${summary(total)}, between ${checked.length} nodes (${kindsOf(checked) || 'none'}${opts.all ? '' : '; routers left out: --all'})${labelled ? `, ${families.map(familyName).join(' and ')}` : ''} (${(total.ms / 1000).toFixed(2)} s)`,
     );
+    if (sampled.length)
+      console.log(
+        `sampled: ${sampled[0].sampling!.pairs} random pairs of ${sampled.length === 1 ? 'the matrix' : `each of ${sampled.length} matrices`}, seed ${seed} (--sample ${sampled[0].sampling!.pairs} --seed ${seed} repeats them)${auto ? `; a matrix of more than ${FULL_MATRIX_MAX.toLocaleString('en')} pairs is sampled unless --full` : ''}`,
+      );
   }
   process.exitCode = total.failed ? 1 : 0;
+}
+
+/** A sampled matrix's pairs, one line per source: `  h1 -> h7 h99`. */
+function printSample({ matrix, res }: Pinged, labelled: boolean): void {
+  console.log(
+    `sampled ${matrix.name}${labelled ? ` ${familyName(matrix.family)}` : ''}: ${res.pairs} of ${pairCount(matrix.nodes.length).toLocaleString('en')} pairs`,
+  );
+  const bySource = new Map<string, string[]>();
+  for (const r of res.results) {
+    const ds = bySource.get(r.src);
+    if (ds) ds.push(r.dst);
+    else bySource.set(r.src, [r.dst]);
+  }
+  for (const [src, dsts] of bySource) console.log(`  ${src} -> ${dsts.join(' ')}`);
 }

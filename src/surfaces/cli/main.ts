@@ -119,6 +119,12 @@ export function program(): Command {
       'JSON output: {sim, scope, families, nodes: [{name, kind, ip, family, matrix}], matrices, pairs, passed, failed, results: [{src, dst, dstIp, ok, matrix, family}]}',
     )
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
+    .option('--sample <pairs>', 'ping this many random pairs of each matrix (the text lists them)')
+    .option(
+      '--seed <seed>',
+      "the sample's seed (default: a fresh one, printed): the same seed, the same pairs",
+    )
+    .option('--full', 'every pair, however large the matrix (default: over 20,000 pairs, 1,000 sampled)')
     .action(cmdCheck);
   p.command('capture')
     .description(

@@ -1,0 +1,225 @@
+// `--suite scale`: netsim at 1,000 and 5,000 hosts.
+// - single,1000 end to end from the CLI (`netsim up single,1000 --script /dev/null -q`: Node's
+//   start, build, teardown) and in-process (Simulation.up + down), interleaved; Mininet's
+//   single,1000 once in the same run (--no-mininet skips it);
+// - a tree of 5,000+ hosts (tree,2,71: 5,041 hosts on 71 switches under one) brought up from
+//   the CLI (`up --no-repl`) and driven from other shells as a user would: `netsim ls`,
+//   `netsim exec`, `netsim check --sample`, `netsim down`;
+// - memory per plain host: MemAvailable lost and Slab grown (kernel: namespaces, veths,
+//   neighbours, namespace files) divided by the hosts, and the owning netsim process's RSS.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/model/load.js';
+import { readState } from '../src/runtime/state.js';
+import { sleep, waitFor } from '../src/util/wait.js';
+import { loadAverage, median, runProc, settle, spreadPercent } from './measure.js';
+import { ensureMininet, runMininet } from './mininet.js';
+import { runNetsim } from './netsim.js';
+
+const NETSIM = join(PROJECT_ROOT, 'bin', 'netsim.js');
+const SINGLE = 'single,1000';
+const TREE = 'tree,2,71';
+const SAMPLE = 1000;
+const TARGET_SINGLE_S = 3;
+
+/** MemAvailable and Slab in KiB. */
+function meminfo(): { available: number; slab: number } {
+  const text = readFileSync('/proc/meminfo', 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { available: kib('MemAvailable'), slab: kib('Slab') };
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+function rssOf(pid: number): { rss: number; peak: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024;
+  return { rss: mib('VmRSS'), peak: mib('VmHWM') };
+}
+
+const netsimCli = (args: string[]) => runProc([process.execPath, NETSIM, ...args]);
+
+async function timedCli(
+  args: string[],
+): Promise<{ s: number; code: number; stdout: string; stderr: string }> {
+  const t0 = performance.now();
+  const r = await netsimCli(args);
+  return { s: (performance.now() - t0) / 1000, ...r };
+}
+
+export interface LabRun {
+  topo: string;
+  hosts: number;
+  upS: number;
+  lsS: number;
+  execS: number;
+  checkS?: number;
+  checkPassed?: string;
+  downS: number;
+  /** KiB per host */
+  memPerHost: number;
+  slabPerHost: number;
+  rssMiB: number;
+  peakMiB: number;
+}
+
+/**
+ * A lab from the CLI as a user runs one: `up --no-repl` in the background until its state says
+ * ready; memory read then; ls, exec, check --sample from other processes; `down`.
+ */
+export async function runCliLab(topo: string, name: string, sample?: number): Promise<LabRun> {
+  await settle();
+  const before = meminfo();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [NETSIM, 'up', topo, '-n', name, '--no-repl', '-q'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  try {
+    await waitFor(
+      () => {
+        if (exited) throw new Error(`netsim up ${topo} exited: ${stderr.trim().slice(-1000)}`);
+        return readState(name)?.status === 'ready';
+      },
+      { timeoutMs: 600_000, intervalMs: 50 },
+    );
+    const upS = (performance.now() - t0) / 1000;
+    await sleep(1000); // the kernel's deferred work of the build (address configuration) done
+    const after = meminfo();
+    const state = readState(name)!;
+    const hosts = state.nodes.filter((n) => n.kind === 'host').length;
+    const { rss, peak } = rssOf(child.pid!);
+    const ls = await timedCli(['ls']);
+    const exec = await timedCli(['exec', '--sim', name, 'h1', '--', 'true']);
+    if (exec.code !== 0) throw new Error(`netsim exec failed: ${exec.stderr}`);
+    let checkS: number | undefined;
+    let checkPassed: string | undefined;
+    if (sample) {
+      const check = await timedCli([
+        'check',
+        '--sim',
+        name,
+        '--sample',
+        String(sample),
+        '--seed',
+        '1',
+        '--json',
+      ]);
+      const j = JSON.parse(check.stdout || '{}') as { pairs?: number; passed?: number };
+      checkS = check.s;
+      checkPassed = `${j.passed ?? '?'}/${j.pairs ?? '?'}`;
+    }
+    const down = await timedCli(['down', name]);
+    if (down.code !== 0) throw new Error(`netsim down failed: ${down.stderr}`);
+    return {
+      topo,
+      hosts,
+      upS,
+      lsS: ls.s,
+      execS: exec.s,
+      checkS,
+      checkPassed,
+      downS: down.s,
+      memPerHost: (before.available - after.available) / hosts,
+      slabPerHost: (after.slab - before.slab) / hosts,
+      rssMiB: rss,
+      peakMiB: peak,
+    };
+  } finally {
+    if (!exited) {
+      child.kill('SIGTERM');
+      await waitFor(() => exited, { timeoutMs: 60_000, intervalMs: 50 }).catch(() => child.kill('SIGKILL'));
+    }
+  }
+}
+
+export async function scaleSuite(
+  reps: number,
+  noMininet: boolean,
+  log: (l: string) => void,
+): Promise<string[]> {
+  const started = new Date();
+  const loadBefore = loadAverage();
+  let mininetSkip: string | undefined = noMininet ? 'skipped (--no-mininet)' : undefined;
+  mininetSkip ??= await ensureMininet(log);
+  log('warming up (single,10)');
+  await runNetsim('single,10');
+  await settle();
+
+  const cli: number[] = [];
+  const inProcess: number[] = [];
+  const phases: Record<string, number[]> = {};
+  for (let rep = 0; rep < reps; rep++) {
+    for (const how of rep % 2 ? ['in-process', 'cli'] : ['cli', 'in-process']) {
+      if (how === 'cli') {
+        const r = await timedCli(['up', SINGLE, '-n', `benchscale${rep}`, '--script', '/dev/null', '-q']);
+        if (r.code !== 0) throw new Error(`netsim up ${SINGLE} failed: ${r.stderr}`);
+        cli.push(r.s);
+      } else {
+        const r = await runNetsim(SINGLE);
+        inProcess.push(r.seconds);
+        for (const t of r.timings) phases[t.phase] = [...(phases[t.phase] ?? []), t.ms];
+        phases.teardown = [...(phases.teardown ?? []), r.down * 1000];
+      }
+      log(
+        `  rep ${rep + 1}/${reps} ${SINGLE} ${how.padEnd(10)} ${(how === 'cli' ? cli : inProcess).at(-1)!.toFixed(2)} s`,
+      );
+      await settle();
+    }
+  }
+  let mininet: number | undefined;
+  if (!mininetSkip) {
+    log(`  Mininet ${SINGLE} (once)`);
+    mininet = (await runMininet(SINGLE)).seconds;
+    log(`  Mininet ${SINGLE} ${mininet.toFixed(1)} s`);
+    await settle();
+  }
+  log(`  ${SINGLE} from the CLI, held up: memory, ls, exec, check --sample ${SAMPLE}`);
+  const single = await runCliLab(SINGLE, 'benchscale1k', SAMPLE);
+  log(`  ${TREE} from the CLI: up, ls, exec, check --sample ${SAMPLE}, down`);
+  const tree = await runCliLab(TREE, 'benchscale5k', SAMPLE);
+  log(`  ${TREE}: up ${tree.upS.toFixed(1)} s, down ${tree.downS.toFixed(1)} s`);
+  await settle(30_000);
+
+  const f = (x: number | undefined, d = 2) => (x === undefined ? '–' : x.toFixed(d));
+  const lines = ['## Scale: 1,000 and 5,000 hosts', ''];
+  lines.push(
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC; load average ${loadBefore} before, ${loadAverage()} after; ${reps} runs of each single,1000 case, interleaved.`,
+    '',
+    '| single,1000 | median s | spread | runs |',
+    '|---|---:|---:|---|',
+    `| netsim, CLI end to end (\`up --script /dev/null -q\`) | ${f(median(cli))} | ${spreadPercent(cli).toFixed(0)}% | ${cli.map((x) => f(x)).join(' ')} |`,
+    `| netsim, in-process (Simulation.up + down) | ${f(median(inProcess))} | ${spreadPercent(inProcess).toFixed(0)}% | ${inProcess.map((x) => f(x)).join(' ')} |`,
+    `| Mininet 2.3 (\`mn --topo single,1000\`, build + stop, once) | ${f(mininet)} | – | ${mininetSkip ?? ''} |`,
+    '',
+  );
+  if (mininet)
+    lines.push(
+      `Mininet / netsim at 1,000 hosts: ${f(mininet / median(cli), 1)}× end to end, ${f(mininet / median(inProcess), 1)}× in-process.`,
+      '',
+    );
+  lines.push(
+    `In-process phases, median ms: ${Object.entries(phases)
+      .map(([p, ms]) => `${p} ${median(ms).toFixed(0)}`)
+      .join(', ')}.`,
+    '',
+    '| lab (from the CLI) | hosts | up s | netsim ls s | netsim exec s | check --sample 1000 s (passed) | down s | kernel KiB per host (MemAvailable) | Slab KiB per host | netsim RSS MiB (peak) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const r of [single, tree])
+    lines.push(
+      `| ${r.topo} | ${r.hosts} | ${f(r.upS)} | ${f(r.lsS)} | ${f(r.execS)} | ${f(r.checkS)} (${r.checkPassed ?? '–'}) | ${f(r.downS)} | ${f(r.memPerHost, 0)} | ${f(r.slabPerHost, 0)} | ${f(r.rssMiB, 0)} (${f(r.peakMiB, 0)}) |`,
+    );
+  lines.push(
+    '',
+    `Up = from the start of \`netsim up --no-repl\` until its state file says ready; memory read 1 s later (MemAvailable lost and Slab grown since before the run, over the hosts: each host's namespace, veth pair, its share of the bridge, UTS namespace and files; switches counted in, they are few); RSS of the \`up\` process then. The machine is shared, so memory deltas carry other work's noise. Target: single,1000 end to end ≤ ${TARGET_SINGLE_S} s.`,
+  );
+  return lines;
+}
