@@ -14,9 +14,6 @@ import { type MatrixResult, type PairResult, pingMatrix } from '../../runtime/pi
 import { type NodeState, pickRunning } from '../../runtime/state.js';
 import { requireRoot } from './errors.js';
 
-export const CHECK_DESCRIPTION =
-  "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family)";
-
 export interface CheckOptions {
   sim?: string;
   json?: boolean;
