@@ -12,6 +12,7 @@ import { registerBuiltins } from '../src/features/index.js';
 import type { Model } from '../src/model/model.js';
 import { type ClabRun, runScaledNetwork } from './clab.js';
 import { dualStackSuite } from './dual-stack.js';
+import { e2eSuite } from './e2e.js';
 import { runFloor } from './floor.js';
 import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
 import { ingressReport, runIngressBench } from './ingress.js';
@@ -39,6 +40,7 @@ const SUITES = [
   'ingress',
   'clab',
   'multicluster',
+  'e2e',
 ];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
@@ -359,6 +361,13 @@ async function main(): Promise<void> {
       multicluster: () => multiclusterSuite(reps, log),
       ingress: async () => ingressReport(await runIngressBench()),
       services: () => servicesSuite(log),
+      e2e: () =>
+        e2eSuite(
+          reps,
+          values.topo?.length ? values.topo : ['single,200'],
+          values['no-mininet'] ?? false,
+          log,
+        ),
     };
     const lines = await run[suite]();
     const report = `${lines.join('\n')}\n`;
