@@ -13,6 +13,7 @@ import { registerBuiltins } from '../src/features/index.js';
 import type { Model } from '../src/model/model.js';
 import { type ClabRun, runScaledNetwork } from './clab.js';
 import { dualStackSuite } from './dual-stack.js';
+import { e2eSuite } from './e2e.js';
 import { FloorProcess } from './floor.js';
 import { checkFloor } from './floor-check.js';
 import { bgpChain, type FrrRun, ospfRing, runFrr } from './frr.js';
@@ -43,6 +44,7 @@ const SUITES = [
   'clab',
   'multicluster',
   'scale',
+  'e2e',
 ];
 
 type Tool = 'netsim' | 'mininet' | 'floor';
@@ -402,6 +404,13 @@ async function main(): Promise<void> {
       ingress: async () => ingressReport(await runIngressBench()),
       services: () => servicesSuite(log),
       scale: () => scaleSuite(reps, values['no-mininet'] ?? false, log),
+      e2e: () =>
+        e2eSuite(
+          reps,
+          values.topo?.length ? values.topo : ['single,200'],
+          values['no-mininet'] ?? false,
+          log,
+        ),
     };
     const lines = await run[suite]();
     const report = `${lines.join('\n')}\n`;

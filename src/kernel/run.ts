@@ -1,7 +1,7 @@
 // The one place that spawns kernel tools. Entering a namespace uses
 // `nsenter --net=/run/netns/X`, whose cost stays flat as namespaces grow (unlike
 // `ip netns exec`, which also remounts /sys for each call).
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 import { inNamespace, NETNS_DIR } from './enter.js';
 
@@ -38,25 +38,61 @@ export class KernelError extends Error {
 
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const [file, argv] = inNamespace(opts.ns, cmd, args);
-  const res = await execa(file, argv, {
-    input: opts.input,
-    timeout: opts.timeoutMs,
-    reject: false,
-    cancelSignal: opts.signal,
-    env: opts.env,
-    stripFinalNewline: false,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-  });
-  const out: RunResult = {
-    stdout: String(res.stdout ?? ''),
-    stderr: String(res.stderr ?? ''),
-    exitCode: res.exitCode ?? (res.isCanceled || res.timedOut ? 130 : 1),
-  };
+  const out = await spawned(file, argv, opts);
   if ((opts.check ?? true) && out.exitCode !== 0) {
     const shown = opts.ns ? `[${opts.ns}] ${cmd} ${args.join(' ')}` : `${cmd} ${args.join(' ')}`;
     throw new KernelError(shown, out.exitCode, out.stderr, out.stdout);
   }
   return out;
+}
+
+/**
+ * One child process, its output collected (node:child_process directly: a library's hundred
+ * modules cost every CLI verb more start-up time than the wrapper saved). A child killed by
+ * the timeout or the abort signal (SIGTERM, SIGKILL 5 s later) exits 130; one that could not
+ * start, 1; `env` adds to this process's environment.
+ */
+function spawned(file: string, argv: string[], opts: RunOptions): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(file, argv, {
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: opts.env ? { ...process.env, ...opts.env } : undefined,
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr!.on('data', (d: Buffer) => stderr.push(d));
+    let killed = false;
+    let force: NodeJS.Timeout | undefined;
+    const kill = () => {
+      if (killed || child.exitCode !== null || child.signalCode !== null) return;
+      killed = true;
+      child.kill('SIGTERM');
+      force = setTimeout(() => child.kill('SIGKILL'), 5000);
+      force.unref();
+    };
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(kill, opts.timeoutMs);
+    if (opts.signal?.aborted) kill();
+    opts.signal?.addEventListener('abort', kill, { once: true });
+    let failed = false;
+    child.on('error', () => {
+      failed = true; // could not start (ENOENT...): no 'exit', 'close' follows
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      clearTimeout(force);
+      opts.signal?.removeEventListener('abort', kill);
+      resolve({
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+        exitCode: failed ? 1 : (code ?? (killed ? 130 : 1)),
+      });
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // a child that exits without reading all of it
+      child.stdin!.end(opts.input);
+    }
+  });
 }
 
 /** Runs a shell command line in a namespace, as a user types it. */

@@ -8,7 +8,7 @@ import { TopologyError } from './errors.js';
 import { type LoadOptions, topologyFormats } from './formats.js';
 import { isLabUrl } from './lab-url.js';
 import type { Model } from './model.js';
-import { fetchLab } from './remote.js';
+
 import { YamlSource } from './source.js';
 import { builtinTopology, TOPO_HELP } from './topos.js';
 import { validate } from './validate.js';
@@ -63,6 +63,7 @@ export function resolveTopologyArg(arg: string): string {
 export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise<Loaded> {
   if (isLabUrl(arg)) {
     const { file, refresh, ...rest } = opts;
+    const { fetchLab } = await import('./remote.js'); // git: only for labs named by a URL
     const fetched = await fetchLab(arg, { file, refresh });
     const loaded = await loadTopology(fetched.file, rest);
     return { ...loaded, notes: [fetched.note, ...(loaded.notes ?? [])] };

@@ -18,9 +18,6 @@ import { freshSeed, pairCount, samplePairs, seededRandom } from '../../runtime/s
 import { type NodeState, pickRunning } from '../../runtime/state.js';
 import { requireRoot } from './errors.js';
 
-export const CHECK_DESCRIPTION =
-  "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family); a matrix of more than 20,000 pairs (142 nodes or more) is sampled, 1,000 random pairs, unless --full or --sample N";
-
 /** A matrix of more pairs than this is sampled unless --full or --sample says otherwise. */
 export const FULL_MATRIX_MAX = 20_000;
 /** ... with this many pairs. */

@@ -1,11 +1,11 @@
 // `netsim ls`, `down` and `clean`: the simulations on this host, seen through their state
 // directories, and their removal (by their owner when it still runs, from the ledger otherwise).
+// `down` of a running simulation only signals its owner and waits: the kernel and teardown
+// modules load only when a ledger has to be replayed here.
 import { existsSync } from 'node:fs';
-import { Kernel } from '../../kernel/kernel.js';
 import { isRunning as processRunning } from '../../kernel/proc.js';
 import { simDir } from '../../runtime/paths.js';
 import { isRunning, listSimDirs, pickRunning, readState, type SimState } from '../../runtime/state.js';
-import { teardownSim } from '../../runtime/teardown.js';
 import { waitFor } from '../../util/wait.js';
 import { ExitError, requireRoot } from './errors.js';
 
@@ -13,7 +13,7 @@ import { ExitError, requireRoot } from './errors.js';
 async function waitGone(state: SimState, ms: number): Promise<boolean> {
   return waitFor(() => !processRunning(state.pid, state.pidStart) && !existsSync(simDir(state.name)), {
     timeoutMs: ms,
-    intervalMs: 50,
+    intervalMs: 5, // a read of /proc/PID/stat and a stat: the wait adds at most this to `down`
   }).then(
     () => true,
     () => false,
@@ -40,13 +40,14 @@ export async function cmdDown(name: string | undefined, opts: { all?: boolean })
       }
       console.error(`${s.name}: its process ${s.pid} did not finish teardown in 30 s; cleaning up`);
     }
-    await teardownSim(s.name);
+    await (await import('../../runtime/teardown.js')).teardownSim(s.name);
     console.log(`removed ${s.name}`);
   }
 }
 
 export async function cmdClean(name: string | undefined, opts: { all?: boolean }): Promise<void> {
   requireRoot();
+  const { teardownSim } = await import('../../runtime/teardown.js');
   const names = name ? [name] : listSimDirs();
   let removed = 0;
   for (const n of names) {
@@ -63,6 +64,7 @@ export async function cmdClean(name: string | undefined, opts: { all?: boolean }
     console.log(`cleaned ${n}: ${rep.namespaces.length} namespaces, ${rep.processes.length} processes`);
   }
   if (opts.all) {
+    const { Kernel } = await import('../../kernel/kernel.js');
     // namespaces with our prefix that no ledger claims (e.g. a feature probe killed midway)
     const claimed = new Set(
       listSimDirs()

@@ -4,24 +4,33 @@
 // topology files alone (topology.ts).
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { cmdNetem } from '../../features/clab/netem.js';
-import { cmdSave } from '../../features/clab/save.js';
-import { registerBuiltins } from '../../features/index.js';
-import { cmdKubectl } from '../../features/k8s/kubectl/cli.js';
-import { cmdManifests } from '../../features/k8s/manifests/cli.js';
-import { cmdPeer } from '../../features/multicluster/liqo/verbs.js';
-import { cmdTrace, cmdVerify } from '../../features/trace/cli.js';
 import { formatIssue, TopologyError } from '../../model/errors.js';
-import { PROJECT_ROOT } from '../../model/load.js';
-import { cmdWeb } from '../web/cli.js';
-import { cmdCapture } from './capture.js';
-import { CHECK_DESCRIPTION, cmdCheck } from './check.js';
+import type { CheckOptions } from './check.js';
 import { ExitError, requireRoot, requireRootThen } from './errors.js';
-import { cmdExec, operandsAfterDash } from './exec.js';
-import { cmdGraph, cmdInspect } from './inspect.js';
-import { cmdClean, cmdDown, cmdLs } from './lifecycle.js';
-import { cmdExport, cmdImport, cmdScenarios, cmdValidate } from './topology.js';
-import { cmdUp } from './up.js';
+import type { UpOptions } from './up.js';
+
+// Start-up time is most of a short verb's time: only commander and these few lines load before
+// the arguments are parsed. A verb's module (and what it imports) loads when that verb runs, and
+// the features (node kinds, plugins) only for the verbs that read topologies or reach features.
+
+/**
+ * A verb's module, loaded when the verb runs; with `features`, the features' kinds and plugins
+ * are registered first (the verbs that read topologies or reach a feature).
+ */
+async function load<M>(module: () => Promise<M>, features = true): Promise<M> {
+  if (features) (await import('../../features/index.js')).registerBuiltins();
+  const m = await module();
+  // a scenario file loaded from here on reports errors at its .ts lines; netsim's own modules
+  // were loaded before, unmapped (reading their maps took a third of the start-up)
+  process.setSourceMapsEnabled(true);
+  return m;
+}
+
+/** The project root from dist/src/surfaces/cli (package.json, for --version). */
+const PROJECT_ROOT = new URL('../../../../', import.meta.url);
+
+const CHECK_DESCRIPTION =
+  "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family); a matrix of more than 20,000 pairs (142 nodes or more) is sampled, 1,000 random pairs, unless --full or --sample N";
 
 // labs named by a URL (https://github.com/OWNER/REPO[/blob/BRANCH/FILE], file:///…): src/model/remote.ts
 const URL_FILE = ['--file <path>', 'a lab named by a repository URL: its file in the repository'] as const;
@@ -33,7 +42,7 @@ const URL_REFRESH = [
 export function program(): Command {
   const p = new Command('netsim')
     .description('Network simulator for Kubernetes networking, built from Linux network namespaces')
-    .version(JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8')).version)
+    .version(JSON.parse(readFileSync(new URL('package.json', PROJECT_ROOT), 'utf8')).version)
     .showHelpAfterError()
     .enablePositionalOptions();
   p.command('up')
@@ -50,17 +59,23 @@ export function program(): Command {
     .option('--ip-mapping <file>', 'containerlab labs: address hosts from "<node> <cidr> <gateway>" lines')
     .option(...URL_FILE)
     .option(...URL_REFRESH)
-    .action(cmdUp);
+    .action(async (topology: string, opts: UpOptions) => {
+      await (await load(() => import('./up.js'))).cmdUp(topology, opts);
+    });
   p.command('down')
     .description('tear down a running simulation (the only one, or the one named)')
     .argument('[name]')
     .option('-a, --all', 'every simulation')
-    .action(cmdDown);
+    .action(async (name: string | undefined, opts: { all?: boolean }) =>
+      (await load(() => import('./lifecycle.js'), false)).cmdDown(name, opts),
+    );
   p.command('clean')
     .description('remove what crashed simulations left (namespaces, processes, files), and nothing else')
     .argument('[name]', 'only this simulation (stopped even if running)')
     .option('-a, --all', 'also running simulations and orphan netsim-* namespaces')
-    .action(cmdClean);
+    .action(async (name: string | undefined, opts: { all?: boolean }) =>
+      (await load(() => import('./lifecycle.js'), false)).cmdClean(name, opts),
+    );
   p.command('exec')
     .description('run a command in a node of a running simulation (no command: a shell), or on several nodes')
     .argument('[args...]', 'node name(s) (worker/pod for pods), then -- and the command')
@@ -76,7 +91,10 @@ export function program(): Command {
       '--format <format>',
       'several nodes: text (default) or json [{node, kind, exitCode, stdout, stderr}]',
     )
-    .action((args: string[], opts, cmd: Command) => cmdExec(args, opts, operandsAfterDash(cmd)));
+    .action(async (args: string[], opts, cmd: Command) => {
+      const { cmdExec, operandsAfterDash } = await load(() => import('./exec.js'), false);
+      await cmdExec(args, opts, operandsAfterDash(cmd));
+    });
   p.command('save')
     .description("write every FRR router's running configuration to <dir>/<node>/frr.conf (clab save)")
     .option('--sim <name>', 'simulation (default: the only one running)')
@@ -84,7 +102,11 @@ export function program(): Command {
       '-o, --output <dir>',
       'directory (default: clab-<lab>/ next to a containerlab file, else netsim-<sim>/)',
     )
-    .action(requireRootThen(cmdSave));
+    .action(
+      requireRootThen(async (opts) =>
+        (await load(() => import('../../features/clab/save.js'))).cmdSave(opts),
+      ),
+    );
   const netem = p.command('tools').description("containerlab's tools").command('netem');
   netem.description('impairments on a node interface: rate (tbf), loss (nftables), delay/jitter (netem)');
   netem
@@ -97,13 +119,21 @@ export function program(): Command {
     .option('--loss <percent>', 'packet loss in percent')
     .option('--rate <rate>', 'rate (10mbit, or a number of kbit/s)')
     .option('--sim <name>', 'simulation (default: the only one running)')
-    .action(requireRootThen((opts) => cmdNetem('set', opts)));
+    .action(
+      requireRootThen(async (opts) =>
+        (await load(() => import('../../features/clab/netem.js'))).cmdNetem('set', opts),
+      ),
+    );
   netem
     .command('show')
     .description('each interface of a node with its impairments')
     .requiredOption('-n, --node <node>', 'node')
     .option('--sim <name>', 'simulation (default: the only one running)')
-    .action(requireRootThen((opts) => cmdNetem('show', opts)));
+    .action(
+      requireRootThen(async (opts) =>
+        (await load(() => import('../../features/clab/netem.js'))).cmdNetem('show', opts),
+      ),
+    );
   p.command('check')
     .description(CHECK_DESCRIPTION)
     .option('--sim <name>', 'simulation (default: the only one running)')
@@ -125,7 +155,9 @@ export function program(): Command {
       "the sample's seed (default: a fresh one, printed): the same seed, the same pairs",
     )
     .option('--full', 'every pair, however large the matrix (default: over 20,000 pairs, 1,000 sampled)')
-    .action(cmdCheck);
+    .action(async (opts: CheckOptions) => {
+      await (await load(() => import('./check.js'))).cmdCheck(opts);
+    });
   p.command('capture')
     .description(
       'capture packets in nodes of a running simulation (tcpdump; several interfaces or nodes: one pcapng, interfaces named node:iface)',
@@ -139,7 +171,9 @@ export function program(): Command {
     .option('-w, --write <file>', 'write pcap (pcapng for several interfaces) to FILE, or - for stdout')
     .option('-c, --count <n>', 'stop after N packets (several nodes: N on each)')
     .option('--decode', 'print the packets through tshark, UDP 8472 decoded as VXLAN (inner pod packets)')
-    .action(cmdCapture);
+    .action(async (target: string, filter: string[], opts) =>
+      (await load(() => import('./capture.js'), false)).cmdCapture(target, filter, opts),
+    );
   p.command('peer')
     .description('Liqo-style peerings of the running clusters: add A B | remove A B | show | apply [A:B,...]')
     .argument(
@@ -147,7 +181,11 @@ export function program(): Command {
       'add C0 C1, remove C0 C1, show, apply (default hub-and-spoke) or apply C0:C1,C0:C2',
     )
     .option('--sim <name>', 'simulation (default: the only one running)')
-    .action(requireRootThen(cmdPeer));
+    .action(
+      requireRootThen(async (args: string[], opts: { sim?: string }) =>
+        (await load(() => import('../../features/multicluster/liqo/verbs.js'))).cmdPeer(args, opts),
+      ),
+    );
   for (const verb of ['apply', 'delete'] as const)
     p.command(verb)
       .description(
@@ -158,7 +196,11 @@ export function program(): Command {
       .requiredOption('-f, --filename <path...>', 'manifest file or directory (repeatable)')
       .option('--sim <name>', 'simulation (default: the only one running)')
       .option('--context <cluster>', 'cluster (default: the only one)')
-      .action(requireRootThen((opts) => cmdManifests(verb, opts)));
+      .action(
+        requireRootThen(async (opts) =>
+          (await load(() => import('../../features/k8s/manifests/cli.js'))).cmdManifests(verb, opts),
+        ),
+      );
   p.command('kubectl')
     .description(
       'kubectl-shaped views of a running cluster, read from its etcd (no kube-apiserver): get, describe, exec, logs',
@@ -170,7 +212,11 @@ export function program(): Command {
     .helpOption(false)
     .allowUnknownOption()
     .passThroughOptions()
-    .action(requireRootThen((args: string[]) => cmdKubectl(args)));
+    .action(
+      requireRootThen(async (args: string[]) =>
+        (await load(() => import('../../features/k8s/kubectl/cli.js'))).cmdKubectl(args),
+      ),
+    );
   p.command('trace')
     .description('send a real probe in a running simulation and explain every hop it took')
     .argument('<src>', 'source node or pod')
@@ -184,7 +230,11 @@ export function program(): Command {
     .option('--sim <name>', 'simulation (default: the only one running)')
     .option('--json', 'the trace as JSON')
     .option('--timeout <seconds>', 'how long the probe waits for an answer (default 2)')
-    .action(requireRootThen(cmdTrace));
+    .action(
+      requireRootThen(async (src: string, dst: string, port: string | undefined, opts) =>
+        (await load(() => import('../../features/trace/cli.js'))).cmdTrace(src, dst, port, opts),
+      ),
+    );
   p.command('verify')
     .description('bring a topology up, check its expect: entries, tear it down; exit 1 naming a failed one')
     .argument('<topology>', 'topology file or scenario name')
@@ -192,8 +242,17 @@ export function program(): Command {
     .option('--json', 'the report as JSON')
     .option('--timeout <seconds>', 'how long to wait for convergence and each expectation (default 60)')
     .option('-q, --quiet', 'no progress output')
-    .action(requireRootThen(cmdVerify));
-  p.command('ls').description('list simulations').option('--json').action(cmdLs);
+    .action(
+      requireRootThen(async (topology: string, opts) =>
+        (await load(() => import('../../features/trace/cli.js'))).cmdVerify(topology, opts),
+      ),
+    );
+  p.command('ls')
+    .description('list simulations')
+    .option('--json')
+    .action(async (opts: { json?: boolean }) =>
+      (await load(() => import('./lifecycle.js'), false)).cmdLs(opts),
+    );
   p.command('inspect')
     .description(
       'the nodes of a running simulation (kind, namespace, state, addresses, FRR daemons), as clab inspect',
@@ -207,7 +266,9 @@ export function program(): Command {
       'only these nodes (repeatable, or a comma list)',
       (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)],
     )
-    .action(cmdInspect);
+    .action(async (view: string | undefined, opts) => {
+      await (await load(() => import('./inspect.js'))).cmdInspect(view, opts);
+    });
   p.command('graph')
     .description(
       'draw a topology from its file alone, nothing built (as clab graph): Mermaid, draw.io or dot',
@@ -218,7 +279,9 @@ export function program(): Command {
     .option('--drawio', 'draw.io XML (mxfile)')
     .option('--dot', 'Graphviz dot')
     .option('-o, --output <file>', 'write it here (default: standard output)')
-    .action(cmdGraph);
+    .action(async (topology: string | undefined, opts) => {
+      await (await load(() => import('./inspect.js'))).cmdGraph(topology, opts);
+    });
   p.command('web')
     .description("the URL of a running simulation's web view and /metrics (started if needed)")
     .argument('[name]', 'simulation (default: the only one running)')
@@ -228,7 +291,7 @@ export function program(): Command {
     .option('--token <token>', 'token to require (default: generated when not on 127.0.0.1)')
     .action(async (name, opts) => {
       requireRoot();
-      await cmdWeb(name, opts);
+      await (await load(() => import('../web/cli.js'))).cmdWeb(name, opts);
     });
   p.command('validate')
     .description('check a topology without building it')
@@ -236,7 +299,9 @@ export function program(): Command {
     .option('--ip-mapping <file>', 'containerlab labs: address hosts from "<node> <cidr> <gateway>" lines')
     .option(...URL_FILE)
     .option(...URL_REFRESH)
-    .action(cmdValidate);
+    .action(async (topology: string, opts) => {
+      await (await load(() => import('./topology.js'))).cmdValidate(topology, opts);
+    });
   p.command('import')
     .description('convert a containerlab topology (.clab.yml) to a netsim topology (YAML)')
     .argument('<file>', 'the .clab.yml file, or its URL (git repository)')
@@ -247,22 +312,26 @@ export function program(): Command {
     )
     .option(...URL_FILE)
     .option(...URL_REFRESH)
-    .action(cmdImport);
+    .action(async (file: string, opts) => {
+      await (await load(() => import('./topology.js'))).cmdImport(file, opts);
+    });
   p.command('export')
     .description('write a topology as a containerlab file (for containerlab or clabernetes)')
     .argument('<topology>', 'topology file or scenario name')
     .option('--clab', 'containerlab format')
     .option('-o, --output <file>', 'output file (default: <name>.clab.yml)')
-    .action(cmdExport);
-  p.command('scenarios').description('list the bundled scenarios').action(cmdScenarios);
+    .action(async (topology: string, opts) => {
+      await (await load(() => import('./topology.js'))).cmdExport(topology, opts);
+    });
+  p.command('scenarios')
+    .description('list the bundled scenarios')
+    .action(async () => (await load(() => import('./topology.js'), false)).cmdScenarios());
   return p;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export async function main(argv: string[]): Promise<void> {
-  process.setSourceMapsEnabled(true);
-  registerBuiltins();
   try {
     await program().parseAsync(argv);
   } catch (err) {

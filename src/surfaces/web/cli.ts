@@ -11,7 +11,7 @@ import { traceLive } from '../../features/trace/live.js';
 import { ControlServer, controlRequest } from '../../runtime/control.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { pickRunning } from '../../runtime/state.js';
-import { DEFAULT_BIND, runningWebServer, type WebOptions, webServerOf } from './server.js';
+import type { WebOptions } from './server.js';
 
 export interface WebFlags {
   web?: boolean;
@@ -37,6 +37,8 @@ function webOptions(req: { bind?: unknown; port?: unknown; token?: unknown }): W
 }
 
 async function startWeb(sim: Simulation, opts: WebOptions) {
+  // the server (and prom-client) loads when first asked for, not with every `netsim up`
+  const { DEFAULT_BIND, runningWebServer, webServerOf } = await import('./server.js');
   const before = runningWebServer(sim);
   const web = await webServerOf(sim, opts);
   const wanted = opts.bind ?? DEFAULT_BIND;
