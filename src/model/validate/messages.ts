@@ -66,6 +66,13 @@ export function zodIssues(
       case 'invalid_union':
         sink.add(path, custom ? `${issue.message} (got ${given})` : `unexpected ${given}`);
         break;
+      case 'invalid_key':
+        // a record's key broke its rule (a sysctl name): that rule's message
+        sink.add(
+          path,
+          `invalid name "${String(rel[rel.length - 1])}": ${issue.issues[0]?.message ?? issue.message}`,
+        );
+        break;
       default:
         sink.add(path, issue.message);
     }
