@@ -237,7 +237,10 @@ function duplicateKeys(doc: Doc): YAMLError[] {
       for (const pair of map.items as Pair<Node | null, unknown>[]) {
         const k = pair.key;
         if (!isScalar(k)) continue;
-        if (seen.has(k.value))
+        // as a plain object's key it would set the object's prototype: the entry would vanish
+        if (k.value === '__proto__')
+          out.push(new YAMLParseError(range(k), 'NON_STRING_KEY', 'a key named __proto__ is not allowed'));
+        else if (seen.has(k.value))
           out.push(
             new YAMLParseError(
               [k.range?.[0] ?? 0, k.range?.[1] ?? 0],
@@ -251,6 +254,8 @@ function duplicateKeys(doc: Doc): YAMLError[] {
   });
   return out;
 }
+
+const range = (n: Node): [number, number] => [n.range?.[0] ?? 0, n.range?.[1] ?? 0];
 
 function keyString(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
