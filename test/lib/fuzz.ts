@@ -125,7 +125,7 @@ export const SHELL_HOSTILE = [
   'a<b',
   '*',
   '~root',
-  '${IFS}',
+  `\${IFS}`,
   'a\\b',
   'a#b',
   '',
