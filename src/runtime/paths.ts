@@ -15,14 +15,17 @@ export function simsDir(): string {
 }
 
 /**
- * A simulation's directory, root only (0700): its ledger, state and control socket are for
- * the user who started it (the socket itself is 0600 too). chmod as well: mkdir's mode passes
- * through the umask, and an existing directory keeps its own.
+ * A simulation's directory: only root lists or writes it (0711); its control socket is 0600,
+ * so only root reaches the running simulation. Not 0700: daemons that drop privileges keep
+ * their files below it and must pass through (FRR as user frr in nodes/<router>/, nginx's
+ * workers as nobody in ingress/). chmod as well: mkdir's mode passes through the umask.
  */
 export function makeSimDir(sim: string): string {
   const dir = simDir(sim);
   mkdirSync(simsDir(), { recursive: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  mkdirSync(dir, { recursive: true, mode: SIM_DIR_MODE });
+  chmodSync(dir, SIM_DIR_MODE);
   return dir;
 }
+
+export const SIM_DIR_MODE = 0o711;

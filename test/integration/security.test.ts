@@ -1,4 +1,4 @@
-// Security checks (issue 21): a running simulation's directory is root only (0700) and its
+// Security checks (issue 21): a running simulation's directory is root's (0711) and its
 // control socket 0600; the web view off 127.0.0.1 refuses every request without its token,
 // the event stream and captures included (and on 127.0.0.1, requests for other host names);
 // names that would reach a shell never get past validation (test/unit/fuzz-names.test.ts has
@@ -25,14 +25,15 @@ links:
 `;
 
 if (requireRoot(t)) {
-  t.test('the simulation directory is 0700, its control socket 0600', async (t) => {
+  t.test('the simulation directory is 0711, its control socket 0600', async (t) => {
     const name = uniqueName('sec');
     const file = writeFile(tempDir(t), 'lan.yml', LAN);
     const fg = startUp(t, file, name);
     await waitReady(fg, name);
     const dir = lstatSync(simDir(name));
     t.ok(dir.isDirectory(), 'a directory');
-    t.equal((dir.mode & 0o777).toString(8), '700', `${simDir(name)} is 0700`);
+    // 0711, not 0700: FRR (user frr) and nginx's workers (nobody) pass through to their files
+    t.equal((dir.mode & 0o777).toString(8), '711', `${simDir(name)} is 0711: only root lists or writes it`);
     t.equal(dir.uid, 0, 'owned by root');
     const sock = lstatSync(controlSocket(name));
     t.ok(sock.isSocket(), 'the control socket');
