@@ -50,13 +50,18 @@ export function formatIssue(i: Issue): string {
   return `${where ? `${where}: ` : ''}${formatPath(i.path)}: ${i.message}`;
 }
 
+/** At most this many issues are located and reported; the rest are counted (a 10 MB file of mistakes). */
+export const MAX_ISSUES = 50;
+
 /** Collects issues during validation; locates each one through the source. */
 export class IssueSink {
   readonly issues: Issue[] = [];
   constructor(private readonly source: SourceLocator) {}
 
   add(path: Path, message: string): void {
-    this.issues.push({ path, message, pos: this.source.locate(path) });
+    // locating is a walk of the document: beyond the reported ones, only count
+    const pos = this.issues.length < MAX_ISSUES ? this.source.locate(path) : undefined;
+    this.issues.push({ path, message, pos });
   }
 
   get empty(): boolean {
@@ -64,6 +69,13 @@ export class IssueSink {
   }
 
   throwIfAny(): void {
-    if (!this.empty) throw new TopologyError(this.issues);
+    if (this.empty) return;
+    const shown = this.issues.slice(0, MAX_ISSUES);
+    const more = this.issues.length - shown.length;
+    if (more > 0) {
+      const last = shown[shown.length - 1];
+      shown[shown.length - 1] = { ...last, message: `${last.message} (and ${more} more errors not shown)` };
+    }
+    throw new TopologyError(shown);
   }
 }

@@ -11,7 +11,9 @@ import {
   Parser,
   parseAllDocuments,
   parseDocument,
+  visit,
   type YAMLError,
+  YAMLParseError,
 } from 'yaml';
 import { type Issue, type Path, type SourceLocator, type SourcePos, TopologyError } from './errors.js';
 
@@ -44,10 +46,37 @@ export class YamlSource implements SourceLocator {
   /** Parses YAML text; syntax errors and duplicate keys become TopologyErrors with a line. */
   static parse(file: string, text: string): { source: YamlSource; value: unknown } {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
     const source = new YamlSource(file, doc, lines, text);
-    if (doc.errors.length > 0) throw new TopologyError(source.syntaxIssues(doc.errors));
-    return { source, value: doc.toJS({ maxAliasCount: 1000 }) };
+    const errors = [...doc.errors, ...duplicateKeys(doc)];
+    if (errors.length > 0) throw new TopologyError(source.syntaxIssues(errors));
+    return { source, value: source.toJS(doc) };
+  }
+
+  /** The document's value; an alias without its anchor or an alias bomb is a located error. */
+  private toJS(doc: Doc): unknown {
+    try {
+      return doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      // "Unresolved alias (...): a": that alias; an alias bomb: the first alias
+      const name = /: (\S+)$/.exec((err as Error).message)?.[1];
+      let offset = 0;
+      let found = false;
+      visit(doc, {
+        Alias: (_key, node) => {
+          if (found || (name !== undefined && node.source !== name)) return;
+          offset = node.range?.[0] ?? 0;
+          found = true;
+        },
+      });
+      throw new TopologyError([
+        {
+          path: this.pathAt(offset),
+          message: firstLine((err as Error).message),
+          pos: { file: this.file, ...this.lines.linePos(offset) },
+        },
+      ]);
+    }
   }
 
   /**
@@ -56,13 +85,14 @@ export class YamlSource implements SourceLocator {
    */
   static parseAll(file: string, text: string): { source: YamlSource; value: unknown }[] {
     const lines = new LineCounter();
-    const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
     const docs = Array.isArray(parsed) ? parsed : [];
     const out: { source: YamlSource; value: unknown }[] = [];
     for (const doc of docs) {
       const source = new YamlSource(file, doc as Doc, lines, text);
-      if (doc.errors.length > 0) throw new TopologyError(source.syntaxIssues(doc.errors));
-      const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+      const errors = [...doc.errors, ...duplicateKeys(doc as Doc)];
+      if (errors.length > 0) throw new TopologyError(source.syntaxIssues(errors));
+      const value = source.toJS(doc as Doc);
       if (value !== null && value !== undefined) out.push({ source, value });
     }
     return out;
@@ -193,6 +223,39 @@ export class YamlSource implements SourceLocator {
     return { file: this.file, line: 1, col: 1 };
   }
 }
+
+/**
+ * Keys given twice in one mapping, as the parser's own DUPLICATE_KEY errors (at the second
+ * key). The parser's check compares each key with every earlier one, quadratic in a mapping's
+ * size (a 24,000-node file took seconds); this is one set per mapping.
+ */
+function duplicateKeys(doc: Doc): YAMLError[] {
+  const out: YAMLError[] = [];
+  visit(doc, {
+    Map: (_key, map) => {
+      const seen = new Set<unknown>();
+      for (const pair of map.items as Pair<Node | null, unknown>[]) {
+        const k = pair.key;
+        if (!isScalar(k)) continue;
+        // as a plain object's key it would set the object's prototype: the entry would vanish
+        if (k.value === '__proto__')
+          out.push(new YAMLParseError(range(k), 'NON_STRING_KEY', 'a key named __proto__ is not allowed'));
+        else if (seen.has(k.value))
+          out.push(
+            new YAMLParseError(
+              [k.range?.[0] ?? 0, k.range?.[1] ?? 0],
+              'DUPLICATE_KEY',
+              'Map keys must be unique',
+            ),
+          );
+        else seen.add(k.value);
+      }
+    },
+  });
+  return out;
+}
+
+const range = (n: Node): [number, number] => [n.range?.[0] ?? 0, n.range?.[1] ?? 0];
 
 function keyString(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);

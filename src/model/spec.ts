@@ -7,6 +7,14 @@ import { formatCidr6, networkOf6, parseCidr6, parseIp6 } from '../util/ipv6.js';
 export const SIM_NAME_RE = /^[a-z0-9][a-z0-9_]{0,23}$/i;
 export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 export const IFNAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
+/**
+ * A sysctl as sysctl(8) names it (net.ipv4.ip_forward, or net/ipv6/conf/eth0.5/accept_dad):
+ * it becomes a path under /proc/sys, so no `..`, no empty part, nothing a shell would read.
+ */
+export const SYSCTL_KEY_RE = /^[a-z][a-z0-9_]*(?:[./][A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/;
+const SYSCTL_KEY_MSG = 'a sysctl name like net.ipv4.ip_forward (letters, digits, _ . - and /)';
+/** a host name prefix in /etc/hosts (containerlab's clab-<lab>) */
+export const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 const CIDR_MSG = 'not an IPv4 CIDR like 10.0.0.1/24';
 export const cidr = z
@@ -96,7 +104,12 @@ export type RouteSpec = z.infer<typeof routeSpec>;
 export const commonNodeFields = {
   kind: z.string(),
   labels: z.record(z.string(), z.string()).optional(),
-  sysctls: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  sysctls: z
+    .record(
+      z.string().regex(SYSCTL_KEY_RE, SYSCTL_KEY_MSG),
+      z.union([z.string().regex(/^[^\n\r\0]*$/, 'a sysctl value is one line'), z.number()]),
+    )
+    .optional(),
   /** shell lines run inside the node after the network is up */
   exec: z.array(z.string()).optional(),
   /**
@@ -154,7 +167,14 @@ export const topologySpec = z.strictObject({
    * each node's own /etc/hosts lists the topology's nodes by name (containerlab's way, every
    * imported lab has it); `prefix`: each also as `<prefix>-<node>` (`clab-<lab>`)
    */
-  hosts: z.strictObject({ prefix: z.string().optional() }).optional(),
+  hosts: z
+    .strictObject({
+      prefix: z
+        .string()
+        .regex(HOSTNAME_RE, 'a host name prefix: letters, digits, _ . and -, starting with a letter or digit')
+        .optional(),
+    })
+    .optional(),
 });
 export type TopologySpec = z.infer<typeof topologySpec>;
 export type NodeSpec = Record<string, unknown> & { kind: string };

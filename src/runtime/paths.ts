@@ -1,4 +1,5 @@
 // Where simulations keep their state: a tmpfs directory, gone at reboot like the namespaces.
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function runDir(): string {
@@ -12,3 +13,19 @@ export function simDir(sim: string): string {
 export function simsDir(): string {
   return join(runDir(), 'sims');
 }
+
+/**
+ * A simulation's directory: only root lists or writes it (0711); its control socket is 0600,
+ * so only root reaches the running simulation. Not 0700: daemons that drop privileges keep
+ * their files below it and must pass through (FRR as user frr in nodes/<router>/, nginx's
+ * workers as nobody in ingress/). chmod as well: mkdir's mode passes through the umask.
+ */
+export function makeSimDir(sim: string): string {
+  const dir = simDir(sim);
+  mkdirSync(simsDir(), { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: SIM_DIR_MODE });
+  chmodSync(dir, SIM_DIR_MODE);
+  return dir;
+}
+
+export const SIM_DIR_MODE = 0o711;

@@ -1,6 +1,6 @@
 // A running simulation: builds the plan in phases (with progress and timings), owns the live
 // node objects, and tears everything down through the ledger.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Features, probeFeatures } from '../kernel/features.js';
 import { Kernel, type LinkState } from '../kernel/kernel.js';
@@ -19,7 +19,7 @@ import { runtimeOf } from './kind-runtime.js';
 import { type LearnedAddrs, learnAddrs } from './learned.js';
 import { SimNode } from './node.js';
 import { SimObjects } from './objects.js';
-import { runDir, simDir } from './paths.js';
+import { makeSimDir, runDir, simDir } from './paths.js';
 import { type MatrixResult, type PingTarget, pingMatrix, pingPairOf, pingTargetsOf } from './ping.js';
 import { clusterOf, ifaceState, isRunning, readState, type SimState, writeState } from './state.js';
 import { teardownSim } from './teardown.js';
@@ -93,7 +93,7 @@ export class Simulation {
     const sim = new Simulation(model, opts);
     // carried by every process from here on: `netsim clean` finds those left after kill -9
     process.env[OWNER_ENV] = ownerTag();
-    mkdirSync(sim.dir, { recursive: true });
+    makeSimDir(model.name);
     sim.writeState('building');
     try {
       await sim.build();

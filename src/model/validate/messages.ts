@@ -11,7 +11,7 @@ export function zodIssues(
   schema?: z.ZodType,
   input?: unknown,
 ): void {
-  for (const issue of err.issues) {
+  for (const issue of oneIssuePerField(err.issues)) {
     const rel = issue.path as Path;
     const path = [...prefix, ...rel];
     const value = valueAt(input, rel);
@@ -66,10 +66,37 @@ export function zodIssues(
       case 'invalid_union':
         sink.add(path, custom ? `${issue.message} (got ${given})` : `unexpected ${given}`);
         break;
+      case 'invalid_key':
+        // a record's key broke its rule (a sysctl name): that rule's message
+        sink.add(
+          path,
+          `invalid name "${String(rel[rel.length - 1])}": ${issue.issues[0]?.message ?? issue.message}`,
+        );
+        break;
       default:
         sink.add(path, issue.message);
     }
   }
+}
+
+/**
+ * One issue per field: a number outside an int() field's own range also breaks zod's
+ * safe-integer bounds (±2^53-1), which says nothing useful; of the rest, a field's first.
+ */
+function oneIssuePerField(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const safeBound = (i: z.core.$ZodIssue) =>
+    (i.code === 'too_big' && Math.abs(Number(i.maximum)) === Number.MAX_SAFE_INTEGER) ||
+    (i.code === 'too_small' && Math.abs(Number(i.minimum)) === Number.MAX_SAFE_INTEGER);
+  const key = (i: z.core.$ZodIssue) => JSON.stringify(i.path);
+  const seen = new Set<string>();
+  const out: z.core.$ZodIssue[] = [];
+  for (const i of issues) {
+    if (i.code !== 'unrecognized_keys' && seen.has(key(i))) continue;
+    if (safeBound(i) && issues.some((o) => o !== i && key(o) === key(i) && !safeBound(o))) continue;
+    if (i.code !== 'unrecognized_keys') seen.add(key(i));
+    out.push(i);
+  }
+  return out;
 }
 
 function valueAt(input: unknown, path: Path): { found: boolean; value?: unknown } {

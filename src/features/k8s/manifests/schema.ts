@@ -107,7 +107,10 @@ const metadata = z.strictObject({
   name: z
     .string({ error: required('a name') })
     .regex(DNS_LABEL, 'a name is a DNS label: lower-case letters, digits and -'),
-  namespace: z.string({ error: 'a namespace name' }).optional(),
+  namespace: z
+    .string({ error: 'a namespace name' })
+    .regex(DNS_LABEL, 'a namespace is a DNS label: lower-case letters, digits and -')
+    .optional(),
   labels: labels.optional(),
   annotations: annotations.optional(),
   ...notEmulated([...IGNORED.metadata]),
