@@ -70,6 +70,8 @@ export interface PodRun {
   reachable: number;
   agentRssMiB: number[];
   perPodKiB?: number;
+  /** the build's phases (sim.timings), ms */
+  phases: Record<string, number>;
 }
 
 async function measure(name: string, model: Model, perPod: boolean): Promise<PodRun> {
@@ -79,6 +81,7 @@ async function measure(name: string, model: Model, perPod: boolean): Promise<Pod
   const sim = await Simulation.up(model);
   try {
     const up = (performance.now() - t0) / 1000;
+    const phases = Object.fromEntries(sim.timings.map((t) => [t.phase, Math.round(t.ms)]));
     await allPodsReachable(sim, performance.now() + 120000);
     const reachable = (performance.now() - t0) / 1000;
     const workers = [...sim.nodes.values()].filter((n) => n.kind === 'worker') as WorkerNode[];
@@ -98,7 +101,16 @@ async function measure(name: string, model: Model, perPod: boolean): Promise<Pod
         Math.max(0, process.memoryUsage().rss / 1024 - selfBefore);
       perPodKiB = Math.max(0, memBefore - memAvailableKiB() - procs) / pods.length;
     }
-    return { name, pods: pods.length, workers: workers.length, up, reachable, agentRssMiB, perPodKiB };
+    return {
+      name,
+      pods: pods.length,
+      workers: workers.length,
+      up,
+      reachable,
+      agentRssMiB,
+      perPodKiB,
+      phases,
+    };
   } finally {
     await sim.down();
   }
