@@ -1,6 +1,6 @@
 // How a cluster comes up in the build's start phase. The engine starts nodes a few at a time,
-// but a cluster's workers are not independent: every agent is started as soon as etcd holds the
-// network config (all at once, whichever worker's start runs first), and the topology's pods
+// but a cluster's workers are not independent: every agent is started at once (whichever worker's
+// start runs first), its Node start-up overlapping etcd's, and the topology's pods
 // (`pods:`) are made in one batch across all workers once every worker has its subnet, so that
 // one plan fragment and one run of CNI calls wires them all instead of one per worker.
 import { ObjectKey } from '../../runtime/objects.js';
@@ -24,12 +24,16 @@ function bootOf(c: Cluster): Boot {
   return b;
 }
 
-/** Every worker's agent, started once the network config is in etcd (once per cluster). */
+/**
+ * Every worker's agent, started at once (while etcd elects its first leader: each agent waits
+ * for a healthy member itself, then for the network config), then the network config written
+ * (once per cluster).
+ */
 export function startClusterAgents(c: Cluster): Promise<void> {
   const b = bootOf(c);
   b.agents ??= (async () => {
-    await c.ensureNetworkConfig();
     for (const w of c.workers) w.startAgent();
+    await c.ensureNetworkConfig();
   })();
   return b.agents;
 }
