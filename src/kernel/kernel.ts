@@ -15,7 +15,7 @@ import {
   processesInNamespaces,
   removeUnrecordedNamespaces,
 } from './netns.js';
-import { addUtsNamespaces, nodeNamespaceNames } from './nodens.js';
+import { addFileMountNamespaces, addUtsNamespaces, nodeNamespaceNames } from './nodens.js';
 import { isAlive, processStartTime, stopProcess } from './proc.js';
 import { KernelError, type RunOptions, type RunResult, run, sh } from './run.js';
 import { type NsJob, runNsJobs } from './runner.js';
@@ -348,7 +348,7 @@ export class Kernel {
   /** /etc/netns/<ns>/<file>s (recorded first), bound over /etc/<file> in the node's own mount namespace. */
   async writeNetnsFiles(files: { ns: string; file: string; content: string }[]): Promise<void> {
     this.ledger.append(files.map((f) => ({ t: 'file' as const, path: `${NETNS_ETC}/${f.ns}` })));
-    await addMountNamespaces(writeEtcFiles(files), this.concurrency);
+    await addFileMountNamespaces(writeEtcFiles(files));
   }
 
   removeNetnsFiles(namespaces: string[]): void {

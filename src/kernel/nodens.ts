@@ -55,7 +55,7 @@ function mountedFsType(path: string): string | undefined {
  * mount namespace's file may only be bound from an older namespace: the process goes back into
  * its own (setns) holding the new one open, and binds that.
  */
-const MAKE_NODE_NS = `
+const TEMPLATE = `
 require 'syscall.ph';
 my ($NEWNS, $NEWUTS) = (0x00020000, 0x04000000);
 open(my $home, '<', '/proc/self/ns/mnt') or die "own mount namespace: $!\n";
@@ -69,7 +69,9 @@ sub template {
   open($template, '<', '/proc/self/ns/mnt') or die "template: $!\n";
   syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
   return $template;
-}
+}`;
+
+const MAKE_NODE_NS = `${TEMPLATE}
 while (my $line = <STDIN>) {
   chomp $line;
   my ($file, $name, $mnt, $hosts) = split /\t/, $line, 4;
@@ -109,6 +111,44 @@ export async function addUtsNamespaces(
     return `${utsFile(ns)}\t${host}${file ? `\t${mntFile(ns)}\t${file}` : ''}`;
   });
   await run('perl', ['-e', MAKE_NODE_NS], { input: `${lines.join('\n')}\n` });
+}
+
+/**
+ * Reads \`MNTFILE<TAB>SRC<TAB>DST[<TAB>SRC<TAB>DST...]\` lines: for each a new mount namespace
+ * (a copy of the template above) with each SRC bound over DST, bound on MNTFILE.
+ */
+const MAKE_MNT_NS = `${TEMPLATE}
+while (my $line = <STDIN>) {
+  chomp $line;
+  my ($mnt, @binds) = split /\t/, $line;
+  open(my $fh, '>', $mnt) or die "$mnt: $!\n"; close $fh;
+  syscall(&SYS_setns, fileno(template()), $NEWNS) == 0 or die "into the template: $!\n";
+  syscall(&SYS_unshare, $NEWNS) == 0 or die "unshare for $mnt: $!\n";
+  while (@binds) {
+    my ($src, $dst) = splice(@binds, 0, 2);
+    syscall(&SYS_mount, $src, $dst, 0, 4096, 0) == 0 or die "bind $src on $dst: $!\n";
+  }
+  open(my $own, '<', '/proc/self/ns/mnt') or die "new mount namespace: $!\n";
+  syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
+  my $src = '/proc/self/fd/' . fileno($own);
+  syscall(&SYS_mount, $src, $mnt, 0, 4096, 0) == 0 or die "bind on $mnt: $!\n";
+  close $own;
+}`;
+
+/**
+ * A mount namespace per node whose files (existing destinations, read-write) are bound over
+ * their destinations, bound to mntFile(ns): all in one process, like the UTS namespaces (a
+ * shell per node, unshare(1) and mount(8) each, cost ~20 ms per pod with 1,000 pods).
+ */
+export async function addFileMountNamespaces(
+  files: Map<string, { src: string; dst: string }[]>,
+): Promise<void> {
+  if (files.size === 0) return;
+  await ensureNodeNsDir();
+  const lines = [...files].map(([ns, list]) =>
+    [mntFile(ns), ...list.flatMap((b) => [b.src, b.dst])].join('\t'),
+  );
+  await run('perl', ['-e', MAKE_MNT_NS], { input: `${lines.join('\n')}\n` });
 }
 
 /** Reads one path a line and detaches what is mounted on each (MNT_DETACH); errors ignored. */

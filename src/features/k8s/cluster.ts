@@ -129,7 +129,7 @@ export class Cluster implements ClusterCore {
         throw new Error(
           `${this.name}: etcd has no quorum${dead.length ? ` (${dead.map((m) => m.name).join(', ')} not running)` : ''}:\n${this.etcdMembers[0].tail(8)}`,
         );
-      await sleep(50);
+      await sleep(20);
     }
   }
 

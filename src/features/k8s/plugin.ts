@@ -6,6 +6,7 @@ import type { Plugin } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { formatIp } from '../../util/ipv4.js';
 import { startWorkerBgp } from './bgp.js';
+import { createTopologyPods, startClusterAgents } from './boot.js';
 import { clusterOf, clustersOf } from './cluster.js';
 import { EtcdNode } from './etcd.js';
 import { ingressVerbs, installIngressMethods, startIngress, stopIngress } from './ingress/index.js';
@@ -19,7 +20,6 @@ import { manifestVerbs } from './manifests/verbs.js';
 import { k8sMetrics } from './metrics.js';
 import { PodNode } from './pod.js';
 import { settleServices } from './settle.js';
-import { resolveWorker } from './spec.js';
 import { interruptWorkers, k8sVerbs } from './verbs.js';
 import { WorkerNode } from './worker.js';
 
@@ -57,16 +57,13 @@ export const k8sPlugin: Plugin = {
         async start(node, sim) {
           const w = node as WorkerNode;
           const cluster = clusterOf(sim, w.config);
-          await cluster.ensureNetworkConfig();
-          w.startAgent();
+          // all the cluster's agents at once, its topology pods in one batch (boot.ts)
+          await startClusterAgents(cluster);
           const env = await w.waitReady();
           if (w.config.bgp)
             w.frr = await startWorkerBgp(w, sim.model, `${formatIp(env.subnet.ip)}/${env.subnet.prefix}`);
           if (w.config.dns && w.name === w.config.workers[0]) await cluster.startDns(w);
-          const pods = Object.entries(w.config.pods)
-            .filter(([, p]) => resolveWorker(w.config, p.worker) === w.name)
-            .map(([name, p]) => ({ name, ...p }));
-          await cluster.createPods(pods);
+          await createTopologyPods(cluster);
           // the cluster's manifests, once every worker has its subnet
           if (w.name === w.config.workers.at(-1)) {
             await applyTopologyManifests(cluster, sim.model);

@@ -9,6 +9,7 @@
 //        [--public-ip6 fd00::5] --iface eth1 --subnet-file /run/.../subnet.env [--etcd-prefix /coreos.com/network]
 //        [--lease-ttl 86400] [--renew-margin 3600] [--name C0w1]
 import { renameSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Etcd3, type Watcher } from 'etcd3';
@@ -81,7 +82,35 @@ if (!(leaseTtl > 0) || !(renewMargin >= 0) || renewMargin >= leaseTtl) {
   process.exit(2);
 }
 
-const etcd = new Etcd3(etcdClientOptions(opt['etcd-endpoints']!.split(','), 2000));
+const endpoints = opt['etcd-endpoints']!.split(',');
+const etcd = new Etcd3(etcdClientOptions(endpoints, 2000));
+
+/** One member's /health (etcd's HTTP endpoint next to gRPC): true once it is part of a quorum with a leader. */
+function memberHealthy(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpGet(`${url}/health`, { timeout: 500 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * Waits until a member answers healthy, asking one member at a time, before the client's first
+ * call: the agent is started while etcd is still electing its first leader (its start-up
+ * overlaps etcd's), and the client would shut out a member that refused three calls for 5 s.
+ */
+async function waitForEtcd(): Promise<void> {
+  for (let attempt = 0; !(await memberHealthy(endpoints[attempt % endpoints.length])); attempt++) {
+    if (attempt > 0 && attempt % 200 === 0) log('waiting for a healthy etcd member');
+    await sleep(50);
+  }
+}
 
 /** Retries an etcd call until it succeeds: flanneld waits for etcd the same way. */
 async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -111,8 +140,8 @@ async function readConfig(): Promise<ResolvedConfig> {
         throw new Error(`backend ${resolved.backendType}: only vxlan is supported`);
       return resolved;
     }
-    if (attempt % 50 === 0) log(`waiting for ${prefix}/config`);
-    await sleep(100);
+    if (attempt % 250 === 0) log(`waiting for ${prefix}/config`);
+    await sleep(20);
   }
 }
 
@@ -159,6 +188,7 @@ function remotesOf(key: string, value: string, own: Lease): { v4?: RemoteVtep; v
 }
 
 async function main(): Promise<void> {
+  await waitForEtcd();
   const cfg = await readConfig();
   if (cfg.ipv6 && !publicIp6)
     throw new Error('the network config enables IPv6, but no --public-ip6 was given');
