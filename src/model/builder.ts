@@ -95,7 +95,7 @@ export class Topology {
   /** Any kind, with its own fields (the kinds registry validates them). */
   node(name: string, kind: string, fields: Record<string, unknown> = {}): string {
     const site = callerSite();
-    if (this.nodes[name] !== undefined) {
+    if (Object.hasOwn(this.nodes, name)) {
       this.early.push({ path: ['nodes', name], message: `duplicate node name "${name}"`, pos: site });
       return name;
     }

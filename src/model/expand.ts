@@ -62,7 +62,7 @@ export function expandNodes(spec: TopologySpec, source: ExpandedSource, sink: Is
       },
     });
     for (const [gen, genSpec] of Object.entries(out.nodes)) {
-      const clash = spec.nodes[gen] !== undefined ? 'a node of the topology' : source.nodeOwner.get(gen);
+      const clash = Object.hasOwn(spec.nodes, gen) ? 'a node of the topology' : source.nodeOwner.get(gen);
       if (clash) {
         sink.add(
           ['nodes', name],

@@ -71,3 +71,16 @@ t.test('sysctl names and the hosts prefix cannot carry shell or path tricks', as
     [],
   );
 });
+
+t.test('names of Object.prototype members are no nodes (pods, underlays)', async (t) => {
+  const pod = issues(
+    'name: x\nnodes:\n  s1: {kind: switch}\n  C0:\n    kind: cluster\n    underlay: s1\n    pods:\n      toString: {worker: w1}\n',
+  );
+  t.equal(pod.length, 1, 'one error: the name, not a clash with a node "(undefined)"');
+  t.match(pod[0].message, /invalid pod name "toString"/);
+  const underlay = issues(
+    'name: x\nnodes:\n  s1: {kind: switch}\n  C0: {kind: cluster, underlay: constructor}\n',
+  );
+  t.equal(underlay.length, 1);
+  t.match(underlay[0].message, /unknown underlay node "constructor"/);
+});

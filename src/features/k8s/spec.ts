@@ -219,7 +219,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
   let ok = true;
   underlay.forEach((u, i) => {
     const where = typeof spec.underlay === 'string' ? at('underlay') : at('underlay', i);
-    const node = ctx.nodes[u];
+    const node = Object.hasOwn(ctx.nodes, u) ? ctx.nodes[u] : undefined;
     if (!node) {
       ctx.issue(where, `unknown underlay node "${u}" (give a switch or a router of this topology)`);
       ok = false;
@@ -322,8 +322,10 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
         'bandwidth annotations need the CNI plugins (bandwidth), which cni: false turns off',
       );
     if (!POD_NAME_RE.test(pod)) ctx.issue(at('pods', pod), `invalid pod name "${pod}": ${POD_NAME_MSG}`);
-    const taken = ctx.nodes[pod]
-      ? `a node (${String(ctx.nodes[pod].kind)})`
+    // an own property only: a pod named "toString" is no node
+    const node = Object.hasOwn(ctx.nodes, pod) ? ctx.nodes[pod] : undefined;
+    const taken = node
+      ? `a node (${String(node.kind)})`
       : ctx.claim(pod, `a pod of ${name}`);
     if (taken) ctx.issue(at('pods', pod), `a pod named "${pod}" clashes with ${taken}: pod names are unique`);
     if (!resolveWorker(cfg, p.worker))
