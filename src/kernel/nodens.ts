@@ -69,6 +69,16 @@ sub template {
   open($template, '<', '/proc/self/ns/mnt') or die "template: $!\n";
   syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
   return $template;
+}
+# binds the mount namespace this process is in on FILE, from its own first one (a mount
+# namespace's file may only be bound from an older namespace), and goes back there
+sub bind_own_mnt {
+  my ($file) = @_;
+  open(my $own, '<', '/proc/self/ns/mnt') or die "new mount namespace: $!\n";
+  syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
+  my $src = '/proc/self/fd/' . fileno($own);
+  syscall(&SYS_mount, $src, $file, 0, 4096, 0) == 0 or die "bind on $file: $!\n";
+  close $own;
 }`;
 
 const MAKE_NODE_NS = `${TEMPLATE}
@@ -84,11 +94,7 @@ while (my $line = <STDIN>) {
   if ($mnt) {
     my $etc = '/etc/hosts';
     syscall(&SYS_mount, $hosts, $etc, 0, 4096, 0) == 0 or die "bind $hosts on /etc/hosts: $!\n";
-    open(my $own, '<', '/proc/self/ns/mnt') or die "new mount namespace: $!\n";
-    syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
-    my $src = '/proc/self/fd/' . fileno($own);
-    syscall(&SYS_mount, $src, $mnt, 0, 4096, 0) == 0 or die "bind on $mnt: $!\n";
-    close $own;
+    bind_own_mnt($mnt);
   }
   my $ns = '/proc/self/ns/uts';  # syscall needs writable strings
   syscall(&SYS_mount, $ns, $file, 0, 4096, 0) == 0 or die "bind on $file: $!\n";
@@ -128,11 +134,7 @@ while (my $line = <STDIN>) {
     my ($src, $dst) = splice(@binds, 0, 2);
     syscall(&SYS_mount, $src, $dst, 0, 4096, 0) == 0 or die "bind $src on $dst: $!\n";
   }
-  open(my $own, '<', '/proc/self/ns/mnt') or die "new mount namespace: $!\n";
-  syscall(&SYS_setns, fileno($home), $NEWNS) == 0 or die "back to own mount namespace: $!\n";
-  my $src = '/proc/self/fd/' . fileno($own);
-  syscall(&SYS_mount, $src, $mnt, 0, 4096, 0) == 0 or die "bind on $mnt: $!\n";
-  close $own;
+  bind_own_mnt($mnt);
 }`;
 
 /**
