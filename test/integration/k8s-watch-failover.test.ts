@@ -92,11 +92,23 @@ nodes:
         t.comment(
           `rules on every worker ${((performance.now() - t0) / 1000).toFixed(1)} s after the service`,
         );
+        // the maps above hold the service; its endpoints arrive by their own watch event
+        // (as kube-proxy gets Services and EndpointSlices apart), so the first answer may
+        // come a moment later: awaited, not assumed
         for (const w of workers) {
-          const r = await workers[(workers.indexOf(w) + 1) % workers.length].exec(
-            `curl -s --http0.9 -m 3 http://${w.ip}:${nodePort}`,
+          const from = workers[(workers.indexOf(w) + 1) % workers.length];
+          let out = '';
+          const answered = await waitFor(
+            async () => {
+              out = (await from.exec(`curl -s --http0.9 -m 3 http://${w.ip}:${nodePort}`)).stdout;
+              return /hello from srv/.test(out);
+            },
+            { timeoutMs: 15000, what: `NodePort ${nodePort} of ${w.name}` },
+          ).then(
+            () => true,
+            () => false,
           );
-          t.match(r.stdout, /hello from srv/, `NodePort ${nodePort} of ${w.name} answers`);
+          t.ok(answered, `NodePort ${nodePort} of ${w.name} answers (last reply: ${JSON.stringify(out)})`);
         }
         t.equal((await e.exec('nft delete table ip cut-peers')).exitCode, 0, `${member}: peers again`);
         await waitFor(async () => JSON.stringify(await C0.health()) === healthy, {
