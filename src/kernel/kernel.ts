@@ -181,21 +181,6 @@ export class Kernel {
     return out;
   }
 
-  /** One process chain per namespace: `ip -batch` alone when that is all it needs. */
-  async applyScript(ns: string, s: NsScript): Promise<void> {
-    const sysctls = Object.entries(s.sysctls);
-    if (sysctls.length === 0 && s.tc.length === 0 && !s.nft?.length) {
-      if (s.ip.length) await run('ip', ['-batch', '-'], { ns, input: `${s.ip.join('\n')}\n` });
-      return;
-    }
-    const parts: string[] = ['set -e'];
-    if (sysctls.length) parts.push(`sysctl -qw ${sysctls.map(([k, v]) => `${k}=${v}`).join(' ')} >/dev/null`);
-    if (s.ip.length) parts.push(`ip -batch - <<'NETSIM_IP'\n${s.ip.join('\n')}\nNETSIM_IP`);
-    if (s.tc.length) parts.push(`tc -batch - <<'NETSIM_TC'\n${s.tc.join('\n')}\nNETSIM_TC`);
-    if (s.nft?.length) parts.push(`nft -f - <<'NETSIM_NFT'\n${s.nft.join('\n')}\nNETSIM_NFT`);
-    await run('sh', ['-s'], { ns, input: `${parts.join('\n')}\n` });
-  }
-
   /**
    * A tool run inside a namespace that reads state or talks to a daemon (vtysh, fping, nft
    * list, conntrack ...): resolves with its output; throws on a non-zero exit unless
