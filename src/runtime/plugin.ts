@@ -100,9 +100,9 @@ const features = new Map<string, { entry?: LazyPlugin; plugin?: Plugin }>();
 
 /**
  * A feature as the model sees it before its code is loaded: its kinds' static descriptors
- * (so topologies that use them validate and plan) and how to load the rest. A simulation loads
- * the features whose `uses` kinds its topology has (Simulation.up); the surfaces load them all
- * before they reach features (the REPL's verbs, the web view, verify).
+ * (so topologies that use them validate and plan) and how to load the rest. `netsim up` loads
+ * the features whose `uses` kinds its topology has before it builds (their kinds' runtime
+ * hooks), and all of them before it reaches features otherwise (the REPL, the web view).
  */
 export interface LazyPlugin {
   readonly name: string;
