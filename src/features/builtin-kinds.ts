@@ -3,11 +3,12 @@
 // imports). The CLI registers these (validating or building a topology of plain hosts loads no
 // FRR or Kubernetes code) and loads a feature when a topology uses its kinds or a verb reaches
 // it (loadPlugins in src/runtime/plugin.ts); src/features/index.ts registers them all at once.
+
+import { registerFormat } from '../model/formats.js';
 import { MODEL_KINDS } from '../model/kinds/builtin.js';
 import { registerKind, registerLazyKinds } from '../model/kinds/registry.js';
-import { registerLazyPlugin, registerPlugin } from '../runtime/plugin.js';
-import { clabPlugin } from './clab/plugin.js';
-import { routerKind } from './frr/kind.js';
+import { registerLazyPlugin } from '../runtime/plugin.js';
+import { clabFormatOnDemand } from './clab/format.js';
 
 /** the cluster kinds (src/features/k8s/kinds): what makes a simulation need the k8s feature and those that extend clusters */
 const CLUSTER_KINDS = ['cluster', 'etcd', 'worker', 'pod'];
@@ -23,13 +24,23 @@ async function clusterKinds() {
   return [c.clusterKind, e.etcdKind, w.workerKind, p.podKind];
 }
 
-/** Registers the built-in kinds and features, each feature's code still unloaded (idempotent). */
+/**
+ * Registers the built-in kinds and features, each feature's code still unloaded, and the
+ * containerlab format that loads its importer when a lab is read (idempotent): the CLI's way.
+ */
 export function registerBuiltinKinds(): void {
+  registerBuiltinDescriptors();
+  registerFormat(clabFormatOnDemand);
+}
+
+/** The kinds (by name) and features (by descriptor), nothing of their code loaded. */
+export function registerBuiltinDescriptors(): void {
   for (const k of MODEL_KINDS) registerKind(k);
   // in the order features register (one feature's install may extend another's objects)
+  registerLazyKinds(['router'], async () => [(await import('./frr/kind.js')).routerKind]);
   registerLazyPlugin({
     name: 'frr',
-    kinds: [routerKind],
+    uses: ['router'],
     load: async () => (await import('./frr/plugin.js')).frrPlugin,
   });
   registerLazyKinds(CLUSTER_KINDS, clusterKinds);
@@ -53,6 +64,9 @@ export function registerBuiltinKinds(): void {
     uses: CLUSTER_KINDS,
     load: async () => (await import('./workload/plugin.js')).workloadPlugin,
   });
-  // at once: the model reads containerlab files through the format it registers
-  registerPlugin(clabPlugin);
+  registerLazyPlugin({
+    name: 'clab',
+    uses: [],
+    load: async () => (await import('./clab/plugin.js')).clabPlugin,
+  });
 }

@@ -2,7 +2,7 @@
 // verbs, metrics and the rest through one Plugin (src/runtime/plugin.ts); adding one is a
 // folder, a line here and its descriptor in builtin-kinds.ts (what the CLI loads first).
 import { registerPlugin } from '../runtime/plugin.js';
-import { registerBuiltinKinds } from './builtin-kinds.js';
+import { registerBuiltinDescriptors } from './builtin-kinds.js';
 import { clabPlugin } from './clab/plugin.js';
 import { frrPlugin } from './frr/plugin.js';
 import { k8sPlugin } from './k8s/plugin.js';
@@ -24,6 +24,6 @@ export const BUILTIN_PLUGINS = [
  * before loading a topology. The CLI registers them unloaded instead (builtin-kinds.ts).
  */
 export function registerBuiltins(): void {
-  registerBuiltinKinds();
+  registerBuiltinDescriptors();
   for (const p of BUILTIN_PLUGINS) registerPlugin(p);
 }

@@ -82,7 +82,7 @@ export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise
   const format = topologyFormats().find((f) => f.claims(file));
   if (format) {
     await loadKinds();
-    return { ...format.load(file, opts), file };
+    return { ...(await format.load(file, opts)), file };
   }
   if (YAML_EXT.includes(ext)) {
     const { source, value } = YamlSource.read(file);
