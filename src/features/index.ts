@@ -1,9 +1,8 @@
 // The features netsim is built with: one line each. A feature brings its node kinds, REPL
 // verbs, metrics and the rest through one Plugin (src/runtime/plugin.ts); adding one is a
-// folder plus a line here.
-import { MODEL_KINDS } from '../model/kinds/builtin.js';
-import { registerKind } from '../model/kinds/registry.js';
+// folder, a line here and its descriptor in builtin-kinds.ts (what the CLI loads first).
 import { registerPlugin } from '../runtime/plugin.js';
+import { registerBuiltinDescriptors } from './builtin-kinds.js';
 import { clabPlugin } from './clab/plugin.js';
 import { frrPlugin } from './frr/plugin.js';
 import { k8sPlugin } from './k8s/plugin.js';
@@ -20,8 +19,11 @@ export const BUILTIN_PLUGINS = [
   clabPlugin,
 ];
 
-/** Registers the built-in features (idempotent): entry points call it before loading a topology. */
+/**
+ * Registers the built-in features with their code loaded (idempotent): entry points call it
+ * before loading a topology. The CLI registers them unloaded instead (builtin-kinds.ts).
+ */
 export function registerBuiltins(): void {
-  for (const k of MODEL_KINDS) registerKind(k);
+  registerBuiltinDescriptors();
   for (const p of BUILTIN_PLUGINS) registerPlugin(p);
 }

@@ -18,8 +18,11 @@ export interface TopologyFormat {
   readonly extensions: readonly string[];
   /** the file is in this format (by its name) */
   claims(file: string): boolean;
-  /** the validated model, and what the import adapted or left out */
-  load(file: string, opts: LoadOptions): { model: Model; notes?: string[] };
+  /** the validated model, and what the import adapted or left out (or a promise of them) */
+  load(
+    file: string,
+    opts: LoadOptions,
+  ): { model: Model; notes?: string[] } | Promise<{ model: Model; notes?: string[] }>;
 }
 
 const formats: TopologyFormat[] = [];

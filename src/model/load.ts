@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Topology } from './builder.js';
 import { TopologyError } from './errors.js';
 import { type LoadOptions, topologyFormats } from './formats.js';
+import { loadKinds } from './kinds/registry.js';
 import { isLabUrl } from './lab-url.js';
 import type { Model } from './model.js';
 
@@ -71,13 +72,21 @@ export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise
   if (opts.file !== undefined)
     throw new TopologyError([{ path: [], message: '--file is for labs named by a URL', pos: { file: arg } }]);
   const builtin = existsSync(arg) ? undefined : builtinTopology(arg);
-  if (builtin) return { model: validate(builtin.toSpec(), builtin.source, opts), file: arg };
+  if (builtin) {
+    const spec = builtin.toSpec();
+    await loadKinds(kindsIn(spec));
+    return { model: validate(spec, builtin.source, opts), file: arg };
+  }
   const file = resolveTopologyArg(arg);
   const ext = extname(file);
   const format = topologyFormats().find((f) => f.claims(file));
-  if (format) return { ...format.load(file, opts), file };
+  if (format) {
+    await loadKinds();
+    return { ...(await format.load(file, opts)), file };
+  }
   if (YAML_EXT.includes(ext)) {
     const { source, value } = YamlSource.read(file);
+    await loadKinds(kindsIn(value));
     return { model: validate(value, source, opts), file };
   }
   if (SCENARIO_EXT.includes(ext)) {
@@ -102,11 +111,22 @@ export async function loadTopology(arg: string, opts: LoadOptions = {}): Promise
         },
       ]);
     }
+    await loadKinds();
     return { model: validate(spec, t.source, opts), file, scenario: mod };
   }
   throw new TopologyError([
     { path: [], message: `unknown topology file type "${ext}" (.yml, .yaml, .ts, .js)`, pos: { file } },
   ]);
+}
+
+/** The kind names a topology's nodes give (what validation needs loaded; the rest is its errors). */
+function kindsIn(spec: unknown): string[] {
+  const nodes = (spec as { nodes?: unknown } | null)?.nodes;
+  if (!nodes || typeof nodes !== 'object') return [];
+  return Object.values(nodes).flatMap((n) => {
+    const kind = (n as { kind?: unknown } | null)?.kind;
+    return typeof kind === 'string' ? [kind] : [];
+  });
 }
 
 /** Project scenarios run from their compiled copy; other .ts files through tsx. */

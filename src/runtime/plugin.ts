@@ -95,12 +95,31 @@ export interface Plugin {
   install?(): void;
 }
 
-const plugins = new Map<string, Plugin>();
+/** every registered feature in registration order: its plugin once its code is loaded */
+const features = new Map<string, { entry?: LazyPlugin; plugin?: Plugin }>();
+
+/**
+ * A feature as the model sees it before its code is loaded: its kinds' static descriptors
+ * (so topologies that use them validate and plan) and how to load the rest. `netsim up` loads
+ * the features whose `uses` kinds its topology has before it builds (their kinds' runtime
+ * hooks), and all of them before it reaches features otherwise (the REPL, the web view).
+ */
+export interface LazyPlugin {
+  readonly name: string;
+  /** the kinds it brings: registered at once */
+  readonly kinds?: readonly NodeKind[];
+  /** node kinds a topology must have for a simulation to need this feature (default: its kinds) */
+  readonly uses?: readonly string[];
+  /** the whole plugin (its module imports the runtime code) */
+  load(): Promise<Plugin>;
+}
 
 /** Registers a feature: its kinds join the model's registry, its hooks the surfaces'. Idempotent. */
 export function registerPlugin(plugin: Plugin): void {
-  if (plugins.has(plugin.name)) return;
-  plugins.set(plugin.name, plugin);
+  const f = features.get(plugin.name);
+  if (f?.plugin) return;
+  if (f) f.plugin = plugin;
+  else features.set(plugin.name, { plugin });
   for (const { kind, runtime } of plugin.kinds ?? []) {
     registerKind(kind);
     if (runtime) setKindRuntime(kind.name, runtime);
@@ -108,21 +127,46 @@ export function registerPlugin(plugin: Plugin): void {
   plugin.install?.();
 }
 
+/** Registers a feature by its descriptor: its kinds now, its code when loadPlugins asks. Idempotent. */
+export function registerLazyPlugin(entry: LazyPlugin): void {
+  if (features.has(entry.name)) return;
+  features.set(entry.name, { entry });
+  for (const kind of entry.kinds ?? []) registerKind(kind);
+}
+
+/**
+ * Loads the registered features not loaded yet: all of them, or those a topology with these
+ * node kinds needs. Concurrent callers share the loads (import() caches the modules).
+ */
+export async function loadPlugins(kinds?: Iterable<string>): Promise<void> {
+  const want = kinds && new Set(kinds);
+  const todo = [...features.values()].flatMap(({ entry, plugin }) =>
+    entry &&
+    !plugin &&
+    (!want || (entry.uses ?? (entry.kinds ?? []).map((k) => k.name)).some((k) => want.has(k)))
+      ? [entry]
+      : [],
+  );
+  // in registration order (one feature's install may extend another's objects)
+  const loaded = await Promise.all(todo.map((e) => e.load()));
+  for (const p of loaded) registerPlugin(p);
+}
+
+/** The features whose code is loaded, in registration order. */
 export function allPlugins(): Plugin[] {
-  return [...plugins.values()];
+  return [...features.values()].flatMap((f) => (f.plugin ? [f.plugin] : []));
 }
 
 /** Every node's group (cluster), for a pass over all nodes. */
 export function groupIndex(sim: Simulation): Map<string, NodeGroup> {
   const out = new Map<string, NodeGroup>();
-  for (const p of plugins.values())
+  for (const p of allPlugins())
     for (const g of p.groups?.(sim) ?? []) for (const m of g.members) out.set(m, g);
   return out;
 }
 
 /** The group (cluster) a node belongs to, if any. */
 export function groupOf(sim: Simulation, node: string): NodeGroup | undefined {
-  for (const p of plugins.values())
-    for (const g of p.groups?.(sim) ?? []) if (g.members.includes(node)) return g;
+  for (const p of allPlugins()) for (const g of p.groups?.(sim) ?? []) if (g.members.includes(node)) return g;
   return undefined;
 }

@@ -15,10 +15,12 @@ import type { UpOptions } from './up.js';
 
 /**
  * A verb's module, loaded when the verb runs; with `features`, the features' kinds and plugins
- * are registered first (the verbs that read topologies or reach a feature).
+ * are registered first (the verbs that read topologies or reach a feature): 'kinds' registers
+ * them with their code unloaded (builtin-kinds.ts; `up` loads what the topology uses).
  */
-async function load<M>(module: () => Promise<M>, features = true): Promise<M> {
-  if (features) (await import('../../features/index.js')).registerBuiltins();
+async function load<M>(module: () => Promise<M>, features: boolean | 'kinds' = true): Promise<M> {
+  if (features === 'kinds') (await import('../../features/builtin-kinds.js')).registerBuiltinKinds();
+  else if (features) (await import('../../features/index.js')).registerBuiltins();
   const m = await module();
   // a scenario file loaded from here on reports errors at its .ts lines; netsim's own modules
   // were loaded before, unmapped (reading their maps took a third of the start-up)
@@ -60,7 +62,7 @@ export function program(): Command {
     .option(...URL_FILE)
     .option(...URL_REFRESH)
     .action(async (topology: string, opts: UpOptions) => {
-      await (await load(() => import('./up.js'))).cmdUp(topology, opts);
+      await (await load(() => import('./up.js'), 'kinds')).cmdUp(topology, opts);
     });
   p.command('down')
     .description('tear down a running simulation (the only one, or the one named)')
@@ -300,7 +302,7 @@ export function program(): Command {
     .option(...URL_FILE)
     .option(...URL_REFRESH)
     .action(async (topology: string, opts) => {
-      await (await load(() => import('./topology.js'))).cmdValidate(topology, opts);
+      await (await load(() => import('./topology.js'), 'kinds')).cmdValidate(topology, opts);
     });
   p.command('import')
     .description('convert a containerlab topology (.clab.yml) to a netsim topology (YAML)')

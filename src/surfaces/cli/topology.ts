@@ -2,8 +2,6 @@
 // `scenarios`. They need no root.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { exportClab } from '../../features/clab/export.js';
-import { importClabFile, netsimYaml } from '../../features/clab/import.js';
 import { isLabUrl } from '../../model/lab-url.js';
 import { loadTopology, PROJECT_ROOT } from '../../model/load.js';
 import { fetchLab } from '../../model/remote.js';
@@ -36,6 +34,7 @@ export async function cmdImport(arg: string, opts: UrlOptions & { output?: strin
     process.stderr.write(`note: ${fetched.note}\n`);
     file = fetched.file;
   } else if (opts.file !== undefined) throw new ExitError('--file is for labs named by a URL');
+  const { importClabFile, netsimYaml } = await import('../../features/clab/import.js');
   const imported = importClabFile(file, { ipMapping: opts.ipMapping });
   // validated like `up` would, so an import that prints is one that runs
   const { model } = await loadTopology(file, { ipMapping: opts.ipMapping });
@@ -54,6 +53,7 @@ export async function cmdExport(topology: string, opts: { clab?: boolean; output
   if (!opts.clab) throw new ExitError('give the format: netsim export --clab <topology> [-o lab.clab.yml]');
   const { model } = await loadTopology(topology);
   const out = resolve(opts.output ?? `${model.name}.clab.yml`);
+  const { exportClab } = await import('../../features/clab/export.js');
   const res = exportClab(model, out, { write: true });
   writeFileSync(out, res.yaml);
   for (const n of res.notes) process.stderr.write(`note: ${n}\n`);

@@ -3,9 +3,8 @@
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { loadTopology } from '../../model/load.js';
+import { loadPlugins } from '../../runtime/plugin.js';
 import { Simulation } from '../../runtime/simulation.js';
-import { Commands } from '../repl/commands.js';
-import { liveObjects, makeEvaluator, startRepl } from '../repl/repl.js';
 import { serveControl, type WebFlags } from '../web/cli.js';
 import { requireRoot } from './errors.js';
 
@@ -26,6 +25,10 @@ export async function cmdUp(topology: string, opts: UpOptions): Promise<void> {
   const { name: simName, ipMapping, file, refresh } = opts;
   const loaded = await loadTopology(topology, { simName, ipMapping, file, refresh });
   for (const n of loaded.notes ?? []) log?.(`note: ${n}`);
+  // the features this topology's kinds need (a scenario's code may reach any: all of them)
+  await loadPlugins(
+    loaded.scenario ? undefined : new Set([...loaded.model.nodes.values()].map((n) => n.kind)),
+  );
   let sim: Simulation | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -64,7 +67,7 @@ export async function cmdUp(topology: string, opts: UpOptions): Promise<void> {
     }
     process.on('SIGINT', () => {}); // the REPL handles Ctrl-C itself
     printBanner(sim);
-    await startRepl(sim);
+    await (await import('../repl/repl.js')).startRepl(sim);
     await stop();
   } catch (err) {
     await stop();
@@ -84,6 +87,11 @@ function printBanner(sim: Simulation): void {
 /** `--script FILE`: REPL lines one by one; exit status 1 if any line failed. */
 async function runScript(sim: Simulation, file: string): Promise<number> {
   const lines = readFileSync(file, 'utf8').split('\n');
+  const todo = lines.filter((l) => l.trim() && !l.trim().startsWith('#'));
+  if (!todo.length) return 0;
+  await loadPlugins(); // every feature's verbs
+  const { Commands } = await import('../repl/commands.js');
+  const { liveObjects, makeEvaluator } = await import('../repl/repl.js');
   const cmds = new Commands(sim, {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

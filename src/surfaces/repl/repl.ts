@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import repl from 'node:repl';
 import vm from 'node:vm';
+import { loadPlugins } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { Commands, words } from './commands.js';
 
@@ -52,7 +53,8 @@ export function complete(cmds: Commands, line: string): [string[], string] {
   return [[...new Set(hits)], current];
 }
 
-export function startRepl(sim: Simulation): Promise<void> {
+export async function startRepl(sim: Simulation): Promise<void> {
+  await loadPlugins(); // every feature's verbs
   return new Promise((resolve) => {
     const r = repl.start({ prompt: 'netsim> ', ignoreUndefined: true, useGlobal: false, preview: false });
     const cmds = new Commands(sim, { out: (t) => r.output.write(t), err: (t) => r.output.write(t) });

@@ -2,13 +2,8 @@
 // starts the web server when asked; `netsim web` in any shell prints the running server's
 // URL, asking the simulation's process to start it first when needed.
 
-import { netemControl } from '../../features/clab/netem.js';
-import { runningConfigs } from '../../features/clab/save.js';
-import { kubectlCommand } from '../../features/k8s/kubectl/run.js';
-import { manifestControl } from '../../features/k8s/manifests/cli.js';
-import { peerCommand } from '../../features/multicluster/liqo/verbs.js';
-import { traceLive } from '../../features/trace/live.js';
 import { ControlServer, controlRequest } from '../../runtime/control.js';
+import { loadPlugins } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { pickRunning } from '../../runtime/state.js';
 import type { WebOptions } from './server.js';
@@ -37,7 +32,9 @@ function webOptions(req: { bind?: unknown; port?: unknown; token?: unknown }): W
 }
 
 async function startWeb(sim: Simulation, opts: WebOptions) {
-  // the server (and prom-client) loads when first asked for, not with every `netsim up`
+  // the server (and prom-client) loads when first asked for, not with every `netsim up`;
+  // it shows every feature's groups, details and metrics
+  await loadPlugins();
   const { DEFAULT_BIND, runningWebServer, webServerOf } = await import('./server.js');
   const before = runningWebServer(sim);
   const web = await webServerOf(sim, opts);
@@ -54,6 +51,12 @@ async function startWeb(sim: Simulation, opts: WebOptions) {
   };
 }
 
+/** A feature's module for a request from another shell, every feature loaded first (as before). */
+async function feature<M>(module: () => Promise<M>): Promise<M> {
+  await loadPlugins();
+  return module();
+}
+
 /**
  * In the `up` process: the control channel (other shells' `netsim web`) and, with --web,
  * the web server at once. Both end with the simulation.
@@ -68,6 +71,7 @@ export async function serveControl(
     control.handle('web', (req) => startWeb(sim, webOptions(req)));
     // `netsim trace` from another shell runs here, so an open web view draws the path too
     control.handle('trace', async (req) => {
+      const { traceLive } = await feature(() => import('../../features/trace/live.js'));
       const r = await traceLive(sim, String(req.src), String(req.dst), {
         port: typeof req.port === 'number' ? req.port : undefined,
         family: req.family === 4 || req.family === 6 ? req.family : undefined,
@@ -76,19 +80,29 @@ export async function serveControl(
       return { trace: r };
     });
     // `netsim peer ...` from another shell (Liqo-style peerings of the live clusters)
-    control.handle('peer', async (req) => ({
-      text: await peerCommand(sim, Array.isArray(req.args) ? req.args.map(String) : []),
-    }));
+    control.handle('peer', async (req) => {
+      const { peerCommand } = await feature(() => import('../../features/multicluster/liqo/verbs.js'));
+      return { text: await peerCommand(sim, Array.isArray(req.args) ? req.args.map(String) : []) };
+    });
     // `netsim apply/delete -f ...` from another shell (Kubernetes manifests into a cluster)
-    control.handle('manifests', (req) => manifestControl(sim, req));
+    control.handle('manifests', async (req) =>
+      (await feature(() => import('../../features/k8s/manifests/cli.js'))).manifestControl(sim, req),
+    );
     // `netsim kubectl ...` from another shell: the REPL's kubectl, its output sent back
-    control.handle('kubectl', (req) =>
-      kubectlCommand(sim, Array.isArray(req.args) ? req.args.map(String) : []),
+    control.handle('kubectl', async (req) =>
+      (await feature(() => import('../../features/k8s/kubectl/run.js'))).kubectlCommand(
+        sim,
+        Array.isArray(req.args) ? req.args.map(String) : [],
+      ),
     );
     // `netsim save` from another shell: every FRR router's running configuration
-    control.handle('save', async () => ({ configs: await runningConfigs(sim) }));
+    control.handle('save', async () => ({
+      configs: await (await feature(() => import('../../features/clab/save.js'))).runningConfigs(sim),
+    }));
     // `netsim tools netem set|show` from another shell
-    control.handle('netem', (req) => netemControl(sim, req));
+    control.handle('netem', async (req) =>
+      (await feature(() => import('../../features/clab/netem.js'))).netemControl(sim, req),
+    );
     sim.events.on((e) => {
       if (e.type === 'down') control.close();
     });
