@@ -1,7 +1,7 @@
 // The TypeScript way into a topology: scenarios call these methods, which produce the same
 // spec a YAML file does (validated the same way) and remember each call site for errors.
 import { type Issue, TopologyError } from './errors.js';
-import { CallSiteSource, callerSite } from './source.js';
+import { CallSiteSource, callerSite, LazySite } from './source.js';
 import type { LinkSpec, RouteSpec, TopologySpec } from './spec.js';
 
 export interface CommonOpts {
@@ -94,12 +94,12 @@ export class Topology {
 
   /** Any kind, with its own fields (the kinds registry validates them). */
   node(name: string, kind: string, fields: Record<string, unknown> = {}): string {
-    const site = callerSite();
+    const site = new LazySite();
     if (Object.hasOwn(this.nodes, name)) {
-      this.early.push({ path: ['nodes', name], message: `duplicate node name "${name}"`, pos: site });
+      this.early.push({ path: ['nodes', name], message: `duplicate node name "${name}"`, pos: site.site() });
       return name;
     }
-    if (site) this.source.nodeSites.set(name, site);
+    this.source.nodeSites.set(name, site);
     this.nodes[name] = { ...fields, kind };
     return name;
   }
@@ -123,8 +123,7 @@ export class Topology {
 
   /** `a` and `b` are node names, optionally with an interface: "r1:eth2". */
   link(a: string, b: string, opts: LinkOpts = {}): this {
-    const site = callerSite();
-    if (site) this.source.linkSites[this.links.length] = site;
+    this.source.linkSites[this.links.length] = new LazySite();
     this.links.push({ endpoints: [a, b], ...opts });
     return this;
   }

@@ -269,23 +269,25 @@ function firstLine(s: string): string {
   return s.split('\n')[0].trim();
 }
 
+type Site = { file: string; line: number; col: number };
+
 /** Source for topologies built by TypeScript calls: each node and link remembers its call site. */
 export class CallSiteSource implements SourceLocator {
-  readonly nodeSites = new Map<string, { file: string; line: number; col: number }>();
-  readonly linkSites: { file: string; line: number; col: number }[] = [];
+  readonly nodeSites = new Map<string, LazySite>();
+  readonly linkSites: LazySite[] = [];
   /** where each `expect(...)` entry was given */
-  readonly expectSites: { file: string; line: number; col: number }[] = [];
-  topSite?: { file: string; line: number; col: number };
+  readonly expectSites: Site[] = [];
+  topSite?: Site;
 
   constructor(readonly file: string) {}
 
   locate(path: Path): SourcePos {
     if (path[0] === 'nodes' && typeof path[1] === 'string') {
-      const s = this.nodeSites.get(path[1]);
+      const s = this.nodeSites.get(path[1])?.site();
       if (s) return s;
     }
     if (path[0] === 'links' && typeof path[1] === 'number') {
-      const s = this.linkSites[path[1]];
+      const s = this.linkSites[path[1]]?.site();
       if (s) return s;
     }
     if (path[0] === 'expect' && typeof path[1] === 'number') {
@@ -302,16 +304,20 @@ export class CallSiteSource implements SourceLocator {
   private fallbackSite(): SourcePos {
     if (this.topSite && (this.topSite.file === this.file || !this.file.startsWith('/'))) return this.topSite;
     const inFile = [...this.nodeSites.values(), ...this.linkSites]
-      .filter((s) => s && s.file === this.file)
+      .map((l) => l?.site())
+      .filter((s): s is Site => s !== undefined && s.file === this.file)
       .sort((a, b) => a.line - b.line || a.col - b.col);
     return inFile[0] ?? { file: this.file };
   }
 }
 
 /** The first stack frame outside netsim's model code: where the user called the API. */
-export function callerSite(): { file: string; line: number; col: number } | undefined {
-  const stack = new Error().stack?.split('\n').slice(1) ?? [];
-  for (const frame of stack) {
+export function callerSite(): Site | undefined {
+  return siteIn(new Error().stack);
+}
+
+function siteIn(stack: string | undefined): Site | undefined {
+  for (const frame of stack?.split('\n').slice(1) ?? []) {
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/.exec(frame.trim());
     if (!m) continue;
     const file = m[1].replace(/^file:\/\//, '');
@@ -319,4 +325,19 @@ export function callerSite(): { file: string; line: number; col: number } | unde
     return { file, line: Number(m[2]), col: Number(m[3]) };
   }
   return undefined;
+}
+
+/**
+ * The caller's site captured now, read when an error needs it: V8 records the frames when the
+ * Error is made and formats them when `stack` is first read, and formatting is most of the
+ * cost (a tree of 5,000 hosts makes 10,000 node and link calls: about half a second).
+ */
+export class LazySite {
+  private readonly at = new Error();
+  private resolved?: Site | null;
+
+  site(): Site | undefined {
+    if (this.resolved === undefined) this.resolved = siteIn(this.at.stack) ?? null;
+    return this.resolved ?? undefined;
+  }
 }

@@ -1,8 +1,11 @@
-// Connectivity matrix: one fping per source namespace (all its destinations in one
-// process), all sources at once. Shared by the REPL's pingall and `netsim check`.
+// Connectivity matrix: every source's pairs from one or two pinger processes (kernel/pinger.ts:
+// a raw ICMP socket in each source's namespace, a bounded number of pairs in flight, each
+// tried as fping -t/-r would). Shared by the REPL's pingall and `netsim check`; a single pair
+// (pingPairOf) is one fping each way.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Kernel } from '../kernel/kernel.js';
-import { pool } from '../kernel/run.js';
+import { pingJobs } from '../kernel/pinger.js';
 import { kindOf } from '../model/kinds/registry.js';
 import type { Family } from '../model/model.js';
 
@@ -108,35 +111,27 @@ export async function pingPairOf(a: Pingable, b: Pingable, family?: Family): Pro
   return r1[0].ok && r2[0].ok;
 }
 
-export async function pingMatrix(
+/** Every ordered pair of `targets` (pingPairs over the whole matrix). */
+export function pingMatrix(
   targets: PingTarget[],
-  opts: { timeoutMs?: number; concurrency?: number } = {},
+  opts: { timeoutMs?: number; retries?: number } = {},
 ): Promise<MatrixResult> {
-  const t0 = Date.now();
-  const results: PairResult[] = [];
-  await pool(targets, opts.concurrency ?? 32, async (src) => {
-    results.push(
-      ...(await pingFrom(
-        src,
-        targets.filter((t) => t !== src),
-        opts,
-      )),
-    );
-  });
-  const order = new Map(targets.map((t, i) => [t.name, i]));
-  results.sort((a, b) => order.get(a.src)! - order.get(b.src)! || order.get(a.dst)! - order.get(b.dst)!);
-  const passed = results.filter((r) => r.ok).length;
-  return { pairs: results.length, passed, failed: results.length - passed, results, ms: Date.now() - t0 };
+  const pairs: [number, number][] = [];
+  for (let s = 0; s < targets.length; s++)
+    for (let d = 0; d < targets.length; d++) if (s !== d) pairs.push([s, d]);
+  return pingPairs(targets, pairs, opts);
 }
 
 /**
  * Chosen pairs of a matrix ([source, destination] indexes into `targets`, e.g. a sample of
- * it): one fping per source with its destinations, as pingMatrix does; results in the pairs' order.
+ * it): all from one or two pinger processes (kernel/pinger.ts: a raw socket in each source's
+ * namespace, a bounded number of pairs in flight), tried as fping -t/-r would; results in the
+ * pairs' order.
  */
 export async function pingPairs(
   targets: PingTarget[],
   pairs: [number, number][],
-  opts: { timeoutMs?: number; concurrency?: number } = {},
+  opts: { timeoutMs?: number; retries?: number } = {},
 ): Promise<MatrixResult> {
   const t0 = Date.now();
   const bySource = new Map<number, number[]>();
@@ -145,18 +140,18 @@ export async function pingPairs(
     if (ds) ds.push(d);
     else bySource.set(s, [d]);
   }
-  const got = new Map<string, PairResult>();
-  await pool([...bySource], opts.concurrency ?? 32, async ([s, ds]) => {
-    const res = await pingFrom(
-      targets[s],
-      ds.map((d) => targets[d]),
-      opts,
-    );
-    res.forEach((r, i) => {
-      got.set(`${s} ${ds[i]}`, r);
-    });
-  });
-  const results = pairs.map(([s, d]) => got.get(`${s} ${d}`)!);
+  const sources = [...bySource];
+  const alive = await pingJobs(
+    sources.map(([s, ds]) => ({ ns: targets[s].ns, ips: ds.map((d) => targets[d].ip) })),
+    { timeoutMs: opts.timeoutMs, retries: opts.retries, processes: Math.min(2, availableParallelism()) },
+  );
+  const aliveOf = new Map(sources.map(([s], i) => [s, alive[i]]));
+  const results = pairs.map(([s, d]) => ({
+    src: targets[s].name,
+    dst: targets[d].name,
+    dstIp: targets[d].ip,
+    ok: aliveOf.get(s)!.has(targets[d].ip),
+  }));
   const passed = results.filter((r) => r.ok).length;
   return { pairs: results.length, passed, failed: results.length - passed, results, ms: Date.now() - t0 };
 }
