@@ -324,9 +324,7 @@ export function expandCluster(name: string, spec: ClusterSpec, ctx: ExpandContex
     if (!POD_NAME_RE.test(pod)) ctx.issue(at('pods', pod), `invalid pod name "${pod}": ${POD_NAME_MSG}`);
     // an own property only: a pod named "toString" is no node
     const node = Object.hasOwn(ctx.nodes, pod) ? ctx.nodes[pod] : undefined;
-    const taken = node
-      ? `a node (${String(node.kind)})`
-      : ctx.claim(pod, `a pod of ${name}`);
+    const taken = node ? `a node (${String(node.kind)})` : ctx.claim(pod, `a pod of ${name}`);
     if (taken) ctx.issue(at('pods', pod), `a pod named "${pod}" clashes with ${taken}: pod names are unique`);
     if (!resolveWorker(cfg, p.worker))
       ctx.issue(
