@@ -4,12 +4,13 @@
 // the CNI error object {code, msg, details}) as JSON on stdout. The plugin runs inside the
 // namespace that plays the host (a worker): that is where it puts the bridge and the host end
 // of the veth; it enters the container's namespace itself through the CNI_NETNS path.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inNamespace, NETNS_DIR, shellQuote } from './enter.js';
-import { run } from './run.js';
-import { runShellJobs, type ShellJob } from './shells.js';
+import { pool, run } from './run.js';
+import { DEFAULT_SHELLS } from './shells.js';
 
 /** Where Debian's containernetworking-plugins installs the reference plugins. */
 export const DEFAULT_CNI_PATH = '/usr/lib/cni';
@@ -151,64 +152,149 @@ function interpret(
   return { result: parsed, trace };
 }
 
+const PID_MARK = 'NETSIM_CNI_PID';
 const RC_MARK = 'NETSIM_CNI_RC';
+/** A plugin call's time limit (libcni gives a plugin as long as its context allows; 30 s here). */
+const CALL_TIMEOUT_MS = 30000;
+
+type Outcome = { result: unknown; trace: CniTrace } | CniError;
 
 /**
  * Runs many plugin calls at once, each exactly as execCni runs one (its environment, its
- * configuration on stdin, inside its host namespace), but started by a few shells instead of
- * one process spawned from Node per call: hundreds of pods made at once then cost the plugins'
- * own work, not Node's. Each call's outcome is its result or its CniError, in order.
+ * configuration on stdin, inside its host namespace), but started by one shell per host
+ * namespace (a few at once) instead of one process spawned from Node per call: the shell
+ * enters the host once and starts each plugin with its CNI_* variables set by the shell
+ * itself, so a call costs the plugin's own processes (`bridge`, which execs `host-local`),
+ * not `env` + `timeout` + `nsenter` as well. The calls of one host run one after the other, in
+ * order; netsim enforces each call's time limit (the shell reports each plugin's pid). Each
+ * call's outcome is its result or its CniError, in order.
  */
 export async function execCniMany(
   calls: CniCall[],
-): Promise<({ result: unknown; trace: CniTrace } | CniError)[]> {
-  const out: ({ result: unknown; trace: CniTrace } | CniError | undefined)[] = calls.map(missingPlugin);
+  {
+    shells: maxShells = DEFAULT_SHELLS,
+    timeoutMs = CALL_TIMEOUT_MS,
+  }: { shells?: number; timeoutMs?: number } = {},
+): Promise<Outcome[]> {
+  const out: (Outcome | undefined)[] = calls.map(missingPlugin);
   const dir = mkdtempSync(join(tmpdir(), 'netsim-cni-'));
   try {
-    const jobs: ShellJob[] = [];
+    const byHost = new Map<string | undefined, number[]>();
     calls.forEach((call, i) => {
       if (out[i]) return;
-      const env = Object.entries(cniEnv(call)).map(([k, v]) => `${k}=${shellQuote(v)}`);
-      const [file, args] = inNamespace(
-        call.hostNs,
-        join(call.cniPath ?? DEFAULT_CNI_PATH, call.type),
-        [],
-        true,
-      );
-      const cmd = [file, ...args].map(shellQuote).join(' ');
-      jobs.push({
-        ns: `cni${i}`,
-        // $EPOCHREALTIME: bash's clock, read without starting a process
-        text: [
-          't0=$EPOCHREALTIME',
-          `env ${env.join(' ')} timeout 30 ${cmd} 2>${shellQuote(join(dir, `${i}.err`))} <<'NETSIM_CNI_JSON'`,
-          JSON.stringify(call.config),
-          'NETSIM_CNI_JSON',
-          // on a line of its own: a plugin's JSON need not end with a newline
-          `rc=$?; printf '\\n${RC_MARK} %s %s %s\\n' "$rc" "$t0" "$EPOCHREALTIME"`,
-        ].join('\n'),
-        cost: 60,
-      });
+      const list = byHost.get(call.hostNs) ?? [];
+      list.push(i);
+      byHost.set(call.hostNs, list);
     });
-    const outputs = await runShellJobs(jobs);
+    const units = shellUnits([...byHost.values()], maxShells)
+      .sort((a, b) => b.length - a.length) // longest first: the shells finish together
+      .map((idx) => ({
+        hostNs: calls[idx[0]].hostNs,
+        idx,
+      }));
+    const ends = new Map<number, { rc: number; t0: number; t1: number; timedOut: boolean }>();
+    await pool(units, maxShells, async (unit) => {
+      const file = join(dir, `${unit.idx[0]}.sh`);
+      writeFileSync(file, unit.idx.map((i) => callScript(calls[i], i, dir)).join('\n'));
+      await runUnit(unit.hostNs, file, ends, timeoutMs);
+    });
     calls.forEach((call, i) => {
       if (out[i]) return;
-      const lines = (outputs.get(`cni${i}`) ?? '').split('\n');
-      let at = lines.length - 1;
-      while (at >= 0 && !lines[at].startsWith(`${RC_MARK} `)) at--;
-      const [, rc, t0, t1] = at >= 0 ? lines[at].split(' ') : [];
-      const errFile = join(dir, `${i}.err`);
-      const stderr = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
-      const res = {
-        stdout: lines.slice(0, Math.max(at, 0)).join('\n'),
-        stderr: at >= 0 ? stderr : `${stderr}(the plugin's shell ended before it did)`,
-        exitCode: at >= 0 ? Number(rc) : 1,
-      };
-      const started = t0 ? Number(t0) * 1000 : Date.now();
-      out[i] = interpret(call, res, started, t1 ? Math.round((Number(t1) - Number(t0)) * 1000) : 0);
+      const end = ends.get(i);
+      const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '');
+      let stderr = read(`${i}.err`);
+      if (!end) stderr += "(the plugin's shell ended before it did)";
+      else if (end.timedOut) stderr += `(stopped by netsim after ${timeoutMs / 1000} s)`;
+      const res = { stdout: read(`${i}.out`), stderr, exitCode: end ? end.rc : 1 };
+      out[i] = interpret(call, res, end ? end.t0 : Date.now(), end ? Math.round(end.t1 - end.t0) : 0);
     });
-    return out as ({ result: unknown; trace: CniTrace } | CniError)[];
+    return out as Outcome[];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The hosts' call lists cut into shell runs: one per host, and when there are fewer hosts than
+ * shells the longest lists split (in order, at least 4 calls a piece) to keep the shells busy.
+ */
+function shellUnits(hosts: number[][], shells: number): number[][] {
+  const total = hosts.reduce((n, h) => n + h.length, 0);
+  if (hosts.length >= shells) return hosts;
+  const piece = Math.max(4, Math.ceil(total / shells));
+  return hosts.flatMap((h) =>
+    Array.from({ length: Math.ceil(h.length / piece) }, (_, k) => h.slice(k * piece, (k + 1) * piece)),
+  );
+}
+
+/** Shell lines for call i: the plugin in the background (its pid reported), waited for, timed. */
+function callScript(call: CniCall, i: number, dir: string): string {
+  const env = Object.entries(cniEnv(call)).map(([k, v]) => `${k}=${shellQuote(v)}`);
+  const plugin = shellQuote(join(call.cniPath ?? DEFAULT_CNI_PATH, call.type));
+  const f = (ext: string) => shellQuote(join(dir, `${i}.${ext}`));
+  return [
+    // $EPOCHREALTIME: bash's clock, read without starting a process
+    't0=$EPOCHREALTIME',
+    `${env.join(' ')} ${plugin} >${f('out')} 2>${f('err')} <<'NETSIM_CNI_JSON' &`,
+    JSON.stringify(call.config),
+    'NETSIM_CNI_JSON',
+    `echo "${PID_MARK} ${i} $!"; wait $!`,
+    `echo "${RC_MARK} ${i} $? $t0 $EPOCHREALTIME"`,
+  ].join('\n');
+}
+
+/**
+ * One shell inside host `ns` running a script of calls; each call's exit code and times read
+ * from its marker lines as they come, and a call still running after timeoutMs stopped
+ * (SIGTERM, as timeout(1) does) by the pid its shell reported.
+ */
+function runUnit(
+  ns: string | undefined,
+  file: string,
+  ends: Map<number, { rc: number; t0: number; t1: number; timedOut: boolean }>,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const [cmd, args] = inNamespace(ns, 'bash', [file], true);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const timers = new Map<number, NodeJS.Timeout>();
+    const timedOut = new Set<number>();
+    let buf = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        const [mark, a, b, c, d2] = line.split(' ');
+        const i = Number(a);
+        if (mark === PID_MARK) {
+          const pid = Number(b);
+          const timer = setTimeout(() => {
+            timedOut.add(i);
+            try {
+              process.kill(pid, 'SIGTERM');
+            } catch {
+              // already gone
+            }
+          }, timeoutMs);
+          timers.set(i, timer);
+        } else if (mark === RC_MARK) {
+          clearTimeout(timers.get(i));
+          timers.delete(i);
+          ends.set(i, {
+            rc: Number(b),
+            t0: Number(c) * 1000,
+            t1: Number(d2) * 1000,
+            timedOut: timedOut.has(i),
+          });
+        }
+      }
+    });
+    child.on('error', () => undefined); // could not start: 'close' follows, the calls have no end
+    child.on('close', () => {
+      for (const t of timers.values()) clearTimeout(t);
+      resolve();
+    });
+  });
 }
