@@ -20,6 +20,9 @@ export interface Check {
 
 type Probe = () => Promise<string[]>;
 
+const PROBE_SERVER =
+  "socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo HTTP/1.0 200 OK; echo; echo probe; sleep 0.05'";
+
 async function curl(
   node: { exec(l: string, o?: { timeoutMs?: number }): Promise<{ exitCode: number }> },
   url: string,
@@ -151,6 +154,24 @@ const probes = (w: SoakWorld): Record<string, Probe> => ({
     }
     return bad;
   },
+  'a pod and a Service made after the faults answer by name from every pod (the watches live on)':
+    async () => {
+      const bad: string[] = [];
+      for (const [i, c] of w.clusters.entries()) {
+        const name = `soprobe${i}`;
+        if (!c.localPods().some((p) => p.name === name)) {
+          await c.addPod(c.workers[c.workers.length - 1].name, name, {
+            labels: { app: name },
+            command: PROBE_SERVER,
+          });
+          await c.addService('soprobe', { selector: { app: name }, ports: [{ port: 80, targetPort: 80 }] });
+        }
+        for (const p of c.localPods())
+          for (const svc of ['soprobe', 'web'])
+            if (!(await curl(p, `http://${svc}/`))) bad.push(`${p.name} -> ${c.name}/${svc} by name`);
+      }
+      return bad;
+    },
   'no namespace, process or file of the simulation outside its ledger': async () => ledgerGaps(w),
 });
 
@@ -181,6 +202,7 @@ function ledgerGaps(w: SoakWorld): string[] {
       return 0;
     }
   };
+  let seen = 0;
   for (const d of readdirSync('/proc')) {
     const pid = Number(d);
     if (!pid) continue;
@@ -191,6 +213,7 @@ function ledgerGaps(w: SoakWorld): string[] {
       continue;
     }
     if (!inodes.has(net)) continue;
+    seen++;
     // recorded itself, or a child of a recorded process (a socat's fork, an agent's nft)
     let p = pid;
     let ok = false;
@@ -204,6 +227,8 @@ function ledgerGaps(w: SoakWorld): string[] {
         `process ${pid} (${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()})`,
       );
   }
+  // the agents, etcd members and pods' commands run there: none seen means the check is blind
+  if (seen === 0) bad.push("no process found in the simulation's namespaces at all");
   const files = new Set(entries.flatMap((e) => (e.t === 'file' ? [e.path] : [])));
   for (const [dir, prefix] of [
     ['/var/run/frr', `${sim.name}-`],
