@@ -94,6 +94,15 @@ const probes = (w: SoakWorld): Record<string, Probe> => ({
       for (const l of links) if (l.state !== 'up') bad.push(`${c.name} link ${l.name} ${l.state}`);
     }
     for (const d of w.router.daemons()) if (!d.running) bad.push(`${w.router.name} ${d.id}`);
+    // and every routing daemon talks to zebra again (a restarted zebra, or a restarted daemon):
+    // zebra lists its clients by protocol (ospf, static, bgp)
+    const clients = await w.router.vtysh('show zebra client summary');
+    for (const d of w.router.daemons())
+      if (
+        d.id !== 'zebra' &&
+        !new RegExp(`^${d.id.replace(/-\d+$/, '').replace(/d$/, '')} `, 'm').test(clients)
+      )
+        bad.push(`${w.router.name} ${d.id} is not a client of zebra`);
     return bad;
   },
   "each worker's VXLAN routes and neighbours are the other workers' leases": async () => {

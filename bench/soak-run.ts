@@ -3,6 +3,7 @@
 // kill), the Service `web` of C0 exposed to C1 over a Skupper-style link, C0 and C1 peered
 // Liqo-style; traffic through all of it while the seeded schedule injects faults; then the
 // invariants, and per fault kind the outage the traffic saw.
+import { cpSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultTopology } from '../scenarios/default.js';
 import { RouterNode } from '../src/features/frr/node.js';
@@ -27,6 +28,8 @@ export interface SoakOptions {
   log?: (line: string) => void;
   /** how long the invariants may take to hold after the last fault (default 60 s) */
   recoverMs?: number;
+  /** when something stays broken: the simulation's directory (logs) is copied here before teardown */
+  keepDir?: string;
 }
 
 export interface KindRow {
@@ -127,6 +130,12 @@ function attribute(run: FaultRun, flows: Flow[]): { outageMs: number; lost: numb
   return { outageMs, lost };
 }
 
+/** The simulation's directory without its sockets (the daemons' logs, the flows' output). */
+function keepLogs(dir: string, to: string, log: (l: string) => void): void {
+  cpSync(dir, to, { recursive: true, filter: (src) => !lstatSync(src).isSocket() });
+  log(`the simulation's logs are in ${to}`);
+}
+
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const log = opts.log ?? (() => {});
   const w = await buildWorld(opts.simName, log);
@@ -178,6 +187,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       };
     });
     const ok = checks.every((c) => c.ok) && kinds.every((k) => k.errors.length === 0);
+    if (!ok && opts.keepDir) keepLogs(w.sim.dir, opts.keepDir, log);
     return {
       seed: opts.seed,
       minutes: opts.durationMs / 60000,

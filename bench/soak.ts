@@ -2,6 +2,7 @@
 //
 //   node dist/bench/soak.js [--minutes 10] [--seed N] [--json] [--name so...]
 //
+// --keep DIR: when something stays broken, the simulation's directory (logs) is copied there.
 // Prints the schedule as it runs, then a table per fault kind (count, outage the traffic saw:
 // median and max, requests lost), the flows and the invariants after the faults; exits 1 when
 // an invariant does not hold or a fault could not be undone. The same seed replays the same
@@ -19,12 +20,13 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
       name: { type: 'string' },
+      keep: { type: 'string' },
     },
   });
   const minutes = Number(values.minutes);
   const seed = values.seed === undefined ? randomInt(1, 2 ** 31) : Number(values.seed);
   if (!(minutes > 0) || !Number.isInteger(seed)) {
-    process.stderr.write('usage: soak [--minutes M] [--seed N] [--json] [--name NAME]\n');
+    process.stderr.write('usage: soak [--minutes M] [--seed N] [--json] [--name NAME] [--keep DIR]\n');
     return 2;
   }
   if (process.getuid?.() !== 0) {
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
     durationMs: minutes * 60000,
     simName: values.name ?? `so${randomBytes(3).toString('hex')}`,
     log,
+    keepDir: values.keep,
   });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return report.ok ? 0 : 1;
