@@ -9,10 +9,10 @@
 // Certificates are made with the openssl CLI (files in the simulation's directory); the routers
 // speak the framed protocol of protocol.ts to each other over the simulated network.
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processStartTime } from '../../../kernel/proc.js';
+import { isRunning, processStartTime } from '../../../kernel/proc.js';
 import { ObjectKey } from '../../../runtime/objects.js';
 import type { Simulation } from '../../../runtime/simulation.js';
 import { hostPort } from '../../../util/hostport.js';
@@ -23,6 +23,7 @@ import { type ServiceObject, specKey } from '../../k8s/services/objects.js';
 import { settleServices } from '../../k8s/settle.js';
 import type { WorkerNode } from '../../k8s/worker.js';
 import { SiteCertificates } from './certificates.js';
+import { RouterConfig } from './replay.js';
 import { decodeToken, type SkupperToken } from './token.js';
 
 // the tokens' type and encoding live in token.ts (the router process needs them too)
@@ -33,6 +34,8 @@ export const ROUTER_MAIN = join(here, 'router.js');
 export const LINK_PORT = 55671;
 /** listener ports on the router worker, one per routing key, the same in every site (knetsim's 1028) */
 export const FIRST_LISTENER_PORT = 1028;
+/** how often the main process looks whether a site router still runs (to start it again) */
+const WATCH_MS = 250;
 
 export interface ExposeOptions {
   /** the service port (and the listeners' service port in the other sites) */
@@ -80,6 +83,12 @@ export class SkupperSite {
   /** services this site made for listeners */
   private readonly madeServices = new Set<string>();
   private readonly certs: SiteCertificates;
+  /** what the router was told, for a new one after it died */
+  private readonly config = new RouterConfig();
+  private watch?: NodeJS.Timeout;
+  private restarting = false;
+  /** times the router died and was started again */
+  restarts = 0;
 
   constructor(
     readonly cluster: Cluster,
@@ -127,6 +136,13 @@ export class SkupperSite {
   private async doStart(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     await this.certs.ensureAuthority(this.name, this.addresses);
+    await this.spawnRouter();
+    // listeners for what other sites already expose
+    for (const [key, k] of this.reg.keys) await this.addListener(key, k);
+    this.supervise();
+  }
+
+  private async spawnRouter(): Promise<void> {
     const w = this.worker;
     const pid = this.cluster.sim.kernel.spawnDaemon({
       ns: w.ns,
@@ -151,8 +167,50 @@ export class SkupperSite {
     ).catch(() => {
       throw new Error(`${this.name}: the site router did not start:\n${this.tail()}`);
     });
-    // listeners for what other sites already expose
-    for (const [key, k] of this.reg.keys) await this.addListener(key, k);
+  }
+
+  /** The router is running now (the process this site started, not a recycled PID). */
+  get running(): boolean {
+    return this.pid !== undefined && isRunning(this.pid.pid, this.pid.start);
+  }
+
+  /** Kills the router by its PID (SIGKILL: a crash); the site starts it again within WATCH_MS. */
+  killRouter(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (!this.pid || !this.running) throw new Error(`${this.name}: the site router is not running`);
+    process.kill(this.pid.pid, signal);
+  }
+
+  /**
+   * Starts the router again when it dies (as Kubernetes restarts the router's pod) and tells
+   * it what the old one had been told; stops when the simulation goes down.
+   */
+  private supervise(): void {
+    if (this.watch) return;
+    this.watch = setInterval(() => {
+      if (this.running || this.restarting) return;
+      this.restarting = true;
+      this.restart()
+        .catch((err: Error) => appendFileSync(this.log, `restart failed: ${err.message}\n`))
+        .finally(() => {
+          this.restarting = false;
+        });
+    }, WATCH_MS);
+    this.watch.unref();
+    const off = this.cluster.sim.events.on((e) => {
+      if (e.type !== 'down') return;
+      clearInterval(this.watch);
+      off();
+    });
+  }
+
+  private async restart(): Promise<void> {
+    appendFileSync(
+      this.log,
+      `${new Date().toISOString()} ${this.name}: the site router (pid ${this.pid?.pid}) is gone: starting it again\n`,
+    );
+    await this.spawnRouter();
+    for (const req of this.config.requests()) await this.request(req);
+    this.restarts++;
   }
 
   tail(lines = 10): string {
@@ -162,12 +220,18 @@ export class SkupperSite {
 
   /** One JSON request to the router over its control socket (a file: no simulated network). */
   request(req: JsonObject, timeoutMs = 5000): Promise<JsonObject> {
-    return requestJsonLine(this.controlPath, req, timeoutMs).catch((err: unknown) => {
-      if (!(err instanceof JsonLineError) || err.failure === 'connection') throw err;
-      if (err.failure === 'refused') throw new Error(`${this.name}: ${err.message}`);
-      if (err.failure === 'timeout') throw new Error(`${this.name}: the site router did not answer`);
-      throw new Error(`${this.name}: no answer from the site router`);
-    });
+    return requestJsonLine(this.controlPath, req, timeoutMs).then(
+      (reply) => {
+        this.config.record(req);
+        return reply;
+      },
+      (err: unknown) => {
+        if (!(err instanceof JsonLineError) || err.failure === 'connection') throw err;
+        if (err.failure === 'refused') throw new Error(`${this.name}: ${err.message}`);
+        if (err.failure === 'timeout') throw new Error(`${this.name}: the site router did not answer`);
+        throw new Error(`${this.name}: no answer from the site router`);
+      },
+    );
   }
 
   /**
