@@ -61,6 +61,11 @@ function registry(sim: Simulation): Registry {
   return sim.objects.state(REGISTRY, () => ({ sites: new Map(), keys: new Map() }));
 }
 
+/** The sites made so far (their routers started or starting). */
+export function sitesOf(sim: Simulation): SkupperSite[] {
+  return [...registry(sim).sites.values()];
+}
+
 /** The site of a cluster (made on first use; its router starts then). */
 export async function siteOf(cluster: Cluster): Promise<SkupperSite> {
   const reg = registry(cluster.sim);
@@ -232,6 +237,29 @@ export class SkupperSite {
     ).catch(() => {
       throw new Error(`${this.name}: no route to ${key}`);
     });
+  }
+
+  /**
+   * Waits until no link of this site carries more than `most` connections (streams), e.g. 0
+   * once every client is done: a stream left behind is a leak.
+   */
+  async waitStreams(most = 0, timeoutMs = 10000): Promise<void> {
+    let links: { name: string; streams: number }[] = [];
+    await waitFor(
+      async () => {
+        links = ((await this.status()) as { links: typeof links }).links;
+        return links.every((l) => l.streams <= most);
+      },
+      { timeoutMs, intervalMs: 50 },
+    ).catch(() => {
+      const counts = links.map((l) => `${l.name} ${l.streams}`).join(', ');
+      throw new Error(`${this.name}: streams still open after ${timeoutMs} ms: ${counts}`);
+    });
+  }
+
+  /** the router process's id (undefined before it starts) */
+  get routerPid(): number | undefined {
+    return this.pid?.pid;
   }
 
   status(): Promise<JsonObject> {
