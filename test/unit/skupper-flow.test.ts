@@ -50,13 +50,14 @@ class Sink implements End {
     wake(this.waiters);
   }
   /** sends `total` bytes into its peer as fast as the peer takes them */
+  /** what pump() has sent so far */
+  sent = 0;
   pump(total: number): void {
-    let sent = 0;
     const chunk = Buffer.alloc(MAX_DATA, 120);
     const go = () => {
-      while (!this.paused && sent < total) {
-        const n = Math.min(chunk.length, total - sent);
-        sent += n;
+      while (!this.paused && this.sent < total) {
+        const n = Math.min(chunk.length, total - this.sent);
+        this.sent += n;
         pipeInto(this, chunk.subarray(0, n));
       }
     };
@@ -134,7 +135,8 @@ t.test('a reader that stops stalls its own stream at one window; the link carrie
   await waitFor(() => B.sinks.length === 1);
   B.sinks[0].full = true;
   slow.client.pump(8 * STREAM_WINDOW);
-  await waitFor(() => slow.stream.stalled, { timeoutMs: 5000 });
+  // out of credit, and what it sent has all arrived
+  await waitFor(() => slow.stream.stalled && B.sinks[0].bytes === slow.client.sent, { timeoutMs: 5000 });
   const stuckAt = B.sinks[0].bytes;
   t.ok(stuckAt >= STREAM_WINDOW - MAX_DATA, `the window went out (${stuckAt} bytes)`);
   t.ok(stuckAt <= STREAM_WINDOW + MAX_DATA, 'and no more');
