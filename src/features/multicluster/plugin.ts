@@ -7,6 +7,7 @@ import { installLiqoMethods } from './liqo/cluster-methods.js';
 import { peeringName, peeringsOf, viewOf } from './liqo/peering.js';
 import { PEER_USAGE, peerCommand } from './liqo/verbs.js';
 import { installSkupperMethods } from './skupper/cluster-methods.js';
+import { skupperMetrics } from './skupper/metrics.js';
 
 export const multiclusterPlugin: Plugin = {
   name: 'multicluster',
@@ -25,6 +26,7 @@ export const multiclusterPlugin: Plugin = {
       },
     },
   ],
+  metrics: skupperMetrics,
   addressFor(sim, from, target) {
     if (target.kind !== 'pod' || !target.ip || (from.kind !== 'pod' && from.kind !== 'worker'))
       return undefined;

@@ -3,9 +3,23 @@
 // stream id is one TCP connection through the link (OPEN, DATA, END, RESET), so any number of
 // connections share the one TLS session. A Link outlives its connections: a dialled link is
 // re-attached to each new TLS socket.
+//
+// The TLS socket is never paused: every stream has its own credit window (CREDIT frames,
+// protocol.ts), so a stream whose reader stops reading stops only its sender, and the link
+// keeps carrying the other streams. A writer into a stream waits while the stream is out of
+// credit or the TLS socket's buffer is full.
 import type tls from 'node:tls';
-import { type End, pipeInto } from './ends.js';
-import { encodeFrame, encodeHeader, type Frame, FrameReader, FrameType, MAX_DATA } from './protocol.js';
+import { type End, pipeInto, wake } from './ends.js';
+import {
+  encodeFrame,
+  encodeHeader,
+  type Frame,
+  FrameReader,
+  FrameType,
+  GRANT_AT,
+  MAX_DATA,
+  STREAM_WINDOW,
+} from './protocol.js';
 import type { Advertisement } from './routing.js';
 
 const HEARTBEAT_MS = 1000;
@@ -31,7 +45,8 @@ export class Link {
   /** key -> cost from the peer to the key */
   routes = new Map<string, number>();
   streams = new Map<number, LinkEnd>();
-  drainWaiters: (() => void)[] = [];
+  /** streams whose writers wait for the TLS socket to drain */
+  readonly waiting = new Set<LinkEnd>();
   state: 'connecting' | 'up' | 'down' = 'connecting';
   lastError = '';
   connects = 0;
@@ -39,7 +54,6 @@ export class Link {
   inflight = 0;
   /** set once the peer's HELLO arrived: with TLS 1.3 a refused client certificate shows only then */
   onUp?: () => void;
-  private pausedBy = new Set<LinkEnd>();
   private nextId: number;
   private lastSeen = Date.now();
   private timer?: NodeJS.Timeout;
@@ -76,9 +90,7 @@ export class Link {
       }
     });
     sock.on('drain', () => {
-      const w = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const cb of w) cb();
+      for (const s of [...this.waiting]) s.wake();
     });
     this.timer = setInterval(() => {
       if (Date.now() - this.lastSeen > DEAD_MS) {
@@ -97,11 +109,8 @@ export class Link {
     this.sock = undefined;
     this.state = 'down';
     this.routes.clear();
-    this.pausedBy.clear();
-    const w = this.drainWaiters;
-    this.drainWaiters = [];
     for (const s of [...this.streams.values()]) s.lost();
-    for (const cb of w) cb();
+    this.waiting.clear();
     this.owner.routesChanged();
   }
 
@@ -131,12 +140,9 @@ export class Link {
     return sock.write(encodeFrame(type, id, payload));
   }
 
-  pauseFor(s: LinkEnd): void {
-    this.pausedBy.add(s);
-    this.sock?.pause();
-  }
-  resumeFor(s: LinkEnd): void {
-    if (this.pausedBy.delete(s) && this.pausedBy.size === 0) this.sock?.resume();
+  /** the TLS socket's buffer is full: writers wait for its drain */
+  get congested(): boolean {
+    return this.sock?.writableNeedDrain ?? false;
   }
 
   private onFrame(f: Frame): void {
@@ -169,19 +175,33 @@ export class Link {
       default: {
         const s = this.streams.get(f.id);
         if (s) s.received(f);
-        else if (f.type === FrameType.DATA) this.send(FrameType.RESET, f.id);
+        // data or a FIN for a stream that is gone here (we reset it, or never had it): reset
+        else if (f.type === FrameType.DATA || f.type === FrameType.END) this.send(FrameType.RESET, f.id);
       }
     }
   }
 }
 
-/** One connection's stream on a link. */
+/**
+ * One connection's stream on a link (one hop). Sending: DATA up to the credit the receiver
+ * granted (a write that overdraws it goes out, then the writer waits), END once. Receiving:
+ * DATA handed to the peer and granted back (CREDIT) unless the peer is backed up, END, RESET.
+ * Done once END went both ways, or on RESET either way, or when the link is lost; a done
+ * stream leaves the link's table and wakes whoever waits for it.
+ */
 export class LinkEnd implements End {
   peer?: End;
   finished?: () => void;
   sentEnd = false;
   gotEnd = false;
   private done = false;
+  /** bytes we may still send before the receiver grants more */
+  private credit = STREAM_WINDOW;
+  /** bytes received and handed on, not yet granted back */
+  private owed = 0;
+  /** our peer is backed up: no grants until it drains */
+  private held = false;
+  private waiters: (() => void)[] = [];
 
   constructor(
     readonly link: Link,
@@ -190,48 +210,91 @@ export class LinkEnd implements End {
     link.streams.set(id, this);
   }
 
+  /** out of credit: the sender waits for the receiver */
+  get stalled(): boolean {
+    return this.credit <= 0;
+  }
+  get paused(): boolean {
+    return this.held;
+  }
+
   write(b: Buffer): boolean {
+    if (this.done || this.sentEnd) return true;
     let ok = true;
     for (let off = 0; off < b.length; off += MAX_DATA)
       ok = this.link.send(FrameType.DATA, this.id, b.subarray(off, off + MAX_DATA));
-    return ok;
+    this.credit -= b.length;
+    return ok && this.credit > 0;
   }
   end(): void {
-    if (this.sentEnd) return;
+    if (this.sentEnd || this.done) return;
     this.sentEnd = true;
     this.link.send(FrameType.END, this.id);
     this.maybeDone();
   }
   abort(): void {
     if (this.done) return;
+    this.peer = undefined;
     this.link.send(FrameType.RESET, this.id);
     this.finish();
   }
   pause(): void {
-    this.link.pauseFor(this);
+    this.held = true;
   }
   resume(): void {
-    this.link.resumeFor(this);
+    this.held = false;
+    this.grant();
   }
   onDrain(cb: () => void): void {
-    this.link.drainWaiters.push(cb);
+    if (this.done) queueMicrotask(cb);
+    else {
+      this.waiters.push(cb);
+      this.wake();
+    }
+  }
+  /** wakes the writers once there is credit and room in the TLS socket */
+  wake(): void {
+    if (this.waiters.length === 0) return;
+    if (this.credit <= 0) return;
+    if (this.link.congested) {
+      this.link.waiting.add(this);
+      return;
+    }
+    this.link.waiting.delete(this);
+    wake(this.waiters);
+  }
+  private grant(): void {
+    if (this.held || this.done || this.gotEnd || this.owed < GRANT_AT) return;
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(this.owed, 0);
+    this.owed = 0;
+    this.link.send(FrameType.CREDIT, this.id, b);
   }
   /** frames from the link for this stream */
   received(f: Frame): void {
-    if (f.type === FrameType.DATA) pipeInto(this, f.payload);
-    else if (f.type === FrameType.END) {
-      this.gotEnd = true;
-      this.peer?.end();
-      this.maybeDone();
-    } else if (f.type === FrameType.RESET) {
-      this.finish();
-      const p = this.peer;
-      this.peer = undefined;
-      p?.abort();
+    switch (f.type) {
+      case FrameType.DATA:
+        if (this.gotEnd) return;
+        this.owed += f.payload.length;
+        pipeInto(this, f.payload);
+        this.grant();
+        return;
+      case FrameType.CREDIT:
+        if (f.payload.length >= 4) this.credit += f.payload.readUInt32BE(0);
+        this.wake();
+        return;
+      case FrameType.END:
+        this.gotEnd = true;
+        this.peer?.end();
+        this.maybeDone();
+        return;
+      case FrameType.RESET:
+        this.lost();
     }
   }
-  /** the link went away */
+  /** the other side reset the stream, or the link went away */
   lost(): void {
+    if (this.done) return;
     this.finish();
     const p = this.peer;
     this.peer = undefined;
@@ -244,7 +307,8 @@ export class LinkEnd implements End {
     if (this.done) return;
     this.done = true;
     this.link.streams.delete(this.id);
-    this.link.resumeFor(this);
+    this.link.waiting.delete(this);
+    wake(this.waiters);
     this.finished?.();
   }
 }

@@ -134,7 +134,7 @@ export class SiteRouter implements LinkOwner {
       const local = pick.local;
       local.inflight++;
       const host = local.hosts[local.next++ % local.hosts.length];
-      other = new SockEnd(createConnection({ host, port: local.port }));
+      other = new SockEnd(createConnection({ host, port: local.port, allowHalfOpen: true }));
       other.finished = () => local.inflight--;
     } else {
       const link = pick.link!;
@@ -273,7 +273,8 @@ export class SiteRouter implements LinkOwner {
     if (this.listeners.has(key)) return;
     const entry: Listener = { port, servers: [], accepted: 0 };
     for (const ip of this.opts.addresses) {
-      const server = createServer();
+      // half-open: a client's FIN reaches the server as END, and the answer still comes back
+      const server = createServer({ allowHalfOpen: true });
       server.on('connection', (sock: Socket) => {
         entry.accepted++;
         const end = new SockEnd(sock);
@@ -304,7 +305,10 @@ export class SiteRouter implements LinkOwner {
         cost: l.cost,
         dialer: l.dialer,
         connects: l.connects,
+        // connections through the link now, and those of them whose sender waits for the
+        // receiver's credit (a reader that does not read)
         streams: l.streams.size,
+        stalled: [...l.streams.values()].filter((s) => s.stalled).length,
         routes: Object.fromEntries(l.routes),
         ...(l.lastError ? { error: l.lastError } : {}),
       })),

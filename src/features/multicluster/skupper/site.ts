@@ -25,6 +25,7 @@ import type { WorkerNode } from '../../k8s/worker.js';
 import { SiteCertificates } from './certificates.js';
 import { RouterConfig } from './replay.js';
 import { decodeToken, type SkupperToken } from './token.js';
+import { waitLinkUp, waitRouteTo, waitStreamsAtMost } from './waits.js';
 
 // the tokens' type and encoding live in token.ts (the router process needs them too)
 export { decodeToken, encodeToken, type SkupperToken } from './token.js';
@@ -62,6 +63,11 @@ const REGISTRY = new ObjectKey<Registry>('Skupper sites');
 
 function registry(sim: Simulation): Registry {
   return sim.objects.state(REGISTRY, () => ({ sites: new Map(), keys: new Map() }));
+}
+
+/** The sites made so far (their routers started or starting). */
+export function sitesOf(sim: Simulation): SkupperSite[] {
+  return [...registry(sim).sites.values()];
 }
 
 /** The site of a cluster (made on first use; its router starts then). */
@@ -274,28 +280,23 @@ export class SkupperSite {
   }
 
   /** Waits until a link of this site is up (to a site, or any). */
-  async waitLink(site?: string, timeoutMs = 10000): Promise<void> {
-    let links: { site?: string; state: string }[] = [];
-    await waitFor(
-      async () => {
-        links = ((await this.status()) as { links: typeof links }).links;
-        return links.some((l) => l.state === 'up' && (!site || l.site === site));
-      },
-      { timeoutMs },
-    ).catch(() => {
-      throw new Error(`${this.name}: no link up${site ? ` to ${site}` : ''}: ${JSON.stringify(links)}`);
-    });
+  waitLink(site?: string, timeoutMs = 10000): Promise<void> {
+    return waitLinkUp(this, site, timeoutMs);
   }
 
   /** Waits until this site has a route to a routing key. */
-  async waitRoute(key: string, timeoutMs = 10000): Promise<void> {
-    await waitFor(
-      async () =>
-        ((await this.status()) as { reachable: Record<string, number> }).reachable[key] !== undefined,
-      { timeoutMs },
-    ).catch(() => {
-      throw new Error(`${this.name}: no route to ${key}`);
-    });
+  waitRoute(key: string, timeoutMs = 10000): Promise<void> {
+    return waitRouteTo(this, key, timeoutMs);
+  }
+
+  /** Waits until no link of this site carries more than `most` streams (0: none left behind). */
+  waitStreams(most = 0, timeoutMs = 10000): Promise<void> {
+    return waitStreamsAtMost(this, most, timeoutMs);
+  }
+
+  /** the router process's id (undefined before it starts) */
+  get routerPid(): number | undefined {
+    return this.pid?.pid;
   }
 
   status(): Promise<JsonObject> {
