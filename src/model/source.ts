@@ -1,23 +1,19 @@
 // Reading topology text into a plain object while keeping a way back to line numbers.
 import { readFileSync } from 'node:fs';
-import {
-  type CST,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  type Pair,
-  Parser,
-  parseAllDocuments,
-  parseDocument,
-  visit,
-  type YAMLError,
-  YAMLParseError,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import type { CST, LineCounter, Node, Pair, YAMLError } from 'yaml';
 import { type Issue, type Path, type SourceLocator, type SourcePos, TopologyError } from './errors.js';
+import { readSimpleYaml } from './fast-yaml.js';
 
-type Doc = ReturnType<typeof parseDocument>;
+type YamlModule = typeof import('yaml');
+type Doc = ReturnType<YamlModule['parseDocument']>;
+
+/**
+ * The `yaml` package, loaded when first needed: a plain topology file is read without it
+ * (fast-yaml.ts), and loading it is a tenth of a short verb's start-up.
+ */
+const requireHere = createRequire(import.meta.url);
+const Y = (): YamlModule => requireHere('yaml') as YamlModule;
 type Range = [number, number, number];
 interface Located {
   key?: Node;
@@ -36,18 +32,46 @@ export function readInput(file: string, what = 'file'): string {
 }
 
 export class YamlSource implements SourceLocator {
+  private parsed?: { doc: Doc; lines: LineCounter };
+
   private constructor(
     readonly file: string,
-    private readonly doc: Doc,
-    private readonly lines: LineCounter,
     private readonly text: string,
-  ) {}
+    parsed?: { doc: Doc; lines: LineCounter },
+  ) {
+    this.parsed = parsed;
+  }
 
-  /** Parses YAML text; syntax errors and duplicate keys become TopologyErrors with a line. */
+  /** The document with its positions: parsed when first asked for (a text read fast has none). */
+  private get doc(): Doc {
+    this.parsed ??= YamlSource.document(this.text);
+    return this.parsed.doc;
+  }
+
+  private get lines(): LineCounter {
+    this.parsed ??= YamlSource.document(this.text);
+    return this.parsed.lines;
+  }
+
+  private static document(text: string): { doc: Doc; lines: LineCounter } {
+    const lines = new (Y().LineCounter)();
+    return {
+      doc: Y().parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false }),
+      lines,
+    };
+  }
+
+  /**
+   * Parses YAML text; syntax errors and duplicate keys become TopologyErrors with a line. Plain
+   * YAML (fast-yaml.ts) is read without building the document, which is parsed only when a
+   * position is asked for (an error to report).
+   */
   static parse(file: string, text: string): { source: YamlSource; value: unknown } {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
-    const source = new YamlSource(file, doc, lines, text);
+    const fast = readSimpleYaml(text);
+    if (fast !== undefined) return { source: new YamlSource(file, text), value: fast };
+    const parsed = YamlSource.document(text);
+    const { doc } = parsed;
+    const source = new YamlSource(file, text, parsed);
     const errors = [...doc.errors, ...duplicateKeys(doc)];
     if (errors.length > 0) throw new TopologyError(source.syntaxIssues(errors));
     return { source, value: source.toJS(doc) };
@@ -62,7 +86,7 @@ export class YamlSource implements SourceLocator {
       const name = /: (\S+)$/.exec((err as Error).message)?.[1];
       let offset = 0;
       let found = false;
-      visit(doc, {
+      Y().visit(doc, {
         Alias: (_key, node) => {
           if (found || (name !== undefined && node.source !== name)) return;
           offset = node.range?.[0] ?? 0;
@@ -84,12 +108,16 @@ export class YamlSource implements SourceLocator {
    * document, each locating paths inside its own document. Empty documents are left out.
    */
   static parseAll(file: string, text: string): { source: YamlSource; value: unknown }[] {
-    const lines = new LineCounter();
-    const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+    const lines = new (Y().LineCounter)();
+    const parsed = Y().parseAllDocuments(text, {
+      lineCounter: lines,
+      uniqueKeys: false,
+      prettyErrors: false,
+    });
     const docs = Array.isArray(parsed) ? parsed : [];
     const out: { source: YamlSource; value: unknown }[] = [];
     for (const doc of docs) {
-      const source = new YamlSource(file, doc as Doc, lines, text);
+      const source = new YamlSource(file, text, { doc: doc as Doc, lines });
       const errors = [...doc.errors, ...duplicateKeys(doc as Doc)];
       if (errors.length > 0) throw new TopologyError(source.syntaxIssues(errors));
       const value = source.toJS(doc as Doc);
@@ -145,14 +173,14 @@ export class YamlSource implements SourceLocator {
     let node: unknown = this.doc.contents;
     for (;;) {
       let next: { seg: string | number; node: unknown } | undefined;
-      if (isMap(node)) {
+      if (Y().isMap(node)) {
         for (const pair of node.items as Pair<Node, Node | null>[]) {
           const seg = keyString(pair.key);
           if (pair.value && inRange(pair.value.range, offset)) next = { seg, node: pair.value };
           else if (pair.key && inRange(pair.key.range, offset)) return [...path, seg];
           if (next) break;
         }
-      } else if (isSeq(node)) {
+      } else if (Y().isSeq(node)) {
         const i = node.items.findIndex((item) => inRange((item as Node | null)?.range, offset));
         if (i >= 0) next = { seg: i, node: node.items[i] };
       }
@@ -182,7 +210,7 @@ export class YamlSource implements SourceLocator {
         walk(item.value);
       }
     };
-    for (const token of new Parser().parse(this.text)) walk(token);
+    for (const token of new (Y().Parser)().parse(this.text)) walk(token);
     return found === undefined ? undefined : { path: this.pathAt(found), start: found };
   }
 
@@ -191,11 +219,11 @@ export class YamlSource implements SourceLocator {
     let here: Located = { value: this.doc.contents as Node | null };
     for (const seg of path) {
       const node = here.value;
-      if (isMap(node)) {
+      if (Y().isMap(node)) {
         const pair = (node.items as Pair<Node, Node | null>[]).find((p) => keyString(p.key) === String(seg));
         if (!pair) return undefined;
         here = { key: pair.key ?? undefined, value: pair.value };
-      } else if (isSeq(node) && typeof seg === 'number') {
+      } else if (Y().isSeq(node) && typeof seg === 'number') {
         if (seg >= node.items.length) return undefined;
         here = { value: node.items[seg] as Node | null };
       } else {
@@ -215,7 +243,7 @@ export class YamlSource implements SourceLocator {
       const found = this.find(path.slice(0, i));
       if (!found) continue;
       const { key, value } = found;
-      const scalar = isScalar(value) && value.value !== null;
+      const scalar = Y().isScalar(value) && value.value !== null;
       const offset = (scalar ? value?.range?.[0] : undefined) ?? key?.range?.[0] ?? value?.range?.[0];
       if (offset !== undefined) return { file: this.file, ...this.lines.linePos(offset) };
     }
@@ -231,18 +259,20 @@ export class YamlSource implements SourceLocator {
  */
 function duplicateKeys(doc: Doc): YAMLError[] {
   const out: YAMLError[] = [];
-  visit(doc, {
+  Y().visit(doc, {
     Map: (_key, map) => {
       const seen = new Set<unknown>();
       for (const pair of map.items as Pair<Node | null, unknown>[]) {
         const k = pair.key;
-        if (!isScalar(k)) continue;
+        if (!Y().isScalar(k)) continue;
         // as a plain object's key it would set the object's prototype: the entry would vanish
         if (k.value === '__proto__')
-          out.push(new YAMLParseError(range(k), 'NON_STRING_KEY', 'a key named __proto__ is not allowed'));
+          out.push(
+            new (Y().YAMLParseError)(range(k), 'NON_STRING_KEY', 'a key named __proto__ is not allowed'),
+          );
         else if (seen.has(k.value))
           out.push(
-            new YAMLParseError(
+            new (Y().YAMLParseError)(
               [k.range?.[0] ?? 0, k.range?.[1] ?? 0],
               'DUPLICATE_KEY',
               'Map keys must be unique',
@@ -258,7 +288,7 @@ function duplicateKeys(doc: Doc): YAMLError[] {
 const range = (n: Node): [number, number] => [n.range?.[0] ?? 0, n.range?.[1] ?? 0];
 
 function keyString(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
+  return Y().isScalar(key) ? String(key.value) : String(key);
 }
 
 function inRange(range: Range | null | undefined, offset: number): boolean {

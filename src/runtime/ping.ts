@@ -5,9 +5,10 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Kernel } from '../kernel/kernel.js';
+import { readNetdevBacklog } from '../kernel/neigh.js';
 import { pingJobs } from '../kernel/pinger.js';
 import { kindOf } from '../model/kinds/registry.js';
-import type { Family } from '../model/model.js';
+import type { Family, Model } from '../model/model.js';
 
 export interface PingTarget {
   name: string;
@@ -111,11 +112,83 @@ export async function pingPairOf(a: Pingable, b: Pingable, family?: Family): Pro
   return r1[0].ok && r2[0].ok;
 }
 
-/** Every ordered pair of `targets` (pingPairs over the whole matrix). */
-export function pingMatrix(
+export interface PingOptions {
+  timeoutMs?: number;
+  retries?: number;
+  /** ports of the lab's largest broadcast domain (floodPorts): bounds the pairs in flight */
+  floodPorts?: number;
+}
+
+/**
+ * The ports of the largest broadcast domain: link ends on bridging nodes, joined through the
+ * bridges (`bridging`) and the links (ends written `node:iface`). An ARP request or neighbour
+ * solicitation into that domain is copied to every one of them.
+ */
+export function floodPorts(links: { a: string; b: string }[], bridging: (node: string) => boolean): number {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(x, r);
+    return r;
+  };
+  const keyOf = (end: string) => {
+    const node = end.slice(0, end.lastIndexOf(':'));
+    return bridging(node) ? node : end;
+  };
+  for (const l of links) {
+    const [a, b] = [find(keyOf(l.a)), find(keyOf(l.b))];
+    if (a !== b) parent.set(a, b);
+  }
+  const ports = new Map<string, number>();
+  for (const l of links)
+    for (const end of [l.a, l.b]) {
+      if (!bridging(end.slice(0, end.lastIndexOf(':')))) continue;
+      const r = find(keyOf(end));
+      ports.set(r, (ports.get(r) ?? 0) + 1);
+    }
+  return Math.max(1, ...ports.values());
+}
+
+/** Every pair of a model's `targets` (the REPL's pingall), as many in flight as its broadcast domains allow. */
+export function pingModel(
+  model: Model,
   targets: PingTarget[],
-  opts: { timeoutMs?: number; retries?: number } = {},
+  opts: PingOptions = {},
 ): Promise<MatrixResult> {
+  return pingMatrix(targets, { ...opts, floodPorts: modelFloodPorts(model) });
+}
+
+/** floodPorts of a model's links. */
+export function modelFloodPorts(model: Model): number {
+  return floodPorts(
+    model.links.map((l) => ({
+      a: `${l.ends[0].node}:${l.ends[0].name}`,
+      b: `${l.ends[1].node}:${l.ends[1].name}`,
+    })),
+    (n) => Boolean(kindOf(model.nodes.get(n)?.kind ?? '', false)?.bridging),
+  );
+}
+
+/**
+ * Pairs in flight per pinger process. A pair's first request waits on ARP/ND: a broadcast the
+ * bridges copy to every port of the domain at once, each copy into the CPU's backlog queue
+ * (net.core.netdev_max_backlog). The floods in flight must fit there with room to spare, or
+ * copies are dropped, the destination's among them: with 16 pairs in flight, 1,000 sampled
+ * pairs of tree,2,71 (5,183 ports, backlog 40,896) saw 13.5 million copies dropped and 56
+ * pairs fail that answered when pinged alone. Without a domain size: 16.
+ */
+export function pingWindow(
+  ports: number | undefined,
+  processes: number,
+  backlog = readNetdevBacklog(),
+): number {
+  if (ports === undefined) return 16;
+  return Math.max(1, Math.min(16, Math.floor(backlog / (2 * processes * ports))));
+}
+
+/** Every ordered pair of `targets` (pingPairs over the whole matrix). */
+export function pingMatrix(targets: PingTarget[], opts: PingOptions = {}): Promise<MatrixResult> {
   const pairs: [number, number][] = [];
   for (let s = 0; s < targets.length; s++)
     for (let d = 0; d < targets.length; d++) if (s !== d) pairs.push([s, d]);
@@ -131,7 +204,7 @@ export function pingMatrix(
 export async function pingPairs(
   targets: PingTarget[],
   pairs: [number, number][],
-  opts: { timeoutMs?: number; retries?: number } = {},
+  opts: PingOptions = {},
 ): Promise<MatrixResult> {
   const t0 = Date.now();
   const bySource = new Map<number, number[]>();
@@ -141,9 +214,15 @@ export async function pingPairs(
     else bySource.set(s, [d]);
   }
   const sources = [...bySource];
+  const processes = Math.min(2, availableParallelism());
   const alive = await pingJobs(
     sources.map(([s, ds]) => ({ ns: targets[s].ns, ips: ds.map((d) => targets[d].ip) })),
-    { timeoutMs: opts.timeoutMs, retries: opts.retries, processes: Math.min(2, availableParallelism()) },
+    {
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      processes,
+      window: pingWindow(opts.floodPorts, processes),
+    },
   );
   const aliveOf = new Map(sources.map(([s], i) => [s, alive[i]]));
   const results = pairs.map(([s, d]) => ({

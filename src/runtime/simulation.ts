@@ -20,7 +20,7 @@ import { type LearnedAddrs, learnAddrs } from './learned.js';
 import { SimNode } from './node.js';
 import { SimObjects } from './objects.js';
 import { makeSimDir, runDir, simDir } from './paths.js';
-import { type MatrixResult, type PingTarget, pingMatrix, pingPairOf, pingTargetsOf } from './ping.js';
+import { type MatrixResult, type PingTarget, pingModel, pingPairOf, pingTargetsOf } from './ping.js';
 import { clusterOf, ifaceState, isRunning, readState, type SimState, writeState } from './state.js';
 import { teardownSim } from './teardown.js';
 
@@ -164,8 +164,9 @@ export class Simulation {
         runtimeOf<Simulation>(node.kind).createRuntime?.(node, this) ?? new SimNode(this, node),
       );
     }
+    const hosts = writeEtcHosts(this.dir, m);
     await this.phase('namespaces', plan.namespaces.length, () =>
-      this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds, writeEtcHosts(this.dir, m)),
+      this.kernel.addNamespaces(plan.namespaces, plan.hostnames, plan.binds, hosts),
     );
     await this.phase('links', plan.veths.length, () => this.kernel.addVeths(plan.veths));
     const reported = await this.phase('configure', plan.scripts.size, () =>
@@ -198,7 +199,7 @@ export class Simulation {
       );
     }
     ({ v4: this.learned, v6: this.learned6 } = await learnAddrs(m.nodes.values(), m.families));
-    writeEtcHosts(this.dir, m, this.learned); // the nodes' /etc/hosts again, with learned addresses
+    writeEtcHosts(this.dir, m, this.learned, hosts); // the nodes' /etc/hosts again, with learned addresses
     this.writeState('ready');
     this.log(`ready in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   }
@@ -296,7 +297,7 @@ export class Simulation {
   }
 
   pingAll(opts: { timeoutMs?: number; family?: Family } = {}): Promise<MatrixResult> {
-    return pingMatrix(this.pingTargets(opts.family), opts);
+    return pingModel(this.model, this.pingTargets(opts.family), opts);
   }
 
   pingPair(a: string, b: string, family?: Family): Promise<boolean> {

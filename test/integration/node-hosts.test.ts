@@ -1,12 +1,15 @@
 // Each node's own /etc/hosts in an imported lab: the lab's nodes by name and as
 // clab-<lab>-<node> at the addresses the nodes really have (here set by their exec lines),
-// so `getent hosts` and `ping <node>` work inside a node; the host's /etc/hosts never changes;
+// so `getent hosts` and `ping <node>` work inside a node; the hosts of one LAN (model addresses)
+// share one file; the host's /etc/hosts never changes;
 // after teardown, and after kill -9 + `netsim clean NAME`, no mount, file or namespace is left.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { mntFile, NODE_NS_DIR } from '../../src/kernel/enter.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
+import { builtinTopology } from '../../src/model/topos.js';
+import { validate } from '../../src/model/validate.js';
 import { simDir } from '../../src/runtime/paths.js';
 import { Simulation } from '../../src/runtime/simulation.js';
 import { runNetsim, startUp, waitReady } from '../lib/cli.js';
@@ -60,6 +63,29 @@ if (requireRoot(t)) {
     await sim.down();
     down = true;
     t.same(leftovers(name), [], 'no mount, namespace file or hosts file left after teardown');
+  });
+
+  t.test('the hosts of one LAN share one /etc/hosts file; each resolves the others and itself', async (t) => {
+    const topo = builtinTopology('single,3')!;
+    const model = validate(topo.toSpec(), topo.source, { simName: uniqueName('es') });
+    model.hosts = {};
+    const sim = await Simulation.up(model);
+    t.teardown(() => sim.down());
+    const inode = async (n: string) => (await sim.node(n).cmd('stat -c %d:%i /etc/hosts')).trim();
+    t.equal(await inode('h2'), await inode('h1'), 'h1 and h2: one file');
+    t.equal(await inode('h3'), await inode('h1'), 'h1 and h3: one file');
+    t.not(await inode('s1'), await inode('h1'), 'the switch (no address, its own 127.0.1.1 line): another');
+    t.equal(readdirSync(join(simDir(model.name), 'hosts')).length, 2, 'two files for four nodes');
+    for (const n of ['h1', 'h2', 'h3'])
+      t.equal((await sim.node(n).cmd('hostname -i')).trim(), sim.node(n).ip, `${n}'s own name: its address`);
+    const line = (await sim.node('h1').cmd('getent hosts h3')).trim().split(/\s+/);
+    t.same(line, [sim.node('h3').ip, 'h3'], 'h1 resolves h3 at its address');
+    t.match(
+      await sim.node('s1').cmd('getent hosts s1'),
+      /^127\.0\.1\.1\s+s1$/m,
+      'the switch resolves itself',
+    );
+    t.equal((await sim.node('h2').exec('ping -c1 -W2 h3')).exitCode, 0, 'h2: ping -c1 h3');
   });
 
   t.test('kill -9 of netsim up with a lab, then netsim clean NAME', async (t) => {

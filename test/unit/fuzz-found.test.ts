@@ -84,3 +84,13 @@ t.test('names of Object.prototype members are no nodes (pods, underlays)', async
   t.equal(underlay.length, 1);
   t.match(underlay[0].message, /unknown underlay node "constructor"/);
 });
+
+t.test('a link to a node named after an Object method is an unknown node, located', async (t) => {
+  const [i, ...rest] = issues(
+    'name: x\nnodes:\n  s1: {kind: switch}\n  h1: {kind: host}\nlinks:\n  - endpoints: [toString, s1]\n  - endpoints: [h1, s1]\n',
+  );
+  t.same(rest, []);
+  t.same(i.path, ['links', 0, 'endpoints', 0]);
+  t.match(i.message, /unknown node "toString"/);
+  t.equal(where(i), '6:17');
+});

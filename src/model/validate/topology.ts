@@ -98,7 +98,8 @@ function parseEndpoint(
   const node = nodes.get(nodeName);
   if (!node) {
     // an invalid node has its own issue already
-    if (spec.nodes[nodeName] === undefined) sink.add(path, `unknown node "${nodeName}"`);
+    if (!Object.hasOwn(spec.nodes, nodeName) || spec.nodes[nodeName] === undefined)
+      sink.add(path, `unknown node "${nodeName}"`);
     return undefined;
   }
   if (ifname === undefined) return { node: nodeName };

@@ -13,7 +13,7 @@
 
 import { kindOf } from '../../model/kinds/registry.js';
 import type { Family } from '../../model/model.js';
-import { type MatrixResult, type PairResult, pingMatrix, pingPairs } from '../../runtime/ping.js';
+import { floodPorts, type MatrixResult, type PairResult, pingMatrix, pingPairs } from '../../runtime/ping.js';
 import { freshSeed, pairCount, samplePairs, seededRandom } from '../../runtime/sample.js';
 import { type NodeState, pickRunning } from '../../runtime/state.js';
 import { requireRoot } from './errors.js';
@@ -138,6 +138,8 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
   const samplings = matrices.map((m) => samplingOf(m.nodes.length, opts));
   const seed = seedOf(opts.seed);
+  const kinds = new Map(state.nodes.map((n) => [n.name, n.kind]));
+  const ports = floodPorts(state.links, (n) => Boolean(kindOf(kinds.get(n) ?? '', false)?.bridging));
   const t0 = Date.now();
   const pinged: Pinged[] = await Promise.all(
     matrices.map(async (matrix, i) => {
@@ -146,8 +148,9 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
       const res = sampling
         ? await pingPairs(targets, samplePairs(targets.length, sampling.pairs, matrixRandom(seed, matrix)), {
             timeoutMs,
+            floodPorts: ports,
           })
-        : await pingMatrix(targets, { timeoutMs });
+        : await pingMatrix(targets, { timeoutMs, floodPorts: ports });
       return { matrix, res, sampling };
     }),
   );

@@ -3,7 +3,8 @@
 // simulations from any shell through their state directories (exec.ts, lifecycle.ts), or on
 // topology files alone (topology.ts).
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import type { Command } from 'commander';
 import { formatIssue, TopologyError } from '../../model/errors.js';
 import type { CheckOptions } from './check.js';
 import { ExitError, requireRoot, requireRootThen } from './errors.js';
@@ -31,6 +32,13 @@ async function load<M>(module: () => Promise<M>, features: boolean | 'kinds' = t
 /** The project root from dist/src/surfaces/cli (package.json, for --version). */
 const PROJECT_ROOT = new URL('../../../../', import.meta.url);
 
+const version = (): string =>
+  JSON.parse(readFileSync(new URL('package.json', PROJECT_ROOT), 'utf8')).version as string;
+
+/** commander, loaded when the arguments need parsing (not for `down NAME` or `--version`: quick()) */
+const requireHere = createRequire(import.meta.url);
+const commander = () => requireHere('commander') as typeof import('commander');
+
 const CHECK_DESCRIPTION =
   "ping matrix of a running simulation (Mininet's pingall): one between its hosts (the kinds that do not forward: host, worker, etcd) and one between the pods of each cluster (pods of different clusters are not paired); --all adds the routers to the hosts' matrix; each IP family on its own (--family); a matrix of more than 20,000 pairs (142 nodes or more) is sampled, 1,000 random pairs, unless --full or --sample N";
 
@@ -42,9 +50,10 @@ const URL_REFRESH = [
 ] as const;
 
 export function program(): Command {
+  const { Command, Option } = commander();
   const p = new Command('netsim')
     .description('Network simulator for Kubernetes networking, built from Linux network namespaces')
-    .version(JSON.parse(readFileSync(new URL('package.json', PROJECT_ROOT), 'utf8')).version)
+    .version(version())
     .showHelpAfterError()
     .enablePositionalOptions();
   p.command('up')
@@ -333,8 +342,26 @@ export function program(): Command {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+/**
+ * The two commands whose whole process is short enough for commander's loading to show (a
+ * fifth of `netsim down`'s, which a script runs right after its lab): answered as commander
+ * would. Anything else (options, help, other verbs) goes through commander.
+ */
+async function quick(args: string[]): Promise<boolean> {
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${version()}\n`);
+    return true;
+  }
+  if (args.length === 2 && args[0] === 'down' && !args[1].startsWith('-')) {
+    await (await import('./lifecycle.js')).cmdDown(args[1], {});
+    return true;
+  }
+  return false;
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
+    if (await quick(argv.slice(2))) return;
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof TopologyError) {
