@@ -91,6 +91,9 @@ async function table(w: WorkerNode): Promise<{ chains: Chain[]; packets: Map<str
   return { chains, packets };
 }
 
+/** The service chains of the test's services s0..s999 (not the cluster's own, `kubernetes`). */
+const OURS = /^service-[A-Z2-7]{8}-default\/s\d+\//;
+
 /** The endpoint IPs the worker's table has for service `name`. */
 const endpointsOf = (chains: Chain[], name: string) =>
   chains
@@ -181,12 +184,18 @@ nodes:
       async () => {
         const { chains } = await table(w1);
         return (
-          chains.filter((c) => c.name.startsWith('service-')).length === N &&
+          chains.filter((c) => OURS.test(c.name)).length === N &&
           endpointsOf(chains, `s${N - 1}`).length === 2
         );
       },
       { timeoutMs: 60000, what: `${N} services with their endpoints in kube-proxy's table` },
-    );
+    ).catch(async (e) => {
+      const { chains } = await table(w1).catch(() => ({ chains: [] as Chain[] }));
+      const eps = await C0.etcd.getAll().prefix('/registry/services/endpoints/default/').count();
+      t.comment(`service chains ${chains.filter((c) => OURS.test(c.name)).length}, endpoints in etcd ${eps}`);
+      t.comment(w1.agentTail(20));
+      throw e;
+    });
     const sampled = [0, 1, 500, N - 1];
     for (const k of sampled)
       t.same(new Set(await connect(client, vip(k), 12)), new Set(['e1', 'e2']), `s${k} before`);
@@ -247,7 +256,7 @@ nodes:
       { timeoutMs: 60000, what: 'the full sync after the restart' },
     );
     const synced = await table(w1);
-    t.equal(synced.chains.filter((c) => c.name.startsWith('service-')).length, N - 1, `${N - 1} services`);
+    t.equal(synced.chains.filter((c) => OURS.test(c.name)).length, N - 1, `${N - 1} services`);
     t.match(
       await w1.cmd(`cat ${w1.agentLog}`),
       /full sync of \d+ services in \d+ ms \(render \d+ ms, write \d+ ms via netlink\)/,

@@ -1,7 +1,8 @@
 // A kube-proxy rule (libnftables JSON, nft-expr.ts) as the nf_tables expressions nft 1.0.6
 // compiles it to (checked against `nft --debug=netlink`): loads into register 1 (a concatenation
-// into consecutive 32-bit registers), compares, lookups, verdicts. A prefix is compared on its
-// whole bytes (a partial byte masked), `tcp dport` brings its `meta l4proto tcp` dependency.
+// into consecutive 32-bit registers), compares, lookups, verdicts. A prefix of whole bytes is
+// compared on those bytes, any other on the whole address masked; `tcp dport` brings its
+// `meta l4proto tcp` dependency.
 import { addrBytes, u16be, u32host, type Wire } from './nft-netlink-wire.js';
 
 /** Something kube-proxy never writes: the caller falls back to the nft tool. */
@@ -174,12 +175,14 @@ function matchExprs(m: { op: string; left: Obj; right: unknown }, fam: Family): 
       const full = addrBytes(pre.addr, famOf(fam));
       if (pre.len === full.length * 8) return [payloadLoad(base, offset, len), cmp(op, full)];
       if (!(pre.len > 0 && pre.len < full.length * 8)) throw new Unsupported(`prefix /${pre.len}`);
-      const n = Math.ceil(pre.len / 8);
-      const mask = Buffer.alloc(n, 0xff);
-      if (pre.len % 8) mask[n - 1] = (0xff << (8 - (pre.len % 8))) & 0xff;
+      // whole bytes: only those are loaded and compared; otherwise the whole address, masked
+      const whole = pre.len % 8 === 0;
+      const n = whole ? pre.len / 8 : full.length;
+      const mask = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) mask[i] = (0xff << (8 - Math.min(8, Math.max(0, pre.len - 8 * i)))) & 0xff;
       const value = Buffer.from(full.subarray(0, n).map((b, i) => b & mask[i]));
       const load = payloadLoad(base, offset, n);
-      if (pre.len % 8 === 0) return [load, cmp(op, value)];
+      if (whole) return [load, cmp(op, value)];
       return [load, bitwise(n, mask, Buffer.alloc(n)), cmp(op, value)];
     }
     if (typeof right !== 'string') throw new Unsupported(`payload match ${JSON.stringify(right)}`);
