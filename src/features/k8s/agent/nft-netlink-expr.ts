@@ -322,7 +322,7 @@ function statement(s: Obj, fam: Family): Encoded {
   }
 }
 
-/** Encoded statements by `<family> <JSON>`: a table repeats most of them (a jump to
+/** Encoded statements of one family by their JSON: a table repeats most of them (a jump to
  * mark-for-masquerade, a port, an endpoint's address) thousands of times. */
 export type StatementCache = Map<string, Buffer>;
 const CACHE_MAX = 100_000;
@@ -337,7 +337,7 @@ export function encodeRule(w: Wire, rule: Obj[], fam: Family, cache?: StatementC
       for (const op of statement(s, fam)) op(w);
       continue;
     }
-    const key = `${fam} ${JSON.stringify(s)}`;
+    const key = JSON.stringify(s);
     const hit = cache.get(key);
     if (hit) {
       w.raw(hit);

@@ -89,7 +89,8 @@ function verdictOf(value: unknown): [number, string] {
 /** Encodes commands one by one into one batch, tracking the set types that elements need. */
 export class BatchEncoder {
   private readonly w: Wire;
-  private readonly cache: StatementCache = new Map();
+  /** encoded statements, per family */
+  private readonly cache = { ip: new Map(), ip6: new Map() } as Record<Family, StatementCache>;
   private seq = 0;
   /** NFTA_SET_ID: the kernel requires one on every new set, unique within the batch */
   private setId = 0;
@@ -172,27 +173,37 @@ export class BatchEncoder {
 
   /** One message: header, the table's name, then `body`. */
   private msg(type: number, flags: number, fam: Family, table: string, body?: () => void): void {
-    const w = this.w;
-    const at = w.message((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | flags, ++this.seq, NFPROTO[fam]);
-    w.str(1, table);
+    const at = this.open(type, flags, fam, table);
     body?.();
-    w.endMessage(at);
+    this.w.endMessage(at);
+  }
+
+  /** A message's start (the hot paths write their body inline: no closure per message). */
+  private open(type: number, flags: number, fam: Family, table: string): number {
+    const at = this.w.message(
+      (NFNL_SUBSYS_NFTABLES << 8) | type,
+      NLM_F_REQUEST | flags,
+      ++this.seq,
+      NFPROTO[fam],
+    );
+    this.w.str(1, table);
+    return at;
   }
 
   private chain(fam: Family, table: string, name: string, o?: Obj): void {
-    this.msg(MSG.NEWCHAIN, NLM_F_CREATE, fam, table, () => {
-      this.w.str(3, name);
-      if (o) this.hook(o);
-    });
+    const at = this.open(MSG.NEWCHAIN, NLM_F_CREATE, fam, table);
+    this.w.str(3, name);
+    if (o) this.hook(o);
+    this.w.endMessage(at);
   }
 
   private rule(fam: Family, table: string, chain: string, expr: Obj[]): void {
-    this.msg(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, fam, table, () => {
-      this.w.str(2, chain);
-      const e = this.w.begin(4);
-      encodeRule(this.w, expr, fam, this.cache);
-      this.w.end(e);
-    });
+    const at = this.open(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, fam, table);
+    this.w.str(2, chain);
+    const e = this.w.begin(4);
+    encodeRule(this.w, expr, fam, this.cache[fam]);
+    this.w.end(e);
+    this.w.endMessage(at);
   }
 
   /**
@@ -208,11 +219,12 @@ export class BatchEncoder {
       });
     for (const c of f.chains.keys()) this.chain(fam, table, c);
     for (const [c, rules] of f.chains) for (const r of rules) this.rule(fam, table, c, r);
-    for (const e of f.elements.values())
-      this.msg(MSG.NEWSETELEM, NLM_F_CREATE, fam, table, () => {
-        this.w.str(2, e.map);
-        this.elements(fam, e.map, [e.value === undefined ? e.key : [e.key, e.value]], true);
-      });
+    for (const e of f.elements.values()) {
+      const at = this.open(MSG.NEWSETELEM, NLM_F_CREATE, fam, table);
+      this.w.str(2, e.map);
+      this.elements(fam, e.map, [e.value === undefined ? e.key : [e.key, e.value]], true);
+      this.w.endMessage(at);
+    }
   }
 
   private hook(o: Obj): void {
