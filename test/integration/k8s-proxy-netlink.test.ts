@@ -231,7 +231,11 @@ nodes:
     );
     t.same(endpointsOf(after.chains, 's500'), [ipOf('e3')], "s500's old endpoint chains are gone");
     const log = (await w1.cmd(`cat ${w1.agentLog}`)).slice(logBefore);
-    t.match(log, /kube-proxy: updated 1 service \(default\/s500\): \d+ commands in [\d.]+ ms via netlink/);
+    t.match(
+      log,
+      /kube-proxy: updated 1 service \(default\/s500\): \d+ commands in [\d.]+ ms via netlink/,
+      'one service updated, through the netlink writer',
+    );
     t.notMatch(log, /full resync|full sync/, 'no full sync on the way');
 
     // a restarted agent's full sync: s999 deleted in etcd while it was down, s500 back to web
@@ -260,6 +264,7 @@ nodes:
     t.match(
       await w1.cmd(`cat ${w1.agentLog}`),
       /full sync of \d+ services in \d+ ms \(render \d+ ms, write \d+ ms via netlink\)/,
+      "the restarted agent's full sync went through the writer",
     );
     t.same(new Set(await connect(client, vip(500), 12)), new Set(['e1', 'e2']), 's500 back on e1 and e2');
     const map = await w1.cmd('nft list map ip kube-proxy service-ips');
