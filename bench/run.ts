@@ -25,7 +25,7 @@ import { ensureMininet, type MininetRun, runMininet } from './mininet.js';
 import { multiclusterSuite } from './multicluster.js';
 import { benchModel, type NetsimRun, runNetsim, runPingAll } from './netsim.js';
 import { scaleSuite } from './scale.js';
-import { runServices, type ServicesRun } from './services.js';
+import { runServices, type ServicesRun, servicesReport } from './services.js';
 import { utsSuite } from './uts.js';
 
 const DEFAULT_TOPOS = ['single,50', 'single,200', 'single,500', 'linear,200'];
@@ -272,35 +272,7 @@ async function servicesSuite(log: (l: string) => void): Promise<string[]> {
     runs.push(await runServices(n));
     await settle();
   }
-  const lines = ['', '## Services: kube-proxy nftables mode on one worker', ''];
-  const f = (x: number, d = 1) => x.toFixed(d);
-  lines.push(
-    '| services | full sync ms (nft part) | nft -j -f alone ms | full sync / floor | one-service update ms (median of 5) | nft add element ms, 10 / N services | update / floor |',
-  );
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of runs) {
-    const upd = median(r.updateMs);
-    lines.push(
-      `| ${r.services} | ${r.fullSyncMs} (${r.fullSyncNftMs}) | ${f(r.fullSyncFloorMs, 0)} | ${f(r.fullSyncMs / r.fullSyncFloorMs, 2)} (nft part ${f(r.fullSyncNftMs / r.fullSyncFloorMs, 2)}) | ${f(upd)} | ${f(r.addElementMs10)} / ${f(r.addElementMsN)} | ${f(upd / r.addElementMsN, 2)} |`,
-    );
-  }
-  lines.push('');
-  lines.push(
-    '| services | first connection ms, 10 services: median (p90) | same, N services | ratio of medians | round medians, 10 / N services | connect alone, 10 / N | endpoint direct (no DNAT), 10 / N |',
-  );
-  lines.push('|---:|---:|---:|---:|---|---:|---:|');
-  const rounds = (xs: number[]) => xs.map((x) => f(x, 2)).join(' ');
-  for (const r of runs)
-    lines.push(
-      `| ${r.services} | ${f(r.connect10.medianMs, 3)} (${f(r.connect10.p90Ms, 3)}) | ${f(r.connectN.medianMs, 3)} (${f(r.connectN.p90Ms, 3)}) | ${f(r.connectN.medianMs / r.connect10.medianMs, 2)} | ${rounds(r.connect10.roundMediansMs)} / ${rounds(r.connectN.roundMediansMs)} | ${f(r.connect10.connectMedianMs, 3)} / ${f(r.connectN.connectMedianMs, 3)} | ${f(r.connect10.directMedianMs, 3)} / ${f(r.connectN.directMedianMs, 3)} |`,
-    );
-  lines.push(
-    '',
-    "Targets: full sync ≤ 1 s, one-service update ≤ 50 ms, first connection with 10,000 services within 10% of 10. Full sync = a restarted agent reading every service from etcd, rendering and loading the table in one `nft -j` transaction; update = one new service, from the watch event to nft done; first connection = 5 rounds of 300 fresh TCP connections (after 50 of warm-up; connect + the one line the server sends; the servers are Node processes, no process start per connection) from a pod to a ClusterIP, one after another from one Node process in the pod, each round followed by 300 to an endpoint's own address for comparison, each timed with process.hrtime (each is a new conntrack entry, so its first packet goes through the nat chains); measured 3 s after the agent was last busy. Medians over all 1,500; the round medians show the noise (2 cores shared with other work).",
-    '',
-    "The floor, measured in the same run and the same worker namespace (`nsenter --net`, process start included): one `nft add element ip kube-proxy cluster-ips { x }`, on the 10-service table and on the N-service one, and `nft -j -f` of the agent's full-sync transaction (the same services rendered the same way) alone. nftables 1.0.6 (Debian 12) dumps every chain, set and rule of the table into its cache before each invocation (no cache reuse, even within one nft_ctx), so with 30,000 chains one added element costs what the dump costs: no update made with the nft tool can be cheaper than that here, and the agent's update is measured against it. Going below needs a long-lived netlink writer, which netsim does not have.",
-  );
-  return lines;
+  return servicesReport(runs);
 }
 
 async function k8sSuite(reps: number, log: (l: string) => void): Promise<string[]> {

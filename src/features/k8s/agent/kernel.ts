@@ -1,9 +1,10 @@
 // Every kernel call of the pod network agent (flannel, kube-proxy, policy), in one place.
 // The agent runs inside a worker's namespace (it was started there), so it calls the tools
 // directly: `ip` and `bridge` in batches, `ip -j` to read what a restart finds, `nft -j`.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 interface Out {
@@ -216,6 +217,119 @@ export async function nftJson(commands: unknown[]): Promise<void> {
     });
   } finally {
     await rm(file, { force: true });
+  }
+}
+
+// The netlink writer: a small Python process holding one NETLINK_NETFILTER socket. It reads
+// length-prefixed batches on stdin, sends each in one sendmsg (the kernel runs the whole batch
+// during that call, so every error is queued when it returns), and answers one JSON line: the
+// [sequence number, errno] of each message the kernel refused. It dies with the agent (stdin
+// closes; PR_SET_PDEATHSIG as well).
+const NETLINK_WRITER = `
+import ctypes, json, socket, struct, sys
+try:
+    ctypes.CDLL(None).prctl(1, 9)
+except Exception:
+    pass
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+s.bind((0, 0))
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+def read(n):
+    b = b''
+    while len(b) < n:
+        c = inp.read(n - len(b))
+        if not c:
+            sys.exit(0)
+        b += c
+    return b
+sndbuf = 0
+while True:
+    n = struct.unpack('<I', read(4))[0]
+    batch = read(n)
+    errors = []
+    try:
+        if n + 65536 > sndbuf:
+            sndbuf = n + 65536
+            s.setsockopt(socket.SOL_SOCKET, 32, sndbuf)
+        s.sendto(batch, (0, 0))
+        while True:
+            try:
+                d = s.recv(1 << 20, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            o = 0
+            while o + 20 <= len(d):
+                ln, typ, _, seq, _ = struct.unpack_from('=IHHII', d, o)
+                if typ == 2:
+                    e = struct.unpack_from('=i', d, o + 16)[0]
+                    if e:
+                        errors.append([seq, -e])
+                if ln < 16:
+                    break
+                o += (ln + 3) & ~3
+    except OSError as e:
+        errors.append([0, e.errno or 0])
+    out.write((json.dumps(errors) + '\\n').encode())
+    out.flush()
+`;
+
+const errnoName = (n: number) =>
+  Object.entries(constants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
+
+/** A long-lived writer of nf_tables netlink batches (built by nft-netlink.ts) in this namespace. */
+export class NetlinkWriter {
+  private readonly child: ChildProcess;
+  private pending: ((line: string | Error) => void)[] = [];
+  private out = '';
+  private dead?: Error;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor() {
+    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    this.child = spawn(python, ['-c', NETLINK_WRITER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    this.child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.out += d.toString();
+      for (let i = this.out.indexOf('\n'); i >= 0; i = this.out.indexOf('\n')) {
+        const line = this.out.slice(0, i);
+        this.out = this.out.slice(i + 1);
+        this.pending.shift()?.(line);
+      }
+    });
+    const die = (e: Error) => {
+      this.dead ??= e;
+      for (const p of this.pending.splice(0)) p(this.dead);
+    };
+    this.child.on('error', die);
+    this.child.on('close', (code) =>
+      die(new Error(`netlink writer exited (${code}): ${err.trim().slice(-300)}`)),
+    );
+    this.child.stdin!.on('error', die);
+  }
+
+  /** Sends one batch; resolves to the messages the kernel refused (sequence number, errno name). */
+  send(batch: Buffer): Promise<{ seq: number; error: string }[]> {
+    const run = async () => {
+      if (this.dead) throw this.dead;
+      const line = await new Promise<string | Error>((resolve) => {
+        this.pending.push(resolve);
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(batch.length, 0);
+        this.child.stdin!.write(Buffer.concat([len, batch]));
+      });
+      if (line instanceof Error) throw line;
+      return (JSON.parse(line) as [number, number][]).map(([seq, e]) => ({ seq, error: errnoName(e) }));
+    };
+    const r = this.queue.then(run, run);
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  close(): void {
+    this.child.stdin?.end();
   }
 }
 

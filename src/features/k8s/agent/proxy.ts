@@ -1,7 +1,10 @@
 // kube-proxy (nftables mode) for one worker, inside the pod network agent's process: it lists
 // and then watches Services and Endpoints in etcd, loads table `ip kube-proxy` (and, on a
-// dual-stack cluster, `ip6 kube-proxy`) once in full and afterwards sends one small `nft -j`
+// dual-stack cluster, `ip6 kube-proxy`) once in full and afterwards sends one small
 // transaction per burst of changes, with only the changed services' chains and elements.
+// Transactions go to the kernel as nf_tables netlink batches through a long-lived writer
+// (proxy-writer.ts); the `nft` tool dumps every chain of the namespace before each one, which
+// at 10,000 services costs more than the change.
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
@@ -13,15 +16,14 @@ import {
   type ServiceObject,
   SPECS_PREFIX,
 } from '../services/objects.js';
-import { nftJson } from './kernel.js';
 import {
   type Command,
   diffFragments,
   type Fragment,
-  fullSync,
   type ProxyContext,
   renderService,
 } from './proxy-rules.js';
+import { ProxyWriter } from './proxy-writer.js';
 
 export class KubeProxy {
   private readonly services = new Map<string, ServiceObject>();
@@ -32,11 +34,15 @@ export class KubeProxy {
   private flushing?: Promise<void>;
   /** the tables this worker keeps: ip, and ip6 on a dual-stack cluster */
   private readonly families: Family[];
+  /** where transactions go (netlink or nft), from start() on */
+  private writer?: ProxyWriter;
 
   constructor(
     private readonly etcd: Etcd3,
     private readonly ctx: ProxyContext,
     private readonly log: (m: string) => void,
+    /** false: every transaction through the nft tool (no netlink writer) */
+    private readonly netlink = true,
   ) {
     this.families = ctx.clusterCidr6 ? [4, 6] : [4];
     for (const f of this.families) this.fragments.set(f, new Map());
@@ -73,13 +79,10 @@ export class KubeProxy {
     return f.elements.size ? f : undefined;
   }
 
-  /** Every table in full, from the fragments held. */
-  private fullSync(): Command[] {
-    return this.families.flatMap((fam) => fullSync(this.fragments.get(fam)!.values(), fam));
-  }
-
   /** Full sync, then follow changes from the revision that sync saw. */
   async start(): Promise<void> {
+    const writer = new ProxyWriter(this.families, this.log, this.netlink);
+    this.writer = writer;
     const res = await listPrefix(this.etcd, SERVICES_PREFIX);
     for (const kv of res.kvs) this.take(kv);
     const t0 = performance.now();
@@ -88,12 +91,11 @@ export class KubeProxy {
         const f = this.render(id, fam);
         if (f) this.fragments.get(fam)!.set(id, f);
       }
-    const cmds = this.fullSync();
     const t1 = performance.now();
-    await nftJson(cmds);
+    const via = await writer.writeFull(this.fragments);
     const t2 = performance.now();
     this.log(
-      `kube-proxy: full sync of ${this.services.size} services (${cmds.length} commands) in ${(t2 - t0).toFixed(0)} ms (render ${(t1 - t0).toFixed(0)} ms, nft ${(t2 - t1).toFixed(0)} ms)`,
+      `kube-proxy: full sync of ${this.services.size} services in ${(t2 - t0).toFixed(0)} ms (render ${(t1 - t0).toFixed(0)} ms, write ${(t2 - t1).toFixed(0)} ms via ${via})`,
     );
     await watchAfter(this.etcd, SERVICES_PREFIX, res.revision, {
       put: (kv) => {
@@ -137,16 +139,16 @@ export class KubeProxy {
         }
       };
       try {
-        if (cmds.length) await nftJson(cmds);
+        const via = cmds.length ? await this.writer!.write(cmds) : 'nothing';
         keep();
         this.log(
-          `kube-proxy: updated ${ids.length} service${ids.length === 1 ? '' : 's'} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}): ${cmds.length} commands in ${(performance.now() - t0).toFixed(1)} ms`,
+          `kube-proxy: updated ${ids.length} service${ids.length === 1 ? '' : 's'} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}): ${cmds.length} commands in ${(performance.now() - t0).toFixed(1)} ms via ${via}`,
         );
       } catch (err) {
         // the table may differ from what we think: start again from a full sync
         this.log(`kube-proxy: update failed (${(err as Error).message}): full resync`);
         keep();
-        await nftJson(this.fullSync()).catch((e: Error) =>
+        await this.writer!.writeFull(this.fragments).catch((e: Error) =>
           this.log(`kube-proxy: full resync failed: ${e.message}`),
         );
       }

@@ -1,0 +1,355 @@
+// kube-proxy's libnftables JSON commands encoded as one nf_tables netlink batch, the bytes the
+// `nft` tool would send for them. The agent hands the batch to a long-lived netlink writer
+// (kernel.ts), so a transaction costs what the kernel does with it: `nft` 1.0.6 first dumps
+// every chain of the namespace into its cache (30,000 chains at 10,000 services: ~80 ms)
+// before each invocation. Only what kube-proxy writes is known here; anything else throws
+// `Unsupported` and the caller sends that transaction through `nft` instead.
+import { encodeRule, type StatementCache, Unsupported } from './nft-netlink-expr.js';
+import { addrBytes, Wire } from './nft-netlink-wire.js';
+
+export { Unsupported } from './nft-netlink-expr.js';
+
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
+const MSG = {
+  NEWTABLE: 0,
+  DELTABLE: 2,
+  NEWCHAIN: 3,
+  DELCHAIN: 5,
+  NEWRULE: 6,
+  DELRULE: 8,
+  NEWSET: 9,
+  DELSET: 11,
+  NEWSETELEM: 12,
+  DELSETELEM: 14,
+} as const;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_APPEND = 0x800;
+const NLM_F_CREATE = 0x400;
+const NFPROTO = { ip: 2, ip6: 10 } as const;
+
+/** nftables' datatype numbers (the set key types nft lists) and their sizes in bytes. */
+const DATATYPES: Record<string, { id: number; len: number }> = {
+  ipv4_addr: { id: 7, len: 4 },
+  ipv6_addr: { id: 8, len: 16 },
+  inet_proto: { id: 12, len: 1 },
+  inet_service: { id: 13, len: 2 },
+};
+const TYPE_BITS = 6;
+const NFT_DATA_VERDICT = 0xffffff00;
+const SET_F = { MAP: 0x8, TIMEOUT: 0x10, EVAL: 0x20 };
+/** the size nft gives a set that rules update (`size 65535` in its listing) */
+const DYNAMIC_SET_SIZE = 65535;
+const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
+const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 };
+
+type Family = 'ip' | 'ip6';
+type Obj = Record<string, unknown>;
+export type Command = Record<string, Record<string, unknown>>;
+
+/** A service's fragment (proxy-rules.ts), the parts the encoder reads. */
+export interface FragmentParts {
+  chains: Map<string, Obj[][]>;
+  sets: Map<string, number>;
+  elements: Map<string, { map: string; key: unknown; value?: unknown }>;
+}
+
+/** What a table's sets look like: the element encoder needs each key's field types. */
+export type SetTypes = Map<string, string[]>;
+
+const padded = (n: number) => (n + 3) & ~3;
+
+/** A set element's key: the fields' bytes, each padded to 4 bytes. */
+function keyBytes(types: string[], key: unknown, where: string): Buffer {
+  const fields = types.length === 1 ? [key] : (key as { concat?: unknown[] })?.concat;
+  if (!Array.isArray(fields) || fields.length !== types.length)
+    throw new Unsupported(`element key of ${where}`);
+  return Buffer.concat(
+    fields.map((v, i) => {
+      const t = types[i];
+      const b = Buffer.alloc(padded(DATATYPES[t].len));
+      if (t === 'ipv4_addr' || t === 'ipv6_addr') addrBytes(String(v), t === 'ipv6_addr' ? 6 : 4).copy(b);
+      else if (t === 'inet_proto' && typeof v === 'string' && PROTOCOLS[v]) b.writeUInt8(PROTOCOLS[v], 0);
+      else if (t === 'inet_service' && typeof v === 'number') b.writeUInt16BE(v, 0);
+      else throw new Unsupported(`element field ${t} = ${JSON.stringify(v)}`);
+      return b;
+    }),
+  );
+}
+
+/** `goto X` / `jump X` as a set element's data. */
+function verdictOf(value: unknown): [number, string] {
+  const v = value as { goto?: { target: string }; jump?: { target: string } };
+  const target = v?.goto?.target ?? v?.jump?.target;
+  if (!target) throw new Unsupported(`element value ${JSON.stringify(value)}`);
+  return [v.goto ? -4 : -3, target];
+}
+
+/** Encodes commands one by one into one batch, tracking the set types that elements need. */
+export class BatchEncoder {
+  private readonly w: Wire;
+  /** encoded statements, per family */
+  private readonly cache = { ip: new Map(), ip6: new Map() } as Record<Family, StatementCache>;
+  private seq = 0;
+  /** NFTA_SET_ID: the kernel requires one on every new set, unique within the batch */
+  private setId = 0;
+
+  /** `sets`: the types of sets that exist already, by `<family> <name>` (updated as sets come and go) */
+  constructor(
+    private readonly sets: SetTypes = new Map(),
+    sizeHint = 1 << 16,
+  ) {
+    this.w = new Wire(sizeHint);
+    const at = this.w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, 0, NFNL_SUBSYS_NFTABLES);
+    this.w.endMessage(at);
+  }
+
+  /** Adds the next command (sequence number = its 1-based position); on an error nothing of it stays. */
+  add(command: Command): void {
+    const [start, seq] = [this.w.pos, this.seq];
+    try {
+      this.encode(command);
+    } catch (e) {
+      this.w.rewind(start);
+      this.seq = seq;
+      throw e;
+    }
+  }
+
+  private encode(command: Command): void {
+    let op = '';
+    let kind = '';
+    for (const k in command) op = k;
+    for (const k in command[op] ?? {}) kind = k;
+    const o = command[op]?.[kind] as Obj | undefined;
+    const fam = o?.family;
+    if (!o || (fam !== 'ip' && fam !== 'ip6')) throw new Unsupported(`command ${JSON.stringify(command)}`);
+    const table = String(kind === 'table' ? o.name : o.table);
+    switch (`${op} ${kind}`) {
+      case 'add table':
+        this.msg(MSG.NEWTABLE, NLM_F_CREATE, fam, table);
+        return;
+      case 'delete table':
+        for (const k of [...this.sets.keys()]) if (k.startsWith(`${fam} `)) this.sets.delete(k);
+        this.msg(MSG.DELTABLE, 0, fam, table);
+        return;
+      case 'add chain':
+        this.chain(fam, table, String(o.name), o);
+        return;
+      case 'delete chain':
+        this.msg(MSG.DELCHAIN, 0, fam, table, () => this.w.str(3, String(o.name)));
+        return;
+      case 'flush chain':
+        this.msg(MSG.DELRULE, 0, fam, table, () => this.w.str(2, String(o.name)));
+        return;
+      case 'add rule':
+        this.rule(fam, table, String(o.chain), o.expr as Obj[]);
+        return;
+      case 'add set':
+      case 'add map':
+        this.msg(MSG.NEWSET, NLM_F_CREATE, fam, table, () => {
+          this.w.str(2, String(o.name));
+          this.set(fam, o, kind === 'map');
+        });
+        return;
+      case 'delete set':
+        this.sets.delete(`${fam} ${o.name}`);
+        this.msg(MSG.DELSET, 0, fam, table, () => this.w.str(2, String(o.name)));
+        return;
+      case 'add element':
+      case 'delete element': {
+        const add = op === 'add';
+        this.msg(add ? MSG.NEWSETELEM : MSG.DELSETELEM, add ? NLM_F_CREATE : 0, fam, table, () => {
+          this.w.str(2, String(o.name));
+          this.elements(fam, String(o.name), o.elem as unknown[], add);
+        });
+        return;
+      }
+      default:
+        throw new Unsupported(`${op} ${kind}`);
+    }
+  }
+
+  /** One message: header, the table's name, then `body`. */
+  private msg(type: number, flags: number, fam: Family, table: string, body?: () => void): void {
+    const at = this.open(type, flags, fam, table);
+    body?.();
+    this.w.endMessage(at);
+  }
+
+  /** A message's start (the hot paths write their body inline: no closure per message). */
+  private open(type: number, flags: number, fam: Family, table: string): number {
+    const at = this.w.message(
+      (NFNL_SUBSYS_NFTABLES << 8) | type,
+      NLM_F_REQUEST | flags,
+      ++this.seq,
+      NFPROTO[fam],
+    );
+    this.w.str(1, table);
+    return at;
+  }
+
+  private chain(fam: Family, table: string, name: string, o?: Obj): void {
+    const at = this.open(MSG.NEWCHAIN, NLM_F_CREATE, fam, table);
+    this.w.str(3, name);
+    if (o) this.hook(o);
+    this.w.endMessage(at);
+  }
+
+  private rule(fam: Family, table: string, chain: string, expr: Obj[]): void {
+    const at = this.open(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, fam, table);
+    this.w.str(2, chain);
+    const e = this.w.begin(4);
+    encodeRule(this.w, expr, fam, this.cache[fam]);
+    this.w.end(e);
+    this.w.endMessage(at);
+  }
+
+  /**
+   * Everything of one service's fragment, as `add` commands would write it (proxy-rules.ts
+   * diffFragments from nothing): its sets, its chains, their rules, its map elements.
+   */
+  fragment(f: FragmentParts, fam: Family, table: string): void {
+    const addrType = fam === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
+    for (const [name, timeout] of f.sets)
+      this.msg(MSG.NEWSET, NLM_F_CREATE, fam, table, () => {
+        this.w.str(2, name);
+        this.set(fam, { name, type: addrType, flags: ['timeout'], timeout }, false);
+      });
+    for (const c of f.chains.keys()) this.chain(fam, table, c);
+    for (const [c, rules] of f.chains) for (const r of rules) this.rule(fam, table, c, r);
+    for (const e of f.elements.values()) {
+      const at = this.open(MSG.NEWSETELEM, NLM_F_CREATE, fam, table);
+      this.w.str(2, e.map);
+      this.elements(fam, e.map, [e.value === undefined ? e.key : [e.key, e.value]], true);
+      this.w.endMessage(at);
+    }
+  }
+
+  private hook(o: Obj): void {
+    if (o.hook === undefined) return;
+    const num = HOOKS[String(o.hook)];
+    if (num === undefined || (o.type !== 'filter' && o.type !== 'nat') || o.policy !== 'accept')
+      throw new Unsupported(`base chain ${JSON.stringify(o)}`);
+    const w = this.w;
+    const h = w.begin(4);
+    w.u32(1, num);
+    w.u32(2, Number(o.prio));
+    w.end(h);
+    w.u32(5, 1);
+    w.str(7, String(o.type));
+  }
+
+  private set(fam: Family, o: Obj, isMap: boolean): void {
+    const types = (Array.isArray(o.type) ? o.type : [o.type]).map(String);
+    if (!types.every((x) => DATATYPES[x])) throw new Unsupported(`set type ${types.join(' . ')}`);
+    if (isMap && o.map !== 'verdict') throw new Unsupported(`map data ${String(o.map)}`);
+    const flags = (o.flags as string[] | undefined) ?? [];
+    if (flags.some((f) => f !== 'timeout')) throw new Unsupported(`set flags ${flags.join(',')}`);
+    const timeout = flags.includes('timeout');
+    const w = this.w;
+    w.u32(3, (isMap ? SET_F.MAP : 0) | (timeout ? SET_F.TIMEOUT | SET_F.EVAL : 0));
+    w.u32(
+      4,
+      types.reduce((acc, x) => (acc << TYPE_BITS) | DATATYPES[x].id, 0),
+    );
+    w.u32(
+      5,
+      types.reduce((n, x) => n + padded(DATATYPES[x].len), 0),
+    );
+    if (isMap) w.u32(6, NFT_DATA_VERDICT);
+    if (timeout) {
+      const d = w.begin(9);
+      w.u32(1, DYNAMIC_SET_SIZE);
+      w.end(d);
+    }
+    w.u32(10, ++this.setId);
+    if (timeout) w.u64(11, Number(o.timeout ?? 0) * 1000);
+    this.sets.set(`${fam} ${o.name}`, types);
+  }
+
+  private elements(fam: Family, set: string, elems: unknown[], withData: boolean): void {
+    const types = this.sets.get(`${fam} ${set}`);
+    if (!types) throw new Unsupported(`elements of unknown set ${set}`);
+    const w = this.w;
+    const list = w.begin(3);
+    for (const e of elems) {
+      const [key, value] = Array.isArray(e) ? e : [e, undefined];
+      const el = w.begin(1);
+      const k = w.begin(1);
+      w.bytes(1, keyBytes(types, key, set));
+      w.end(k);
+      if (withData && value !== undefined) {
+        const [code, chain] = verdictOf(value);
+        const d = w.begin(2);
+        const v = w.begin(2);
+        w.u32(1, code);
+        w.str(2, chain);
+        w.end(v);
+        w.end(d);
+      }
+      w.end(el);
+    }
+    w.end(list);
+  }
+
+  get size(): number {
+    return this.seq;
+  }
+
+  /** The batch: BEGIN, the messages with sequence numbers 1..n (command i has seq i + 1), END. */
+  batch(): Buffer {
+    const at = this.w.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, this.seq + 1, 0, NFNL_SUBSYS_NFTABLES);
+    this.w.endMessage(at);
+    return this.w.done();
+  }
+}
+
+/** The whole transaction as one batch (throws `Unsupported` for anything kube-proxy does not write). */
+export function encodeBatch(commands: Command[], sets: SetTypes): Buffer {
+  const e = new BatchEncoder(sets);
+  for (const c of commands) e.add(c);
+  return e.batch();
+}
+
+/** The key types of the sets and maps a transaction adds (the skeleton's), by `<family> <name>`. */
+export function setTypesOf(commands: Command[]): SetTypes {
+  const out: SetTypes = new Map();
+  for (const c of commands) {
+    const o = (c.add?.set ?? c.add?.map) as Obj | undefined;
+    if (o) out.set(`${o.family} ${o.name}`, (Array.isArray(o.type) ? o.type : [o.type]).map(String));
+  }
+  return out;
+}
+
+/** A short description of command i (1-based sequence number) for an error message. */
+export function describeCommand(commands: Command[], seq: number): string {
+  const c = commands[seq - 1];
+  if (!c) return 'the batch';
+  const [op, inner] = Object.entries(c)[0];
+  const [kind, o] = Object.entries(inner)[0] as [string, Obj];
+  return `${op} ${kind} ${String(o.chain ?? o.name ?? '')}`.trim();
+}
+
+/** One table of a full sync: the commands that replace it and set up its skeleton, then every fragment. */
+export interface FullSyncTable {
+  family: Family;
+  table: string;
+  head: Command[];
+  fragments: Iterable<FragmentParts>;
+}
+
+/**
+ * A full sync as one batch, written from the fragments directly (no command objects: at 10,000
+ * services there would be 120,000). What it adds is what the commands of proxy-rules.ts
+ * fullSync add, in the same order.
+ */
+export function encodeFullSync(tables: FullSyncTable[], sizeHint = 1 << 20): Buffer {
+  const e = new BatchEncoder(new Map(), sizeHint);
+  for (const t of tables) {
+    for (const c of t.head) e.add(c);
+    for (const f of t.fragments) e.fragment(f, t.family, t.table);
+  }
+  return e.batch();
+}

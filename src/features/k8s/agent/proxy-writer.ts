@@ -1,0 +1,104 @@
+// How kube-proxy's transactions reach the kernel: as nf_tables netlink batches through a
+// long-lived writer (kernel.ts NetlinkWriter, nft-netlink.ts), or through `nft -j` when the
+// writer is missing or a transaction holds something the encoder does not know. The nft tool
+// dumps every chain of the namespace into its cache before each transaction (~80 ms at 10,000
+// services, more than the change itself); the writer sends only the change.
+import type { Family } from '../services/objects.js';
+import { NetlinkWriter, nftJson } from './kernel.js';
+import {
+  describeCommand,
+  encodeBatch,
+  encodeFullSync,
+  type SetTypes,
+  setTypesOf,
+  Unsupported,
+} from './nft-netlink.js';
+import { type Command, type Fragment, fullSync, SHAPES, skeleton, TABLE } from './proxy-rules.js';
+
+export type Via = 'netlink' | 'nft';
+
+export class ProxyWriter {
+  /** undefined: every transaction goes through the nft tool */
+  private writer?: NetlinkWriter;
+  /** the key types of the skeleton's sets and maps (what element updates need) */
+  private readonly setTypes: SetTypes;
+  /** the size of the last full sync's batch: the next one's buffer starts that big */
+  private lastFull = 1 << 20;
+
+  constructor(
+    private readonly families: Family[],
+    private readonly log: (m: string) => void,
+    netlink = true,
+  ) {
+    this.setTypes = setTypesOf(families.flatMap((f) => skeleton(f)));
+    if (netlink) this.writer = new NetlinkWriter();
+  }
+
+  private drop(e: Error): never {
+    this.log(`kube-proxy: ${e.message}: using nft from now on`);
+    this.writer?.close();
+    this.writer = undefined;
+    throw e;
+  }
+
+  private async send(batch: Buffer, describe: (seq: number) => string): Promise<void> {
+    const refused = await this.writer!.send(batch).catch((e: Error) => this.drop(e));
+    if (refused.length)
+      throw new Error(
+        `netlink: ${refused
+          .slice(0, 3)
+          .map((r) => `${describe(r.seq)}: ${r.error}`)
+          .join('; ')}`,
+      );
+  }
+
+  /**
+   * One transaction. A writer that fails is dropped and the error thrown: whether the batch was
+   * applied is unknown, so the caller resyncs in full.
+   */
+  async write(cmds: Command[]): Promise<Via> {
+    let batch: Buffer | undefined;
+    if (this.writer)
+      try {
+        batch = encodeBatch(cmds, new Map(this.setTypes));
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw e;
+        this.log(`kube-proxy: ${e.message}: this transaction goes through nft`);
+      }
+    if (!batch || !this.writer) {
+      await nftJson(cmds);
+      return 'nft';
+    }
+    await this.send(batch, (seq) => describeCommand(cmds, seq));
+    return 'netlink';
+  }
+
+  /**
+   * Every table replaced by its skeleton and the fragments, in one transaction. Written from the
+   * fragments directly; through nft (the same commands) when the writer is missing or dies (a
+   * full sync replaces the table, so sending it again is safe).
+   */
+  async writeFull(fragments: Map<Family, Map<string, Fragment>>): Promise<Via> {
+    const commands = () => this.families.flatMap((f) => fullSync(fragments.get(f)!.values(), f));
+    if (this.writer) {
+      try {
+        const batch = encodeFullSync(
+          this.families.map((f) => ({
+            family: SHAPES[f].nft,
+            table: TABLE,
+            head: fullSync([], f),
+            fragments: fragments.get(f)!.values(),
+          })),
+          this.lastFull,
+        );
+        this.lastFull = batch.length + (1 << 16);
+        await this.send(batch, (seq) => `message ${seq} of the full sync`);
+        return 'netlink';
+      } catch (e) {
+        if (this.writer && !(e instanceof Unsupported)) throw e;
+      }
+    }
+    await nftJson(commands());
+    return 'nft';
+  }
+}
