@@ -4,9 +4,12 @@
 // their input already open. Per namespace that is one fork and one exec per tool, where a shell
 // line costs a fork, nsenter's exec and then the tool's (kernel/shells.ts). Up to `parallel`
 // children run at once, the next job starting as soon as one ends. A job whose `ip` lines
-// netlink.ts encodes needs no `ip` at all: the child sends the requests over a NETLINK_ROUTE
-// socket of its own (opened after setns, so in the node's namespace), one at a time, each
-// acknowledged before the next as `ip -batch` does, and stops at the first error.
+// netlink.ts encodes needs no `ip` at all: the requests go over a NETLINK_ROUTE socket opened
+// after setns (so in the node's namespace), one at a time, each acknowledged before the next
+// as `ip -batch` does, stopping at the first error. Such a job, when it runs no tool either and
+// writes only /proc/sys/net (which follows the writer's network namespace), needs no child:
+// the runner itself enters the network namespace and does it, no fork, no exec (the kernel
+// serialises these requests on its routing lock anyway).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +67,7 @@ $| = 1;
 # replies to request SEQ up to its ack (type 2, error 0) or the dump's end (type 3); dies with
 # the kernel's error text (and its extended-ack message when it gives one); prints link replies
 sub replies {
-  my ($nl, $seq, $line) = @_;
+  my ($nl, $seq, $line, $out) = @_;
   while (1) {
     defined(recv($nl, my $buf, 1 << 17, 0)) or die "netlink: $!\\n";
     for (my $o = 0; $o + 16 <= length $buf;) {
@@ -86,13 +89,13 @@ sub replies {
         $! = -$err;
         die "RTNETLINK answers: $!" . ($text ne '' ? " ($text)" : '') . "\\nCommand failed: $line\\n";
       }
-      print 'L ', unpack('H*', substr($buf, $o, $len)), "\\n" if $s == $seq && $type == 16;
+      print $out 'L ', unpack('H*', substr($buf, $o, $len)), "\\n" if $s == $seq && $type == 16;
       $o += ($len + 3) & ~3;
     }
   }
 }
 sub netlink {
-  my ($j) = @_;
+  my ($j, $out) = @_;
   socket(my $nl, 16, 3, 0) or die "netlink socket: $!\\n";
   setsockopt($nl, 270, 11, 1);
   my ($udp, %index);
@@ -110,12 +113,38 @@ sub netlink {
       substr($msg, $off, 4) = pack('l', $index{$name});
     }
     send($nl, $msg, 0) or die "netlink: $!\\n";
-    replies($nl, unpack('x8 L', $msg), $line);
+    replies($nl, unpack('x8 L', $msg), $line, $out);
   }
   return unless defined $j->{report};
   my $dump = pack('H*', $j->{report});
   send($nl, $dump, 0) or die "netlink: $!\\n";
-  replies($nl, unpack('x8 L', $dump), 'link show');
+  replies($nl, unpack('x8 L', $dump), 'link show', $out);
+}
+sub sysctls {
+  my ($j) = @_;
+  for my $s (@{$j->{sysctls}}) {
+    my ($path, $value) = @$s;
+    open(my $fh, '>', $path) or die "$path: $!\\n";
+    print $fh "$value\\n";
+    close($fh) or die "$path: $!\\n";
+  }
+}
+# a job without commands whose sysctls are all the network namespace's own (/proc/sys/net:
+# what the writer's network namespace has) needs neither the node's UTS nor mount namespace
+sub inline_ok {
+  my ($j) = @_;
+  return !@{$j->{cmds}} && !grep { $_->[0] !~ m{^/proc/sys/net/} } @{$j->{sysctls}};
+}
+# such a job runs in this process: into the network namespace, sysctls, requests
+sub inline {
+  my ($j, $n) = @_;
+  open(my $out, '>', "$dir/$n.out") or die "$dir/$n.out: $!\\n";
+  open(my $fh, '<', $j->{enter}[0]) or die "$j->{enter}[0]: $!\\n";
+  syscall($setns, fileno($fh), 0x40000000) == 0 or die "setns: $!\\n";
+  sysctls($j);
+  netlink($j, $out) if @{$j->{nl}} || defined $j->{report};
+  close($out) or die "$dir/$n.out: $!\\n";
+  return 0;
 }
 sub child {
   my ($j, $n) = @_;
@@ -127,13 +156,8 @@ sub child {
   my @enter = grep { $_->[0] ne '' } ([$uts, 0x04000000], [$net, 0x40000000], [$mnt, 0x00020000]);
   my @fds = map { open(my $fh, '<', $_->[0]) or die "$_->[0]: $!\\n"; [$fh, $_->[1]] } @enter;
   for my $e (@fds) { syscall($setns, fileno($e->[0]), $e->[1]) == 0 or die "setns: $!\\n"; }
-  for my $s (@{$j->{sysctls}}) {
-    my ($path, $value) = @$s;
-    open(my $fh, '>', $path) or die "$path: $!\\n";
-    print $fh "$value\\n";
-    close($fh) or die "$path: $!\\n";
-  }
-  netlink($j) if @{$j->{nl}} || defined $j->{report};
+  sysctls($j);
+  netlink($j, \\*STDOUT) if @{$j->{nl}} || defined $j->{report};
   for my $k (0 .. $#{$j->{cmds}}) {
     my (undef, @argv) = @{$j->{cmds}[$k]};
     my $pid = $k == $#{$j->{cmds}} ? 0 : fork();
@@ -152,6 +176,16 @@ my %running; my $next = 0; my $failed = 0;
 while (1) {
   while (!$failed && $next < @jobs && keys(%running) < $max) {
     my $n = $next++;
+    if (inline_ok($jobs[$n])) {
+      my $status = eval { inline($jobs[$n], $n) };
+      if (!defined $status) {
+        if (open(my $err, '>', "$dir/$n.err")) { print $err $@; close $err; }
+        $status = 1;
+      }
+      print "$n\\t$status\\n";
+      $failed = 1 if $status;
+      next;
+    }
     my $pid = fork();
     die "fork: $!\\n" unless defined $pid;
     if ($pid == 0) {

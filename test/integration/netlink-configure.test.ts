@@ -1,14 +1,18 @@
 // Namespaces configured over netlink by the runner itself (src/kernel/netlink.ts) end up exactly
 // as with `ip -batch` (NETSIM_CONFIGURE=netlink against =ip): the same topologies built both ways side by side,
-// every node's addresses, links and routing tables (both families, all tables) compared; and a
-// request the kernel refuses fails the build naming the namespace, the line and the kernel's
-// error, as `ip` would.
+// every node's addresses, links, routing tables (both families, all tables) and sysctls
+// compared, and the ledgers; each netlink-built lab passes its matrix and its teardown leaves
+// nothing; a namespace with a line the encoder does not cover keeps `ip -batch` for all of its
+// lines; and a request the kernel refuses fails the build naming the namespace, the line and the
+// kernel's error, as `ip` would.
+import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
+import { FRR_BIN_DIR } from '../../src/features/frr/daemons.js';
 import type { Model } from '../../src/model/model.js';
 import { Plan } from '../../src/plan/plan.js';
 import type { Simulation } from '../../src/runtime/simulation.js';
-import { sleep } from '../../src/util/wait.js';
-import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
+import { sleep, waitFor } from '../../src/util/wait.js';
+import { modelFromYaml, namespacesOf, requireRoot, up } from '../lib/harness.js';
 import { kernelState, stateDifferences } from '../lib/kernel-state.js';
 
 const LAN = `
@@ -75,6 +79,36 @@ links:
   - endpoints: [h3, lan2]
 `;
 
+// FRR routers: loopbacks of both families on lo, forwarding sysctls, OSPF routes once converged
+const OSPF = `
+name: x
+addressing: {family: dual}
+nodes:
+  r1: {kind: router, loopback: 192.168.255.1, loopback6: "fd00:ff::1", ospf: {area: 0}}
+  r2: {kind: router, loopback: 192.168.255.2, ospf: {area: 0}}
+  s1: {kind: switch}
+  h1: {kind: host}
+  h2: {kind: host}
+  h3: {kind: host}
+links:
+  - endpoints: [h1, s1]
+  - endpoints: [h3, s1]
+  - endpoints: [r1, s1]
+  - endpoints: [r1, r2]
+  - endpoints: [h2, r2]
+`;
+
+/** The ledger's entries with what differs between two builds by nature (names, pids) masked, sorted. */
+function ledgerOf(sim: Simulation): string[] {
+  return sim.kernel.ledger
+    .read()
+    .map((e) => {
+      const { pid: _pid, start: _start, ...rest } = e as Record<string, unknown>;
+      return JSON.stringify(rest).replaceAll(sim.name, 'SIM');
+    })
+    .sort();
+}
+
 /** Builds with `ip -batch` or netlink: the Kernel reads NETSIM_CONFIGURE when the simulation makes it. */
 async function upWith(t: Test, model: Model, mode: 'ip' | 'netlink'): Promise<Simulation> {
   process.env.NETSIM_CONFIGURE = mode;
@@ -86,10 +120,13 @@ async function upWith(t: Test, model: Model, mode: 'ip' | 'netlink'): Promise<Si
 }
 
 if (requireRoot(t)) {
+  const frr = ['zebra', 'ospfd', 'ospf6d'].every((d) => existsSync(`${FRR_BIN_DIR}/${d}`));
   for (const [name, yaml] of [
     ['a switched LAN (two bridges, STP on one, a link down)', LAN],
     ['a routed lab with static routes (via, dev, metric, default)', ROUTED],
     ['dual stack (IPv6 addresses nodad, IPv6 routes, sysctls)', DUAL],
+    ...(frr ? [['FRR routers with loopbacks and OSPF, dual stack', OSPF]] : []),
+    // (without FRR the OSPF case is left out: the other three run)
   ]) {
     t.test(`${name}: netlink and ip leave the same kernel state`, async (t) => {
       const byIp = modelFromYaml(yaml);
@@ -98,6 +135,7 @@ if (requireRoot(t)) {
       t.equal(ipSim.kernel.netlink, false, 'the first build runs ip');
       const nlSim = await upWith(t, byNetlink, 'netlink');
       t.equal(nlSim.kernel.netlink, true, 'the second sends netlink requests');
+      if (yaml === OSPF) for (const sim of [ipSim, nlSim]) await sim.waitConverged({ timeout: 20000 });
       // a bridge's operstate follows its ports when the kernel's link watcher gets to it
       let diffs: string[] = [];
       for (let i = 0; i < 20; i++) {
@@ -106,22 +144,70 @@ if (requireRoot(t)) {
         await sleep(250);
       }
       t.same(diffs, [], 'addresses, links, routes of every node: no difference');
-      t.equal((await nlSim.pingAll()).failed, 0, 'and the netlink-built lab passes its matrix');
+      t.same(ledgerOf(nlSim), ledgerOf(ipSim), 'the same ledger entries');
+      // the LAN's h4 is behind a link that is down: its pairs fail in both (and s2's ports
+      // forward once STP has gone through listening and learning, 2 × 4 s)
+      const expected = yaml === LAN ? ['h1>h4', 'h2>h4', 'h3>h4', 'h4>h1', 'h4>h2', 'h4>h3'] : [];
+      for (const [how, sim] of [
+        ['ip', ipSim],
+        ['netlink', nlSim],
+      ] as const) {
+        let failed: string[] = [];
+        await waitFor(
+          async () => {
+            const m = await sim.pingAll();
+            failed = m.results.filter((r) => !r.ok).map((r) => `${r.src}>${r.dst}`);
+            return failed.length === expected.length;
+          },
+          { timeoutMs: 20000, intervalMs: 500, what: `the ${how}-built lab's matrix` },
+        ).catch(() => {});
+        t.same(failed, expected, `the ${how}-built lab's matrix: ${expected.length} failed pairs`);
+      }
+      await nlSim.down();
+      t.same(namespacesOf(nlSim.name), [], 'its teardown leaves no namespace');
     });
   }
+
+  t.test('a namespace with a line netlink.ts does not encode runs ip -batch for all its lines', async (t) => {
+    const model = modelFromYaml(ROUTED);
+    const sim = await upWith(t, model, 'netlink');
+    const r1 = sim.node('r1');
+    const plan = new Plan(sim.features);
+    // `proto static` is outside the encoded subset: this namespace falls back to ip
+    plan
+      .script(r1.ns)
+      .ip.push('route replace 10.7.0.0/16 dev eth2 proto static', 'addr add 10.8.0.1/32 dev lo');
+    await sim.apply(plan);
+    const routes = await sim.kernel.ipJson<{ dst: string; protocol?: string }[]>(r1.ns, ['route']);
+    t.match(
+      routes.find((r) => r.dst === '10.7.0.0/16'),
+      { protocol: 'static' },
+      'the route is there, from ip',
+    );
+    const addrs = await sim.kernel.ipJson<{ addr_info: { local: string }[] }[]>(r1.ns, [
+      'addr',
+      'show',
+      'lo',
+    ]);
+    t.ok(
+      addrs[0].addr_info.some((a) => a.local === '10.8.0.1'),
+      'and the line after it too',
+    );
+  });
 
   t.test('a request the kernel refuses names the namespace, the line and the error', async (t) => {
     const model = modelFromYaml(ROUTED);
     const sim = await upWith(t, model, 'netlink');
     const h1 = sim.node('h1');
     const ip = h1.ip ?? '';
+    const dev = model.nodes.get('h1')!.ifaces[0].name;
     const plan = new Plan(sim.features);
-    plan.script(h1.ns).ip.push('link set lo up', `addr add ${ip}/24 dev eth0`);
+    plan.script(h1.ns).ip.push('link set lo up', `addr add ${ip}/24 dev ${dev}`);
     await t.rejects(
       sim.apply(plan),
       {
         message: new RegExp(
-          `\\[${h1.ns}\\] configuration.*RTNETLINK answers: File exists.*Command failed: addr add ${ip.replaceAll('.', '\\.')}/24 dev eth0`,
+          `\\[${h1.ns}\\] configuration.*RTNETLINK answers: File exists.*Command failed: addr add ${ip.replaceAll('.', '\\.')}/24 dev ${dev}`,
           's',
         ),
       },

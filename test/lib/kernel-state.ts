@@ -1,7 +1,7 @@
 // What a simulation leaves in each node's network namespace, for comparing two builds of the
-// same topology: `ip -j -d addr`, `ip -j -d link` and every routing table of both families,
-// with what differs between two identical builds by nature left out (MAC addresses and what
-// derives from them, timers, netns ids, counters). The same normalisation as bench/floor-check.ts.
+// same topology: `ip -j -d addr`, `ip -j -d link`, every routing table of both families and
+// the namespace's sysctls (net.ipv4/ipv6 conf and forwarding, net.bridge), with what differs between two identical builds by nature left out (MAC addresses and what
+// derives from them, timers, netns ids, counters, the nexthop objects zebra numbers). The same normalisation as bench/floor-check.ts.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Model } from '../../src/model/model.js';
@@ -10,7 +10,7 @@ const exec = promisify(execFile);
 
 /** Keys whose values differ between two identical builds. */
 const VOLATILE =
-  /^(tentative|address|perm_address|permaddr|broadcast_address|link_netnsid|bridge_id|root_id|designated_root|designated_bridge|stats|stats64|.*_timer|gc_timer)$/;
+  /^(nhid|nh_info|tentative|address|perm_address|permaddr|broadcast_address|link_netnsid|bridge_id|root_id|designated_root|designated_bridge|stats|stats64|.*_timer|gc_timer)$/;
 
 /** `value` without volatile keys; IPv6 link-local addresses (made from the random MAC) masked. */
 export function normalize(value: unknown): unknown {
@@ -21,7 +21,10 @@ export function normalize(value: unknown): unknown {
       if (VOLATILE.test(k)) continue;
       const v = (value as Record<string, unknown>)[k];
       out[k] =
-        (k === 'local' || k === 'dst') && typeof v === 'string' && /^fe80::[^/]+$/.test(v) && v !== 'fe80::'
+        (k === 'local' || k === 'dst' || k === 'gateway') &&
+        typeof v === 'string' &&
+        /^fe80::[^/]+$/.test(v) &&
+        v !== 'fe80::'
           ? 'fe80::(from the MAC)'
           : normalize(v);
     }
@@ -47,17 +50,54 @@ async function ipJson(ns: string, args: string[]): Promise<unknown> {
   return JSON.parse(stdout || '[]');
 }
 
+/** Files under /proc/sys/net read inside the namespace: those a build writes, and their neighbours. */
+const SYSCTL_DIRS = ['ipv4/conf', 'ipv6/conf', 'ipv4/ip_forward', 'bridge']
+  .map((d) => `/proc/sys/net/${d}`)
+  .join(' ');
+
+/** The namespace's sysctls as `path: value` (stable_secret, unreadable until set, apart). */
+async function sysctls(ns: string): Promise<Record<string, string>> {
+  const { stdout } = await exec('ip', [
+    'netns',
+    'exec',
+    ns,
+    'sh',
+    '-c',
+    `grep -r . ${SYSCTL_DIRS} 2>/dev/null; true`,
+  ]);
+  const out: Record<string, string> = {};
+  for (const line of stdout.split('\n').sort()) {
+    const at = line.indexOf(':');
+    if (at > 0) out[line.slice('/proc/sys/net/'.length, at)] = line.slice(at + 1);
+  }
+  return out;
+}
+
+function sorted(routes: unknown): unknown {
+  if (!Array.isArray(routes)) return routes;
+  return routes
+    .map((r) => [JSON.stringify(normalize(r)), r] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => r);
+}
+
 /** Each node's normalised network state, by node name. */
 export async function kernelState(model: Model): Promise<Map<string, unknown>> {
   const out = new Map<string, unknown>();
   for (const node of model.nodes.values()) {
-    const [addr, link, route, route6] = await Promise.all([
+    const [addr, link, route, route6, sysctl] = await Promise.all([
       ipJson(node.ns, ['-d', 'addr']),
       ipJson(node.ns, ['-d', 'link']),
       ipJson(node.ns, ['-d', 'route', 'show', 'table', 'all']),
       ipJson(node.ns, ['-d', '-6', 'route', 'show', 'table', 'all']),
+      sysctls(node.ns),
     ]);
-    out.set(node.name, normalize({ addr, link, route, route6 }));
+    // routes as a set: those the kernel makes itself as interfaces come up (local, link-local,
+    // multicast) are listed in the order their carriers came on, which differs run to run
+    out.set(node.name, {
+      ...(normalize({ addr, link, route: sorted(route), route6: sorted(route6) }) as object),
+      sysctl,
+    });
   }
   return out;
 }
