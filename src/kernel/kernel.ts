@@ -66,10 +66,10 @@ export class Kernel {
   uts = true;
   /**
    * Scripts' ip lines sent as rtnetlink requests by the namespace runner (netlink.ts) rather
-   * than by `ip -batch`: NETSIM_CONFIGURE=netlink (opt-in until the whole suite has run with
-   * it; the netlink-configure test compares the two).
+   * than by `ip -batch` (the netlink-configure test compares the two); NETSIM_CONFIGURE=ip
+   * runs `ip -batch` in every namespace as before, for comparison.
    */
-  netlink = process.env.NETSIM_CONFIGURE === 'netlink';
+  netlink = process.env.NETSIM_CONFIGURE !== 'ip';
 
   constructor(readonly ledger: Ledger) {}
 

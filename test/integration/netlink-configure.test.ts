@@ -1,5 +1,5 @@
 // Namespaces configured over netlink by the runner itself (src/kernel/netlink.ts) end up exactly
-// as with `ip -batch` (NETSIM_CONFIGURE=netlink against =ip): the same topologies built both ways side by side,
+// as with `ip -batch` (the default, against NETSIM_CONFIGURE=ip): the same topologies built both ways side by side,
 // every node's addresses, links, routing tables (both families, all tables) and sysctls
 // compared, and the ledgers; each netlink-built lab passes its matrix and its teardown leaves
 // nothing; a namespace with a line the encoder does not cover keeps `ip -batch` for all of its
@@ -111,11 +111,13 @@ function ledgerOf(sim: Simulation): string[] {
 
 /** Builds with `ip -batch` or netlink: the Kernel reads NETSIM_CONFIGURE when the simulation makes it. */
 async function upWith(t: Test, model: Model, mode: 'ip' | 'netlink'): Promise<Simulation> {
+  const before = process.env.NETSIM_CONFIGURE;
   process.env.NETSIM_CONFIGURE = mode;
   try {
     return await up(t, model);
   } finally {
-    delete process.env.NETSIM_CONFIGURE;
+    if (before === undefined) delete process.env.NETSIM_CONFIGURE;
+    else process.env.NETSIM_CONFIGURE = before;
   }
 }
 
