@@ -9,6 +9,7 @@ import { NETNS_ETC, nodeNamespaceFiles, spawnIn } from './enter.js';
 import type { Ledger } from './ledger.js';
 import { MonitorProcess } from './monitor.js';
 import { addMountNamespaces, type Bind, splitHosts, writeEtcFiles } from './mounts.js';
+import { decodeLinks } from './netlink.js';
 import {
   deleteNamespaces,
   listNamespaces,
@@ -63,6 +64,12 @@ export class Kernel {
   private readonly cniDirs = new Set<string>();
   /** UTS (and /etc/hosts mount) namespaces per node (off: the benchmark measures what they cost) */
   uts = true;
+  /**
+   * Scripts' ip lines sent as rtnetlink requests by the namespace runner (netlink.ts) rather
+   * than by `ip -batch` (the netlink-configure test compares the two); NETSIM_CONFIGURE=ip
+   * runs `ip -batch` in every namespace as before, for comparison.
+   */
+  netlink = process.env.NETSIM_CONFIGURE !== 'ip';
 
   constructor(readonly ledger: Ledger) {}
 
@@ -148,7 +155,7 @@ export class Kernel {
   async applyScripts(scripts: Map<string, NsScript>): Promise<Map<string, LinkState[]>> {
     const waves = new Map<number, NsJob[]>();
     for (const [ns, s] of scripts) {
-      const job = nsJob(ns, s);
+      const job = nsJob(ns, s, this.netlink);
       if (!job) continue;
       const wave = s.wave ?? 0;
       if (!waves.has(wave)) waves.set(wave, []);
@@ -159,12 +166,12 @@ export class Kernel {
       const outputs = await runNsJobs(waves.get(wave)!, this.concurrency, nodeNamespaceFiles);
       for (const [ns, out] of outputs) {
         if (!scripts.get(ns)?.report) continue;
-        // `link show` is the batch's only command with output: one line of JSON
-        const json = out
-          .split('\n')
-          .reverse()
-          .find((l) => l.startsWith('['));
-        if (json) reported.set(ns, JSON.parse(json) as LinkState[]);
+        // the link dump's replies (`L HEX`), or `link show`, ip's only command with output
+        const lines = out.split('\n');
+        const dump = lines.filter((l) => l.startsWith('L ')).map((l) => Buffer.from(l.slice(2), 'hex'));
+        const json = lines.reverse().find((l) => l.startsWith('['));
+        if (dump.length) reported.set(ns, decodeLinks(dump));
+        else if (json) reported.set(ns, JSON.parse(json) as LinkState[]);
       }
     }
     return reported;

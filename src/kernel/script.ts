@@ -3,6 +3,7 @@
 // the job's own writes into /proc/sys before `ip -batch`: a sysctl(8) of their own would add a
 // process per namespace (every L3 node of a topology with IPv6 has sysctls: DAD and router
 // advertisements off).
+import { encodeBatch, linkDumpRequest } from './netlink.js';
 import type { NsJob } from './runner.js';
 
 /** Configuration of one namespace, applied by a single process chain. */
@@ -29,16 +30,28 @@ export function sysctlPath(key: string): string {
 /**
  * The job that applies `s` in `ns` (undefined: nothing to do): its sysctls written into
  * /proc/sys, then `ip -batch` (`-j` with a closing `link show` when it reports its
- * interfaces), `tc -batch`, `nft -f`, each only if the previous step succeeded.
+ * interfaces), `tc -batch`, `nft -f`, each only if the previous step succeeded. With
+ * `netlink`, ip lines that netlink.ts encodes become requests the runner sends itself, and the
+ * report a link dump (every line or none: a namespace with one line outside the subset keeps
+ * `ip -batch`).
  */
-export function nsJob(ns: string, s: NsScript): NsJob | undefined {
-  const ip = s.report ? [...s.ip, 'link show'] : s.ip;
+export function nsJob(ns: string, s: NsScript, netlink = false): NsJob | undefined {
+  const requests = netlink ? encodeBatch(s.ip) : undefined;
+  const ip = requests ? [] : s.report ? [...s.ip, 'link show'] : s.ip;
   const commands = [];
   if (ip.length)
     commands.push({ argv: s.report ? ['ip', '-j', '-batch', '-'] : ['ip', '-batch', '-'], input: ip });
   if (s.tc.length) commands.push({ argv: ['tc', '-batch', '-'], input: s.tc });
   if (s.nft?.length) commands.push({ argv: ['nft', '-f', '-'], input: s.nft });
   const sysctls = Object.entries(s.sysctls).map(([k, v]): [string, string] => [sysctlPath(k), v]);
-  if (commands.length === 0 && sysctls.length === 0) return undefined;
-  return { ns, sysctls, commands: commands.map((c) => ({ argv: c.argv, input: `${c.input.join('\n')}\n` })) };
+  const report = requests && s.report ? linkDumpRequest(requests.length + 1) : undefined;
+  if (commands.length === 0 && sysctls.length === 0 && !requests?.length && !report) return undefined;
+  const job: NsJob = {
+    ns,
+    sysctls,
+    commands: commands.map((c) => ({ argv: c.argv, input: `${c.input.join('\n')}\n` })),
+  };
+  if (requests?.length) job.requests = requests;
+  if (report) job.report = report;
+  return job;
 }
