@@ -3,6 +3,7 @@
 // at the same times on the same targets. The first round holds every kind once (in an order
 // the seed shuffles), spaced so that it fits in the first minute; later faults come at random
 // times, at most `concurrency` at once and never two of one kind at once.
+import { seededRandom } from '../src/runtime/sample.js';
 
 export const FAULT_KINDS = ['link', 'flannel', 'etcd', 'frr', 'pod', 'router', 'peering'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -54,17 +55,8 @@ const DEFAULT_HEAL_MS: Record<FaultKind, number> = {
   peering: 3000,
 };
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator `netsim check --sample` draws its pairs with (mulberry32, in [0, 1)). */
+export const rng = seededRandom;
 
 function shuffle<T>(items: readonly T[], rand: () => number): T[] {
   const out = [...items];
