@@ -74,8 +74,14 @@ export function readNeighThresholds(): Record<string, string> {
   return Object.fromEntries(NEIGH.keys.map((k) => [k, read(NEIGH.proc(k))]));
 }
 
+/**
+ * net.core.netdev_max_backlog as it is now. Outside the host's network namespace (a container)
+ * the kernel does not show it: the kernel's default, 1,000, stands in (the real one is the
+ * host's and unknown here; the smaller guess only means fewer pings in flight).
+ */
 export function readNetdevBacklog(): number {
-  return Number(read(BACKLOG.proc(BACKLOG.keys[0])));
+  const path = BACKLOG.proc(BACKLOG.keys[0]);
+  return existsSync(path) ? Number(read(path)) : 1000;
 }
 
 /**
