@@ -33,4 +33,6 @@ t.test('pairs in flight per process fit the backlog twice over', async (t) => {
   t.equal(pingWindow(3, 2, 5000), 16, 'small labs: at most 16');
   t.equal(pingWindow(undefined, 2, 5000), 16, 'no domain size given: 16 as before');
   t.equal(pingWindow(100_000, 1, 1000), 1, 'never fewer than one');
+  t.equal(pingWindow(5183, 2, 654_000), 1, 'tree,2,71 with the backlog raised: still one per process');
+  t.equal(pingWindow(1001, 2, 128_128), 8, 'single,1000 with the backlog raised: 8');
 });
