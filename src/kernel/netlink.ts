@@ -8,8 +8,7 @@
 // request carries a hole (`holes`) that the runner fills with the named interface's index just
 // before sending it (a bridge made by an earlier line of the same batch exists by then).
 import { endianness } from 'node:os';
-import { parseIp } from '../util/ipv4.js';
-import { parseIp6 } from '../util/ipv6.js';
+import { ipBytes } from '../util/ip-bytes.js';
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_ACK = 0x4;
@@ -148,15 +147,8 @@ function ifinfo(msg: Msg, flags: number, change: number, dev?: string): Msg {
 
 /** An address in network order and its family, or undefined. */
 function address(text: string): { family: number; bytes: Buffer } | undefined {
-  const v4 = parseIp(text);
-  if (v4 !== undefined)
-    return {
-      family: AF_INET,
-      bytes: Buffer.from([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]),
-    };
-  const v6 = text.includes(':') ? parseIp6(text) : undefined;
-  if (v6 === undefined) return undefined;
-  return { family: AF_INET6, bytes: Buffer.from(v6.toString(16).padStart(32, '0'), 'hex') };
+  const bytes = ipBytes(text);
+  return bytes && { family: bytes.length === 4 ? AF_INET : AF_INET6, bytes };
 }
 
 function prefixed(text: string): { family: number; bytes: Buffer; prefix: number } | undefined {

@@ -2,8 +2,7 @@
 // full sync at 10,000 services is 28 MB): type-length-value attributes padded to 4 bytes,
 // nested ones flagged NLA_F_NESTED, integers big-endian unless the kernel keeps them in host order.
 import { endianness } from 'node:os';
-import { parseIp } from '../../../util/ipv4.js';
-import { parseIp6 } from '../../../util/ipv6.js';
+import { ipBytes } from '../../../util/ip-bytes.js';
 
 const NLA_F_NESTED = 0x8000;
 const LITTLE = endianness() === 'LE';
@@ -151,20 +150,7 @@ export function u16be(n: number): Buffer {
 
 /** An address in network byte order: 4 bytes (IPv4) or 16 (IPv6). */
 export function addrBytes(ip: string, family: 4 | 6): Buffer {
-  if (family === 4) {
-    const n = parseIp(ip);
-    if (n === undefined) throw new Error(`not an IPv4 address: ${ip}`);
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n >>> 0, 0);
-    return b;
-  }
-  const n = parseIp6(ip);
-  if (n === undefined) throw new Error(`not an IPv6 address: ${ip}`);
-  const b = Buffer.alloc(16);
-  let v = n;
-  for (let i = 15; i >= 0; i--) {
-    b[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
+  const b = ipBytes(ip, family);
+  if (!b) throw new Error(`not an IPv${family} address: ${ip}`);
   return b;
 }
