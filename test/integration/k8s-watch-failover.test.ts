@@ -1,16 +1,21 @@
 // The agents' etcd watches under a partition, through the real kernel and a real 3-member
-// etcd: each worker's agent (kube-proxy, policy, flannel) watches all its prefixes on one
-// gRPC stream to one member, chosen at random. In turn, each member is cut off from the other
+// etcd: each worker's agent (kube-proxy, policy, flannel) watches its prefixes through etcd's
+// JSON gateway, a streaming POST each, all to one member chosen at random. In turn, each member is cut off from the other
 // two (nftables drops its peer traffic, port 2380): it loses its leader but stays reachable,
 // and the two others keep the quorum. A NodePort service created meanwhile must get its
 // rules in every worker's kube-proxy and answer through every worker: an agent whose stream
-// sat on the cut member must move to another one (`hasleader` on the watch, gRPC keepalive).
-// Three rounds: whichever member a worker's stream is on, one round cuts it off.
+// sat on the cut member must move to another one (`hasleader` on the watch, the member probed).
+// Three rounds: whichever member a worker's streams are on, one round cuts it off.
+// Then the agents' client itself (etcd's JSON gateway, src/features/k8s/agent/etcd-http.ts)
+// against the same members: range in pages, txn, lease expiry and loss, compaction, and a watch
+// that carries on from another member, no event lost or repeated, when its member is killed.
 import t from 'tap';
+import { EtcdHttp } from '../../src/features/k8s/agent/etcd-http.js';
+import { listPrefix, watchAfter } from '../../src/features/k8s/agent/etcd-prefix.js';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { EtcdNode } from '../../src/features/k8s/etcd.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
-import { waitFor } from '../../src/util/wait.js';
+import { sleep, waitFor } from '../../src/util/wait.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
 const CUT = `
@@ -117,5 +122,84 @@ nodes:
         });
       });
     }
+
+    t.test("the agents' JSON gateway client", async (t) => {
+      const members = ['C0e1', 'C0e2', 'C0e3'].map((n) => sim.node(n) as EtcdNode);
+      const etcd = new EtcdHttp(members.map((m) => `unix://${m.socketPath}`));
+      t.teardown(() => etcd.close());
+      const P = '/netsim-test/gw/';
+      for (let i = 0; i < 5; i++) await etcd.put(`${P}k${i}`, `v${i}`);
+      const listed = await listPrefix(etcd, P, 2);
+      t.same(
+        listed.kvs.map((kv) => `${kv.key}=${kv.value}`),
+        ['k0', 'k1', 'k2', 'k3', 'k4'].map((k, i) => `${P}${k}=v${i}`),
+        'listed in pages of 2',
+      );
+      const create = () =>
+        etcd.txn(
+          [{ key: `${P}once`, target: 'CREATE', result: 'EQUAL', value: 0 }],
+          [{ key: `${P}once`, value: 'first' }],
+        );
+      t.equal(await create(), true, 'txn: created when absent');
+      t.equal(await create(), false, 'txn: not when present');
+      t.equal(await etcd.get(`${P}once`), 'first', 'the first value kept');
+
+      const seen: string[] = [];
+      const w = await watchAfter(etcd, P, listed.revision, {
+        put: (kv) => seen.push(`put ${kv.key} ${kv.modRevision}`),
+        delete: (kv) => seen.push(`delete ${kv.key} ${kv.modRevision}`),
+      });
+      // a lease kept alive outlives its TTL; one left alone expires; a revoked one is lost
+      const kept = etcd.lease(1);
+      const lost = new Promise<Error>((resolve) => kept.on('lost', resolve));
+      await kept.put(`${P}kept`, 'alive');
+      await etcd.put(`${P}short`, 'gone soon', await etcd.leaseGrant(1));
+      await waitFor(async () => (await etcd.get(`${P}short`)) === null, {
+        timeoutMs: 5000,
+        what: 'the unrenewed lease to expire',
+      });
+      await sleep(1500);
+      t.equal(await etcd.get(`${P}kept`), 'alive', 'the renewed lease holds its key past its TTL');
+      await etcd.leaseRevoke(await kept.grant());
+      t.match((await lost).message, /expired or was revoked/, "a revoked lease is 'lost'");
+
+      // the watch's member dies: the watch carries on elsewhere from where it was
+      const dead = members.find((m) => `unix://${m.socketPath}` === w.member)!;
+      await dead.kill();
+      for (let i = 0; i < 5; i++) await etcd.put(`${P}after${i}`, String(i));
+      await waitFor(() => seen.some((s) => s.startsWith(`put ${P}after4 `)), {
+        timeoutMs: 15000,
+        what: 'the events after the kill',
+      });
+      const revs = seen.map((s) => Number(s.split(' ')[2]));
+      t.ok(
+        revs.every((r, i) => i === 0 || r > revs[i - 1]),
+        `every event once, in revision order (${seen.length} events)`,
+      );
+      t.same(
+        seen.filter((s) => s.startsWith('put') && s.includes('after')).map((s) => s.split(' ')[1]),
+        [0, 1, 2, 3, 4].map((i) => `${P}after${i}`),
+        `all writes after ${dead.name} was killed, through another member (stream opened ${w.opened} times)`,
+      );
+      t.ok(
+        seen.some((s) => s.startsWith(`delete ${P}short `)),
+        'the expiry came as a delete',
+      );
+
+      // compaction (after the kill: every agent's watch has moved on by now): a watch from
+      // before it ends with an error
+      const now = (await etcd.range({ key: `${P}k0` })).revision;
+      await etcd.call('/v3/kv/compaction', { revision: now });
+      const canceled = await new Promise<Error>((resolve) => {
+        void watchAfter(etcd, P, listed.revision, { put: () => {}, delete: () => {}, error: resolve });
+      });
+      t.match(canceled.message, /compacted/, `a watch from a compacted revision: ${canceled.message}`);
+      await etcd.put(`${P}last`, 'x');
+      await waitFor(() => seen.some((s) => s.startsWith(`put ${P}last `)), {
+        timeoutMs: 5000,
+        what: 'an event after the compaction',
+      });
+      t.pass('the live watch carries on after the compaction');
+    });
   });
 }

@@ -15,10 +15,8 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { Etcd3 } from 'etcd3';
 import { parseIp6 } from '../../../util/ipv6.js';
 import { sleep } from '../../../util/wait.js';
-import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
@@ -29,6 +27,8 @@ import {
   type ServiceObject,
   SPECS_PREFIX,
 } from '../services/objects.js';
+import { EtcdHttp } from './etcd-http.js';
+import { listPrefix, watchAfter } from './etcd-prefix.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -109,7 +109,7 @@ function recordsOf(key: string, value: string | undefined): [string, string[]][]
   ];
 }
 
-async function follow(etcd: Etcd3, prefix: string): Promise<void> {
+async function follow(etcd: EtcdHttp, prefix: string): Promise<void> {
   const res = await listPrefix(etcd, prefix);
   // endpoints before services (a headless service's name is made from both)
   const kvs = [...res.kvs].sort(
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     log('--listen is required');
     process.exit(2);
   }
-  const etcd = new Etcd3({ hosts: opt['etcd-endpoints']!.split(','), dialTimeout: 2000 });
+  const etcd = new EtcdHttp(opt['etcd-endpoints']!.split(','));
   for (;;) {
     try {
       await follow(etcd, SERVICES_PREFIX);

@@ -3,7 +3,6 @@
 // fresh etcd lease before expiry. A dual-stack network leases an IPv4 and an IPv6 subnet
 // together under one key (`10.244.1.0-24&fd00:10:244:1::-64`).
 import { existsSync, readFileSync } from 'node:fs';
-import type { Etcd3, IKeyValue } from 'etcd3';
 import { type Cidr, formatCidr, networkOf } from '../../../util/ipv4.js';
 import { type Cidr6, formatCidr6 } from '../../../util/ipv6.js';
 import {
@@ -16,6 +15,8 @@ import {
   subnet6Of,
   subnetKey,
 } from '../flannel.js';
+import type { EtcdHttp } from './etcd-http.js';
+import type { KeyValue } from './etcd-wire.js';
 
 export interface Lease extends LeaseSubnets {
   leaseId: string;
@@ -27,7 +28,7 @@ const CANDIDATES = 100;
 
 export class SubnetLeases {
   constructor(
-    private readonly etcd: Etcd3,
+    private readonly etcd: EtcdHttp,
     private readonly prefix: string,
     private readonly publicIp: string,
     private readonly subnetFile: string,
@@ -40,23 +41,22 @@ export class SubnetLeases {
   }
 
   /** All leases under `<prefix>/subnets/` and the revision they were read at. */
-  async list(): Promise<{ leases: Map<string, IKeyValue>; revision: string }> {
-    const res = await this.etcd.getAll().prefix(`${this.prefix}/subnets/`).exec();
-    const leases = new Map<string, IKeyValue>();
+  async list(): Promise<{ leases: Map<string, KeyValue>; revision: string }> {
+    const res = await this.etcd.getPrefix(`${this.prefix}/subnets/`);
+    const leases = new Map<string, KeyValue>();
     for (const kv of res.kvs) leases.set(kv.key.toString(), kv);
-    return { leases, revision: res.header.revision };
+    return { leases, revision: res.revision };
   }
 
   async grant(): Promise<string> {
-    const res = await this.etcd.leaseClient.leaseGrant({ TTL: this.ttl, ID: 0 });
-    return res.ID;
+    return this.etcd.leaseGrant(this.ttl);
   }
 
   /** The lease written again under a fresh etcd lease (the old one revoked). */
   async renew(lease: Lease, value: string): Promise<Lease> {
     const leaseId = await this.grant();
-    await this.etcd.put(this.keyOf(lease)).value(value).lease(leaseId).exec();
-    await this.etcd.leaseClient.leaseRevoke({ ID: lease.leaseId }).catch(() => {});
+    await this.etcd.put(this.keyOf(lease), value, leaseId);
+    await this.etcd.leaseRevoke(lease.leaseId).catch(() => {});
     return { ...lease, leaseId, expires: Date.now() + this.ttl * 1000 };
   }
 
@@ -82,7 +82,7 @@ export class SubnetLeases {
       const expires = Date.now() + this.ttl * 1000;
       if (mine) {
         // ours already: renew it with a fresh lease (and our VTEP MACs, which may have changed)
-        await this.etcd.put(this.keyOf(mine)).value(value).lease(leaseId).exec();
+        await this.etcd.put(this.keyOf(mine), value, leaseId);
         this.log(`reusing lease ${describe(mine)}`);
         return { ...mine, leaseId, expires };
       }
@@ -106,15 +106,15 @@ export class SubnetLeases {
         if (cfg.ipv6) want.subnet6 = { net: pick(free6(cfg.ipv6, taken6)), prefix: cfg.ipv6.subnetLen };
       }
       const key = this.keyOf(want);
-      const res = await this.etcd
-        .if(key, 'Create', '==', 0)
-        .then(this.etcd.put(key).value(value).lease(leaseId))
-        .commit();
-      if (res.succeeded) {
+      const created = await this.etcd.txn(
+        [{ key, target: 'CREATE', result: 'EQUAL', value: 0 }],
+        [{ key, value, lease: leaseId }],
+      );
+      if (created) {
         this.log(`acquired lease ${describe(want)}`);
         return { ...want, leaseId, expires };
       }
-      await this.etcd.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => {});
+      await this.etcd.leaseRevoke(leaseId).catch(() => {});
     }
     throw new Error('could not acquire a subnet lease (too many conflicts)');
   }

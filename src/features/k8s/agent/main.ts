@@ -12,11 +12,9 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Etcd3, type Watcher } from 'etcd3';
 import { formatCidr, formatIp, parseIp } from '../../../util/ipv4.js';
 import { formatCidr6, formatIp6, parseIp6 } from '../../../util/ipv6.js';
 import { sleep } from '../../../util/wait.js';
-import { etcdClientOptions } from '../etcd-client.js';
 import {
   DEFAULT_LEASE_TTL_S,
   DEFAULT_PREFIX,
@@ -33,6 +31,9 @@ import {
   vxlanDevice,
   vxlanDevice6,
 } from '../flannel.js';
+import { EtcdHttp } from './etcd-http.js';
+import { watchAfter } from './etcd-prefix.js';
+import type { KeyValue } from './etcd-wire.js';
 import { ensureVxlan, mtuOf, type RemoteVtep, setNftScratchDir, setVtepAddress } from './kernel.js';
 import { describe, type Lease, SubnetLeases } from './lease.js';
 import { PolicyAgent } from './policy.js';
@@ -83,7 +84,7 @@ if (!(leaseTtl > 0) || !(renewMargin >= 0) || renewMargin >= leaseTtl) {
 }
 
 const endpoints = opt['etcd-endpoints']!.split(',');
-const etcd = new Etcd3(etcdClientOptions(endpoints, 2000));
+const etcd = new EtcdHttp(endpoints);
 
 /** One member's /health (etcd's HTTP endpoint next to gRPC): true once it is part of a quorum with a leader. */
 function memberHealthy(url: string): Promise<boolean> {
@@ -126,7 +127,7 @@ async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 async function readConfig(): Promise<ResolvedConfig> {
   for (let attempt = 0; ; attempt++) {
-    const raw = await retry('read config', () => etcd.get(`${prefix}/config`).string());
+    const raw = await retry('read config', () => etcd.get(`${prefix}/config`));
     if (raw) {
       let cfg: NetworkConfig;
       try {
@@ -250,20 +251,13 @@ async function main(): Promise<void> {
   }
 
   // then follow the changes from exactly that revision, applied in small batches
-  const watcher: Watcher = await retry('watch', () =>
-    etcd
-      .watch()
-      .prefix(`${prefix}/subnets/`)
-      .startRevision(String(Number(revision) + 1))
-      .create(),
-  );
-  watcher.on('put', (kv) => {
+  const onPut = (kv: KeyValue) => {
     const key = kv.key.toString();
     const r = remotesOf(key, kv.value.toString(), lease);
     vtep4.change(key, r.v4 ?? null);
     vtep6?.change(key, r.v6 ?? null);
-  });
-  watcher.on('delete', (kv) => {
+  };
+  const onDelete = (kv: KeyValue) => {
     const key = kv.key.toString();
     vtep4.change(key, null);
     vtep6?.change(key, null);
@@ -278,8 +272,14 @@ async function main(): Promise<void> {
         lease = l;
       });
     }
-  });
-  watcher.on('error', (err) => log(`watch: ${err.message}`));
+  };
+  await retry('watch', () =>
+    watchAfter(etcd, `${prefix}/subnets/`, revision, {
+      put: onPut,
+      delete: onDelete,
+      error: (err) => log(`watch: ${err.message}`),
+    }),
+  );
 
   // renew the lease `renewMargin` before it expires (flannel: 1 h before a 24 h TTL)
   const renewLoop = async () => {

@@ -8,11 +8,12 @@
 // (an ipBlock applies in the table of its CIDR's family, pod selectors in both).
 // Policies are few: every change rebuilds the tables in one transaction.
 
-import type { Etcd3, IKeyValue } from 'etcd3';
-import { listPrefix, watchAfter } from '../etcd-list.js';
 import { NAMESPACES_PREFIX, type NamespaceObject, namespaceLabels } from '../namespaces.js';
 import type { PodObject } from '../registry.js';
 import { type Family, familyOf, podIpsOf } from '../services/objects.js';
+import type { EtcdHttp } from './etcd-http.js';
+import { listPrefix, watchAfter } from './etcd-prefix.js';
+import type { KeyValue } from './etcd-wire.js';
 import { nftJson } from './kernel.js';
 import type { Command } from './proxy-rules.js';
 
@@ -199,14 +200,14 @@ export class PolicyAgent {
   private last = '';
 
   constructor(
-    private readonly etcd: Etcd3,
+    private readonly etcd: EtcdHttp,
     private readonly node: string,
     private readonly log: (m: string) => void,
     /** the tables kept: ip, and ip6 on a dual-stack cluster */
     private readonly families: Family[] = [4],
   ) {}
 
-  private take(into: Map<string, unknown>, kv: IKeyValue): void {
+  private take(into: Map<string, unknown>, kv: KeyValue): void {
     try {
       into.set(kv.key.toString(), JSON.parse(kv.value.toString()));
     } catch {

@@ -5,8 +5,6 @@
 // Transactions go to the kernel as nf_tables netlink batches through a long-lived writer
 // (proxy-writer.ts); the `nft` tool dumps every chain of the namespace before each one, which
 // at 10,000 services costs more than the change.
-import type { Etcd3, IKeyValue } from 'etcd3';
-import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
@@ -16,6 +14,9 @@ import {
   type ServiceObject,
   SPECS_PREFIX,
 } from '../services/objects.js';
+import type { EtcdHttp } from './etcd-http.js';
+import { listPrefix, watchAfter } from './etcd-prefix.js';
+import type { KeyValue } from './etcd-wire.js';
 import {
   type Command,
   diffFragments,
@@ -38,7 +39,7 @@ export class KubeProxy {
   private writer?: ProxyWriter;
 
   constructor(
-    private readonly etcd: Etcd3,
+    private readonly etcd: EtcdHttp,
     private readonly ctx: ProxyContext,
     private readonly log: (m: string) => void,
     /** false: every transaction through the nft tool (no netlink writer) */
@@ -56,7 +57,7 @@ export class KubeProxy {
     return undefined;
   }
 
-  private take(kv: IKeyValue): string | undefined {
+  private take(kv: KeyValue): string | undefined {
     const k = KubeProxy.idOf(kv.key.toString());
     if (!k) return undefined;
     try {

@@ -14,9 +14,7 @@
 //   so a killed agent's worker stops answering by itself, as a dead MetalLB speaker stops.
 //   kube-proxy's `service-ips` map then takes the traffic to the service's endpoints.
 import { createHash } from 'node:crypto';
-import type { Etcd3, Lease } from 'etcd3';
 import { sleep } from '../../../util/wait.js';
-import { listPrefix, watchAfter } from '../etcd-list.js';
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
@@ -26,6 +24,9 @@ import {
   type ServiceObject,
   SPECS_PREFIX,
 } from '../services/objects.js';
+import type { EtcdHttp } from './etcd-http.js';
+import type { EtcdLease } from './etcd-lease.js';
+import { listPrefix, watchAfter } from './etcd-prefix.js';
 import { gratuitousArp, lbAddresses, nftJson, setLbAddress } from './kernel.js';
 
 const NAME = 'netsim-lb';
@@ -117,11 +118,11 @@ export class Speaker {
   private readonly speakers = new Set<string>();
   /** addresses announced here */
   private readonly held = new Set<string>();
-  private lease?: Lease;
+  private lease?: EtcdLease;
   private busy = Promise.resolve();
 
   constructor(
-    private readonly etcd: Etcd3,
+    private readonly etcd: EtcdHttp,
     private readonly node: string,
     private readonly dev: string,
     private readonly log: (m: string) => void,
@@ -158,7 +159,7 @@ export class Speaker {
       this.log('speaker: membership lease lost, joining again');
       void this.join().catch((e: Error) => this.log(`speaker join: ${e.message}`));
     });
-    await lease.put(`${LB_SPEAKERS_PREFIX}${this.node}`).value(this.node);
+    await lease.put(`${LB_SPEAKERS_PREFIX}${this.node}`, this.node);
     this.lease = lease;
   }
 
