@@ -33,7 +33,7 @@ const expr =
     w.str(1, name);
     const d = w.begin(2);
     for (const [type, v] of attrs)
-      if (typeof v === 'number') w.u32(type, v);
+      if (typeof v === 'number') w.u32be(type, v);
       else if (typeof v === 'string') w.str(type, v);
       else {
         const a = w.begin(type);
@@ -100,10 +100,10 @@ const verdict =
     const e = w.begin(1);
     w.str(1, 'immediate');
     const d = w.begin(2);
-    w.u32(1, NFT_REG_VERDICT);
+    w.u32be(1, NFT_REG_VERDICT);
     const data = w.begin(2);
     const v = w.begin(2);
-    w.u32(1, code);
+    w.u32be(1, code);
     if (chain !== undefined) w.str(2, chain);
     w.end(v);
     w.end(data);
@@ -132,8 +132,8 @@ const COUNTER: Op = (w) => {
   const e = w.begin(1);
   w.str(1, 'counter');
   const d = w.begin(2);
-  w.u64(1, 0);
-  w.u64(2, 0);
+  w.u64be(1, 0);
+  w.u64be(2, 0);
   w.end(d);
   w.end(e);
 };
@@ -144,7 +144,7 @@ const rejectOp =
     const e = w.begin(1);
     w.str(1, 'reject');
     const d = w.begin(2);
-    w.u32(1, 0);
+    w.u32be(1, 0);
     w.bytes(2, Buffer.from([code]));
     w.end(d);
     w.end(e);

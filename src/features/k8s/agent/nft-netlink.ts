@@ -101,7 +101,7 @@ export class BatchEncoder {
     sizeHint = 1 << 16,
   ) {
     this.w = new Wire(sizeHint);
-    const at = this.w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, 0, NFNL_SUBSYS_NFTABLES);
+    const at = this.w.nfMessage(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, 0, NFNL_SUBSYS_NFTABLES);
     this.w.endMessage(at);
   }
 
@@ -180,7 +180,7 @@ export class BatchEncoder {
 
   /** A message's start (the hot paths write their body inline: no closure per message). */
   private open(type: number, flags: number, fam: Family, table: string): number {
-    const at = this.w.message(
+    const at = this.w.nfMessage(
       (NFNL_SUBSYS_NFTABLES << 8) | type,
       NLM_F_REQUEST | flags,
       ++this.seq,
@@ -234,10 +234,10 @@ export class BatchEncoder {
       throw new Unsupported(`base chain ${JSON.stringify(o)}`);
     const w = this.w;
     const h = w.begin(4);
-    w.u32(1, num);
-    w.u32(2, Number(o.prio));
+    w.u32be(1, num);
+    w.u32be(2, Number(o.prio));
     w.end(h);
-    w.u32(5, 1);
+    w.u32be(5, 1);
     w.str(7, String(o.type));
   }
 
@@ -249,23 +249,23 @@ export class BatchEncoder {
     if (flags.some((f) => f !== 'timeout')) throw new Unsupported(`set flags ${flags.join(',')}`);
     const timeout = flags.includes('timeout');
     const w = this.w;
-    w.u32(3, (isMap ? SET_F.MAP : 0) | (timeout ? SET_F.TIMEOUT | SET_F.EVAL : 0));
-    w.u32(
+    w.u32be(3, (isMap ? SET_F.MAP : 0) | (timeout ? SET_F.TIMEOUT | SET_F.EVAL : 0));
+    w.u32be(
       4,
       types.reduce((acc, x) => (acc << TYPE_BITS) | DATATYPES[x].id, 0),
     );
-    w.u32(
+    w.u32be(
       5,
       types.reduce((n, x) => n + padded(DATATYPES[x].len), 0),
     );
-    if (isMap) w.u32(6, NFT_DATA_VERDICT);
+    if (isMap) w.u32be(6, NFT_DATA_VERDICT);
     if (timeout) {
       const d = w.begin(9);
-      w.u32(1, DYNAMIC_SET_SIZE);
+      w.u32be(1, DYNAMIC_SET_SIZE);
       w.end(d);
     }
-    w.u32(10, ++this.setId);
-    if (timeout) w.u64(11, Number(o.timeout ?? 0) * 1000);
+    w.u32be(10, ++this.setId);
+    if (timeout) w.u64be(11, Number(o.timeout ?? 0) * 1000);
     this.sets.set(`${fam} ${o.name}`, types);
   }
 
@@ -284,7 +284,7 @@ export class BatchEncoder {
         const [code, chain] = verdictOf(value);
         const d = w.begin(2);
         const v = w.begin(2);
-        w.u32(1, code);
+        w.u32be(1, code);
         w.str(2, chain);
         w.end(v);
         w.end(d);
@@ -300,7 +300,7 @@ export class BatchEncoder {
 
   /** The batch: BEGIN, the messages with sequence numbers 1..n (command i has seq i + 1), END. */
   batch(): Buffer {
-    const at = this.w.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, this.seq + 1, 0, NFNL_SUBSYS_NFTABLES);
+    const at = this.w.nfMessage(NFNL_MSG_BATCH_END, NLM_F_REQUEST, this.seq + 1, 0, NFNL_SUBSYS_NFTABLES);
     this.w.endMessage(at);
     return this.w.done();
   }
