@@ -1,26 +1,33 @@
 // kube-proxy's chain and set names, written and read in one place: the agent generates them
 // (proxy-rules.ts), the main process and the metrics reader parse the endpoint chains back
 // to count packets per endpoint. A change to the format changes both sides together.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** kube-proxy's chain-name hash: base32 of SHA-256, first 8 characters. */
+/** SHA-256 in one call where Node has it (20.12+: a third of createHash's cost without an optimizing compiler). */
+const sha256: (s: string) => Buffer =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (s) =>
+        (crypto as unknown as { hash(a: string, d: string, o: string): Buffer }).hash('sha256', s, 'buffer')
+    : (s) => crypto.createHash('sha256').update(s).digest();
+
+/** kube-proxy's chain-name hash: base32 of SHA-256, first 8 characters (the first 40 bits). */
 export function hashName(s: string): string {
-  const digest = createHash('sha256').update(s).digest();
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of digest) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < 8) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= 8) break;
-  }
-  return out;
+  const d = sha256(s);
+  // 40 bits: the top 8 in `hi`, the low 32 in `lo`
+  const hi = d[0];
+  const lo = ((d[1] << 24) | (d[2] << 16) | (d[3] << 8) | d[4]) >>> 0;
+  return (
+    BASE32[hi >>> 3] +
+    BASE32[((hi & 7) << 2) | (lo >>> 30)] +
+    BASE32[(lo >>> 25) & 31] +
+    BASE32[(lo >>> 20) & 31] +
+    BASE32[(lo >>> 15) & 31] +
+    BASE32[(lo >>> 10) & 31] +
+    BASE32[(lo >>> 5) & 31] +
+    BASE32[lo & 31]
+  );
 }
 
 /**

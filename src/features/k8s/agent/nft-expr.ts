@@ -7,7 +7,27 @@ export const meta = (key: string) => ({ meta: { key } });
 export const match = (left: unknown, right: unknown, op = '=='): Expr => ({ match: { op, left, right } });
 export const jump = (target: string): Expr => ({ jump: { target } });
 export const goto = (target: string): Expr => ({ goto: { target } });
-export const counter: Expr = { counter: { packets: 0, bytes: 0 } };
+
+/**
+ * A statement every rule that has it shares, frozen (with what it holds): the netlink encoder
+ * keeps its bytes by identity (nft-netlink-expr.ts), and 10,000 services hold one copy of it.
+ */
+export function shared<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') shared(v);
+  return Object.freeze(o);
+}
+
+export const counter: Expr = shared({ counter: { packets: 0, bytes: 0 } });
+/** `jump mark-for-masquerade` */
+export const markForMasquerade: Expr = shared(jump('mark-for-masquerade'));
+const L4PROTO: Record<string, Expr> = {
+  tcp: shared(match(meta('l4proto'), 'tcp')),
+  udp: shared(match(meta('l4proto'), 'udp')),
+  sctp: shared(match(meta('l4proto'), 'sctp')),
+};
+/** `meta l4proto tcp` (shared for tcp, udp, sctp) */
+export const l4proto = (proto: string): Expr =>
+  Object.hasOwn(L4PROTO, proto) ? L4PROTO[proto] : match(meta('l4proto'), proto);
 /** `fib saddr type local` / `fib daddr type local`: the address is one of this host's */
 export const fibLocal = (which: 'saddr' | 'daddr') =>
   match({ fib: { result: 'type', flags: [which] } }, 'local');

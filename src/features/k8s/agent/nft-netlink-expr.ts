@@ -322,9 +322,17 @@ function statement(s: Obj, fam: Family): Encoded {
   }
 }
 
-/** Encoded statements of one family by their JSON: a table repeats most of them (a jump to
- * mark-for-masquerade, a port, an endpoint's address) thousands of times. */
-export type StatementCache = Map<string, Buffer>;
+/**
+ * Encoded statements of one family: by their JSON (a table repeats most of them, a port, an
+ * endpoint's address, thousands of times), and the frozen ones shared by every rule that has
+ * them (nft-expr.ts `shared`: a jump to mark-for-masquerade, a counter) by identity, without
+ * writing their JSON.
+ */
+export interface StatementCache {
+  json: Map<string, Buffer>;
+  shared: WeakMap<object, Buffer>;
+}
+export const statementCache = (): StatementCache => ({ json: new Map(), shared: new WeakMap() });
 const CACHE_MAX = 100_000;
 
 /**
@@ -337,14 +345,25 @@ export function encodeRule(w: Wire, rule: Obj[], fam: Family, cache?: StatementC
       for (const op of statement(s, fam)) op(w);
       continue;
     }
+    const frozen = Object.isFrozen(s);
+    if (frozen) {
+      const hit = cache.shared.get(s);
+      if (hit) {
+        w.raw(hit);
+        continue;
+      }
+    }
     const key = JSON.stringify(s);
-    const hit = cache.get(key);
+    const hit = cache.json.get(key);
     if (hit) {
       w.raw(hit);
+      if (frozen) cache.shared.set(s, hit);
       continue;
     }
     const start = w.pos;
     for (const op of statement(s, fam)) op(w);
-    if (cache.size < CACHE_MAX) cache.set(key, Buffer.from(w.buf.subarray(start, w.pos)));
+    const bytes = Buffer.from(w.buf.subarray(start, w.pos));
+    if (cache.json.size < CACHE_MAX) cache.json.set(key, bytes);
+    if (frozen) cache.shared.set(s, bytes);
   }
 }

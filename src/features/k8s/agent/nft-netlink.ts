@@ -4,7 +4,9 @@
 // every chain of the namespace into its cache (30,000 chains at 10,000 services: ~80 ms)
 // before each invocation. Only what kube-proxy writes is known here; anything else throws
 // `Unsupported` and the caller sends that transaction through `nft` instead.
-import { encodeRule, type StatementCache, Unsupported } from './nft-netlink-expr.js';
+
+import { parseIp } from '../../../util/ipv4.js';
+import { encodeRule, type StatementCache, statementCache, Unsupported } from './nft-netlink-expr.js';
 import { addrBytes, Wire } from './nft-netlink-wire.js';
 
 export { Unsupported } from './nft-netlink-expr.js';
@@ -60,22 +62,43 @@ export type SetTypes = Map<string, string[]>;
 
 const padded = (n: number) => (n + 3) & ~3;
 
-/** A set element's key: the fields' bytes, each padded to 4 bytes. */
-function keyBytes(types: string[], key: unknown, where: string): Buffer {
-  const fields = types.length === 1 ? [key] : (key as { concat?: unknown[] })?.concat;
-  if (!Array.isArray(fields) || fields.length !== types.length)
+/**
+ * A set element's key (NFTA_DATA_VALUE): the fields' bytes, each padded to 4 bytes, written in
+ * place (no buffer per field).
+ */
+function writeKey(w: Wire, types: string[], key: unknown, where: string): void {
+  const fields = types.length === 1 ? undefined : (key as { concat?: unknown[] })?.concat;
+  if (types.length > 1 && (!Array.isArray(fields) || fields.length !== types.length))
     throw new Unsupported(`element key of ${where}`);
-  return Buffer.concat(
-    fields.map((v, i) => {
-      const t = types[i];
-      const b = Buffer.alloc(padded(DATATYPES[t].len));
-      if (t === 'ipv4_addr' || t === 'ipv6_addr') addrBytes(String(v), t === 'ipv6_addr' ? 6 : 4).copy(b);
-      else if (t === 'inet_proto' && typeof v === 'string' && PROTOCOLS[v]) b.writeUInt8(PROTOCOLS[v], 0);
-      else if (t === 'inet_service' && typeof v === 'number') b.writeUInt16BE(v, 0);
-      else throw new Unsupported(`element field ${t} = ${JSON.stringify(v)}`);
-      return b;
-    }),
-  );
+  const at = w.open(1);
+  for (let i = 0; i < types.length; i++) {
+    const t = types[i];
+    const v = fields ? fields[i] : key;
+    w.room(16);
+    const b = w.buf;
+    const p = w.pos;
+    if (t === 'ipv4_addr' || t === 'ipv6_addr') {
+      const six = t === 'ipv6_addr';
+      const n = six ? undefined : parseIp(String(v));
+      if (n !== undefined) {
+        b[p] = n >>> 24;
+        b[p + 1] = (n >>> 16) & 0xff;
+        b[p + 2] = (n >>> 8) & 0xff;
+        b[p + 3] = n & 0xff;
+        w.pos += 4;
+      } else w.raw(addrBytes(String(v), six ? 6 : 4));
+    } else if (t === 'inet_proto' && typeof v === 'string' && Object.hasOwn(PROTOCOLS, v)) {
+      b[p] = PROTOCOLS[v];
+      b[p + 1] = b[p + 2] = b[p + 3] = 0;
+      w.pos += 4;
+    } else if (t === 'inet_service' && typeof v === 'number') {
+      b[p] = (v >>> 8) & 0xff;
+      b[p + 1] = v & 0xff;
+      b[p + 2] = b[p + 3] = 0;
+      w.pos += 4;
+    } else throw new Unsupported(`element field ${t} = ${JSON.stringify(v)}`);
+  }
+  w.end(at);
 }
 
 /** `goto X` / `jump X` as a set element's data. */
@@ -90,10 +113,15 @@ function verdictOf(value: unknown): [number, string] {
 export class BatchEncoder {
   private readonly w: Wire;
   /** encoded statements, per family */
-  private readonly cache = { ip: new Map(), ip6: new Map() } as Record<Family, StatementCache>;
+  private readonly cache: Record<Family, StatementCache> = { ip: statementCache(), ip6: statementCache() };
   private seq = 0;
   /** NFTA_SET_ID: the kernel requires one on every new set, unique within the batch */
   private setId = 0;
+  /** message starts by `<family> <table>`, then by type and flags (open) */
+  private readonly templates = new Map<string, Map<number, Buffer>>();
+  private tpl = new Map<number, Buffer>();
+  private tplFam?: Family;
+  private tplTable?: string;
 
   /** `sets`: the types of sets that exist already, by `<family> <name>` (updated as sets come and go) */
   constructor(
@@ -178,15 +206,30 @@ export class BatchEncoder {
     this.w.endMessage(at);
   }
 
-  /** A message's start (the hot paths write their body inline: no closure per message). */
+  /**
+   * A message's start: its header and the table's name, copied from a template made once per
+   * message type, flags, family and table (the hot paths write their body inline: no closure
+   * per message).
+   */
   private open(type: number, flags: number, fam: Family, table: string): number {
-    const at = this.w.nfMessage(
-      (NFNL_SUBSYS_NFTABLES << 8) | type,
-      NLM_F_REQUEST | flags,
-      ++this.seq,
-      NFPROTO[fam],
-    );
-    this.w.str(1, table);
+    if (fam !== this.tplFam || table !== this.tplTable) {
+      const key = `${fam} ${table}`;
+      let m = this.templates.get(key);
+      if (!m) this.templates.set(key, (m = new Map()));
+      [this.tplFam, this.tplTable, this.tpl] = [fam, table, m];
+    }
+    const k = (type << 16) | flags;
+    let t = this.tpl.get(k);
+    if (!t) {
+      const w = new Wire(64);
+      w.nfMessage((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | flags, 0, NFPROTO[fam]);
+      w.str(1, table);
+      t = Buffer.from(w.done());
+      this.tpl.set(k, t);
+    }
+    const at = this.w.pos;
+    this.w.raw(t);
+    this.w.put32(at + 8, ++this.seq);
     return at;
   }
 
@@ -197,13 +240,28 @@ export class BatchEncoder {
     this.w.endMessage(at);
   }
 
-  private rule(fam: Family, table: string, chain: string, expr: Obj[]): void {
+  /**
+   * A rule appended to `chain`; `name`: where the chain's name attribute was written before (it
+   * is copied). Returns where this rule's name attribute is.
+   */
+  private rule(
+    fam: Family,
+    table: string,
+    chain: string,
+    expr: Obj[],
+    name?: [number, number],
+  ): [number, number] {
+    const w = this.w;
     const at = this.open(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, fam, table);
-    this.w.str(2, chain);
-    const e = this.w.begin(4);
-    encodeRule(this.w, expr, fam, this.cache[fam]);
-    this.w.end(e);
-    this.w.endMessage(at);
+    const from = w.pos;
+    if (name) w.again(name[0], name[1]);
+    else w.str(2, chain);
+    const to = w.pos;
+    const e = w.begin(4);
+    encodeRule(w, expr, fam, this.cache[fam]);
+    w.end(e);
+    w.endMessage(at);
+    return name ?? [from, to];
   }
 
   /**
@@ -218,12 +276,19 @@ export class BatchEncoder {
         this.set(fam, { name, type: addrType, flags: ['timeout'], timeout }, false);
       });
     for (const c of f.chains.keys()) this.chain(fam, table, c);
-    for (const [c, rules] of f.chains) for (const r of rules) this.rule(fam, table, c, r);
+    const w = this.w;
+    for (const [c, rules] of f.chains) {
+      // the chain's name attribute is written once and copied into its other rules
+      let name: [number, number] | undefined;
+      for (const r of rules) name = this.rule(fam, table, c, r, name);
+    }
     for (const e of f.elements.values()) {
       const at = this.open(MSG.NEWSETELEM, NLM_F_CREATE, fam, table);
-      this.w.str(2, e.map);
-      this.elements(fam, e.map, [e.value === undefined ? e.key : [e.key, e.value]], true);
-      this.w.endMessage(at);
+      w.str(2, e.map);
+      const list = w.begin(3);
+      this.element(this.typesOf(fam, e.map), e.map, e.key, e.value, true);
+      w.end(list);
+      w.endMessage(at);
     }
   }
 
@@ -269,29 +334,40 @@ export class BatchEncoder {
     this.sets.set(`${fam} ${o.name}`, types);
   }
 
-  private elements(fam: Family, set: string, elems: unknown[], withData: boolean): void {
+  /** The field types of a set's key. */
+  private typesOf(fam: Family, set: string): string[] {
     const types = this.sets.get(`${fam} ${set}`);
     if (!types) throw new Unsupported(`elements of unknown set ${set}`);
-    const w = this.w;
-    const list = w.begin(3);
+    return types;
+  }
+
+  private elements(fam: Family, set: string, elems: unknown[], withData: boolean): void {
+    const types = this.typesOf(fam, set);
+    const list = this.w.begin(3);
     for (const e of elems) {
       const [key, value] = Array.isArray(e) ? e : [e, undefined];
-      const el = w.begin(1);
-      const k = w.begin(1);
-      w.bytes(1, keyBytes(types, key, set));
-      w.end(k);
-      if (withData && value !== undefined) {
-        const [code, chain] = verdictOf(value);
-        const d = w.begin(2);
-        const v = w.begin(2);
-        w.u32be(1, code);
-        w.str(2, chain);
-        w.end(v);
-        w.end(d);
-      }
-      w.end(el);
+      this.element(types, set, key, value, withData);
     }
-    w.end(list);
+    this.w.end(list);
+  }
+
+  /** One element of NFTA_SET_ELEM_LIST_ELEMENTS: its key and, for a map, its verdict. */
+  private element(types: string[], set: string, key: unknown, value: unknown, withData: boolean): void {
+    const w = this.w;
+    const el = w.begin(1);
+    const k = w.begin(1);
+    writeKey(w, types, key, set);
+    w.end(k);
+    if (withData && value !== undefined) {
+      const [code, chain] = verdictOf(value);
+      const d = w.begin(2);
+      const v = w.begin(2);
+      w.u32be(1, code);
+      w.str(2, chain);
+      w.end(v);
+      w.end(d);
+    }
+    w.end(el);
   }
 
   get size(): number {

@@ -18,6 +18,8 @@ import {
   fibLocal as fibLocalOf,
   goto,
   jump,
+  l4proto,
+  markForMasquerade,
   match,
   meta,
   payload,
@@ -253,7 +255,7 @@ function renderPort(
   for (const epIp of ips) {
     const ep = `${endpointName(epIp)}/${p.targetPort}`;
     const chain = endpointChain(spn, ep);
-    const rules: Rule[] = [[match(payload(ip, 'saddr'), epIp), jump('mark-for-masquerade')]];
+    const rules: Rule[] = [[match(payload(ip, 'saddr'), epIp), markForMasquerade]];
     let affinityRule: Rule | undefined;
     if (affinity) {
       const set = affinitySet(spn, ep);
@@ -261,7 +263,7 @@ function renderPort(
       rules.push([{ set: { op: 'update', elem: payload(ip, 'saddr'), set: `@${set}` } }]);
       affinityRule = [match(payload(ip, 'saddr'), `@${set}`), goto(chain)];
     }
-    rules.push([counter, match(meta('l4proto'), proto), { dnat: { addr: epIp, port: p.targetPort } }]);
+    rules.push([counter, l4proto(proto), { dnat: { addr: epIp, port: p.targetPort } }]);
     f.chains.set(chain, rules);
     endpoints.set(epIp, { chain, affinity: affinityRule });
   }
@@ -269,7 +271,7 @@ function renderPort(
     match(payload(ip, 'daddr'), vip),
     match(payload(proto, 'dport'), p.port),
     match(payload(ip, 'saddr'), { prefix: at.clusterCidr }, '!='),
-    jump('mark-for-masquerade'),
+    markForMasquerade,
   ];
   const all = [...endpoints.values()];
   f.chains.set(base.service, [
