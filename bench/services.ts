@@ -26,6 +26,16 @@ import { jsonIn, median, mustRun, spreadPercent } from './measure.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A process's resident set in MiB (0 when it is gone). */
+function rssMiB(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
 export interface ServicesRun {
   services: number;
   /** how the agent wrote its transactions: netlink (its writer) or nft */
@@ -35,6 +45,9 @@ export interface ServicesRun {
   fullSyncWriteMs: number[];
   /** `nft -j -f` of the same full-sync transaction alone, same namespace, after each restart */
   fullSyncFloorMs: number[];
+  /** the agent's RSS 1 s after each full sync, and after the updates (MiB) */
+  agentRssMiB: number[];
+  agentRssAfterUpdatesMiB: number;
   updateMs: number[];
   /** `nft -j -f` of a new service's transaction, after each update */
   nftUpdateMs: number[];
@@ -275,6 +288,7 @@ export async function runServices(count: number): Promise<ServicesRun> {
     const fullSyncMs: number[] = [];
     const fullSyncWriteMs: number[] = [];
     const fullSyncFloorMs: number[] = [];
+    const agentRssMiB: number[] = [];
     let via = '';
     for (let r = 0; r < FULL_SYNCS; r++) {
       await w1.stopAgent();
@@ -291,6 +305,7 @@ export async function runServices(count: number): Promise<ServicesRun> {
       fullSyncWriteMs.push(Number(m[3]));
       via = m[4];
       await sleep(1000);
+      agentRssMiB.push(rssMiB(w1.agentPid));
       fullSyncFloorMs.push(await nftMs(w1.ns, ['-j', '-f', file], 1));
       await sleep(1000);
     }
@@ -325,12 +340,15 @@ export async function runServices(count: number): Promise<ServicesRun> {
       rmSync(f, { force: true });
       addElementMsN.push(await addElementMs(w1.ns, 1));
     }
+    const agentRssAfterUpdatesMiB = rssMiB(w1.agentPid);
     return {
       services: count,
       via,
       fullSyncMs,
       fullSyncWriteMs,
       fullSyncFloorMs,
+      agentRssMiB,
+      agentRssAfterUpdatesMiB,
       updateMs,
       nftUpdateMs,
       addElementMs10,
@@ -359,6 +377,13 @@ export function servicesReport(runs: ServicesRun[]): string[] {
       `| ${r.services} | ${r.via} | ${ms(r.fullSyncMs)} (${ms(r.fullSyncWriteMs)}) | ${ms(r.fullSyncFloorMs)} | ${f(full / median(r.fullSyncFloorMs), 2)} | ${ms(r.updateMs, 1)} | ${ms(r.nftUpdateMs, 1)} | ${f(upd / median(r.nftUpdateMs), 2)} | ${f(r.addElementMs10)} / ${ms(r.addElementMsN, 1)} | ${f(upd / median(r.addElementMsN), 2)} |`,
     );
   }
+  lines.push('');
+  lines.push('| services | agent RSS MiB 1 s after each full sync | after the updates |');
+  lines.push('|---:|---|---:|');
+  for (const r of runs)
+    lines.push(
+      `| ${r.services} | ${r.agentRssMiB.map((x) => f(x)).join(' / ')} | ${f(r.agentRssAfterUpdatesMiB)} |`,
+    );
   lines.push('');
   lines.push(
     '| services | first connection ms, 10 services: median (p90) | same, N services | ratio of medians | round medians, 10 / N services | connect alone, 10 / N | endpoint direct (no DNAT), 10 / N |',
