@@ -4,10 +4,9 @@
 // every chain of the namespace into its cache (30,000 chains at 10,000 services: ~80 ms)
 // before each invocation. Only what kube-proxy writes is known here; anything else throws
 // `Unsupported` and the caller sends that transaction through `nft` instead.
-
-import { parseIp } from '../../../util/ipv4.js';
 import { encodeRule, type StatementCache, statementCache, Unsupported } from './nft-netlink-expr.js';
-import { addrBytes, Wire } from './nft-netlink-wire.js';
+import { writeElement, writeSet } from './nft-netlink-set.js';
+import { Wire } from './nft-netlink-wire.js';
 
 export { Unsupported } from './nft-netlink-expr.js';
 
@@ -31,19 +30,6 @@ const NLM_F_APPEND = 0x800;
 const NLM_F_CREATE = 0x400;
 const NFPROTO = { ip: 2, ip6: 10 } as const;
 
-/** nftables' datatype numbers (the set key types nft lists) and their sizes in bytes. */
-const DATATYPES: Record<string, { id: number; len: number }> = {
-  ipv4_addr: { id: 7, len: 4 },
-  ipv6_addr: { id: 8, len: 16 },
-  inet_proto: { id: 12, len: 1 },
-  inet_service: { id: 13, len: 2 },
-};
-const TYPE_BITS = 6;
-const NFT_DATA_VERDICT = 0xffffff00;
-const SET_F = { MAP: 0x8, TIMEOUT: 0x10, EVAL: 0x20 };
-/** the size nft gives a set that rules update (`size 65535` in its listing) */
-const DYNAMIC_SET_SIZE = 65535;
-const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
 const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 };
 
 type Family = 'ip' | 'ip6';
@@ -59,55 +45,6 @@ export interface FragmentParts {
 
 /** What a table's sets look like: the element encoder needs each key's field types. */
 export type SetTypes = Map<string, string[]>;
-
-const padded = (n: number) => (n + 3) & ~3;
-
-/**
- * A set element's key (NFTA_DATA_VALUE): the fields' bytes, each padded to 4 bytes, written in
- * place (no buffer per field).
- */
-function writeKey(w: Wire, types: string[], key: unknown, where: string): void {
-  const fields = types.length === 1 ? undefined : (key as { concat?: unknown[] })?.concat;
-  if (types.length > 1 && (!Array.isArray(fields) || fields.length !== types.length))
-    throw new Unsupported(`element key of ${where}`);
-  const at = w.open(1);
-  for (let i = 0; i < types.length; i++) {
-    const t = types[i];
-    const v = fields ? fields[i] : key;
-    w.room(16);
-    const b = w.buf;
-    const p = w.pos;
-    if (t === 'ipv4_addr' || t === 'ipv6_addr') {
-      const six = t === 'ipv6_addr';
-      const n = six ? undefined : parseIp(String(v));
-      if (n !== undefined) {
-        b[p] = n >>> 24;
-        b[p + 1] = (n >>> 16) & 0xff;
-        b[p + 2] = (n >>> 8) & 0xff;
-        b[p + 3] = n & 0xff;
-        w.pos += 4;
-      } else w.raw(addrBytes(String(v), six ? 6 : 4));
-    } else if (t === 'inet_proto' && typeof v === 'string' && Object.hasOwn(PROTOCOLS, v)) {
-      b[p] = PROTOCOLS[v];
-      b[p + 1] = b[p + 2] = b[p + 3] = 0;
-      w.pos += 4;
-    } else if (t === 'inet_service' && typeof v === 'number') {
-      b[p] = (v >>> 8) & 0xff;
-      b[p + 1] = v & 0xff;
-      b[p + 2] = b[p + 3] = 0;
-      w.pos += 4;
-    } else throw new Unsupported(`element field ${t} = ${JSON.stringify(v)}`);
-  }
-  w.end(at);
-}
-
-/** `goto X` / `jump X` as a set element's data. */
-function verdictOf(value: unknown): [number, string] {
-  const v = value as { goto?: { target: string }; jump?: { target: string } };
-  const target = v?.goto?.target ?? v?.jump?.target;
-  if (!target) throw new Unsupported(`element value ${JSON.stringify(value)}`);
-  return [v.goto ? -4 : -3, target];
-}
 
 /** Encodes commands one by one into one batch, tracking the set types that elements need. */
 export class BatchEncoder {
@@ -214,8 +151,8 @@ export class BatchEncoder {
   private open(type: number, flags: number, fam: Family, table: string): number {
     if (fam !== this.tplFam || table !== this.tplTable) {
       const key = `${fam} ${table}`;
-      let m = this.templates.get(key);
-      if (!m) this.templates.set(key, (m = new Map()));
+      const m = this.templates.get(key) ?? new Map<number, Buffer>();
+      this.templates.set(key, m);
       [this.tplFam, this.tplTable, this.tpl] = [fam, table, m];
     }
     const k = (type << 16) | flags;
@@ -307,31 +244,7 @@ export class BatchEncoder {
   }
 
   private set(fam: Family, o: Obj, isMap: boolean): void {
-    const types = (Array.isArray(o.type) ? o.type : [o.type]).map(String);
-    if (!types.every((x) => DATATYPES[x])) throw new Unsupported(`set type ${types.join(' . ')}`);
-    if (isMap && o.map !== 'verdict') throw new Unsupported(`map data ${String(o.map)}`);
-    const flags = (o.flags as string[] | undefined) ?? [];
-    if (flags.some((f) => f !== 'timeout')) throw new Unsupported(`set flags ${flags.join(',')}`);
-    const timeout = flags.includes('timeout');
-    const w = this.w;
-    w.u32be(3, (isMap ? SET_F.MAP : 0) | (timeout ? SET_F.TIMEOUT | SET_F.EVAL : 0));
-    w.u32be(
-      4,
-      types.reduce((acc, x) => (acc << TYPE_BITS) | DATATYPES[x].id, 0),
-    );
-    w.u32be(
-      5,
-      types.reduce((n, x) => n + padded(DATATYPES[x].len), 0),
-    );
-    if (isMap) w.u32be(6, NFT_DATA_VERDICT);
-    if (timeout) {
-      const d = w.begin(9);
-      w.u32be(1, DYNAMIC_SET_SIZE);
-      w.end(d);
-    }
-    w.u32be(10, ++this.setId);
-    if (timeout) w.u64be(11, Number(o.timeout ?? 0) * 1000);
-    this.sets.set(`${fam} ${o.name}`, types);
+    this.sets.set(`${fam} ${o.name}`, writeSet(this.w, o, isMap, ++this.setId));
   }
 
   /** The field types of a set's key. */
@@ -351,23 +264,8 @@ export class BatchEncoder {
     this.w.end(list);
   }
 
-  /** One element of NFTA_SET_ELEM_LIST_ELEMENTS: its key and, for a map, its verdict. */
   private element(types: string[], set: string, key: unknown, value: unknown, withData: boolean): void {
-    const w = this.w;
-    const el = w.begin(1);
-    const k = w.begin(1);
-    writeKey(w, types, key, set);
-    w.end(k);
-    if (withData && value !== undefined) {
-      const [code, chain] = verdictOf(value);
-      const d = w.begin(2);
-      const v = w.begin(2);
-      w.u32be(1, code);
-      w.str(2, chain);
-      w.end(v);
-      w.end(d);
-    }
-    w.end(el);
+    writeElement(this.w, types, set, key, withData ? value : undefined);
   }
 
   get size(): number {
