@@ -171,3 +171,21 @@ t.test('a full sync from fragments rendered as they are read (a generator) is th
   ]);
   t.ok(direct.equals(encodeBatch(c.full, new Map())));
 });
+
+t.test('a statement cached inside a refused command is not copied from the dropped bytes', async (t) => {
+  const saddr = {
+    match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.0.0.7' },
+  };
+  const rule = (expr: unknown[]) => ({ add: { rule: { family: 'ip', table: TABLE, chain: 'c', expr } } });
+  const e = new BatchEncoder();
+  e.add({ add: { table: { family: 'ip', name: TABLE } } });
+  t.throws(() => e.add(rule([saddr, { log: {} }])), { name: 'Unsupported' });
+  // the next message is written where the refused one was: then the cached bytes would be its own
+  e.add(rule([{ counter: { packets: 0, bytes: 0 } }, counter, counter, counter]));
+  e.add(rule([saddr]));
+  const fresh = new BatchEncoder();
+  fresh.add({ add: { table: { family: 'ip', name: TABLE } } });
+  fresh.add(rule([{ counter: { packets: 0, bytes: 0 } }, counter, counter, counter]));
+  fresh.add(rule([saddr]));
+  t.ok(e.batch().equals(fresh.batch()));
+});

@@ -323,17 +323,19 @@ function statement(s: Obj, fam: Family): Encoded {
 }
 
 /**
- * Encoded statements of one family: by their JSON (a table repeats most of them, a port, an
- * endpoint's address, thousands of times), and the frozen ones shared by every rule that has
- * them (nft-expr.ts `shared`: a jump to mark-for-masquerade, a counter) by identity, without
- * writing their JSON.
+ * Encoded statements of one family, as where their bytes are in the batch already (`start *
+ * 2^16 + length`: copied from there, nothing allocated per statement): by their JSON (a table
+ * repeats most of them, a port, an endpoint's address, thousands of times), and the frozen ones
+ * shared by every rule that has them (nft-expr.ts `shared`: a jump to mark-for-masquerade, a
+ * counter) by identity, without writing their JSON. Valid for one batch until it is rewound.
  */
 export interface StatementCache {
-  json: Map<string, Buffer>;
-  shared: WeakMap<object, Buffer>;
+  json: Map<string, number>;
+  shared: WeakMap<object, number>;
 }
 export const statementCache = (): StatementCache => ({ json: new Map(), shared: new WeakMap() });
 const CACHE_MAX = 100_000;
+const SPAN = 0x10000;
 
 /**
  * A rule's expressions: the content of NFTA_RULE_EXPRESSIONS. Throws `Unsupported` (the caller
@@ -347,23 +349,24 @@ export function encodeRule(w: Wire, rule: Obj[], fam: Family, cache?: StatementC
     }
     const frozen = Object.isFrozen(s);
     if (frozen) {
-      const hit = cache.shared.get(s);
-      if (hit) {
-        w.raw(hit);
+      const at = cache.shared.get(s);
+      if (at !== undefined) {
+        w.again(Math.floor(at / SPAN), Math.floor(at / SPAN) + (at % SPAN));
         continue;
       }
     }
     const key = JSON.stringify(s);
-    const hit = cache.json.get(key);
-    if (hit) {
-      w.raw(hit);
-      if (frozen) cache.shared.set(s, hit);
+    const at = cache.json.get(key);
+    if (at !== undefined) {
+      w.again(Math.floor(at / SPAN), Math.floor(at / SPAN) + (at % SPAN));
+      if (frozen) cache.shared.set(s, at);
       continue;
     }
     const start = w.pos;
     for (const op of statement(s, fam)) op(w);
-    const bytes = Buffer.from(w.buf.subarray(start, w.pos));
-    if (cache.json.size < CACHE_MAX) cache.json.set(key, bytes);
-    if (frozen) cache.shared.set(s, bytes);
+    const len = w.pos - start;
+    if (len >= SPAN) continue;
+    if (cache.json.size < CACHE_MAX) cache.json.set(key, start * SPAN + len);
+    if (frozen) cache.shared.set(s, start * SPAN + len);
   }
 }

@@ -50,7 +50,7 @@ export type SetTypes = Map<string, string[]>;
 export class BatchEncoder {
   private readonly w: Wire;
   /** encoded statements, per family */
-  private readonly cache: Record<Family, StatementCache> = { ip: statementCache(), ip6: statementCache() };
+  private cache: Record<Family, StatementCache> = { ip: statementCache(), ip6: statementCache() };
   private seq = 0;
   /** NFTA_SET_ID: the kernel requires one on every new set, unique within the batch */
   private setId = 0;
@@ -78,6 +78,8 @@ export class BatchEncoder {
     } catch (e) {
       this.w.rewind(start);
       this.seq = seq;
+      // the cached statements may lie in what was dropped
+      this.cache = { ip: statementCache(), ip6: statementCache() };
       throw e;
     }
   }
