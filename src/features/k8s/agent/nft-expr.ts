@@ -39,9 +39,34 @@ export const fibLocal = (which: 'saddr' | 'daddr') =>
  * (quadratic), against 2 s with one draw per rule. Same distribution, linear cost.
  */
 export function spread(chains: string[]): Rule[] {
-  return chains.map((c, i) =>
-    i === chains.length - 1
-      ? [goto(c)]
-      : [match({ numgen: { mode: 'random', mod: chains.length - i, offset: 0 } }, 0), goto(c)],
-  );
+  return chains.map((c, i) => (i === chains.length - 1 ? [goto(c)] : [draw(chains.length - i), goto(c)]));
+}
+
+const numgen = (mod: number) => match({ numgen: { mode: 'random', mod, offset: 0 } }, 0);
+/** `numgen random mod n == 0` for the usual endpoint counts, shared */
+const DRAWS: readonly Expr[] = Array.from({ length: 33 }, (_, n) => shared(numgen(n)));
+const draw = (mod: number) => DRAWS[mod] ?? numgen(mod);
+
+/**
+ * Statements that recur across a table's services (an endpoint's address, its DNAT, a port), one
+ * shared frozen object per kind and value for as long as the memo holds them: the netlink encoder
+ * then takes their bytes by identity instead of writing their JSON. Bounded; a full memo makes
+ * fresh statements (the same JSON).
+ */
+export class StatementMemo {
+  private readonly m = new Map<string, Expr>();
+
+  constructor(private readonly max = 20_000) {}
+
+  /** The statement under `key`, or `made` (shared, and kept when there is room). */
+  get(key: string): Expr | undefined {
+    return this.m.get(key);
+  }
+
+  keep(key: string, made: Expr): Expr {
+    if (this.m.size >= this.max) return made;
+    const s = shared(made);
+    this.m.set(key, s);
+    return s;
+  }
 }

@@ -16,6 +16,7 @@ import {
   type ServiceObject,
   SPECS_PREFIX,
 } from '../services/objects.js';
+import { StatementMemo } from './nft-expr.js';
 import {
   type Command,
   diffFragments,
@@ -44,6 +45,8 @@ export class KubeProxy {
   private flushing?: Promise<void>;
   /** the tables this worker keeps: ip, and ip6 on a dual-stack cluster */
   private readonly families: Family[];
+  /** statements shared across this worker's services (rendering and encoding reuse them) */
+  private readonly memo = new StatementMemo();
   /** where transactions go (netlink or nft), from start() on */
   private writer?: ProxyWriter;
 
@@ -88,7 +91,7 @@ export class KubeProxy {
   private render(r: Rendered | undefined, family: Family): Fragment | undefined {
     // a headless service has no ClusterIP: nothing for kube-proxy (cluster DNS answers its endpoints)
     if (!r || r.svc.spec.clusterIP === HEADLESS) return undefined;
-    const f = renderService(r.svc, r.eps, this.ctx, family);
+    const f = renderService(r.svc, r.eps, this.ctx, family, this.memo);
     // a service without an address of this family has nothing in its table
     return f.elements.size ? f : undefined;
   }
