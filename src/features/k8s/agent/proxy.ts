@@ -143,15 +143,15 @@ export class KubeProxy {
       const ids = [...this.dirty];
       this.dirty.clear();
       const t0 = performance.now();
+      // the objects as rendered now: what arrives while the transaction is on its way is the
+      // next one's (it marks its service again)
+      const next = ids.map((id) => [id, this.current(id)] as const);
       const cmds: Command[] = [];
       for (const fam of this.families)
-        for (const id of ids)
-          cmds.push(
-            ...diffFragments(this.render(this.applied.get(id), fam), this.render(this.current(id), fam), fam),
-          );
+        for (const [id, r] of next)
+          cmds.push(...diffFragments(this.render(this.applied.get(id), fam), this.render(r, fam), fam));
       const keep = () => {
-        for (const id of ids) {
-          const r = this.current(id);
+        for (const [id, r] of next) {
           if (r) this.applied.set(id, r);
           else this.applied.delete(id);
         }
