@@ -26,15 +26,29 @@ import { jsonIn, median, mustRun, spreadPercent } from './measure.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A process's resident set in MiB (0 when it is gone). */
+function rssMiB(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
 export interface ServicesRun {
   services: number;
   /** how the agent wrote its transactions: netlink (its writer) or nft */
   via: string;
-  /** agent restarts: the full sync, and its write part (render excluded) */
+  /** agent restarts: the full sync, its render-and-encode part and its kernel part (the batch sent, the kernel's answer) */
   fullSyncMs: number[];
-  fullSyncWriteMs: number[];
+  fullSyncEncodeMs: number[];
+  fullSyncKernelMs: number[];
   /** `nft -j -f` of the same full-sync transaction alone, same namespace, after each restart */
   fullSyncFloorMs: number[];
+  /** the agent's RSS 1 s after each full sync, and after the updates (MiB) */
+  agentRssMiB: number[];
+  agentRssAfterUpdatesMiB: number;
   updateMs: number[];
   /** `nft -j -f` of a new service's transaction, after each update */
   nftUpdateMs: number[];
@@ -273,8 +287,10 @@ export async function runServices(count: number): Promise<ServicesRun> {
     writeFileSync(file, JSON.stringify({ nftables: fullSync(frags) }));
     // full syncs, interleaved with the floor: a restarted agent loads the whole table in one transaction
     const fullSyncMs: number[] = [];
-    const fullSyncWriteMs: number[] = [];
+    const fullSyncEncodeMs: number[] = [];
+    const fullSyncKernelMs: number[] = [];
     const fullSyncFloorMs: number[] = [];
+    const agentRssMiB: number[] = [];
     let via = '';
     for (let r = 0; r < FULL_SYNCS; r++) {
       await w1.stopAgent();
@@ -285,12 +301,14 @@ export async function runServices(count: number): Promise<ServicesRun> {
         await sleep(100);
         full = logLines(w1, /kube-proxy: full sync/, offset);
       }
-      const m = /in (\d+) ms \(render (\d+) ms, write (\d+) ms via (\w+)\)/.exec(full[0] ?? '');
+      const m = /in (\d+) ms \(render and encode (\d+) ms, kernel (\d+) ms via (\w+)\)/.exec(full[0] ?? '');
       if (!m) throw new Error(`no full sync line in the agent log:\n${w1.agentTail()}`);
       fullSyncMs.push(Number(m[1]));
-      fullSyncWriteMs.push(Number(m[3]));
+      fullSyncEncodeMs.push(Number(m[2]));
+      fullSyncKernelMs.push(Number(m[3]));
       via = m[4];
       await sleep(1000);
+      agentRssMiB.push(rssMiB(w1.agentPid));
       fullSyncFloorMs.push(await nftMs(w1.ns, ['-j', '-f', file], 1));
       await sleep(1000);
     }
@@ -325,12 +343,16 @@ export async function runServices(count: number): Promise<ServicesRun> {
       rmSync(f, { force: true });
       addElementMsN.push(await addElementMs(w1.ns, 1));
     }
+    const agentRssAfterUpdatesMiB = rssMiB(w1.agentPid);
     return {
       services: count,
       via,
       fullSyncMs,
-      fullSyncWriteMs,
+      fullSyncEncodeMs,
+      fullSyncKernelMs,
       fullSyncFloorMs,
+      agentRssMiB,
+      agentRssAfterUpdatesMiB,
       updateMs,
       nftUpdateMs,
       addElementMs10,
@@ -349,16 +371,23 @@ export function servicesReport(runs: ServicesRun[]): string[] {
   const f = (x: number, d = 1) => x.toFixed(d);
   const ms = (xs: number[], d = 0) => `${f(median(xs), d)} ±${f(spreadPercent(xs), 0)}%`;
   lines.push(
-    '| services | writer | full sync ms (write part) | nft -j -f alone ms | full sync / nft floor | one-service update ms | nft -j -f of one service ms | update / that floor | nft add element ms, 10 / N services | update / add element |',
+    '| services | writer | full sync ms (render and encode / kernel) | nft -j -f alone ms | full sync / nft floor | one-service update ms | nft -j -f of one service ms | update / that floor | nft add element ms, 10 / N services | update / add element |',
   );
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of runs) {
     const upd = median(r.updateMs);
     const full = median(r.fullSyncMs);
     lines.push(
-      `| ${r.services} | ${r.via} | ${ms(r.fullSyncMs)} (${ms(r.fullSyncWriteMs)}) | ${ms(r.fullSyncFloorMs)} | ${f(full / median(r.fullSyncFloorMs), 2)} | ${ms(r.updateMs, 1)} | ${ms(r.nftUpdateMs, 1)} | ${f(upd / median(r.nftUpdateMs), 2)} | ${f(r.addElementMs10)} / ${ms(r.addElementMsN, 1)} | ${f(upd / median(r.addElementMsN), 2)} |`,
+      `| ${r.services} | ${r.via} | ${ms(r.fullSyncMs)} (${ms(r.fullSyncEncodeMs)} / ${ms(r.fullSyncKernelMs)}) | ${ms(r.fullSyncFloorMs)} | ${f(full / median(r.fullSyncFloorMs), 2)} | ${ms(r.updateMs, 1)} | ${ms(r.nftUpdateMs, 1)} | ${f(upd / median(r.nftUpdateMs), 2)} | ${f(r.addElementMs10)} / ${ms(r.addElementMsN, 1)} | ${f(upd / median(r.addElementMsN), 2)} |`,
     );
   }
+  lines.push('');
+  lines.push('| services | agent RSS MiB 1 s after each full sync | after the updates |');
+  lines.push('|---:|---|---:|');
+  for (const r of runs)
+    lines.push(
+      `| ${r.services} | ${r.agentRssMiB.map((x) => f(x)).join(' / ')} | ${f(r.agentRssAfterUpdatesMiB)} |`,
+    );
   lines.push('');
   lines.push(
     '| services | first connection ms, 10 services: median (p90) | same, N services | ratio of medians | round medians, 10 / N services | connect alone, 10 / N | endpoint direct (no DNAT), 10 / N |',
@@ -371,7 +400,7 @@ export function servicesReport(runs: ServicesRun[]): string[] {
     );
   lines.push(
     '',
-    `Targets: full sync ≤ 2 s, one-service update ≤ 50 ms, first connection with 10,000 services within 10% of 10. Medians, ±: (max − min) / median. Full sync = a restarted agent reading every service from etcd, rendering them and loading the table in one transaction (${FULL_SYNCS} restarts); update = one new service, from the watch event to the kernel's answer (${UPDATES} services); the agent writes both as nf_tables netlink batches through its long-lived writer (a Python process holding one netlink socket, fed by the agent: src/features/k8s/agent/proxy-writer.ts). First connection = 5 rounds of 300 fresh TCP connections (after 50 of warm-up; connect + the one line the server sends; the servers are Node processes, no process start per connection) from a pod to a ClusterIP, one after another from one Node process in the pod, each round followed by 300 to an endpoint's own address for comparison, each timed with process.hrtime (each is a new conntrack entry, so its first packet goes through the nat chains); measured 2 s after the agent was last busy. Medians over all 1,500; the round medians show the noise (2 cores shared with other work).`,
+    `Targets: full sync ≤ 2 s, one-service update ≤ 50 ms, first connection with 10,000 services within 10% of 10. Medians, ±: (max − min) / median. Full sync = a restarted agent reading every service from etcd, rendering and encoding them one by one into one nf_tables batch, and the kernel loading it in one transaction (${FULL_SYNCS} restarts; the kernel part is from the batch handed to the writer to the kernel's answer); update = one new service, from the watch event to the kernel's answer (${UPDATES} services); the agent writes both as nf_tables netlink batches through its long-lived writer (a Python process holding one netlink socket, fed by the agent: src/features/k8s/agent/proxy-writer.ts). First connection = 5 rounds of 300 fresh TCP connections (after 50 of warm-up; connect + the one line the server sends; the servers are Node processes, no process start per connection) from a pod to a ClusterIP, one after another from one Node process in the pod, each round followed by 300 to an endpoint's own address for comparison, each timed with process.hrtime (each is a new conntrack entry, so its first packet goes through the nat chains); measured 2 s after the agent was last busy. Medians over all 1,500; the round medians show the noise (2 cores shared with other work).`,
     '',
     "The nft tool's floor, measured in the same run and the same worker namespace (`nsenter --net`, process start included), each right after the agent's figure it belongs to: `nft -j -f` of the agent's full-sync transaction (the same services rendered the same way) after each restart; `nft -j -f` of a new service's transaction (what the agent sent before it had the writer) and one `nft add element ip kube-proxy cluster-ips { x }` after each update. nftables 1.0.6 (Debian 12) dumps every chain of the namespace into its cache before each invocation (no cache reuse, even within one nft_ctx): with 30,000 chains that dump is most of any update made with the tool. What is left for the writer is the kernel's own work: a transaction that adds a jump or a goto (a new service has both) makes the kernel walk every chain reachable from the table's base chains to check for loops, ~40 ms at 10,000 services here.",
   );

@@ -9,6 +9,7 @@
 // before sending it (a bridge made by an earlier line of the same batch exists by then).
 import { endianness } from 'node:os';
 import { ipBytes } from '../util/ip-bytes.js';
+import { NlWriter } from '../util/netlink-attr.js';
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_ACK = 0x4;
@@ -66,41 +67,40 @@ export interface NlRequest {
 
 const LE = endianness() === 'LE';
 
-/** A message being built: header first, then the family header, then attributes. */
+/** A message being built on the shared writer: header first, then the family header, then attributes. */
 class Msg {
-  private readonly parts: Buffer[] = [];
-  private size = 16;
+  private readonly w = new NlWriter(256);
+  private readonly at: number;
   readonly holes: [number, string][] = [];
 
-  constructor(
-    private readonly type: number,
-    private readonly flags: number,
-  ) {}
+  constructor(type: number, flags: number) {
+    this.at = this.w.message(type, flags, 0);
+  }
 
+  /** a family header (padded) */
   raw(b: Buffer): this {
-    const pad = Buffer.alloc((4 - (b.length % 4)) % 4);
-    this.parts.push(b, pad);
-    this.size += b.length + pad.length;
+    this.w.raw(b);
+    this.w.pad();
     return this;
   }
 
-  /** an attribute; `payload` a function adds nested attributes */
+  /** an attribute; `payload` a function adds nested attributes (sent without NLA_F_NESTED, as `ip` does) */
   attr(type: number, payload: Buffer | (() => void)): this {
-    const head = Buffer.alloc(4);
-    this.raw(head);
-    const start = this.size;
-    if (typeof payload === 'function') payload();
-    else this.raw(payload);
-    const len = 4 + (typeof payload === 'function' ? this.size - start : payload.length);
-    u16(head, 0, len);
-    u16(head, 2, type);
+    if (typeof payload !== 'function') {
+      this.w.bytes(type, payload);
+      return this;
+    }
+    const a = this.w.open(type);
+    payload();
+    this.w.end(a);
     return this;
   }
 
   /** a u32 attribute holding the index of interface `name` (filled in by the runner) */
   index(type: number, name: string): this {
-    this.holes.push([this.size + 4, name]);
-    return this.attr(type, Buffer.alloc(4));
+    this.holes.push([this.w.pos - this.at + 4, name]);
+    this.w.u32(type, 0);
+    return this;
   }
 
   /** a hole for `name`'s index in the family header (ifi_index, ifa_index: its bytes 4-7) */
@@ -110,18 +110,10 @@ class Msg {
   }
 
   build(seq: number): Buffer {
-    const head = Buffer.alloc(16);
-    u32(head, 0, this.size);
-    u16(head, 4, this.type);
-    u16(head, 6, this.flags);
-    u32(head, 8, seq);
-    return Buffer.concat([head, ...this.parts]);
+    this.w.put32(this.at + 8, seq);
+    this.w.endMessage(this.at);
+    return Buffer.from(this.w.done());
   }
-}
-
-function u16(b: Buffer, off: number, v: number): void {
-  if (LE) b.writeUInt16LE(v, off);
-  else b.writeUInt16BE(v, off);
 }
 
 function u32(b: Buffer, off: number, v: number): void {

@@ -4,6 +4,7 @@
 // not know is refused as a whole (the agent then uses nft). That the kernel ends up with what
 // `nft` makes of the same commands is checked in test/integration/k8s-proxy-netlink.test.ts.
 import t from 'tap';
+import { counter, l4proto, markForMasquerade } from '../../src/features/k8s/agent/nft-expr.js';
 import {
   BatchEncoder,
   encodeBatch,
@@ -115,4 +116,76 @@ t.test('what the encoder does not know is refused, and leaves nothing behind', a
   );
   t.equal(e.size, 1, 'only the table is in the batch');
   t.equal(messages(e.batch()).length, 3);
+});
+
+t.test('shared statements (by identity) encode as their copies do (by JSON)', async (t) => {
+  const rule = (expr: unknown[]) =>
+    messages(encodeBatch([{ add: { rule: { family: 'ip', table: TABLE, chain: 'c', expr } } }], new Map()))[1]
+      .body;
+  const copy = (x: unknown) => JSON.parse(JSON.stringify(x));
+  const shared = [counter, l4proto('tcp'), markForMasquerade];
+  t.ok(
+    shared.every((s) => Object.isFrozen(s)),
+    'frozen',
+  );
+  // twice in one batch: the second time from the identity cache
+  const both = (expr: unknown[]) =>
+    encodeBatch(
+      [0, 1].map(() => ({ add: { rule: { family: 'ip', table: TABLE, chain: 'c', expr } } })),
+      new Map(),
+    );
+  t.ok(both(shared).equals(both(copy(shared))), 'the same bytes, the first time and from the cache');
+  t.ok(rule(shared).equals(rule(copy(shared))));
+  t.same(l4proto('dccp'), { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'dccp' } });
+});
+
+t.test('element keys written in place: address, protocol and port, each padded to 4 bytes', async (t) => {
+  const sets = setTypesOf([...skeleton(4), ...skeleton(6)]);
+  const elem = (family: string, name: string, key: unknown) =>
+    messages(
+      encodeBatch(
+        [{ add: { element: { family, table: TABLE, name, elem: [[key, { goto: { target: 'svc' } }]] } } }],
+        new Map(sets),
+      ),
+    )[1].body;
+  const hex = (s: string) => Buffer.from(s.replaceAll(' ', ''), 'hex');
+  // NFTA_DATA_VALUE of 12 bytes + 4: 10.96.1.0 . tcp . 80
+  const v4 = elem('ip', 'service-ips', { concat: ['10.96.1.0', 'tcp', 80] });
+  t.ok(v4.includes(hex('1000 0100 0a600100 06000000 00500000')), 'ipv4 . tcp . 80');
+  const v6 = elem('ip6', 'service-ips', { concat: ['fd00:96::1', 'udp', 53] });
+  t.ok(v6.includes(hex('1c00 0100 fd000096000000000000000000000001 11000000 00350000')), 'ipv6 . udp . 53');
+  const np = elem('ip', 'service-nodeports', { concat: ['sctp', 30080] });
+  t.ok(np.includes(hex('0c00 0100 84000000 75800000')), 'sctp . 30080');
+  t.throws(() => elem('ip', 'service-ips', { concat: ['10.96.1.0', 'dccp', 80] }), { name: 'Unsupported' });
+  t.throws(() => elem('ip', 'service-ips', { concat: ['10.96.1.0', 'tcp'] }), { name: 'Unsupported' });
+});
+
+t.test('a full sync from fragments rendered as they are read (a generator) is the same batch', async (t) => {
+  const c = corpus();
+  const lazy = function* <T>(xs: T[]) {
+    for (const x of xs) yield x;
+  };
+  const direct = encodeFullSync([
+    { family: 'ip', table: TABLE, head: fullSync([], 4), fragments: lazy([...c.fragments4]) },
+    { family: 'ip6', table: TABLE, head: fullSync([], 6), fragments: lazy([...c.fragments6]) },
+  ]);
+  t.ok(direct.equals(encodeBatch(c.full, new Map())));
+});
+
+t.test('a statement cached inside a refused command is not copied from the dropped bytes', async (t) => {
+  const saddr = {
+    match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.0.0.7' },
+  };
+  const rule = (expr: unknown[]) => ({ add: { rule: { family: 'ip', table: TABLE, chain: 'c', expr } } });
+  const e = new BatchEncoder();
+  e.add({ add: { table: { family: 'ip', name: TABLE } } });
+  t.throws(() => e.add(rule([saddr, { log: {} }])), { name: 'Unsupported' });
+  // the next message is written where the refused one was: then the cached bytes would be its own
+  e.add(rule([{ counter: { packets: 0, bytes: 0 } }, counter, counter, counter]));
+  e.add(rule([saddr]));
+  const fresh = new BatchEncoder();
+  fresh.add({ add: { table: { family: 'ip', name: TABLE } } });
+  fresh.add(rule([{ counter: { packets: 0, bytes: 0 } }, counter, counter, counter]));
+  fresh.add(rule([saddr]));
+  t.ok(e.batch().equals(fresh.batch()));
 });

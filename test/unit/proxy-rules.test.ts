@@ -2,9 +2,11 @@
 // even spread over endpoints, and that an update only touches what changed.
 import t from 'tap';
 import { parseEndpointChain } from '../../src/features/k8s/agent/chain-names.js';
+import { StatementMemo } from '../../src/features/k8s/agent/nft-expr.js';
 import {
   diffFragments,
   endpointChain,
+  type Fragment,
   hashName,
   renderService,
   serviceChain,
@@ -199,4 +201,48 @@ t.test('endpoint chain names parse back to what they were made from', async (t) 
     'default/web udp 10.244.1.2/5353',
     'default/web udp 10.244.2.9/5353',
   ]);
+});
+
+t.test('a statement memo changes no rule, and shares what recurs', async (t) => {
+  const memo = new StatementMemo();
+  const ctx = { clusterCidr: { addr: '10.244.0.0', len: 16 }, node: 'w1' };
+  const svc = (name: string, ip: string) => ({
+    apiVersion: 'v1' as const,
+    kind: 'Service' as const,
+    metadata: { name, namespace: 'default', uid: name, creationTimestamp: '' },
+    spec: {
+      type: 'NodePort' as const,
+      clusterIP: ip,
+      ports: [{ protocol: 'TCP' as const, port: 80, targetPort: 8000, nodePort: 30080 }],
+      sessionAffinity: 'None' as const,
+    },
+  });
+  const eps = (name: string) => ({
+    apiVersion: 'v1' as const,
+    kind: 'Endpoints' as const,
+    metadata: { name, namespace: 'default' },
+    subsets: [
+      {
+        addresses: [
+          { ip: '10.244.1.2', nodeName: 'w1' },
+          { ip: '10.244.2.3', nodeName: 'w2' },
+        ],
+        ports: [],
+      },
+    ],
+  });
+  const plain = ['a', 'b'].map((n, i) => renderService(svc(n, `10.96.0.${i + 10}`), eps(n) as never, ctx));
+  const shared = ['a', 'b'].map((n, i) =>
+    renderService(svc(n, `10.96.0.${i + 10}`), eps(n) as never, ctx, 4, memo),
+  );
+  const json = (f: Fragment) => JSON.stringify([[...f.chains], [...f.sets], [...f.elements]]);
+  t.same(shared.map(json), plain.map(json), 'the same chains, rules, sets and elements');
+  const dnatOf = (f: Fragment) =>
+    [...f.chains.values()]
+      .flat()
+      .flat()
+      .find((s) => 'dnat' in s)!;
+  t.equal(dnatOf(shared[0]), dnatOf(shared[1]), "one DNAT statement for both services' endpoint");
+  t.ok(Object.isFrozen(dnatOf(shared[0])), 'frozen');
+  t.not(dnatOf(plain[0]), dnatOf(plain[1]), 'without a memo: statements of their own');
 });

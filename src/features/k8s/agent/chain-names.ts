@@ -1,26 +1,35 @@
 // kube-proxy's chain and set names, written and read in one place: the agent generates them
 // (proxy-rules.ts), the main process and the metrics reader parse the endpoint chains back
 // to count packets per endpoint. A change to the format changes both sides together.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** kube-proxy's chain-name hash: base32 of SHA-256, first 8 characters. */
+/**
+ * SHA-256 as hex in one call where Node has it (20.12+: a third of createHash's cost without an
+ * optimizing compiler; hex: no buffer to allocate and collect).
+ */
+const sha256hex: (s: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (s) => (crypto as unknown as { hash(a: string, d: string, o: string): string }).hash('sha256', s, 'hex')
+    : (s) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** kube-proxy's chain-name hash: base32 of SHA-256, first 8 characters (the first 40 bits). */
 export function hashName(s: string): string {
-  const digest = createHash('sha256').update(s).digest();
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of digest) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < 8) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= 8) break;
-  }
-  return out;
+  const h = sha256hex(s);
+  // 40 bits: the top 8 in `hi`, the low 32 in `lo`
+  const hi = Number.parseInt(h.slice(0, 2), 16);
+  const lo = Number.parseInt(h.slice(2, 10), 16);
+  return (
+    BASE32[hi >>> 3] +
+    BASE32[((hi & 7) << 2) | (lo >>> 30)] +
+    BASE32[(lo >>> 25) & 31] +
+    BASE32[(lo >>> 20) & 31] +
+    BASE32[(lo >>> 15) & 31] +
+    BASE32[(lo >>> 10) & 31] +
+    BASE32[(lo >>> 5) & 31] +
+    BASE32[lo & 31]
+  );
 }
 
 /**

@@ -318,7 +318,9 @@ export class NetlinkWriter {
         this.pending.push(resolve);
         const len = Buffer.alloc(4);
         len.writeUInt32LE(batch.length, 0);
-        this.child.stdin!.write(Buffer.concat([len, batch]));
+        // two writes: a full sync's batch is tens of MB, not copied once more
+        this.child.stdin!.write(len);
+        this.child.stdin!.write(batch);
       });
       if (line instanceof Error) throw line;
       return (JSON.parse(line) as [number, number][]).map(([seq, e]) => ({ seq, error: errnoName(e) }));

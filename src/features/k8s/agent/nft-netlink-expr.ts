@@ -33,7 +33,7 @@ const expr =
     w.str(1, name);
     const d = w.begin(2);
     for (const [type, v] of attrs)
-      if (typeof v === 'number') w.u32(type, v);
+      if (typeof v === 'number') w.u32be(type, v);
       else if (typeof v === 'string') w.str(type, v);
       else {
         const a = w.begin(type);
@@ -100,10 +100,10 @@ const verdict =
     const e = w.begin(1);
     w.str(1, 'immediate');
     const d = w.begin(2);
-    w.u32(1, NFT_REG_VERDICT);
+    w.u32be(1, NFT_REG_VERDICT);
     const data = w.begin(2);
     const v = w.begin(2);
-    w.u32(1, code);
+    w.u32be(1, code);
     if (chain !== undefined) w.str(2, chain);
     w.end(v);
     w.end(data);
@@ -132,8 +132,8 @@ const COUNTER: Op = (w) => {
   const e = w.begin(1);
   w.str(1, 'counter');
   const d = w.begin(2);
-  w.u64(1, 0);
-  w.u64(2, 0);
+  w.u64be(1, 0);
+  w.u64be(2, 0);
   w.end(d);
   w.end(e);
 };
@@ -144,7 +144,7 @@ const rejectOp =
     const e = w.begin(1);
     w.str(1, 'reject');
     const d = w.begin(2);
-    w.u32(1, 0);
+    w.u32be(1, 0);
     w.bytes(2, Buffer.from([code]));
     w.end(d);
     w.end(e);
@@ -322,10 +322,20 @@ function statement(s: Obj, fam: Family): Encoded {
   }
 }
 
-/** Encoded statements of one family by their JSON: a table repeats most of them (a jump to
- * mark-for-masquerade, a port, an endpoint's address) thousands of times. */
-export type StatementCache = Map<string, Buffer>;
+/**
+ * Encoded statements of one family, as where their bytes are in the batch already (`start *
+ * 2^16 + length`: copied from there, nothing allocated per statement): by their JSON (a table
+ * repeats most of them, a port, an endpoint's address, thousands of times), and the frozen ones
+ * shared by every rule that has them (nft-expr.ts `shared`: a jump to mark-for-masquerade, a
+ * counter) by identity, without writing their JSON. Valid for one batch until it is rewound.
+ */
+export interface StatementCache {
+  json: Map<string, number>;
+  shared: WeakMap<object, number>;
+}
+export const statementCache = (): StatementCache => ({ json: new Map(), shared: new WeakMap() });
 const CACHE_MAX = 100_000;
+const SPAN = 0x10000;
 
 /**
  * A rule's expressions: the content of NFTA_RULE_EXPRESSIONS. Throws `Unsupported` (the caller
@@ -337,14 +347,26 @@ export function encodeRule(w: Wire, rule: Obj[], fam: Family, cache?: StatementC
       for (const op of statement(s, fam)) op(w);
       continue;
     }
+    const frozen = Object.isFrozen(s);
+    if (frozen) {
+      const at = cache.shared.get(s);
+      if (at !== undefined) {
+        w.again(Math.floor(at / SPAN), Math.floor(at / SPAN) + (at % SPAN));
+        continue;
+      }
+    }
     const key = JSON.stringify(s);
-    const hit = cache.get(key);
-    if (hit) {
-      w.raw(hit);
+    const at = cache.json.get(key);
+    if (at !== undefined) {
+      w.again(Math.floor(at / SPAN), Math.floor(at / SPAN) + (at % SPAN));
+      if (frozen) cache.shared.set(s, at);
       continue;
     }
     const start = w.pos;
     for (const op of statement(s, fam)) op(w);
-    if (cache.size < CACHE_MAX) cache.set(key, Buffer.from(w.buf.subarray(start, w.pos)));
+    const len = w.pos - start;
+    if (len >= SPAN) continue;
+    if (cache.json.size < CACHE_MAX) cache.json.set(key, start * SPAN + len);
+    if (frozen) cache.shared.set(s, start * SPAN + len);
   }
 }

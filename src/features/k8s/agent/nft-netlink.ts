@@ -4,8 +4,9 @@
 // every chain of the namespace into its cache (30,000 chains at 10,000 services: ~80 ms)
 // before each invocation. Only what kube-proxy writes is known here; anything else throws
 // `Unsupported` and the caller sends that transaction through `nft` instead.
-import { encodeRule, type StatementCache, Unsupported } from './nft-netlink-expr.js';
-import { addrBytes, Wire } from './nft-netlink-wire.js';
+import { encodeRule, type StatementCache, statementCache, Unsupported } from './nft-netlink-expr.js';
+import { writeElement, writeSet } from './nft-netlink-set.js';
+import { Wire } from './nft-netlink-wire.js';
 
 export { Unsupported } from './nft-netlink-expr.js';
 
@@ -29,19 +30,6 @@ const NLM_F_APPEND = 0x800;
 const NLM_F_CREATE = 0x400;
 const NFPROTO = { ip: 2, ip6: 10 } as const;
 
-/** nftables' datatype numbers (the set key types nft lists) and their sizes in bytes. */
-const DATATYPES: Record<string, { id: number; len: number }> = {
-  ipv4_addr: { id: 7, len: 4 },
-  ipv6_addr: { id: 8, len: 16 },
-  inet_proto: { id: 12, len: 1 },
-  inet_service: { id: 13, len: 2 },
-};
-const TYPE_BITS = 6;
-const NFT_DATA_VERDICT = 0xffffff00;
-const SET_F = { MAP: 0x8, TIMEOUT: 0x10, EVAL: 0x20 };
-/** the size nft gives a set that rules update (`size 65535` in its listing) */
-const DYNAMIC_SET_SIZE = 65535;
-const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
 const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 };
 
 type Family = 'ip' | 'ip6';
@@ -58,42 +46,19 @@ export interface FragmentParts {
 /** What a table's sets look like: the element encoder needs each key's field types. */
 export type SetTypes = Map<string, string[]>;
 
-const padded = (n: number) => (n + 3) & ~3;
-
-/** A set element's key: the fields' bytes, each padded to 4 bytes. */
-function keyBytes(types: string[], key: unknown, where: string): Buffer {
-  const fields = types.length === 1 ? [key] : (key as { concat?: unknown[] })?.concat;
-  if (!Array.isArray(fields) || fields.length !== types.length)
-    throw new Unsupported(`element key of ${where}`);
-  return Buffer.concat(
-    fields.map((v, i) => {
-      const t = types[i];
-      const b = Buffer.alloc(padded(DATATYPES[t].len));
-      if (t === 'ipv4_addr' || t === 'ipv6_addr') addrBytes(String(v), t === 'ipv6_addr' ? 6 : 4).copy(b);
-      else if (t === 'inet_proto' && typeof v === 'string' && PROTOCOLS[v]) b.writeUInt8(PROTOCOLS[v], 0);
-      else if (t === 'inet_service' && typeof v === 'number') b.writeUInt16BE(v, 0);
-      else throw new Unsupported(`element field ${t} = ${JSON.stringify(v)}`);
-      return b;
-    }),
-  );
-}
-
-/** `goto X` / `jump X` as a set element's data. */
-function verdictOf(value: unknown): [number, string] {
-  const v = value as { goto?: { target: string }; jump?: { target: string } };
-  const target = v?.goto?.target ?? v?.jump?.target;
-  if (!target) throw new Unsupported(`element value ${JSON.stringify(value)}`);
-  return [v.goto ? -4 : -3, target];
-}
-
 /** Encodes commands one by one into one batch, tracking the set types that elements need. */
 export class BatchEncoder {
   private readonly w: Wire;
   /** encoded statements, per family */
-  private readonly cache = { ip: new Map(), ip6: new Map() } as Record<Family, StatementCache>;
+  private cache: Record<Family, StatementCache> = { ip: statementCache(), ip6: statementCache() };
   private seq = 0;
   /** NFTA_SET_ID: the kernel requires one on every new set, unique within the batch */
   private setId = 0;
+  /** message starts by `<family> <table>`, then by type and flags (open) */
+  private readonly templates = new Map<string, Map<number, Buffer>>();
+  private tpl = new Map<number, Buffer>();
+  private tplFam?: Family;
+  private tplTable?: string;
 
   /** `sets`: the types of sets that exist already, by `<family> <name>` (updated as sets come and go) */
   constructor(
@@ -101,7 +66,7 @@ export class BatchEncoder {
     sizeHint = 1 << 16,
   ) {
     this.w = new Wire(sizeHint);
-    const at = this.w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, 0, NFNL_SUBSYS_NFTABLES);
+    const at = this.w.nfMessage(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, 0, NFNL_SUBSYS_NFTABLES);
     this.w.endMessage(at);
   }
 
@@ -113,6 +78,8 @@ export class BatchEncoder {
     } catch (e) {
       this.w.rewind(start);
       this.seq = seq;
+      // the cached statements may lie in what was dropped
+      this.cache = { ip: statementCache(), ip6: statementCache() };
       throw e;
     }
   }
@@ -178,15 +145,30 @@ export class BatchEncoder {
     this.w.endMessage(at);
   }
 
-  /** A message's start (the hot paths write their body inline: no closure per message). */
+  /**
+   * A message's start: its header and the table's name, copied from a template made once per
+   * message type, flags, family and table (the hot paths write their body inline: no closure
+   * per message).
+   */
   private open(type: number, flags: number, fam: Family, table: string): number {
-    const at = this.w.message(
-      (NFNL_SUBSYS_NFTABLES << 8) | type,
-      NLM_F_REQUEST | flags,
-      ++this.seq,
-      NFPROTO[fam],
-    );
-    this.w.str(1, table);
+    if (fam !== this.tplFam || table !== this.tplTable) {
+      const key = `${fam} ${table}`;
+      const m = this.templates.get(key) ?? new Map<number, Buffer>();
+      this.templates.set(key, m);
+      [this.tplFam, this.tplTable, this.tpl] = [fam, table, m];
+    }
+    const k = (type << 16) | flags;
+    let t = this.tpl.get(k);
+    if (!t) {
+      const w = new Wire(64);
+      w.nfMessage((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | flags, 0, NFPROTO[fam]);
+      w.str(1, table);
+      t = Buffer.from(w.done());
+      this.tpl.set(k, t);
+    }
+    const at = this.w.pos;
+    this.w.raw(t);
+    this.w.put32(at + 8, ++this.seq);
     return at;
   }
 
@@ -197,13 +179,28 @@ export class BatchEncoder {
     this.w.endMessage(at);
   }
 
-  private rule(fam: Family, table: string, chain: string, expr: Obj[]): void {
+  /**
+   * A rule appended to `chain`; `name`: where the chain's name attribute was written before (it
+   * is copied). Returns where this rule's name attribute is.
+   */
+  private rule(
+    fam: Family,
+    table: string,
+    chain: string,
+    expr: Obj[],
+    name?: [number, number],
+  ): [number, number] {
+    const w = this.w;
     const at = this.open(MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, fam, table);
-    this.w.str(2, chain);
-    const e = this.w.begin(4);
-    encodeRule(this.w, expr, fam, this.cache[fam]);
-    this.w.end(e);
-    this.w.endMessage(at);
+    const from = w.pos;
+    if (name) w.again(name[0], name[1]);
+    else w.str(2, chain);
+    const to = w.pos;
+    const e = w.begin(4);
+    encodeRule(w, expr, fam, this.cache[fam]);
+    w.end(e);
+    w.endMessage(at);
+    return name ?? [from, to];
   }
 
   /**
@@ -218,12 +215,19 @@ export class BatchEncoder {
         this.set(fam, { name, type: addrType, flags: ['timeout'], timeout }, false);
       });
     for (const c of f.chains.keys()) this.chain(fam, table, c);
-    for (const [c, rules] of f.chains) for (const r of rules) this.rule(fam, table, c, r);
+    const w = this.w;
+    for (const [c, rules] of f.chains) {
+      // the chain's name attribute is written once and copied into its other rules
+      let name: [number, number] | undefined;
+      for (const r of rules) name = this.rule(fam, table, c, r, name);
+    }
     for (const e of f.elements.values()) {
       const at = this.open(MSG.NEWSETELEM, NLM_F_CREATE, fam, table);
-      this.w.str(2, e.map);
-      this.elements(fam, e.map, [e.value === undefined ? e.key : [e.key, e.value]], true);
-      this.w.endMessage(at);
+      w.str(2, e.map);
+      const list = w.begin(3);
+      this.element(this.typesOf(fam, e.map), e.map, e.key, e.value, true);
+      w.end(list);
+      w.endMessage(at);
     }
   }
 
@@ -234,64 +238,36 @@ export class BatchEncoder {
       throw new Unsupported(`base chain ${JSON.stringify(o)}`);
     const w = this.w;
     const h = w.begin(4);
-    w.u32(1, num);
-    w.u32(2, Number(o.prio));
+    w.u32be(1, num);
+    w.u32be(2, Number(o.prio));
     w.end(h);
-    w.u32(5, 1);
+    w.u32be(5, 1);
     w.str(7, String(o.type));
   }
 
   private set(fam: Family, o: Obj, isMap: boolean): void {
-    const types = (Array.isArray(o.type) ? o.type : [o.type]).map(String);
-    if (!types.every((x) => DATATYPES[x])) throw new Unsupported(`set type ${types.join(' . ')}`);
-    if (isMap && o.map !== 'verdict') throw new Unsupported(`map data ${String(o.map)}`);
-    const flags = (o.flags as string[] | undefined) ?? [];
-    if (flags.some((f) => f !== 'timeout')) throw new Unsupported(`set flags ${flags.join(',')}`);
-    const timeout = flags.includes('timeout');
-    const w = this.w;
-    w.u32(3, (isMap ? SET_F.MAP : 0) | (timeout ? SET_F.TIMEOUT | SET_F.EVAL : 0));
-    w.u32(
-      4,
-      types.reduce((acc, x) => (acc << TYPE_BITS) | DATATYPES[x].id, 0),
-    );
-    w.u32(
-      5,
-      types.reduce((n, x) => n + padded(DATATYPES[x].len), 0),
-    );
-    if (isMap) w.u32(6, NFT_DATA_VERDICT);
-    if (timeout) {
-      const d = w.begin(9);
-      w.u32(1, DYNAMIC_SET_SIZE);
-      w.end(d);
-    }
-    w.u32(10, ++this.setId);
-    if (timeout) w.u64(11, Number(o.timeout ?? 0) * 1000);
-    this.sets.set(`${fam} ${o.name}`, types);
+    this.sets.set(`${fam} ${o.name}`, writeSet(this.w, o, isMap, ++this.setId));
+  }
+
+  /** The field types of a set's key. */
+  private typesOf(fam: Family, set: string): string[] {
+    const types = this.sets.get(`${fam} ${set}`);
+    if (!types) throw new Unsupported(`elements of unknown set ${set}`);
+    return types;
   }
 
   private elements(fam: Family, set: string, elems: unknown[], withData: boolean): void {
-    const types = this.sets.get(`${fam} ${set}`);
-    if (!types) throw new Unsupported(`elements of unknown set ${set}`);
-    const w = this.w;
-    const list = w.begin(3);
+    const types = this.typesOf(fam, set);
+    const list = this.w.begin(3);
     for (const e of elems) {
       const [key, value] = Array.isArray(e) ? e : [e, undefined];
-      const el = w.begin(1);
-      const k = w.begin(1);
-      w.bytes(1, keyBytes(types, key, set));
-      w.end(k);
-      if (withData && value !== undefined) {
-        const [code, chain] = verdictOf(value);
-        const d = w.begin(2);
-        const v = w.begin(2);
-        w.u32(1, code);
-        w.str(2, chain);
-        w.end(v);
-        w.end(d);
-      }
-      w.end(el);
+      this.element(types, set, key, value, withData);
     }
-    w.end(list);
+    this.w.end(list);
+  }
+
+  private element(types: string[], set: string, key: unknown, value: unknown, withData: boolean): void {
+    writeElement(this.w, types, set, key, withData ? value : undefined);
   }
 
   get size(): number {
@@ -300,7 +276,7 @@ export class BatchEncoder {
 
   /** The batch: BEGIN, the messages with sequence numbers 1..n (command i has seq i + 1), END. */
   batch(): Buffer {
-    const at = this.w.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, this.seq + 1, 0, NFNL_SUBSYS_NFTABLES);
+    const at = this.w.nfMessage(NFNL_MSG_BATCH_END, NLM_F_REQUEST, this.seq + 1, 0, NFNL_SUBSYS_NFTABLES);
     this.w.endMessage(at);
     return this.w.done();
   }

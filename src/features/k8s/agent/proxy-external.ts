@@ -9,7 +9,7 @@
 // - LoadBalancer addresses are elements of `service-ips` pointing at the external chain.
 import type { ServiceObject } from '../services/objects.js';
 import { externalChain, localChain } from './chain-names.js';
-import { counter, fibLocal, goto, jump, match, payload, type Rule, spread } from './nft-expr.js';
+import { counter, fibLocal, goto, markForMasquerade, match, payload, type Rule, spread } from './nft-expr.js';
 
 export interface PortChains {
   spn: string;
@@ -57,7 +57,8 @@ export function renderExternal(
 ): void {
   const internalLocal = svc.spec.internalTrafficPolicy === 'Local';
   const externalLocal = svc.spec.type !== 'ClusterIP' && svc.spec.externalTrafficPolicy === 'Local';
-  const lc = localChain(pc.spn);
+  // named only when used (a hash per name: 10,000 services have 10,000 ports)
+  const lc = internalLocal || externalLocal ? localChain(pc.spn) : '';
   if (internalLocal || externalLocal) chains.set(lc, localRules(pc));
   element('service-ips', { concat: [pc.vip, pc.proto, pc.port] }, goto(internalLocal ? lc : pc.service));
   const lbIps = pc.lbIps;
@@ -68,11 +69,11 @@ export function renderExternal(
     externalLocal
       ? [
           [match(payload(pc.ip, 'saddr'), { prefix: clusterCidr }), goto(pc.service)],
-          [fibLocal('saddr'), jump('mark-for-masquerade')],
+          [fibLocal('saddr'), markForMasquerade],
           [fibLocal('saddr'), goto(pc.service)],
           [goto(lc)],
         ]
-      : [[jump('mark-for-masquerade')], [goto(pc.service)]],
+      : [[markForMasquerade], [goto(pc.service)]],
   );
   if (pc.nodePort) element('service-nodeports', { concat: [pc.proto, pc.nodePort] }, goto(ext));
   for (const ip of lbIps) element('service-ips', { concat: [ip, pc.proto, pc.port] }, goto(ext));

@@ -15,13 +15,17 @@ import {
 import { affinitySet, endpointChain, endpointName, serviceChain } from './chain-names.js';
 import {
   counter,
+  type Expr,
   fibLocal as fibLocalOf,
   goto,
   jump,
+  l4proto,
+  markForMasquerade,
   match,
   meta,
   payload,
   type Rule,
+  type StatementMemo,
   spread,
 } from './nft-expr.js';
 import { renderExternal, renderNoEndpoints } from './proxy-external.js';
@@ -191,6 +195,8 @@ export function renderService(
   eps: EndpointsObject | undefined,
   ctx: ProxyContext,
   family: Family = 4,
+  /** statements shared across the services rendered with it, for one context (the same rules either way) */
+  memo?: StatementMemo,
 ): Fragment {
   const f = emptyFragment();
   const vip = clusterIpOf(svc, family);
@@ -205,7 +211,7 @@ export function renderService(
   const element = (map: string, key: unknown, value?: unknown) =>
     f.elements.set(`${map} ${JSON.stringify(key)}`, { map, key, value });
   element('cluster-ips', vip);
-  const at: PortContext = { s, vip, ips, clusterCidr, affinity, node: ctx.node };
+  const at: PortContext = { s, vip, ips, clusterCidr, affinity, node: ctx.node, memo };
   for (const p of svc.spec.ports) renderPort(f, svc, p, eps, at, element);
   if (svc.metadata.annotations?.[ANNOTATION_PING] === 'true' && ips.length) {
     const spn = `${svc.metadata.namespace}/${svc.metadata.name}/icmp`;
@@ -229,6 +235,14 @@ interface PortContext {
   clusterCidr: { addr: string; len: number };
   affinity: number;
   node?: string;
+  memo?: StatementMemo;
+}
+
+/** A statement from the memo under `key`, else `make()` (kept in the memo when there is one). */
+function kept(memo: StatementMemo | undefined, key: string, make: () => Expr): Expr {
+  const s = memo?.get(key);
+  if (s) return s;
+  return memo ? memo.keep(key, make()) : make();
 }
 
 function renderPort(
@@ -250,10 +264,14 @@ function renderPort(
     return;
   }
   const endpoints = new Map<string, { chain: string; affinity?: Rule }>();
+  // memo keys hold numbers as text: only numbers are memoized under them
+  const numeric = typeof p.targetPort === 'number' && typeof p.port === 'number';
   for (const epIp of ips) {
     const ep = `${endpointName(epIp)}/${p.targetPort}`;
     const chain = endpointChain(spn, ep);
-    const rules: Rule[] = [[match(payload(ip, 'saddr'), epIp), jump('mark-for-masquerade')]];
+    const rules: Rule[] = [
+      [kept(at.memo, `saddr ${ip} ${epIp}`, () => match(payload(ip, 'saddr'), epIp)), markForMasquerade],
+    ];
     let affinityRule: Rule | undefined;
     if (affinity) {
       const set = affinitySet(spn, ep);
@@ -261,15 +279,21 @@ function renderPort(
       rules.push([{ set: { op: 'update', elem: payload(ip, 'saddr'), set: `@${set}` } }]);
       affinityRule = [match(payload(ip, 'saddr'), `@${set}`), goto(chain)];
     }
-    rules.push([counter, match(meta('l4proto'), proto), { dnat: { addr: epIp, port: p.targetPort } }]);
+    const dnat = () => ({ dnat: { addr: epIp, port: p.targetPort } });
+    rules.push([
+      counter,
+      l4proto(proto),
+      numeric ? kept(at.memo, `dnat ${epIp} ${p.targetPort}`, dnat) : dnat(),
+    ]);
     f.chains.set(chain, rules);
     endpoints.set(epIp, { chain, affinity: affinityRule });
   }
+  const dport = () => match(payload(proto, 'dport'), p.port);
   const masqueradeRule: Rule = [
     match(payload(ip, 'daddr'), vip),
-    match(payload(proto, 'dport'), p.port),
-    match(payload(ip, 'saddr'), { prefix: at.clusterCidr }, '!='),
-    jump('mark-for-masquerade'),
+    numeric ? kept(at.memo, `dport ${proto} ${p.port}`, dport) : dport(),
+    kept(at.memo, `from outside ${ip}`, () => match(payload(ip, 'saddr'), { prefix: at.clusterCidr }, '!=')),
+    markForMasquerade,
   ];
   const all = [...endpoints.values()];
   f.chains.set(base.service, [

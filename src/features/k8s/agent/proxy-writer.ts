@@ -16,6 +16,8 @@ import {
 import { type Command, type Fragment, fullSync, SHAPES, skeleton, TABLE } from './proxy-rules.js';
 
 export type Via = 'netlink' | 'nft';
+/** a service's share of a full sync's batch, about (2,800 bytes with one port and two endpoints) */
+const BYTES_PER_SERVICE = 3072;
 
 export class ProxyWriter {
   /** undefined: every transaction goes through the nft tool */
@@ -74,12 +76,17 @@ export class ProxyWriter {
   }
 
   /**
-   * Every table replaced by its skeleton and the fragments, in one transaction. Written from the
-   * fragments directly; through nft (the same commands) when the writer is missing or dies (a
-   * full sync replaces the table, so sending it again is safe).
+   * Every table replaced by its skeleton and the fragments, in one transaction. `fragments` gives
+   * a family's fragments as they are rendered: each is encoded and dropped (nothing of 10,000
+   * services is kept but the batch). Through nft (the same commands) when the writer is missing
+   * or dies (a full sync replaces the table, so sending it again is safe). `services`: how many
+   * there are (the batch's buffer is sized from it).
    */
-  async writeFull(fragments: Map<Family, Map<string, Fragment>>): Promise<Via> {
-    const commands = () => this.families.flatMap((f) => fullSync(fragments.get(f)!.values(), f));
+  async writeFull(
+    fragments: (family: Family) => Iterable<Fragment>,
+    services = 0,
+  ): Promise<{ via: Via; encodeMs: number; sendMs: number }> {
+    const t0 = performance.now();
     if (this.writer) {
       try {
         const batch = encodeFullSync(
@@ -87,18 +94,20 @@ export class ProxyWriter {
             family: SHAPES[f].nft,
             table: TABLE,
             head: fullSync([], f),
-            fragments: fragments.get(f)!.values(),
+            fragments: fragments(f),
           })),
-          this.lastFull,
+          Math.max(this.lastFull, services * this.families.length * BYTES_PER_SERVICE),
         );
         this.lastFull = batch.length + (1 << 16);
+        const t1 = performance.now();
         await this.send(batch, (seq) => `message ${seq} of the full sync`);
-        return 'netlink';
+        return { via: 'netlink', encodeMs: t1 - t0, sendMs: performance.now() - t1 };
       } catch (e) {
         if (this.writer && !(e instanceof Unsupported)) throw e;
       }
     }
-    await nftJson(commands());
-    return 'nft';
+    const t1 = performance.now();
+    await nftJson(this.families.flatMap((f) => fullSync(fragments(f), f)));
+    return { via: 'nft', encodeMs: 0, sendMs: performance.now() - t1 };
   }
 }

@@ -17,6 +17,7 @@ import {
 import type { EtcdHttp } from './etcd-http.js';
 import { listPrefix, watchAfter } from './etcd-prefix.js';
 import type { KeyValue } from './etcd-wire.js';
+import { StatementMemo } from './nft-expr.js';
 import {
   type Command,
   diffFragments,
@@ -26,15 +27,27 @@ import {
 } from './proxy-rules.js';
 import { ProxyWriter } from './proxy-writer.js';
 
+/** A service's objects, as its fragments were rendered from them. */
+interface Rendered {
+  svc: ServiceObject;
+  eps?: EndpointsObject;
+}
+
 export class KubeProxy {
   private readonly services = new Map<string, ServiceObject>();
   private readonly endpoints = new Map<string, EndpointsObject>();
-  /** the fragments of each family's table, by service */
-  private readonly fragments = new Map<Family, Map<string, Fragment>>();
+  /**
+   * What the tables hold, by service: the objects its fragments were rendered from. A fragment is
+   * rendered again from them when the service changes (rendering is pure): 10,000 services'
+   * fragments are not kept, and a full sync renders and encodes one service at a time.
+   */
+  private readonly applied = new Map<string, Rendered>();
   private readonly dirty = new Set<string>();
   private flushing?: Promise<void>;
   /** the tables this worker keeps: ip, and ip6 on a dual-stack cluster */
   private readonly families: Family[];
+  /** statements shared across this worker's services (rendering and encoding reuse them) */
+  private readonly memo = new StatementMemo();
   /** where transactions go (netlink or nft), from start() on */
   private writer?: ProxyWriter;
 
@@ -46,7 +59,6 @@ export class KubeProxy {
     private readonly netlink = true,
   ) {
     this.families = ctx.clusterCidr6 ? [4, 6] : [4];
-    for (const f of this.families) this.fragments.set(f, new Map());
   }
 
   /** `<ns>/<name>` of a Service or Endpoints key. */
@@ -71,13 +83,26 @@ export class KubeProxy {
     return k.id;
   }
 
-  private render(id: string, family: Family): Fragment | undefined {
+  /** A service's objects now (none: it is gone). */
+  private current(id: string): Rendered | undefined {
     const svc = this.services.get(id);
+    return svc && { svc, eps: this.endpoints.get(id) };
+  }
+
+  private render(r: Rendered | undefined, family: Family): Fragment | undefined {
     // a headless service has no ClusterIP: nothing for kube-proxy (cluster DNS answers its endpoints)
-    if (!svc || svc.spec.clusterIP === HEADLESS) return undefined;
-    const f = renderService(svc, this.endpoints.get(id), this.ctx, family);
+    if (!r || r.svc.spec.clusterIP === HEADLESS) return undefined;
+    const f = renderService(r.svc, r.eps, this.ctx, family, this.memo);
     // a service without an address of this family has nothing in its table
     return f.elements.size ? f : undefined;
+  }
+
+  /** Every applied service's fragment in one family's table, rendered as it is read. */
+  private *fragments(family: Family): Generator<Fragment> {
+    for (const r of this.applied.values()) {
+      const f = this.render(r, family);
+      if (f) yield f;
+    }
   }
 
   /** Full sync, then follow changes from the revision that sync saw. */
@@ -87,16 +112,10 @@ export class KubeProxy {
     const res = await listPrefix(this.etcd, SERVICES_PREFIX);
     for (const kv of res.kvs) this.take(kv);
     const t0 = performance.now();
-    for (const fam of this.families)
-      for (const id of this.services.keys()) {
-        const f = this.render(id, fam);
-        if (f) this.fragments.get(fam)!.set(id, f);
-      }
-    const t1 = performance.now();
-    const via = await writer.writeFull(this.fragments);
-    const t2 = performance.now();
+    for (const id of this.services.keys()) this.applied.set(id, this.current(id)!);
+    const w = await writer.writeFull((fam) => this.fragments(fam), this.applied.size);
     this.log(
-      `kube-proxy: full sync of ${this.services.size} services in ${(t2 - t0).toFixed(0)} ms (render ${(t1 - t0).toFixed(0)} ms, write ${(t2 - t1).toFixed(0)} ms via ${via})`,
+      `kube-proxy: full sync of ${this.services.size} services in ${(performance.now() - t0).toFixed(0)} ms (render and encode ${w.encodeMs.toFixed(0)} ms, kernel ${w.sendMs.toFixed(0)} ms via ${w.via})`,
     );
     await watchAfter(this.etcd, SERVICES_PREFIX, res.revision, {
       put: (kv) => {
@@ -125,18 +144,17 @@ export class KubeProxy {
       const ids = [...this.dirty];
       this.dirty.clear();
       const t0 = performance.now();
+      // the objects as rendered now: what arrives while the transaction is on its way is the
+      // next one's (it marks its service again)
+      const next = ids.map((id) => [id, this.current(id)] as const);
       const cmds: Command[] = [];
-      const next: [Family, string, Fragment | undefined][] = [];
       for (const fam of this.families)
-        for (const id of ids) {
-          const after = this.render(id, fam);
-          next.push([fam, id, after]);
-          cmds.push(...diffFragments(this.fragments.get(fam)!.get(id), after, fam));
-        }
+        for (const [id, r] of next)
+          cmds.push(...diffFragments(this.render(this.applied.get(id), fam), this.render(r, fam), fam));
       const keep = () => {
-        for (const [fam, id, f] of next) {
-          if (f) this.fragments.get(fam)!.set(id, f);
-          else this.fragments.get(fam)!.delete(id);
+        for (const [id, r] of next) {
+          if (r) this.applied.set(id, r);
+          else this.applied.delete(id);
         }
       };
       try {
@@ -149,7 +167,7 @@ export class KubeProxy {
         // the table may differ from what we think: start again from a full sync
         this.log(`kube-proxy: update failed (${(err as Error).message}): full resync`);
         keep();
-        await this.writer!.writeFull(this.fragments).catch((e: Error) =>
+        await this.writer!.writeFull((fam) => this.fragments(fam), this.applied.size).catch((e: Error) =>
           this.log(`kube-proxy: full resync failed: ${e.message}`),
         );
       }
