@@ -137,6 +137,8 @@ export interface PingOptions {
 const RECHECK_RETRIES = 2;
 /** How long a recheck waits at most for the backlog queues to stop dropping packets. */
 const QUIET_MAX_MS = 20_000;
+/** A broadcast domain of more ports than this is large (pingWindow: under 16 pairs in flight). */
+const LARGE_DOMAIN_PORTS = 512;
 
 /**
  * The ports of the largest broadcast domain: link ends on bridging nodes, joined through the
@@ -242,6 +244,14 @@ export async function pingPairs(
     processes,
     window: pingWindow(opts.floodPorts, processes),
   };
+  const recheck = opts.recheck ?? 'never';
+  // a domain this large: its hosts' link-up multicast may still be filling the queues (a lab
+  // just built); then the first pass waits for it too, since at one pair in flight every lost
+  // probe costs the pass a whole timeout
+  if (recheck === 'auto' && (opts.floodPorts ?? 0) > LARGE_DOMAIN_PORTS && (await dropping(300))) {
+    opts.log?.("the host's backlog queues are dropping packets: waiting for that to stop before pinging");
+    await quietBacklog(opts.log);
+  }
   const drops0 = readBacklogDrops();
   const ok = await pingOnce(targets, pairs, pass);
   const results: PairResult[] = pairs.map(([s, d], i) => ({
@@ -253,7 +263,6 @@ export async function pingPairs(
   let rechecked: MatrixResult['rechecked'];
   const failed = pairs.flatMap((_, i) => (ok[i] ? [] : [i]));
   const drops = drops0 === undefined ? undefined : (readBacklogDrops() ?? drops0) - drops0;
-  const recheck = opts.recheck ?? 'never';
   if (failed.length && (recheck === 'always' || (recheck === 'auto' && (drops ?? 0) > 0))) {
     if (drops) {
       opts.log?.(
@@ -302,6 +311,14 @@ async function pingOnce(
   );
   const aliveOf = new Map(sources.map(([s], i) => [s, alive[i]]));
   return pairs.map(([s, d]) => aliveOf.get(s)!.has(targets[d].ip));
+}
+
+/** Whether the CPUs' backlog queues drop packets within `ms`. */
+async function dropping(ms: number): Promise<boolean> {
+  const before = readBacklogDrops();
+  if (before === undefined) return false;
+  await sleep(ms);
+  return (readBacklogDrops() ?? before) > before;
 }
 
 /**
