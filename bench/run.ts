@@ -4,6 +4,7 @@
 // load from other work on the machine falls on all three alike.
 //
 //   node dist/bench/run.js [--reps 3] [--topo single,200 ...] [--no-mininet] [--ping-reps 3]
+//     [--suite S ...] [--part single|tree (scale)]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -351,6 +352,8 @@ async function main(): Promise<void> {
       'no-mininet': { type: 'boolean', default: false },
       'ping-reps': { type: 'string', default: '3' },
       suite: { type: 'string', multiple: true },
+      /** scale: `single` (single,1000 timed, then held up and checked) or `tree` (tree,2,71) */
+      part: { type: 'string', multiple: true },
     },
   });
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces)');
@@ -375,7 +378,16 @@ async function main(): Promise<void> {
       multicluster: () => multiclusterSuite(reps, log),
       ingress: async () => ingressReport(await runIngressBench()),
       services: () => servicesSuite(log),
-      scale: () => scaleSuite(reps, values['no-mininet'] ?? false, log),
+      scale: () =>
+        scaleSuite(
+          reps,
+          values['no-mininet'] ?? false,
+          log,
+          (values.part?.length ? values.part : ['single', 'tree']).map((x) => {
+            if (x !== 'single' && x !== 'tree') throw new Error(`unknown scale part "${x}" (single, tree)`);
+            return x;
+          }),
+        ),
       e2e: () =>
         e2eSuite(
           reps,

@@ -85,6 +85,23 @@ export function readNetdevBacklog(): number {
 }
 
 /**
+ * Packets the CPUs' backlog queues have dropped since boot (/proc/net/softnet_stat: the second
+ * column, hexadecimal, one line per CPU), summed; undefined where the file is not shown. A
+ * count that grows while pings are out means probes or their ARP/ND floods may have been lost
+ * on the way, rather than finding no path.
+ */
+export function readBacklogDrops(): number | undefined {
+  try {
+    return readFileSync('/proc/net/softnet_stat', 'utf8')
+      .trim()
+      .split('\n')
+      .reduce((sum, l) => sum + (Number.parseInt(l.trim().split(/\s+/)[1] ?? '0', 16) || 0), 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Raises the limits on behalf of `sim` to what a lab of `size` needs, saving the host's values
  * the first time. Returns a note instead when they cannot be changed from here: outside the
  * host's network namespace (a container) the kernel does not show them, and a read-only

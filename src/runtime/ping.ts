@@ -5,10 +5,11 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Kernel } from '../kernel/kernel.js';
-import { readNetdevBacklog } from '../kernel/neigh.js';
+import { readBacklogDrops, readNetdevBacklog } from '../kernel/neigh.js';
 import { pingJobs } from '../kernel/pinger.js';
 import { kindOf } from '../model/kinds/registry.js';
 import type { Family, Model } from '../model/model.js';
+import { sleep } from '../util/wait.js';
 
 export interface PingTarget {
   name: string;
@@ -46,6 +47,8 @@ export interface PairResult {
   dst: string;
   dstIp: string;
   ok: boolean;
+  /** failed at first, answered when pinged again (a recheck) */
+  retried?: boolean;
 }
 
 export interface MatrixResult {
@@ -54,6 +57,8 @@ export interface MatrixResult {
   failed: number;
   results: PairResult[];
   ms: number;
+  /** failed pairs pinged again (PingOptions.recheck) and how many of them answered then */
+  rechecked?: { pairs: number; answered: number; drops?: number };
 }
 
 function fpingPath(): string | undefined {
@@ -117,7 +122,23 @@ export interface PingOptions {
   retries?: number;
   /** ports of the lab's largest broadcast domain (floodPorts): bounds the pairs in flight */
   floodPorts?: number;
+  /**
+   * Failed pairs pinged again, more patiently (RECHECK_RETRIES more requests): `auto` when the
+   * CPUs' backlog queues dropped packets during the pass (a lost probe or ARP/ND flood copy,
+   * not a missing path, may explain a failure), after waiting for the drops to stop; `always`;
+   * `never` (the default). A pair that answers then passes, marked `retried`.
+   */
+  recheck?: 'auto' | 'always' | 'never';
+  /** progress lines of a recheck */
+  log?: (line: string) => void;
 }
+
+/** Requests a recheck adds to the pass's retries (timeout 1 s: 1 + 1.5 + ... = 13 s of waiting). */
+const RECHECK_RETRIES = 2;
+/** How long a recheck waits at most for the backlog queues to stop dropping packets. */
+const QUIET_MAX_MS = 20_000;
+/** A broadcast domain of more ports than this is large (pingWindow: under 16 pairs in flight). */
+const LARGE_DOMAIN_PORTS = 512;
 
 /**
  * The ports of the largest broadcast domain: link ends on bridging nodes, joined through the
@@ -216,6 +237,67 @@ export async function pingPairs(
   opts: PingOptions = {},
 ): Promise<MatrixResult> {
   const t0 = Date.now();
+  const processes = Math.min(2, availableParallelism());
+  const pass = {
+    timeoutMs: opts.timeoutMs ?? 1000,
+    retries: opts.retries ?? 2,
+    processes,
+    window: pingWindow(opts.floodPorts, processes),
+  };
+  const recheck = opts.recheck ?? 'never';
+  // a domain this large: its hosts' link-up multicast may still be filling the queues (a lab
+  // just built); then the first pass waits for it too, since at one pair in flight every lost
+  // probe costs the pass a whole timeout
+  if (recheck === 'auto' && (opts.floodPorts ?? 0) > LARGE_DOMAIN_PORTS && (await dropping(300))) {
+    opts.log?.("the host's backlog queues are dropping packets: waiting for that to stop before pinging");
+    await quietBacklog(opts.log);
+  }
+  const drops0 = readBacklogDrops();
+  const ok = await pingOnce(targets, pairs, pass);
+  const results: PairResult[] = pairs.map(([s, d], i) => ({
+    src: targets[s].name,
+    dst: targets[d].name,
+    dstIp: targets[d].ip,
+    ok: ok[i],
+  }));
+  let rechecked: MatrixResult['rechecked'];
+  const failed = pairs.flatMap((_, i) => (ok[i] ? [] : [i]));
+  const drops = drops0 === undefined ? undefined : (readBacklogDrops() ?? drops0) - drops0;
+  if (failed.length && (recheck === 'always' || (recheck === 'auto' && (drops ?? 0) > 0))) {
+    if (drops) {
+      opts.log?.(
+        `${failed.length} of ${pairs.length} pairs failed while the host's backlog queues dropped ${drops.toLocaleString('en')} packets: pinging them again once the drops stop`,
+      );
+      await quietBacklog(opts.log);
+    }
+    const again = await pingOnce(
+      targets,
+      failed.map((i) => pairs[i]),
+      { ...pass, retries: pass.retries + RECHECK_RETRIES },
+    );
+    failed.forEach((i, k) => {
+      if (again[k]) results[i] = { ...results[i], ok: true, retried: true };
+    });
+    rechecked = { pairs: failed.length, answered: again.filter(Boolean).length, drops };
+    opts.log?.(`${rechecked.answered} of ${failed.length} failed pairs answered when pinged again`);
+  }
+  const passed = results.filter((r) => r.ok).length;
+  return {
+    pairs: results.length,
+    passed,
+    failed: results.length - passed,
+    results,
+    ms: Date.now() - t0,
+    ...(rechecked && { rechecked }),
+  };
+}
+
+/** One pass over the pairs (kernel/pinger.ts); whether each answered, in the pairs' order. */
+async function pingOnce(
+  targets: PingTarget[],
+  pairs: [number, number][],
+  opts: { timeoutMs: number; retries: number; processes: number; window: number },
+): Promise<boolean[]> {
   const bySource = new Map<number, number[]>();
   for (const [s, d] of pairs) {
     const ds = bySource.get(s);
@@ -223,23 +305,43 @@ export async function pingPairs(
     else bySource.set(s, [d]);
   }
   const sources = [...bySource];
-  const processes = Math.min(2, availableParallelism());
   const alive = await pingJobs(
     sources.map(([s, ds]) => ({ ns: targets[s].ns, ips: ds.map((d) => targets[d].ip) })),
-    {
-      timeoutMs: opts.timeoutMs,
-      retries: opts.retries,
-      processes,
-      window: pingWindow(opts.floodPorts, processes),
-    },
+    opts,
   );
   const aliveOf = new Map(sources.map(([s], i) => [s, alive[i]]));
-  const results = pairs.map(([s, d]) => ({
-    src: targets[s].name,
-    dst: targets[d].name,
-    dstIp: targets[d].ip,
-    ok: aliveOf.get(s)!.has(targets[d].ip),
-  }));
-  const passed = results.filter((r) => r.ok).length;
-  return { pairs: results.length, passed, failed: results.length - passed, results, ms: Date.now() - t0 };
+  return pairs.map(([s, d]) => aliveOf.get(s)!.has(targets[d].ip));
+}
+
+/** Whether the CPUs' backlog queues drop packets within `ms`. */
+async function dropping(ms: number): Promise<boolean> {
+  const before = readBacklogDrops();
+  if (before === undefined) return false;
+  await sleep(ms);
+  return (readBacklogDrops() ?? before) > before;
+}
+
+/**
+ * Waits (at most QUIET_MAX_MS) until a second passes in which the CPUs' backlog queues drop
+ * no packet: after a build the hosts' link-up IPv6 multicast (MLD reports, DAD, router
+ * solicitations with backoff), copied by the bridges to every port, can keep them full for a
+ * while. Says every 5 s how it goes.
+ */
+async function quietBacklog(log?: (line: string) => void): Promise<void> {
+  const t0 = Date.now();
+  let last = readBacklogDrops();
+  let told = t0;
+  while (last !== undefined && Date.now() - t0 < QUIET_MAX_MS) {
+    await sleep(1000);
+    const now = readBacklogDrops() ?? last;
+    if (now === last) return;
+    if (Date.now() - told >= 5000) {
+      told = Date.now();
+      log?.(
+        `  backlog queues still dropping packets (${(now - last).toLocaleString('en')} in the last second), ${((told - t0) / 1000).toFixed(0)} s ...`,
+      );
+    }
+    last = now;
+  }
+  if (last !== undefined) log?.(`  still dropping after ${QUIET_MAX_MS / 1000} s: pinging them again anyway`);
 }

@@ -36,6 +36,8 @@ export interface CheckOptions {
   seed?: string;
   /** every pair, however many */
   full?: boolean;
+  /** failed pairs pinged again whatever happened (default: when packets were dropped meanwhile) */
+  recheck?: boolean;
 }
 
 /** How a matrix of `n` nodes is pinged: all pairs, or `pairs` of them drawn at random. */
@@ -121,8 +123,15 @@ export function checkMatrices(nodes: NodeState[], all: boolean, family: Family =
 
 type Pinged = { matrix: CheckMatrix; res: MatrixResult; sampling: Sampling };
 
-function summary(res: { pairs: number; passed: number; failed: number }): string {
-  return `${res.passed}/${res.pairs} pairs reachable, ${res.failed} failed`;
+function summary(res: { pairs: number; passed: number; failed: number; results?: PairResult[] }): string {
+  const retried = res.results?.filter((r) => r.retried).length;
+  return `${res.passed}/${res.pairs} pairs reachable${retried ? ` (${retried} answered on retry)` : ''}, ${res.failed} failed`;
+}
+
+/** The rechecks of all matrices added up: failed pairs pinged again, how many answered. */
+function rechecked(pinged: Pinged[]): { pairs: number; answered: number } {
+  const r = pinged.flatMap((p) => (p.res.rechecked ? [p.res.rechecked] : []));
+  return { pairs: r.reduce((n, x) => n + x.pairs, 0), answered: r.reduce((n, x) => n + x.answered, 0) };
 }
 
 const kindsOf = (nodes: NodeState[]) => [...new Set(nodes.map((n) => n.kind))].sort().join(', ');
@@ -141,16 +150,26 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
   const kinds = new Map(state.nodes.map((n) => [n.name, n.kind]));
   const ports = floodPorts(state.links, (n) => Boolean(kindOf(kinds.get(n) ?? '', false)?.bridging));
   const t0 = Date.now();
+  // a failure while the host dropped packets may be a lost probe: pinged again (runtime/ping.ts)
+  const recheck = opts.recheck ? ('always' as const) : ('auto' as const);
   const pinged: Pinged[] = await Promise.all(
     matrices.map(async (matrix, i) => {
       const targets = matrix.nodes.map((n) => ({ name: n.name, ns: n.ns, ip: firstIp(n, matrix.family)! }));
       const sampling = samplings[i];
+      const tag = `${matrix.name}${labelled ? ` ${familyName(matrix.family)}` : ''}`;
+      const ping = {
+        timeoutMs,
+        floodPorts: ports,
+        recheck,
+        log: (l: string) => console.error(`${tag}: ${l}`),
+      };
       const res = sampling
-        ? await pingPairs(targets, samplePairs(targets.length, sampling.pairs, matrixRandom(seed, matrix)), {
-            timeoutMs,
-            floodPorts: ports,
-          })
-        : await pingMatrix(targets, { timeoutMs, floodPorts: ports });
+        ? await pingPairs(
+            targets,
+            samplePairs(targets.length, sampling.pairs, matrixRandom(seed, matrix)),
+            ping,
+          )
+        : await pingMatrix(targets, ping);
       return { matrix, res, sampling };
     }),
   );
@@ -161,6 +180,7 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
   );
   const passed = results.filter((r) => r.ok).length;
   const total = { pairs: results.length, passed, failed: results.length - passed, ms: Date.now() - t0 };
+  const retried = results.filter((r) => r.retried);
   const checked = [...new Set(matrices.flatMap((m) => m.nodes))];
   if (opts.json) {
     const json = {
@@ -185,9 +205,11 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
         pairs: res.pairs,
         passed: res.passed,
         failed: res.failed,
+        ...(res.rechecked ? { rechecked: res.rechecked } : {}),
         ...(sampling ? { sampled: true, of: pairCount(matrix.nodes.length) } : {}),
       })),
       ...total,
+      ...(pinged.some((p) => p.res.rechecked) ? { rechecked: rechecked(pinged) } : {}),
       results,
     };
     process.stdout.write(`${JSON.stringify(json, null, 1)}\n`);
@@ -197,13 +219,17 @@ export async function cmdCheck(opts: CheckOptions): Promise<void> {
       console.log(
         `FAIL ${r.src} -> ${r.dst} (${r.dstIp}) [${r.matrix}${labelled ? `, ${familyName(r.family)}` : ''}]`,
       );
+    for (const r of retried)
+      console.log(
+        `answered on retry: ${r.src} -> ${r.dst} (${r.dstIp}) [${r.matrix}${labelled ? `, ${familyName(r.family)}` : ''}]`,
+      );
     if (pinged.length > 1)
       for (const { matrix, res } of pinged)
         console.log(
           `  ${matrix.name}${labelled ? ` ${familyName(matrix.family)}` : ''}: ${summary(res)}, between ${matrix.nodes.length} nodes (${kindsOf(matrix.nodes)})`,
         );
     console.log(
-      `${state.name}: ${summary(total)}, between ${checked.length} nodes (${kindsOf(checked) || 'none'}${opts.all ? '' : '; routers left out: --all'})${labelled ? `, ${families.map(familyName).join(' and ')}` : ''} (${(total.ms / 1000).toFixed(2)} s)`,
+      `${state.name}: ${summary({ ...total, results })}, between ${checked.length} nodes (${kindsOf(checked) || 'none'}${opts.all ? '' : '; routers left out: --all'})${labelled ? `, ${families.map(familyName).join(' and ')}` : ''} (${(total.ms / 1000).toFixed(2)} s)`,
     );
     if (sampled.length)
       console.log(

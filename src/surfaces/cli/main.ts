@@ -157,7 +157,11 @@ export function program(): Command {
     )
     .option(
       '--json',
-      'JSON output: {sim, scope, families, nodes: [{name, kind, ip, family, matrix}], matrices, pairs, passed, failed, results: [{src, dst, dstIp, ok, matrix, family}]}',
+      'JSON output: {sim, scope, families, nodes: [{name, kind, ip, family, matrix}], matrices, pairs, passed, failed, rechecked?, results: [{src, dst, dstIp, ok, retried?, matrix, family}]}',
+    )
+    .option(
+      '--recheck',
+      "ping failed pairs again, more patiently, whatever happened meanwhile (default: only when the host's backlog queues dropped packets during the pass)",
     )
     .addOption(new Option('--timeout <seconds>', 'per-ping timeout'))
     .option('--sample <pairs>', 'ping this many random pairs of each matrix (the text lists them)')
