@@ -69,8 +69,8 @@ export class NlWriter {
   /** A NUL-terminated string (UTF-8). */
   str(type: number, s: string): void {
     // written first and measured by the native write itself: Buffer#write and Buffer.byteLength
-    // are JavaScript wrappers, interpreted in the agents (k8s worker.ts AGENT_NODE_FLAGS: no
-    // optimizing compiler), where they cost more than the copy
+    // are JavaScript wrappers that cost more than the copy (measured in the agent when it ran
+    // without the optimizing compiler)
     this.room(3 * s.length + 8);
     const n = (this.buf as Buffer & Utf8Write).utf8Write(s, this.pos + 4);
     this.head(n + 5, type);
