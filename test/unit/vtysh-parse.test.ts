@@ -378,6 +378,13 @@ t.test('show zebra client summary (FRR 8.4): the connected daemons', async (t) =
     '',
   ].join('\n');
   t.same(parseZebraClients(two), ['static', 'ospf']);
+  const instance = [
+    ...head,
+    'ospf[200:0]    00:00:04     00:00:03    00:00:01          1/0                   0/0         ',
+    'ldp[0:1]      00:00:04     00:00:04    00:00:04          0/0                   0/0         ',
+    foot,
+  ].join('\n');
+  t.same(parseZebraClients(instance), ['ospf[200:0]', 'ldp[0:1]'], "ospfd -n 200, and ldpd's second session");
   // right after zebra restarted: nobody yet
   t.same(parseZebraClients([...head, foot, ''].join('\n')), []);
   t.same(parseZebraClients(''), [], 'no output at all');

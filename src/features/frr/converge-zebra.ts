@@ -32,8 +32,9 @@ const CLIENT_NAMES: Record<string, string> = {
 const NOT_INSTALLED_BY_ZEBRA = new Set(['connected', 'kernel', 'local']);
 
 /**
- * `show zebra client summary` -> the clients' names, one per connection ("ospf", "ospf[2]"
- * for an instance): the first word of each row between the dashes and the footnote.
+ * `show zebra client summary` -> the clients' names, one per connection ("ospf"; FRR 8.4
+ * names ospfd -n 200's "ospf[200:0]"): the first word of each row between the dashes and the
+ * footnote.
  */
 export function parseZebraClients(text: string): string[] {
   const lines = text.split('\n');
@@ -53,7 +54,8 @@ export function zebraMissing(node: RouterNode, clients: string[] | undefined, ri
   const frr = node.frr;
   if (!frr || clients === undefined) return [];
   const missing: string[] = [];
-  const connected = (client: string) => clients.filter((c) => c.replace(/\[\d+\]$/, '') === client).length;
+  // a connection of an instance or a second session: "ospf[200:0]", "ldp[0:1]"
+  const connected = (client: string) => clients.filter((c) => c.replace(/\[[\d:]+\]$/, '') === client).length;
   const running = new Map<string, string[]>();
   for (const r of frr.setup.daemons.runs) {
     const client = CLIENT_NAMES[r.daemon];
