@@ -2,48 +2,16 @@
 // (bench/floor.py), and what each leaves in every node's namespaces compared: `ip -j addr`,
 // `ip -j -d link`, `ip -j route`, the node's hostname (its UTS namespace) and the sysctls netsim
 // writes. Fields that differ between any two builds by nature (MAC addresses and what derives
-// from them, timers, netns ids, counters) are left out. A difference fails the benchmark: a
-// floor that does less than netsim measures nothing.
+// from them, timers, netns ids, counters) are left out (bench/kernel-diff.ts, shared with the
+// netlink test). A difference fails the benchmark: a floor that does less than netsim measures
+// nothing.
 import { NETNS_DIR, NODE_NS_DIR } from '../src/kernel/enter.js';
 import type { Model } from '../src/model/model.js';
 import { Simulation } from '../src/runtime/simulation.js';
 import type { FloorProcess } from './floor.js';
 import { floorSpec } from './floor.js';
+import { normalize, stateDifferences } from './kernel-diff.js';
 import { mustRun, sleep } from './measure.js';
-
-/** Keys whose values differ between two identical builds (tentative: IPv6 link-local DAD in progress). */
-const VOLATILE =
-  /^(tentative|address|perm_address|permaddr|broadcast_address|link_netnsid|bridge_id|root_id|designated_root|designated_bridge|stats|stats64|.*_timer|gc_timer)$/;
-
-/** `value` without volatile keys; IPv6 link-local addresses (made from the random MAC) masked. */
-export function normalize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalize);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      if (VOLATILE.test(k)) continue;
-      const v = (value as Record<string, unknown>)[k];
-      out[k] =
-        k === 'local' && typeof v === 'string' && v.startsWith('fe80:')
-          ? 'fe80::(from the MAC)'
-          : normalize(v);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** Paths (and both values) where `a` and `b` differ. */
-export function differences(a: unknown, b: unknown, path = ''): string[] {
-  if (a === b) return [];
-  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].flatMap((k) =>
-      differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}/${k}`),
-    );
-  }
-  return [`${path || '/'}: netsim ${JSON.stringify(a)}, floor ${JSON.stringify(b)}`];
-}
 
 const SYSCTLS = [
   'bridge/bridge-nf-call-iptables',
@@ -100,9 +68,7 @@ export async function checkFloor(makeModel: () => Model, floor: FloorProcess): P
       const deadline = Date.now() + 10_000;
       for (;;) {
         const [netsimState, floorState] = [await snapshot(netsimModel), await snapshot(floorModel)];
-        const diffs: string[] = [];
-        for (const [node, state] of netsimState)
-          diffs.push(...differences(state, floorState.get(node)).map((d) => `${node}${d}`));
+        const diffs = stateDifferences(netsimState, floorState, ['netsim', 'floor']);
         if (diffs.length === 0) return netsimState.size;
         if (Date.now() > deadline)
           throw new Error(

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { OSPF_DEFAULT_TIMERS } from '../../src/features/frr/spec.js';
 import type { SimNode } from '../../src/runtime/node.js';
+import { contains, networkOf, parseCidr, parseIp } from '../../src/util/ipv4.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
 import { requireFrr, router } from '../lib/frr.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
@@ -87,6 +88,34 @@ if (requireRoot(t) && requireFrr(t)) {
     await sim.setLink('r1', 'r2', 'up');
     await sim.waitConverged({ timeout: 20000 });
     t.ok(await viaPrimary(), 'back on the primary after link up');
+
+    // zebra crashes and is started again (the soak's FRR fault, or `kill r1 zebra` and a
+    // start): the daemons that outlived it start again with it, as watchfrr does, and
+    // converge returns only once they are zebra's clients again and their routes are back in
+    // zebra and in the kernel (it used to return at once, with OSPF's routes gone from zebra)
+    await r1.killDaemon('zebra');
+    await r1.startDaemons();
+    await sim.waitConverged({ timeout: 30000 });
+    const clients = await r1.vtysh('show zebra client summary');
+    t.match(clients, /^ospf\s/m, 'right after converge: ospfd is a client of the new zebra');
+    t.match(clients, /^static\s/m, 'and staticd');
+    const covers = (prefix: string) => {
+      const c = parseCidr(prefix);
+      return c !== undefined && contains(networkOf(c.ip, c.prefix), parseIp(h2ip)!);
+    };
+    const h2route = (await r1.routes('ospf')).find((r) => r.selected && covers(r.prefix));
+    t.ok(h2route?.installed, "zebra has OSPF's route to h2's subnet again, in the kernel (FIB)", {
+      routes: await r1.vtysh('show ip route'),
+    });
+    const kernel = await r1.cmd(`ip -4 route show ${h2route?.prefix ?? h2ip}`);
+    t.match(
+      kernel,
+      /proto ospf .*dev eth1|dev eth1 .*proto ospf/,
+      `the kernel routes ${h2route?.prefix} over eth1, OSPF's`,
+    );
+    t.ok(await viaPrimary(), 'h2 is reached over the primary link');
+    const ping = await h1.exec(`ping -c 2 -W 1 -i 0.2 ${h2ip}`);
+    t.equal(ping.exitCode, 0, 'h1 reaches h2 right after converge');
 
     // carrier stays up but nothing gets through: only OSPF's dead interval can tell
     const drop = (n: string) =>

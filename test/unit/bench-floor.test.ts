@@ -3,7 +3,7 @@
 // bench/floor.ts follows it); and the self-check's comparison ignores only what differs by nature.
 import t from 'tap';
 import { type FloorSpec, floorSpec } from '../../bench/floor.js';
-import { differences, normalize } from '../../bench/floor-check.js';
+import { differences, normalize } from '../../bench/kernel-diff.js';
 import { benchModel } from '../../bench/netsim.js';
 import type { Features } from '../../src/kernel/features.js';
 import { buildPlan } from '../../src/plan/plan.js';
@@ -85,6 +85,8 @@ t.test('the floor refuses what it does not build', async (t) => {
   t.throws(() => floorSpec(benchModel('single,2', 'unitfloor', 'dual')), /IPv4 topologies only/);
 });
 
+const NAMES: [string, string] = ['netsim', 'floor'];
+
 t.test('the self-check compares what matters and nothing that differs by nature', async (t) => {
   const link = (mac: string, mtu: number, snooping: number) => ({
     ifname: 'br0',
@@ -98,11 +100,21 @@ t.test('the self-check compares what matters and nothing that differs by nature'
     addr: [{ addr_info: [{ local: 'fe80::1', tentative: true }] }],
   });
   const b = normalize({ link: [link('bb:bb', 1500, 0)], addr: [{ addr_info: [{ local: 'fe80::2' }] }] });
-  t.same(differences(a, b), []);
+  t.same(differences(a, b, NAMES), []);
   const c = normalize({ link: [link('bb:bb', 9000, 1)], addr: [{ addr_info: [{ local: '10.0.0.1' }] }] });
-  t.same(differences(a, c), [
+  t.same(differences(a, c, NAMES), [
     '/addr/0/addr_info/0/local: netsim "fe80::(from the MAC)", floor "10.0.0.1"',
     '/link/0/linkinfo/info_data/mcast_snooping: netsim 0, floor 1',
     '/link/0/mtu: netsim 1500, floor 9000',
+  ]);
+});
+
+t.test("zebra's nexthop ids: kept for the floor, left out where FRR built the routes", async (t) => {
+  const route = (nhid: number) => [{ dst: '10.0.0.0/24', nhid, gateway: 'fe80::1', dev: 'eth1' }];
+  t.same(differences(normalize(route(7)), normalize(route(9)), NAMES), ['/0/nhid: netsim 7, floor 9']);
+  const frr = { nexthopIds: true };
+  t.same(differences(normalize(route(7), frr), normalize(route(9), frr)), []);
+  t.same(differences(normalize(route(7), frr), normalize([{ ...route(9)[0], dev: 'eth2' }], frr)), [
+    '/0/dev: "eth1" vs "eth2"',
   ]);
 });

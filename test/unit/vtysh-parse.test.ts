@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { parseZebraClients } from '../../src/features/frr/converge-zebra.js';
 import {
   parseBgpNeighbors,
   parseBgpSummary,
@@ -361,4 +362,30 @@ t.test('vtysh -E output split per command (r1)', async (t) => {
     "r1's one session",
   );
   t.same([...splitSections('', commands).keys()], [], 'no echo: no section');
+});
+
+t.test('show zebra client summary (FRR 8.4): the connected daemons', async (t) => {
+  const head = [
+    'Name      Connect Time    Last Read  Last Write      IPv4 Routes           IPv6 Routes',
+    '-'.repeat(90),
+  ];
+  const foot = 'Routes column shows (added+updated)/deleted';
+  const two = [
+    ...head,
+    'static        00:00:02     00:00:02    00:00:02          1/0                   0/0         ',
+    'ospf          00:00:02     00:00:01    00:00:02          6/0                   0/0         ',
+    foot,
+    '',
+  ].join('\n');
+  t.same(parseZebraClients(two), ['static', 'ospf']);
+  const instance = [
+    ...head,
+    'ospf[200:0]    00:00:04     00:00:03    00:00:01          1/0                   0/0         ',
+    'ldp[0:1]      00:00:04     00:00:04    00:00:04          0/0                   0/0         ',
+    foot,
+  ].join('\n');
+  t.same(parseZebraClients(instance), ['ospf[200:0]', 'ldp[0:1]'], "ospfd -n 200, and ldpd's second session");
+  // right after zebra restarted: nobody yet
+  t.same(parseZebraClients([...head, foot, ''].join('\n')), []);
+  t.same(parseZebraClients(''), [], 'no output at all');
 });

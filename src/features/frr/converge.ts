@@ -1,8 +1,9 @@
 // net.waitConverged(): polls every FRR router until the adjacencies and sessions that are
 // configured (in the topology's intent, and as the daemons report their own configuration)
 // are up — OSPF neighbours Full (2-Way between two DROthers on a LAN), BGP peers
-// Established — and every router's routing table has stopped changing. On timeout it
-// says what is still missing.
+// Established —, every routing daemon is a client of zebra and every route zebra selected is
+// in the kernel, and every router's routing table has stopped changing. On timeout it says
+// what is still missing.
 
 import { pool } from '../../kernel/run.js';
 import { hasFamily } from '../../model/model.js';
@@ -11,6 +12,7 @@ import { formatIp, networkOf, parseIp } from '../../util/ipv4.js';
 import { bgpMissing } from './converge-bgp.js';
 import { OSPF6_COMMANDS, type Ospf6View, ospf6Missing, parseOspf6View } from './converge-ospf6.js';
 import { daemonUp, linkUp, runsDaemon } from './converge-util.js';
+import { parseZebraClients, ZEBRA_CLIENTS, zebraMissing } from './converge-zebra.js';
 import { RouterNode } from './node.js';
 import { ospfInterfaces } from './render-ospf.js';
 import { type BgpNeighborState, parseBgpNeighbors, pendingBgpUpdates } from './show-bgp.js';
@@ -22,7 +24,7 @@ import {
   parseRouterLsas,
   type RouterLsa,
 } from './show-ospf.js';
-import { parseRoutes } from './show-route.js';
+import { parseRoutes, type Route } from './show-route.js';
 import type { FrrRouterSpec } from './spec.js';
 import { vtyshSections } from './vtysh.js';
 
@@ -75,6 +77,9 @@ interface View {
   peers?: BgpNeighborState[];
   pendingUpdates?: string[];
   rib: string;
+  /** zebra's clients, and its routes (for those not in the kernel yet) */
+  zebraClients?: string[];
+  routes?: Route[];
   error?: string;
 }
 
@@ -101,14 +106,16 @@ async function look(node: RouterNode): Promise<View | undefined> {
   // IPv6 tables in a topology with IPv6, or where a user's frr.conf runs ospf6d
   const ospf6 = daemonUp(node, 'ospf6d');
   const six = ospf6 || hasFamily(node.sim.model, 6);
-  const cmds = six ? [RIB, RIB6] : [RIB];
+  const cmds = six ? [RIB, RIB6, ZEBRA_CLIENTS] : [RIB, ZEBRA_CLIENTS];
   if (view.ospf) cmds.push(OSPF_IF, OSPF_NBR, OSPF_LSDB);
   if (ospf6) cmds.push(...Object.values(OSPF6_COMMANDS));
   if (view.bgp) cmds.push(BGP_NBR, BGP_UPDATES);
   if (view.bgp && six) cmds.push(BGP_UPDATES6);
   try {
     const out = await vtyshSections(frr, cmds);
-    const routes = [...parseRoutes(out.get(RIB) ?? ''), ...parseRoutes(out.get(RIB6) ?? '')]
+    view.routes = [...parseRoutes(out.get(RIB) ?? ''), ...parseRoutes(out.get(RIB6) ?? '')];
+    view.zebraClients = parseZebraClients(out.get(ZEBRA_CLIENTS) ?? '');
+    const routes = view.routes
       .filter((r) => r.selected)
       .map(
         (r) =>
@@ -150,6 +157,7 @@ export function missingFrom(
   const byName = new Map(views.map((v) => [v.node.name, v]));
   const quiet = () => {};
   for (const v of views) if (v.error) missing.push(`${v.node.name}: ${v.error}`);
+  for (const v of views) missing.push(...zebraMissing(v.node, v.zebraClients, v.routes ?? []));
 
   // OSPF: every pair of running ospfd on one subnet, same area, neither passive; and a
   // neighbour whose ospfd was stopped must have been noticed gone

@@ -113,12 +113,18 @@ export class FrrInstance {
   /**
    * Starts the daemons that are not running (all, or those named): zebra first, since the
    * others connect to its zserv socket, then the rest together; resolves when each one
-   * listens on its vty socket.
+   * listens on its vty socket. Starting zebra again restarts the daemons that outlived it, as
+   * watchfrr does: FRR 8.4's ospfd and staticd reconnect to a new zebra only after ~10 s, and
+   * ospfd then sends it none of its routes (measured: none within a minute), so the kernel
+   * would keep whatever the dead zebra had left there.
    */
   async start(ids?: string[], timeoutMs = 10000): Promise<string[]> {
-    const wanted = this.pick(ids).filter((r) => !this.isRunning(runId(r)));
+    let wanted = this.pick(ids).filter((r) => !this.isRunning(runId(r)));
     const zebra = wanted.find((r) => r.daemon === 'zebra');
     if (zebra) {
+      const orphans = this.setup.daemons.runs.filter((r) => r !== zebra && this.isRunning(runId(r)));
+      if (orphans.length) await this.stop(orphans.map(runId));
+      wanted = [...wanted, ...orphans];
       rmSync(this.paths.zserv, { force: true });
       this.spawn(zebra);
       await this.waitForSockets(zebra, [this.paths.zserv, vtySocket(this.paths, zebra)], timeoutMs);
