@@ -55,10 +55,11 @@ export class ProxyWriter {
   }
 
   /**
-   * One transaction. A writer that fails is dropped and the error thrown: whether the batch was
+   * One transaction; `kernelMs`: from the batch handed over to the kernel's answer (through nft:
+   * the tool's whole run). A writer that fails is dropped and the error thrown: whether the batch was
    * applied is unknown, so the caller resyncs in full.
    */
-  async write(cmds: Command[]): Promise<Via> {
+  async write(cmds: Command[]): Promise<{ via: Via; kernelMs: number }> {
     let batch: Buffer | undefined;
     if (this.writer)
       try {
@@ -67,12 +68,13 @@ export class ProxyWriter {
         if (!(e instanceof Unsupported)) throw e;
         this.log(`kube-proxy: ${e.message}: this transaction goes through nft`);
       }
+    const t0 = performance.now();
     if (!batch || !this.writer) {
       await nftJson(cmds);
-      return 'nft';
+      return { via: 'nft', kernelMs: performance.now() - t0 };
     }
     await this.send(batch, (seq) => describeCommand(cmds, seq));
-    return 'netlink';
+    return { via: 'netlink', kernelMs: performance.now() - t0 };
   }
 
   /**

@@ -158,10 +158,10 @@ export class KubeProxy {
         }
       };
       try {
-        const via = cmds.length ? await this.writer!.write(cmds) : 'nothing';
+        const w = cmds.length ? await this.writer!.write(cmds) : { via: 'nothing', kernelMs: 0 };
         keep();
         this.log(
-          `kube-proxy: updated ${ids.length} service${ids.length === 1 ? '' : 's'} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}): ${cmds.length} commands in ${(performance.now() - t0).toFixed(1)} ms via ${via}`,
+          `kube-proxy: updated ${ids.length} service${ids.length === 1 ? '' : 's'} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}): ${cmds.length} commands in ${(performance.now() - t0).toFixed(1)} ms via ${w.via} (kernel ${w.kernelMs.toFixed(1)} ms)`,
         );
       } catch (err) {
         // the table may differ from what we think: start again from a full sync
