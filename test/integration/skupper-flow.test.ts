@@ -247,8 +247,20 @@ links:
         await Promise.all(stalled.map(stop));
         await allClosed(t, 'once the readers are gone');
         if (round === 1) {
-          const m = parseExposition(await simMetrics(sim).text());
-          const streams = samples(m, 'netsim_skupper_link_streams', {});
+          // the sites' status is read at most once per 500 ms for /metrics: a scrape soon after
+          // the one above may still show the stalled streams, so await a fresh one
+          let streams: ReturnType<typeof samples> = [];
+          await waitFor(
+            async () => {
+              streams = samples(
+                parseExposition(await simMetrics(sim).text()),
+                'netsim_skupper_link_streams',
+                {},
+              );
+              return streams.length === 4 && streams.every((x) => x.value === 0);
+            },
+            { timeoutMs: 3000, intervalMs: 100, what: 'metrics without streams' },
+          ).catch(() => undefined);
           t.equal(streams.length, 4, 'metrics: four link ends (C0-C1 and C1-C2, both sides)');
           t.ok(
             streams.every((x) => x.value === 0),
