@@ -139,3 +139,34 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
   );
   c.endpointsController?.observe(specKey('kube-system', 'kube-dns'), svc);
 }
+
+/**
+ * Until the cluster DNS answers `<name>.<namespace>.svc.cluster.local` with the service's
+ * ClusterIP (asked from the DNS worker's namespace with dig), at most `timeoutMs`; false when
+ * it did not (or the cluster has no DNS). A client that resolves a service by name right after
+ * it was made needs the DNS process's watch to have seen it, not only kube-proxy's.
+ */
+export async function waitDnsAnswers(
+  c: ClusterCore,
+  svc: { name: string; namespace: string; clusterIP: string },
+  timeoutMs = 10000,
+): Promise<boolean> {
+  const w = c.workers[0];
+  if (!c.config.dns || !w || !svc.clusterIP || svc.clusterIP === 'None') return false;
+  const server = formatIp((await w.waitReady()).subnet.ip);
+  const qname = `${svc.name}.${svc.namespace}.svc.cluster.local`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await c.sim.kernel.tool(
+      w.ns,
+      'dig',
+      ['+short', '+time=1', '+tries=1', `@${server}`, qname, 'A'],
+      {
+        check: false,
+      },
+    );
+    if (r.stdout.split('\n').includes(svc.clusterIP)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

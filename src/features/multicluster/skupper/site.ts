@@ -19,6 +19,7 @@ import { hostPort } from '../../../util/hostport.js';
 import { JsonLineError, type JsonObject, requestJsonLine } from '../../../util/jsonlines.js';
 import { waitFor } from '../../../util/wait.js';
 import type { Cluster } from '../../k8s/cluster.js';
+import { waitDnsAnswers } from '../../k8s/cluster-services.js';
 import { type ServiceObject, specKey } from '../../k8s/services/objects.js';
 import { settleServices } from '../../k8s/settle.js';
 import type { WorkerNode } from '../../k8s/worker.js';
@@ -351,6 +352,11 @@ export class SkupperSite {
     // the other sites' Services are written to etcd; a client may use them as soon as this
     // returns, so wait until every worker's kube-proxy has them (a loaded machine took >1 s)
     await settleServices(this.cluster.sim, 10000);
+    // and their cluster DNS answers the name (a client may resolve it at once)
+    for (const s of this.reg.sites.values())
+      if (s !== this)
+        for (const svc of await s.cluster.services())
+          if (svc.name === name && svc.namespace === 'default') await waitDnsAnswers(s.cluster, svc);
     return { key, listenerPort: k.listenerPort };
   }
 
