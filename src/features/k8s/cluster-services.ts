@@ -4,12 +4,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIp, parseIp } from '../../util/ipv4.js';
 import { formatIp6 } from '../../util/ipv6.js';
+import { waitFor } from '../../util/wait.js';
 import { parseEndpointChain } from './agent/chain-names.js';
 import { TABLE } from './agent/proxy-rules.js';
 import type { ClusterCore } from './cluster-core.js';
 import { requireNamespace } from './namespaces.js';
 import { createService, dnsServiceIp, dnsServiceIp6, parseServiceSpec } from './services/api.js';
-import { ANNOTATION_IPS, type ServiceObject, specKey } from './services/objects.js';
+import { ANNOTATION_IPS, HEADLESS, type ServiceObject, specKey } from './services/objects.js';
 import { type ServiceSpec, serviceRangesOf } from './services/schema.js';
 import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
 
@@ -152,21 +153,19 @@ export async function waitDnsAnswers(
   timeoutMs = 10000,
 ): Promise<boolean> {
   const w = c.workers[0];
-  if (!c.config.dns || !w || !svc.clusterIP || svc.clusterIP === 'None') return false;
+  if (!c.config.dns || !w || !svc.clusterIP || svc.clusterIP === HEADLESS) return false;
   const server = formatIp((await w.waitReady()).subnet.ip);
   const qname = `${svc.name}.${svc.namespace}.svc.cluster.local`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await c.sim.kernel.tool(
-      w.ns,
-      'dig',
-      ['+short', '+time=1', '+tries=1', `@${server}`, qname, 'A'],
-      {
-        check: false,
-      },
-    );
-    if (r.stdout.split('\n').includes(svc.clusterIP)) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const type = svc.clusterIP.includes(':') ? 'AAAA' : 'A';
+  const args = ['+short', '+time=1', '+tries=1', `@${server}`, qname, type];
+  return waitFor(
+    async () =>
+      (await c.sim.kernel.tool(w.ns, 'dig', args, { check: false })).stdout
+        .split('\n')
+        .includes(svc.clusterIP),
+    { timeoutMs, intervalMs: 100, what: `${qname} from the cluster DNS` },
+  ).then(
+    () => true,
+    () => false,
+  );
 }
