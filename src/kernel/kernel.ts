@@ -12,6 +12,7 @@ import { addMountNamespaces, type Bind, splitHosts, writeEtcFiles } from './moun
 import { decodeLinks } from './netlink.js';
 import {
   deleteNamespaces,
+  ensureNetnsDir,
   listNamespaces,
   processesInNamespaces,
   removeUnrecordedNamespaces,
@@ -90,6 +91,7 @@ export class Kernel {
     this.ledger.append(names.map((name) => ({ t: 'netns' as const, name })));
     const [ownHosts, allBinds] = splitHosts(binds, this.uts ? hosts : new Map());
     // side by side (UTS ones need only names); allSettled: when one fails, the other has ended too
+    await ensureNetnsDir();
     const uts = this.uts && addUtsNamespaces(hostnames, ownHosts);
     const made = await Promise.allSettled([ipBatch(names.map((n) => `netns add ${n}`)), uts]);
     for (const r of made) if (r.status === 'rejected') throw r.reason;

@@ -1,7 +1,7 @@
 // Namespaces as a set, for code that holds no Kernel (teardown from the ledger, `netsim
 // clean`): which exist, which processes are inside, and removing them. Kernel's static
 // methods of the same names delegate here.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { NETNS_DIR } from './enter.js';
 import { removeNodeNamespaces } from './nodens.js';
 import { run } from './run.js';
@@ -12,6 +12,40 @@ export function listNamespaces(): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * /run/netns on a tmpfs of its own where it lies on a disk and holds no namespace. Where /run is
+ * a tmpfs (systemd's), it already is. On a disk (ext4 here), each `netns add` creates a file in
+ * a directory that grows with every lab and never shrinks: 1,000 namespaces took 0.94-1.37 s
+ * there against 0.38-0.46 s on tmpfs, same runs. Like `ip netns add`'s own bind mount of the
+ * directory, the mount stays (shared, as ip makes it); namespace files go at reboot either way.
+ * Another tool's namespaces already there: left alone (they would be hidden).
+ */
+export async function ensureNetnsDir(): Promise<void> {
+  mkdirSync(NETNS_DIR, { recursive: true });
+  if (fsTypeOf(NETNS_DIR) === 'tmpfs' || listNamespaces().length > 0) return;
+  await run('sh', [
+    '-ec',
+    `mount -t tmpfs -o mode=0755 netns ${NETNS_DIR} && mount --make-shared ${NETNS_DIR}`,
+  ]);
+}
+
+/** The file system type of the mount that holds `path` (the longest mount point above it). */
+function fsTypeOf(path: string): string | undefined {
+  let best = '';
+  let type: string | undefined;
+  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = l.split(' ');
+    const at = f[4];
+    if (!at || !(path === at || path.startsWith(at === '/' ? '/' : `${at}/`))) continue;
+    // the later of two mounts on one point is the one on top
+    if (at.length >= best.length) {
+      best = at;
+      type = f[f.indexOf('-') + 1];
+    }
+  }
+  return type;
 }
 
 /** Processes still running whose network namespace is one of `names` (found via /proc). */
@@ -43,12 +77,26 @@ export async function deleteNetworkNamespaces(names: string[]): Promise<void> {
   const present = new Set(listNamespaces());
   const doomed = names.filter((n) => present.has(n));
   if (doomed.length === 0) return;
-  // -force: keep going past a namespace that vanished meanwhile
-  await run('ip', ['-force', '-batch', '-'], {
-    input: `${doomed.map((n) => `netns del ${n}`).join('\n')}\n`,
-    check: false,
-  });
+  // `netns del` is an umount, and each umount waits for an RCU grace period (0.2-1 ms while a
+  // big lab's links still carry traffic): a few processes side by side share those waits (1,000
+  // namespaces: 680-780 ms in one, 360-390 ms in four); -force: keep going past a namespace
+  // that vanished meanwhile
+  const parts = Math.min(DELETERS, Math.ceil(doomed.length / 250));
+  await Promise.all(
+    Array.from({ length: parts }, (_, p) =>
+      run('ip', ['-force', '-batch', '-'], {
+        input: `${doomed
+          .filter((_, i) => i % parts === p)
+          .map((n) => `netns del ${n}`)
+          .join('\n')}\n`,
+        check: false,
+      }),
+    ),
+  );
 }
+
+/** How many processes delete namespaces side by side, at most. */
+const DELETERS = 4;
 
 /**
  * Namespaces that no ledger records (`netsim clean --all`: netsim-* names left by a feature
