@@ -200,7 +200,7 @@ export async function removeNodeNamespaces(namespaces: string[]): Promise<void> 
     }
   // a node's own root is a tmpfs inside its mount namespace only: on the host an empty
   // directory (rmdir, never a recursive removal, whatever it might hold)
-  for (const ns of namespaces)
+  for (const ns of namespaces.filter((n) => !wholeDirs.has(nodeNsDir(simOfNamespace(n)))))
     try {
       rmdirSync(rootDir(ns));
     } catch {
