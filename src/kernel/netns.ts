@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { NETNS_DIR } from './enter.js';
 import { removeNodeNamespaces } from './nodens.js';
-import { run } from './run.js';
+import { KernelError, run } from './run.js';
 
 export function listNamespaces(): string[] {
   try {
@@ -69,37 +69,59 @@ export async function addNetworkNamespaces(names: string[]): Promise<void> {
   if (names.length === 0) return;
   await ensureNetnsDir();
   const parts = Math.max(1, Math.min(availableParallelism(), Math.ceil(names.length / 250)));
-  await run('perl', ['-e', ADD_NETNS, NETNS_DIR, String(parts)], { input: `${names.join('\n')}\n` });
+  const r = await run('perl', ['-e', ADD_NETNS, NETNS_DIR, String(parts)], {
+    input: `${names.join('\n')}\n`,
+    check: false,
+  });
+  // named as the ip command it stands for (the program's text would bury the error)
+  if (r.exitCode !== 0) throw new KernelError('netns add', r.exitCode, r.stderr);
 }
 
-/** argv: DIR PARTS; stdin: a namespace name a line. Exits non-zero when any part failed. */
-const ADD_NETNS = `
-use Fcntl;
-require 'syscall.ph';
-my ($dir, $parts) = @ARGV;
-my @names = grep { length } map { chomp; $_ } <STDIN>;
-my @pids;
-for my $p (0 .. $parts - 1) {
-  my $pid = $p == $parts - 1 ? 0 : fork();
-  die "fork: $!\\n" unless defined $pid;
-  if ($pid) { push @pids, $pid; next; }
-  for (my $i = $p; $i < @names; $i += $parts) {
-    my $path = "$dir/$names[$i]";
+/** ip's `netns add`, for one name (perl; see forkedOverNames). */
+const ADD_NETNS = forkedOverNames(`
     sysopen(my $fh, $path, O_RDONLY | O_CREAT | O_EXCL, 0) or die "Cannot create namespace file \\"$path\\": $!\\n";
     close $fh;
     my $self = '/proc/self/ns/net';
     if (syscall(&SYS_unshare, 0x40000000) != 0 || syscall(&SYS_mount, $self, $path, 0, 4096, 0) != 0) {
       my $err = "$!";
       unlink $path;
-      die "Cannot create namespace \\"$names[$i]\\": $err\\n";
-    }
-  }
+      die "Cannot create namespace \\"$name\\": $err\\n";
+    }`);
+
+/**
+ * A perl program that reads a name a line and runs `body` (perl, given $name and $path, which
+ * is DIR/name) for each, in PARTS processes (itself and PARTS - 1 forks, the names dealt round
+ * robin); argv: DIR PARTS. A part stops at its first error (printed); the others finish, all
+ * are waited for (nothing is still being made when it returns), and it exits non-zero.
+ */
+function forkedOverNames(body: string): string {
+  return `
+use Fcntl;
+require 'syscall.ph';
+my ($dir, $parts) = @ARGV;
+my @names = grep { length } map { chomp; $_ } <STDIN>;
+my (@pids, $mine);
+for my $p (0 .. $parts - 1) {
+  my $pid = $p == $parts - 1 ? 0 : fork();
+  die "fork: $!\\n" unless defined $pid;
+  if ($pid) { push @pids, $pid; next; }
+  $mine = $p;
   last;
 }
-my $failed = 0;
+my $ok = eval {
+  for (my $i = $mine; $i < @names; $i += $parts) {
+    my ($name, $path) = ($names[$i], "$dir/$names[$i]");
+${body}
+  }
+  1;
+};
+print STDERR $@ unless $ok;
+exit($ok ? 0 : 1) if $mine != $parts - 1;
+my $failed = !$ok;
 for (@pids) { waitpid($_, 0); $failed = 1 if $?; }
-exit $failed;
+exit($failed ? 1 : 0);
 `;
+}
 
 /** Processes still running whose network namespace is one of `names` (found via /proc). */
 export function processesInNamespaces(names: Set<string>): number[] {
@@ -135,7 +157,8 @@ export async function deleteNetworkNamespaces(names: string[]): Promise<void> {
   // traffic) and processes side by side share those waits (1,000 namespaces: 600-780 ms in one
   // `ip -batch` or 4 processes, 220-410 ms in 16, no better in 32 or 64); one Node spawn per
   // process cost ~35 ms of its own. A namespace that vanished meanwhile is skipped.
-  await run('perl', ['-e', DELETE_NETNS, NETNS_DIR, String(DELETERS)], {
+  const parts = Math.min(DELETERS, Math.ceil(doomed.length / 50));
+  await run('perl', ['-e', DELETE_NETNS, NETNS_DIR, String(parts)], {
     input: `${doomed.join('\n')}\n`,
     check: false,
   });
@@ -144,27 +167,10 @@ export async function deleteNetworkNamespaces(names: string[]): Promise<void> {
 /** How many processes delete namespaces side by side, at most (one per 50 namespaces). */
 const DELETERS = 16;
 
-/** argv: DIR MAX; stdin: a namespace name a line. */
-const DELETE_NETNS = `
-require 'syscall.ph';
-my ($dir, $max) = @ARGV;
-my @names = grep { length } map { chomp; $_ } <STDIN>;
-my $parts = int((@names + 49) / 50);
-$parts = $max if $parts > $max;
-my @pids;
-for my $p (0 .. $parts - 1) {
-  my $pid = $p == $parts - 1 ? 0 : fork();
-  die "fork: $!\\n" unless defined $pid;
-  if ($pid) { push @pids, $pid; next; }
-  for (my $i = $p; $i < @names; $i += $parts) {
-    my $path = "$dir/$names[$i]";
+/** ip's `netns del`, for one name (perl; see forkedOverNames). */
+const DELETE_NETNS = forkedOverNames(`
     syscall(&SYS_umount2, $path, 2);
-    unlink $path;
-  }
-  last;
-}
-waitpid($_, 0) for @pids;
-`;
+    unlink $path;`);
 
 /**
  * Namespaces that no ledger records (`netsim clean --all`: netsim-* names left by a feature
