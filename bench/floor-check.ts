@@ -5,7 +5,7 @@
 // from them, timers, netns ids, counters) are left out (bench/kernel-diff.ts, shared with the
 // netlink test). A difference fails the benchmark: a floor that does less than netsim measures
 // nothing.
-import { NETNS_DIR, NODE_NS_DIR } from '../src/kernel/enter.js';
+import { NETNS_DIR, utsFile } from '../src/kernel/enter.js';
 import type { Model } from '../src/model/model.js';
 import { Simulation } from '../src/runtime/simulation.js';
 import type { FloorProcess } from './floor.js';
@@ -29,7 +29,7 @@ async function snapshot(model: Model): Promise<Map<string, unknown>> {
       `ip -n ${ns} -j addr`,
       `ip -n ${ns} -j -d link`,
       `ip -n ${ns} -j route`,
-      `nsenter --uts=${NODE_NS_DIR}/${ns}.uts hostname`,
+      `nsenter --uts=${utsFile(ns)} hostname`,
       `${enter} sh -c 'for f in ${SYSCTLS.map((s) => `/proc/sys/net/${s}`).join(' ')}; do [ -e $f ] && cat $f || echo -; done' | paste -sd,`,
     ].join('\n');
     const lines = (await mustRun(['bash', '-e', '-s'], script)).trim().split('\n');

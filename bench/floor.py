@@ -59,6 +59,14 @@ def mount(src, target, flags):
     check(libc.mount(src.encode(), target.encode(), b'none', flags, None), f'mount {src} on {target}')
 
 
+def own_tmpfs(path):
+    """`path` a private tmpfs of its own (a simulation's directory of namespace files)."""
+    os.makedirs(path, exist_ok=True)
+    if not is_mount_point(path):
+        check(libc.mount(b'netsim-ns', path.encode(), b'tmpfs', 0, b'mode=0700,size=1m'), f'tmpfs on {path}')
+        mount('', path, MS_PRIVATE)
+
+
 def setns(fd, kind):
     check(libc.setns(fd, kind), 'setns')
 
@@ -110,7 +118,9 @@ class Floor:
             setns(self.home_net, CLONE_NEWNET)
             # each node's UTS namespace with its hostname, bound on a file (kernel/nodens.ts)
             if spec.get('utsDir'):
-                own_mount(spec['utsDir'], MS_PRIVATE)
+                # as kernel/nodens.ts: the top directory, then the simulation's own tmpfs in it
+                own_mount(os.path.dirname(spec['utsDir']), MS_PRIVATE)
+                own_tmpfs(spec['utsDir'])
                 for n in spec['namespaces']:
                     path = f'{spec["utsDir"]}/{n["ns"]}.uts'
                     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
@@ -233,13 +243,10 @@ class Floor:
                 time.sleep(0.01)
 
     def teardown(self, spec):
-        """As netsim's: the UTS namespace files unbound and removed, then `ip netns del`."""
-        if spec.get('utsDir'):
-            for n in spec['namespaces']:
-                path = f'{spec["utsDir"]}/{n["ns"]}.uts'
-                if os.path.exists(path):
-                    libc.umount2(path.encode(), MNT_DETACH)
-                    os.unlink(path)
+        """As netsim's: the UTS namespace files' tmpfs detached whole, then `ip netns del`."""
+        if spec.get('utsDir') and os.path.isdir(spec['utsDir']):
+            libc.umount2(spec['utsDir'].encode(), MNT_DETACH)
+            os.rmdir(spec['utsDir'])
         for n in spec['namespaces']:
             path = f'{spec["netnsDir"]}/{n["ns"]}'
             if os.path.exists(path):

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { NETNS_DIR, NODE_NS_DIR } from '../src/kernel/enter.js';
+import { NETNS_DIR, nodeNsDir } from '../src/kernel/enter.js';
 import { autoGateway } from '../src/model/kinds/l3.js';
 import { BRIDGE_NAME } from '../src/model/kinds/switch.js';
 import type { Model } from '../src/model/model.js';
@@ -129,7 +129,8 @@ export function floorSpec(model: Model, opts: { uts?: boolean; brNetfilter?: boo
   });
   return {
     netnsDir: NETNS_DIR,
-    utsDir: opts.uts === false ? null : NODE_NS_DIR,
+    // the simulation's own tmpfs of namespace files, as netsim's (kernel/enter.ts nodeNsDir)
+    utsDir: opts.uts === false ? null : nodeNsDir(model.name),
     namespaces: nodes.map((n) => ({
       ns: n.ns,
       hostname: Buffer.from(n.name.replace(/\s/g, '-')).subarray(0, 64).toString(),

@@ -24,17 +24,37 @@ export const NETNS_DIR = '/run/netns';
  */
 export const NODE_NS_DIR = '/run/netsim-ns';
 
+/**
+ * The simulation a namespace belongs to: `netsim-<sim>-<node>`, and a simulation's name has no
+ * `-` (model/spec.ts SIM_NAME_RE), so it is the part before the second `-`.
+ */
+export function simOfNamespace(ns: string): string {
+  const rest = ns.startsWith('netsim-') ? ns.slice('netsim-'.length) : ns;
+  return rest.split('-')[0] || rest;
+}
+
+/**
+ * A simulation's node namespace files: a tmpfs of its own under NODE_NS_DIR, so its teardown
+ * detaches them all with one umount (each umount waits for an RCU grace period: one per file
+ * was 0.4-1.6 ms, most of a 1,000-node teardown).
+ */
+export function nodeNsDir(sim: string): string {
+  return `${NODE_NS_DIR}/${sim}`;
+}
+
+const nodeFile = (ns: string, suffix: string) => `${nodeNsDir(simOfNamespace(ns))}/${ns}.${suffix}`;
+
 export function utsFile(ns: string): string {
-  return `${NODE_NS_DIR}/${ns}.uts`;
+  return nodeFile(ns, 'uts');
 }
 
 export function mntFile(ns: string): string {
-  return `${NODE_NS_DIR}/${ns}.mnt`;
+  return nodeFile(ns, 'mnt');
 }
 
 /** Where a node with a root of its own keeps it (a tmpfs, mounted inside its namespace only). */
 export function rootDir(ns: string): string {
-  return `${NODE_NS_DIR}/${ns}.root`;
+  return nodeFile(ns, 'root');
 }
 
 /**

@@ -11,6 +11,7 @@ import { MonitorProcess } from './monitor.js';
 import { addMountNamespaces, type Bind, splitHosts, writeEtcFiles } from './mounts.js';
 import { decodeLinks } from './netlink.js';
 import {
+  addNetworkNamespaces,
   deleteNamespaces,
   listNamespaces,
   processesInNamespaces,
@@ -91,7 +92,7 @@ export class Kernel {
     const [ownHosts, allBinds] = splitHosts(binds, this.uts ? hosts : new Map());
     // side by side (UTS ones need only names); allSettled: when one fails, the other has ended too
     const uts = this.uts && addUtsNamespaces(hostnames, ownHosts);
-    const made = await Promise.allSettled([ipBatch(names.map((n) => `netns add ${n}`)), uts]);
+    const made = await Promise.allSettled([addNetworkNamespaces(names), uts]);
     for (const r of made) if (r.status === 'rejected') throw r.reason;
     for (const n of names) this.freshIndex.set(n, 2);
     await addMountNamespaces(allBinds, this.concurrency);

@@ -80,7 +80,7 @@ function mountScript(ns: string, binds: Bind[]): string {
 /** A mount namespace per node with binds, bound to mntFile(ns); shared out over a few shells. */
 export async function addMountNamespaces(binds: Map<string, Bind[]>, shells?: number): Promise<void> {
   if (binds.size === 0) return;
-  await ensureNodeNsDir();
+  await ensureNodeNsDir(binds.keys());
   const jobs: ShellJob[] = [...binds].map(([ns, list]) => {
     const script = mountScript(ns, list);
     if (list.some((b) => !existsSync(b.dst))) mkdirSync(rootDir(ns), { recursive: true });

@@ -10,26 +10,37 @@
 // propagate back into that namespace; on tmpfs, like the namespaces, the files go at reboot,
 // and creating thousands of them stays cheap where /run is a disk (ext4 here: 1-2 ms a file
 // in a directory that once held thousands).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import { mntFile, NODE_NS_DIR, rootDir, utsFile } from './enter.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { mntFile, NODE_NS_DIR, nodeNsDir, rootDir, simOfNamespace, utsFile } from './enter.js';
 import { run } from './run.js';
 
 /** The kernel keeps at most this many bytes of a hostname. */
 const HOSTNAME_MAX = 64;
 
 /**
- * NODE_NS_DIR exists and is a private tmpfs of its own (once per boot, like /run/netns). An
- * older netsim made it a bind mount of itself: while that holds no file (no simulation uses
- * it), a tmpfs goes on top.
+ * NODE_NS_DIR exists and is a private tmpfs of its own (once per boot, like /run/netns), and so
+ * is the directory of each simulation that `namespaces` belong to (kernel/enter.ts nodeNsDir). An
+ * older netsim made NODE_NS_DIR a bind mount of itself: while that holds no file (no simulation
+ * uses it), a tmpfs goes on top.
  */
-export async function ensureNodeNsDir(): Promise<void> {
+export async function ensureNodeNsDir(namespaces: Iterable<string> = []): Promise<void> {
   mkdirSync(NODE_NS_DIR, { recursive: true });
   const fstype = mountedFsType(NODE_NS_DIR);
-  if (fstype === 'tmpfs' || (fstype !== undefined && readdirSync(NODE_NS_DIR).length > 0)) return;
-  await run('sh', [
-    '-c',
-    `mount -t tmpfs -o mode=0755,size=1m netsim-ns ${NODE_NS_DIR} && mount --make-private ${NODE_NS_DIR}`,
-  ]);
+  const cmds: string[] = [];
+  if (fstype !== 'tmpfs' && (fstype === undefined || readdirSync(NODE_NS_DIR).length === 0))
+    cmds.push(
+      `mount -t tmpfs -o mode=0755,size=1m netsim-ns ${NODE_NS_DIR} && mount --make-private ${NODE_NS_DIR}`,
+    );
+  const sims = new Set([...namespaces].map(simOfNamespace));
+  for (const sim of sims) {
+    const dir = nodeNsDir(sim);
+    if (cmds.length === 0 && mountedFsType(dir) === 'tmpfs') continue;
+    // root-only, like the simulation's own directory; its files are empty (size: a floor)
+    cmds.push(
+      `mkdir -p ${dir} && mount -t tmpfs -o mode=0700,size=1m netsim-ns-${sim} ${dir} && mount --make-private ${dir}`,
+    );
+  }
+  if (cmds.length) await run('sh', ['-ec', cmds.join('\n')]);
 }
 
 /** The file system type of the topmost mount on `path`, if it is a mount point. */
@@ -109,7 +120,7 @@ export async function addUtsNamespaces(
   hosts = new Map<string, string>(),
 ): Promise<void> {
   if (hostnames.size === 0) return;
-  await ensureNodeNsDir();
+  await ensureNodeNsDir(hostnames.keys());
   const lines = [...hostnames].map(([ns, name]) => {
     // the kernel refuses longer hostnames; a tab or newline would break the line
     const host = Buffer.from(name.replace(/\s/g, '-')).subarray(0, HOSTNAME_MAX).toString();
@@ -146,7 +157,7 @@ export async function addFileMountNamespaces(
   files: Map<string, { src: string; dst: string }[]>,
 ): Promise<void> {
   if (files.size === 0) return;
-  await ensureNodeNsDir();
+  await ensureNodeNsDir(files.keys());
   const lines = [...files].map(([ns, list]) =>
     [mntFile(ns), ...list.flatMap((b) => [b.src, b.dst])].join('\t'),
   );
@@ -158,17 +169,38 @@ const UNMOUNT = `
 require 'syscall.ph';
 while (my $f = <STDIN>) { chomp $f; syscall(&SYS_umount2, $f, 2) if length $f; }`;
 
-/** Every namespace file of these nodes, unbound and removed (those that exist). */
+/**
+ * Every namespace file of these nodes, unbound and removed (those that exist). A simulation
+ * directory left with none but theirs (its teardown) is detached whole, in one umount.
+ */
 export async function removeNodeNamespaces(namespaces: string[]): Promise<void> {
-  const files = namespaces.flatMap((ns) => [mntFile(ns), utsFile(ns)]).filter((f) => existsSync(f));
+  const doomed = new Set(namespaces);
+  const wholeDirs = new Set<string>();
+  for (const sim of new Set(namespaces.map(simOfNamespace))) {
+    const dir = nodeNsDir(sim);
+    const entries = listDir(dir);
+    if (entries?.every((e) => doomed.has(e.replace(/\.(uts|mnt|root)$/, '')))) wholeDirs.add(dir);
+  }
+  const files = namespaces
+    .filter((ns) => !wholeDirs.has(nodeNsDir(simOfNamespace(ns))))
+    .flatMap((ns) => [mntFile(ns), utsFile(ns)])
+    .filter((f) => existsSync(f));
   // detached (umount -l): a mount namespace file can be busy while a process still holds it;
   // it goes with them. One umount2(2) per file from one process: umount(8) re-reads the whole
-  // mount table for each file it is given, which made this most of a 400-node teardown.
-  if (files.length) await run('perl', ['-e', UNMOUNT], { input: `${files.join('\n')}\n`, check: false });
+  // mount table for each file it is given, which made this most of a 400-node teardown. A
+  // simulation's directory is a tmpfs: detached, its files go with it.
+  const paths = [...wholeDirs, ...files];
+  if (paths.length) await run('perl', ['-e', UNMOUNT], { input: `${paths.join('\n')}\n`, check: false });
   for (const f of files) rmSync(f, { force: true });
+  for (const dir of wholeDirs)
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* still mounted (the umount failed): `netsim clean` tries again */
+    }
   // a node's own root is a tmpfs inside its mount namespace only: on the host an empty
   // directory (rmdir, never a recursive removal, whatever it might hold)
-  for (const ns of namespaces)
+  for (const ns of namespaces.filter((n) => !wholeDirs.has(nodeNsDir(simOfNamespace(n)))))
     try {
       rmdirSync(rootDir(ns));
     } catch {
@@ -176,13 +208,31 @@ export async function removeNodeNamespaces(namespaces: string[]): Promise<void> 
     }
 }
 
+/** The entries of a directory (undefined: there is none). */
+function listDir(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Node namespace files named after `prefix…` network namespaces (`netsim clean --all`). */
 export function nodeNamespaceNames(prefix: string): string[] {
+  const names = new Set<string>();
+  for (const entry of listDir(NODE_NS_DIR) ?? []) {
+    const path = `${NODE_NS_DIR}/${entry}`;
+    // a simulation's directory, or a file of the layout before those
+    const inside = isDir(path) && !/\.root$/.test(entry) ? (listDir(path) ?? []) : [entry];
+    for (const f of inside) if (f.startsWith(prefix)) names.add(f.replace(/\.(uts|mnt|root)$/, ''));
+  }
+  return [...names];
+}
+
+function isDir(path: string): boolean {
   try {
-    return readdirSync(NODE_NS_DIR)
-      .filter((f) => f.startsWith(prefix))
-      .map((f) => f.replace(/\.(uts|mnt|root)$/, ''));
+    return statSync(path).isDirectory();
   } catch {
-    return [];
+    return false;
   }
 }

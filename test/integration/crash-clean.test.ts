@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { NODE_NS_DIR } from '../../src/kernel/enter.js';
+import { nodeNsDir } from '../../src/kernel/enter.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { simDir } from '../../src/runtime/paths.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
@@ -82,12 +82,12 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** UTS/mount namespace files (kernel/nodens.ts) and mounts named after `sim`'s namespaces. */
 function nodeNsLeftovers(sim: string): string[] {
-  const files = existsSync(NODE_NS_DIR)
-    ? readdirSync(NODE_NS_DIR).filter((f) => f.startsWith(`netsim-${sim}-`))
-    : [];
+  // the simulation's own directory of namespace files (a tmpfs), and its files
+  const dir = nodeNsDir(sim);
+  const files = existsSync(dir) ? [dir, ...readdirSync(dir)] : [];
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((l) => l.includes(`netsim-${sim}-`));
+    .filter((l) => l.includes(`netsim-${sim}-`) || l.includes(` ${dir} `));
   return [...files, ...mounts];
 }
 

@@ -2,11 +2,14 @@
 // follow pods (etcd), load balancing over three endpoints, a deleted endpoint gets no new
 // connections, ClientIP affinity, no endpoints = connection refused, NodePort from another worker, knetsim's
 // ping-answering VIP, incremental updates, and wrong services refused with clear errors.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { parseEndpointChain } from '../../src/features/k8s/agent/chain-names.js';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
+import { settleServices } from '../../src/features/k8s/settle.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
+import { Kernel } from '../../src/kernel/kernel.js';
 import { waitFor } from '../../src/util/wait.js';
 import { modelFromYaml, requireRoot, up } from '../lib/harness.js';
 
@@ -50,6 +53,17 @@ function programmedEverywhere(
     },
     { timeoutMs, what: `${service}'s endpoints in every worker's kube-proxy table` },
   );
+}
+
+/** The PID of the process in one of `namespaces` whose command line holds `arg`. */
+function processOf(namespaces: string[], arg: string): number | undefined {
+  return Kernel.processesInNamespaces(new Set(namespaces)).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(arg);
+    } catch {
+      return false; // gone
+    }
+  });
 }
 
 function count(xs: string[]): Record<string, number> {
@@ -146,6 +160,31 @@ nodes:
       t.match(fromNode.stdout, /^web[123]$/m, 'a process on a worker reaches the ClusterIP too');
       const closed = await sim.node('C0w2').exec(`wget -qO- -T2 http://${svc.clusterIP}:81/`);
       t.not(closed.exitCode, 0, 'but not a port the service does not have');
+    });
+
+    t.test('settle (before expect: entries) waits for the cluster DNS to answer every name', async (t) => {
+      t.same((await settleServices(sim, 10000))?.notes, [], 'kube-proxy and DNS answer every service');
+      // the DNS process stopped: a service made now has a ClusterIP but no name yet
+      const dns = processOf(
+        workers.map((w) => w.ns),
+        `--name=${C0.name}-dns`,
+      );
+      t.ok(dns, "the cluster DNS's process");
+      process.kill(dns!, 'SIGSTOP');
+      try {
+        await C0.addService('late', { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8000 }] });
+        const stalled = await settleServices(sim, 1500);
+        // (stopped, it answers none: every name is listed)
+        t.match(
+          stalled?.notes.join('\n'),
+          /the cluster DNS did not answer (.+, )?default\/late(, .+)? in time/,
+        );
+      } finally {
+        process.kill(dns!, 'SIGCONT');
+      }
+      t.same((await settleServices(sim, 10000))?.notes, [], 'once it runs again, settle waits for it');
+      t.match(await client.cmd('getent hosts late'), /^10\.96\./, 'and the name resolves at once');
+      await C0.deleteService('late');
     });
 
     t.test('load balancing over 3 endpoints: each chosen in 60 connections', async (t) => {

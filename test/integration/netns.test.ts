@@ -1,10 +1,11 @@
 // `netsim clean --all` removes netsim-* namespaces that no ledger records. Run here on
 // namespaces of our own making (clean --all itself would also stop other people's simulations).
+import { statSync } from 'node:fs';
 import t from 'tap';
 import { spawnIn } from '../../src/kernel/enter.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { Ledger } from '../../src/kernel/ledger.js';
-import { deleteNamespaces } from '../../src/kernel/netns.js';
+import { addNetworkNamespaces, deleteNamespaces, deleteNetworkNamespaces } from '../../src/kernel/netns.js';
 import { isRunning, processStartTime } from '../../src/kernel/proc.js';
 import { waitFor } from '../../src/util/wait.js';
 import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
@@ -28,6 +29,31 @@ if (requireRoot(t)) {
     await waitFor(() => !isRunning(pid, start), { timeoutMs: 2000, what: 'the process inside to die' });
     t.pass('the process inside was killed');
   });
+
+  t.test(
+    'namespaces made and deleted by several processes: all of them, an existing one refused',
+    async (t) => {
+      const sim = uniqueName('many');
+      const names = Array.from({ length: 600 }, (_, i) => `netsim-${sim}-h${i}`);
+      t.teardown(() => deleteNamespaces(names));
+      // 600: three parts of 250 on a machine with as many CPUs, 12 deleting processes
+      await addNetworkNamespaces(names);
+      t.same(namespacesOf(sim).sort(), [...names].sort(), 'every namespace made');
+      const ids = new Set(names.map((n) => statSync(`/run/netns/${n}`).ino));
+      t.equal(ids.size, names.length, 'each its own namespace');
+      await deleteNetworkNamespaces(names);
+      t.same(namespacesOf(sim), [], 'every namespace deleted');
+      // one of a batch exists already: ip's error for it
+      const clash = [`netsim-${sim}-x0`, `netsim-${sim}-x1`, `netsim-${sim}-x2`];
+      t.teardown(() => deleteNamespaces(clash));
+      await addNetworkNamespaces([clash[1]]);
+      await t.rejects(addNetworkNamespaces(clash), {
+        message: `netns add failed (exit 1): Cannot create namespace file "/run/netns/${clash[1]}": File exists`,
+      });
+      // one part for three names: it stops there, as `ip -batch` does (the ledger lists them all)
+      t.same(namespacesOf(sim).sort(), clash.slice(0, 2), 'the one before it made, none after');
+    },
+  );
 
   t.test('Kernel.tool runs a read-only tool in a namespace without a Kernel instance', async (t) => {
     const sim = uniqueName('tool');

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { mntFile, NODE_NS_DIR } from '../../src/kernel/enter.js';
+import { mntFile, nodeNsDir } from '../../src/kernel/enter.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import { Simulation } from '../../src/runtime/simulation.js';
 import { runNetsim, startUp, waitReady } from '../lib/cli.js';
@@ -16,10 +16,12 @@ const DIR = join(PROJECT_ROOT, 'test/fixtures/clab-binds');
 const LAB = join(DIR, 'binds.clab.yml');
 
 function leftovers(sim: string): string[] {
-  const files = readdirSync(NODE_NS_DIR).filter((f) => f.startsWith(`netsim-${sim}-`));
+  // the simulation's own directory of namespace files (a tmpfs), and its files
+  const dir = nodeNsDir(sim);
+  const files = existsSync(dir) ? [dir, ...readdirSync(dir)] : [];
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((l) => l.includes(`netsim-${sim}-`));
+    .filter((l) => l.includes(`netsim-${sim}-`) || l.includes(` ${dir} `));
   return [...files, ...mounts];
 }
 

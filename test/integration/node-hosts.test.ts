@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { mntFile, NODE_NS_DIR } from '../../src/kernel/enter.js';
+import { mntFile, nodeNsDir } from '../../src/kernel/enter.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import { builtinTopology } from '../../src/model/topos.js';
 import { validate } from '../../src/model/validate.js';
@@ -18,10 +18,12 @@ import { requireRoot, uniqueName } from '../lib/harness.js';
 const LAB = join(PROJECT_ROOT, 'test/fixtures/clab-hosts/hosts.clab.yml');
 
 function leftovers(sim: string): string[] {
-  const files = readdirSync(NODE_NS_DIR).filter((f) => f.startsWith(`netsim-${sim}-`));
+  // the simulation's own directory of namespace files (a tmpfs), and its files
+  const dir = nodeNsDir(sim);
+  const files = existsSync(dir) ? [dir, ...readdirSync(dir)] : [];
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((l) => l.includes(`netsim-${sim}-`) || l.includes(`/sims/${sim}/`));
+    .filter((l) => l.includes(`netsim-${sim}-`) || l.includes(` ${dir} `) || l.includes(`/sims/${sim}/`));
   return [...files, ...mounts, ...(existsSync(simDir(sim)) ? [simDir(sim)] : [])];
 }
 

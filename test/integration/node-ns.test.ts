@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { PodNode } from '../../src/features/k8s/pod.js';
-import { NODE_NS_DIR, utsFile } from '../../src/kernel/enter.js';
+import { NODE_NS_DIR, nodeNsDir, utsFile } from '../../src/kernel/enter.js';
 import { run } from '../../src/kernel/run.js';
 import { loadTopology, PROJECT_ROOT } from '../../src/model/load.js';
 import { Simulation } from '../../src/runtime/simulation.js';
@@ -24,7 +24,7 @@ const hostHostname = hostname();
 function mountsOf(sim: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((l) => l.includes(`netsim-${sim}-`));
+    .filter((l) => l.includes(`netsim-${sim}-`) || l.includes(` ${nodeNsDir(sim)} `));
 }
 
 if (requireRoot(t)) {
@@ -80,9 +80,14 @@ links:
       "the pod's command runs with c1 as its hostname",
     );
     t.ok(mountsOf(name).length > 0, 'the namespace files are mounts while running');
+    t.ok(
+      mountsOf(name).some((l) => l.includes(` ${nodeNsDir(name)} `) && l.includes(' - tmpfs ')),
+      "the simulation's namespace files are on a tmpfs of its own (detached whole at teardown)",
+    );
     await sim.down();
     t.same(mountsOf(name), [], 'no mount left after teardown');
     for (const ns of namespaces) t.notOk(existsSync(utsFile(ns)), `${ns}: UTS file removed`);
+    t.notOk(existsSync(nodeNsDir(name)), "the simulation's directory of namespace files is gone");
     t.equal(hostname(), hostHostname, "the host's hostname is still unchanged");
   });
 

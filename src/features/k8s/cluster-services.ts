@@ -8,6 +8,7 @@ import { waitFor } from '../../util/wait.js';
 import { parseEndpointChain } from './agent/chain-names.js';
 import { TABLE } from './agent/proxy-rules.js';
 import type { ClusterCore } from './cluster-core.js';
+import { unansweredNames } from './dns-answers.js';
 import { requireNamespace } from './namespaces.js';
 import { createService, dnsServiceIp, dnsServiceIp6, parseServiceSpec } from './services/api.js';
 import { ANNOTATION_IPS, HEADLESS, type ServiceObject, specKey } from './services/objects.js';
@@ -152,19 +153,12 @@ export async function waitDnsAnswers(
   svc: { name: string; namespace: string; clusterIP: string },
   timeoutMs = 10000,
 ): Promise<boolean> {
-  const w = c.workers[0];
-  if (!c.config.dns || !w || !svc.clusterIP || svc.clusterIP === HEADLESS) return false;
-  const server = formatIp((await w.waitReady()).subnet.ip);
-  const qname = `${svc.name}.${svc.namespace}.svc.cluster.local`;
-  const type = svc.clusterIP.includes(':') ? 'AAAA' : 'A';
-  const args = ['+short', '+time=1', '+tries=1', `@${server}`, qname, type];
-  return waitFor(
-    async () =>
-      (await c.sim.kernel.tool(w.ns, 'dig', args, { check: false })).stdout
-        .split('\n')
-        .includes(svc.clusterIP),
-    { timeoutMs, intervalMs: 100, what: `${qname} from the cluster DNS` },
-  ).then(
+  if (!c.config.dns || !c.workers[0] || !svc.clusterIP || svc.clusterIP === HEADLESS) return false;
+  return waitFor(async () => (await unansweredNames(c, [svc])).length === 0, {
+    timeoutMs,
+    intervalMs: 100,
+    what: `${svc.name}.${svc.namespace} from the cluster DNS`,
+  }).then(
     () => true,
     () => false,
   );

@@ -1,9 +1,11 @@
 // Before a topology's `expect:` entries are checked: every worker's kube-proxy has every
-// service's ClusterIP (and, for a service with endpoints, its endpoints' map entry).
+// service's ClusterIP (and, for a service with endpoints, its endpoints' map entry), and the
+// cluster DNS answers every service's name.
 import type { Settled } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { sleep } from '../../util/wait.js';
 import { clustersOf } from './cluster.js';
+import { unansweredNames } from './dns-answers.js';
 import { HEADLESS } from './services/objects.js';
 
 export async function settleServices(sim: Simulation, timeoutMs: number): Promise<Settled | undefined> {
@@ -12,8 +14,9 @@ export async function settleServices(sim: Simulation, timeoutMs: number): Promis
   const deadline = Date.now() + timeoutMs;
   const notes: string[] = [];
   for (const c of clusters) {
+    let svcs: Awaited<ReturnType<typeof c.services>> = [];
     for (;;) {
-      const svcs = await c.services().catch(() => []);
+      svcs = await c.services().catch(() => []);
       const missing: string[] = [];
       for (const w of c.workers) {
         const r = await sim.kernel.tool(w.ns, 'nft', ['list', 'table', 'ip', 'kube-proxy'], { check: false });
@@ -31,6 +34,17 @@ export async function settleServices(sim: Simulation, timeoutMs: number): Promis
         break;
       }
       // each round reads every worker's table: a fifth of a second between rounds
+      await sleep(200);
+    }
+    // the names too: the DNS process sees services on a watch of its own
+    for (;;) {
+      const unanswered = await unansweredNames(c, svcs);
+      if (unanswered.length === 0) break;
+      if (Date.now() > deadline) {
+        const names = unanswered.slice(0, 5).map((s) => `${s.namespace}/${s.name}`);
+        notes.push(`the cluster DNS did not answer ${names.join(', ')} in time`);
+        break;
+      }
       await sleep(200);
     }
   }
