@@ -272,7 +272,7 @@ nodes:
     t.equal(synced.chains.filter((c) => OURS.test(c.name)).length, N - 1, `${N - 1} services`);
     t.match(
       await w1.cmd(`cat ${w1.agentLog}`),
-      /full sync of \d+ services in \d+ ms \(render and encode \d+ ms, kernel \d+ ms via netlink\)/,
+      /full sync of \d+ services \(one table\) in \d+ ms \(render and encode \d+ ms, kernel \d+ ms via netlink\)/,
       "the restarted agent's full sync went through the writer",
     );
     t.same(new Set(await connect(client, vip(500), 12)), new Set(['e1', 'e2']), 's500 back on e1 and e2');
