@@ -4,7 +4,7 @@
 // until one sets up a NAT binding: a ClusterIP in any shard is DNATed from a pod (prerouting)
 // and from the worker itself (output, masqueraded: not from the pod network), a NodePort from a
 // host outside, ClientIP affinity holds, a service without endpoints and a port the ClusterIP
-// does not serve are refused (the main table), the readers (endpoint counters, trace) find the
+// does not serve are refused (the main table), the readers (endpoint counters, settle, trace) find the
 // service in its shard. Then the count falls below the threshold and rises again: each time a
 // full resync into the new layout, the old tables gone.
 import t from 'tap';
@@ -17,6 +17,7 @@ import {
 } from '../../src/features/k8s/agent/proxy-tables.js';
 import type { Cluster } from '../../src/features/k8s/cluster.js';
 import type { PodNode } from '../../src/features/k8s/pod.js';
+import { settleServices } from '../../src/features/k8s/settle.js';
 import type { WorkerNode } from '../../src/features/k8s/worker.js';
 import { traceLive } from '../../src/features/trace/live.js';
 import { waitFor } from '../../src/util/wait.js';
@@ -180,6 +181,8 @@ links:
       for (let i = 0; i < 4; i++) await get(client, '10.96.0.40');
       const after = Object.values(await C0.endpointCounters('web')).reduce((a, b) => a + b, 0);
       t.equal(after - before, 4, 'the per-endpoint counters count 4 connections');
+      const settled = await settleServices(sim, 10000);
+      t.same(settled?.notes, [], "settle (before a topology's expectations) finds every service");
       const r = await traceLive(sim, 'client', 'web');
       t.equal(r.target.ip, '10.96.0.40', 'trace resolves the service through its shard');
       t.equal(r.outcome, 'delivered', r.summary);
