@@ -57,8 +57,11 @@ export class BatchEncoder {
   private seq = 0;
   /** NFTA_SET_ID: the kernel requires one on every new set, unique within the batch */
   private setId = 0;
-  /** message starts by `<family> <table>`, then by type and flags (open) */
-  private readonly templates = new Map<string, Map<number, Buffer>>();
+  /** message starts by family, table, then type and flags (open) */
+  private readonly templates: Record<Family, Map<string, Map<number, Buffer>>> = {
+    ip: new Map(),
+    ip6: new Map(),
+  };
   private tpl = new Map<number, Buffer>();
   private tplFam?: Family;
   private tplTable?: string;
@@ -156,9 +159,13 @@ export class BatchEncoder {
    */
   private open(type: number, flags: number, fam: Family, table: string): number {
     if (fam !== this.tplFam || table !== this.tplTable) {
-      const key = `${fam} ${table}`;
-      const m = this.templates.get(key) ?? new Map<number, Buffer>();
-      this.templates.set(key, m);
+      // sharded, a service's elements alternate between its shard and the main table
+      const byTable = this.templates[fam];
+      let m = byTable.get(table);
+      if (!m) {
+        m = new Map();
+        byTable.set(table, m);
+      }
       [this.tplFam, this.tplTable, this.tpl] = [fam, table, m];
     }
     const k = (type << 16) | flags;
