@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diffFragments, fullSync, renderService, TABLE } from '../src/features/k8s/agent/proxy-rules.js';
+import { nextLayout, shardingFromEnv } from '../src/features/k8s/agent/proxy-tables.js';
 import type { Cluster } from '../src/features/k8s/cluster.js';
 import type { PodNode } from '../src/features/k8s/pod.js';
 import {
@@ -40,6 +41,8 @@ export interface ServicesRun {
   services: number;
   /** how the agent wrote its transactions: netlink (its writer) or nft */
   via: string;
+  /** the agent's tables: "one table" or "K shard tables" */
+  layout: string;
   /** agent restarts: the full sync, its render-and-encode part and its kernel part (the batch sent, the kernel's answer) */
   fullSyncMs: number[];
   fullSyncEncodeMs: number[];
@@ -277,16 +280,18 @@ export async function runServices(count: number): Promise<ServicesRun> {
     const addElementMs10 = await addElementMs(w1.ns, 7);
     await write(10, count);
     const [cidrAddr, cidrLen] = C0.config.podCidr.split('/');
-    const ctx = { clusterCidr: { addr: cidrAddr, len: Number(cidrLen) } };
+    // the layout the agent chooses for that many services (one table, or K shard tables)
+    const shards = nextLayout(0, count, shardingFromEnv());
+    const ctx = { clusterCidr: { addr: cidrAddr, len: Number(cidrLen) }, shards };
     // the nft tool's full sync: the agent's transaction for the same services (rendered the way
-    // the agent renders them), loaded by `nft -j -f`; it replaces the table by an equal one
+    // the agent renders them, in its layout), loaded by `nft -j -f`; it replaces the tables by equal ones
     const frags = [];
     for (let k = 0; k < count; k++) {
       const { spec, eps } = objects(k);
       frags.push(renderService(spec, eps, ctx));
     }
     const file = join(sim.dir, 'bench-full-sync.json');
-    writeFileSync(file, JSON.stringify({ nftables: fullSync(frags) }));
+    writeFileSync(file, JSON.stringify({ nftables: fullSync(frags, 4, shards) }));
     // full syncs, interleaved with the floor: a restarted agent loads the whole table in one transaction
     const fullSyncMs: number[] = [];
     const fullSyncEncodeMs: number[] = [];
@@ -294,6 +299,7 @@ export async function runServices(count: number): Promise<ServicesRun> {
     const fullSyncFloorMs: number[] = [];
     const agentRssMiB: number[] = [];
     let via = '';
+    let layout = '';
     for (let r = 0; r < FULL_SYNCS; r++) {
       await w1.stopAgent();
       const offset = readFileSync(w1.agentLog, 'utf8').length;
@@ -309,6 +315,7 @@ export async function runServices(count: number): Promise<ServicesRun> {
       fullSyncEncodeMs.push(Number(m[2]));
       fullSyncKernelMs.push(Number(m[3]));
       via = m[4];
+      layout = /full sync of \d+ services \(([^)]+)\)/.exec(full[0])?.[1] ?? '';
       await sleep(1000);
       agentRssMiB.push(rssMiB(w1.agentPid));
       fullSyncFloorMs.push(await nftMs(w1.ns, ['-j', '-f', file], 1));
@@ -351,6 +358,7 @@ export async function runServices(count: number): Promise<ServicesRun> {
     return {
       services: count,
       via,
+      layout,
       fullSyncMs,
       fullSyncEncodeMs,
       fullSyncKernelMs,
@@ -376,14 +384,14 @@ export function servicesReport(runs: ServicesRun[]): string[] {
   const f = (x: number, d = 1) => x.toFixed(d);
   const ms = (xs: number[], d = 0) => `${f(median(xs), d)} ±${f(spreadPercent(xs), 0)}%`;
   lines.push(
-    '| services | writer | full sync ms (render and encode / kernel) | nft -j -f alone ms | full sync / nft floor | one-service update ms (kernel) | nft -j -f of one service ms | update / that floor | nft add element ms, 10 / N services | update / add element |',
+    '| services | writer, tables | full sync ms (render and encode / kernel) | nft -j -f alone ms | full sync / nft floor | one-service update ms (kernel) | nft -j -f of one service ms | update / that floor | nft add element ms, 10 / N services | update / add element |',
   );
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of runs) {
     const upd = median(r.updateMs);
     const full = median(r.fullSyncMs);
     lines.push(
-      `| ${r.services} | ${r.via} | ${ms(r.fullSyncMs)} (${ms(r.fullSyncEncodeMs)} / ${ms(r.fullSyncKernelMs)}) | ${ms(r.fullSyncFloorMs)} | ${f(full / median(r.fullSyncFloorMs), 2)} | ${ms(r.updateMs, 1)} (${ms(r.updateKernelMs, 1)}) | ${ms(r.nftUpdateMs, 1)} | ${f(upd / median(r.nftUpdateMs), 2)} | ${f(r.addElementMs10)} / ${ms(r.addElementMsN, 1)} | ${f(upd / median(r.addElementMsN), 2)} |`,
+      `| ${r.services} | ${r.via}, ${r.layout} | ${ms(r.fullSyncMs)} (${ms(r.fullSyncEncodeMs)} / ${ms(r.fullSyncKernelMs)}) | ${ms(r.fullSyncFloorMs)} | ${f(full / median(r.fullSyncFloorMs), 2)} | ${ms(r.updateMs, 1)} (${ms(r.updateKernelMs, 1)}) | ${ms(r.nftUpdateMs, 1)} | ${f(upd / median(r.nftUpdateMs), 2)} | ${f(r.addElementMs10)} / ${ms(r.addElementMsN, 1)} | ${f(upd / median(r.addElementMsN), 2)} |`,
     );
   }
   lines.push('');
@@ -407,7 +415,7 @@ export function servicesReport(runs: ServicesRun[]): string[] {
     '',
     `Targets: full sync ≤ 2 s, one-service update ≤ 50 ms, first connection with 10,000 services within 10% of 10. Medians, ±: (max − min) / median. Full sync = a restarted agent reading every service from etcd, rendering and encoding them one by one into one nf_tables batch, and the kernel loading it in one transaction (${FULL_SYNCS} restarts; the kernel part is from the batch handed to the writer to the kernel's answer); update = one new service, from the watch event to the kernel's answer (${UPDATES} services); the agent writes both as nf_tables netlink batches through its long-lived writer (a Python process holding one netlink socket, fed by the agent: src/features/k8s/agent/proxy-writer.ts). First connection = 5 rounds of 300 fresh TCP connections (after 50 of warm-up; connect + the one line the server sends; the servers are Node processes, no process start per connection) from a pod to a ClusterIP, one after another from one Node process in the pod, each round followed by 300 to an endpoint's own address for comparison, each timed with process.hrtime (each is a new conntrack entry, so its first packet goes through the nat chains); measured 2 s after the agent was last busy. Medians over all 1,500; the round medians show the noise (2 cores shared with other work).`,
     '',
-    "The nft tool's floor, measured in the same run and the same worker namespace (`nsenter --net`, process start included), each right after the agent's figure it belongs to: `nft -j -f` of the agent's full-sync transaction (the same services rendered the same way) after each restart; `nft -j -f` of a new service's transaction (what the agent sent before it had the writer) and one `nft add element ip kube-proxy cluster-ips { x }` after each update. nftables 1.0.6 (Debian 12) dumps every chain of the namespace into its cache before each invocation (no cache reuse, even within one nft_ctx): with 30,000 chains that dump is most of any update made with the tool. What is left for the writer is the kernel's own work: a transaction that adds a jump or a goto (a new service has both) makes the kernel walk every chain reachable from the table's base chains to check for loops, ~40 ms at 10,000 services here.",
+    "The nft tool's floor, measured in the same run and the same worker namespace (`nsenter --net`, process start included), each right after the agent's figure it belongs to: `nft -j -f` of the agent's full-sync transaction (the same services rendered the same way) after each restart; `nft -j -f` of a new service's transaction (what the agent sent before it had the writer) and one `nft add element ip kube-proxy cluster-ips { x }` after each update. nftables 1.0.6 (Debian 12) dumps every chain of the namespace into its cache before each invocation (no cache reuse, even within one nft_ctx): with 30,000 chains that dump is most of any update made with the tool. What is left for the writer is the kernel's own work: a transaction that adds a jump or a goto (a new service has both) makes the kernel walk every chain reachable from the touched table's base chains to check for loops (~60 ms with 10,000 services in one table); above 2,000 services the agent spreads the services over K shard tables (`kube-proxy-shard-<i>`, K ≈ services / 500 to a power of two: 16 at 10,000), so an update walks one shard (src/features/k8s/agent/proxy-tables.ts).",
   );
   return lines;
 }

@@ -6,6 +6,7 @@
 // worker's kube-proxy table exactly the services and endpoints in etcd; and no namespace,
 // process or file of the simulation that its ledger does not record.
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { proxyTablesText } from '../src/features/k8s/agent/proxy-tables.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { processStartTime } from '../src/kernel/proc.js';
 import { pingFrom } from '../src/runtime/ping.js';
@@ -137,7 +138,8 @@ const probes = (w: SoakWorld): Record<string, Probe> => ({
     for (const c of w.clusters) {
       const svcs = (await c.services()).filter((s) => s.clusterIP !== 'None');
       for (const x of c.workers) {
-        const table = await x.cmd('nft list table ip kube-proxy');
+        // kube-proxy's tables: one, or the main one and its shards above a number of services
+        const table = proxyTablesText(await x.cmd('nft list ruleset ip'));
         const inMap = new Set(
           [
             ...table.matchAll(

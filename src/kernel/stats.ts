@@ -109,17 +109,22 @@ export async function netnsStats(
   return out;
 }
 
-/** `nft -j list table <family> <name>` in each namespace (namespaces without the table are left out). */
+/**
+ * `nft -j list table <family> <name>` in each namespace (namespaces without the table are left
+ * out); no name: `nft -j list ruleset <family>`, every table of the family.
+ */
 export async function nftTables(
   namespaces: string[],
   family: string,
-  table: string,
+  table: string | undefined,
   shells?: number,
 ): Promise<Map<string, unknown[]>> {
+  const what = table === undefined ? 'ruleset' : 'table';
+  const name = table === undefined ? '' : ` ${shellQuote(table)}`;
   const outputs = await runShellJobs(
     namespaces.map((ns) => ({
       ns,
-      text: `${nsenter(ns, `nft -j list table ${shellQuote(family)} ${shellQuote(table)}`)} </dev/null 2>/dev/null || true`,
+      text: `${nsenter(ns, `nft -j list ${what} ${shellQuote(family)}${name}`)} </dev/null 2>/dev/null || true`,
       cost: 1,
     })),
     shells,

@@ -1,6 +1,6 @@
 // kube-proxy's netlink writer through the kernel. (1) The same transactions written by `nft -j`
 // and by the writer leave the kernel with the same table, expression for expression (in a
-// private network namespace). (2) At 1,000 services, one service's update changes that service
+// private network namespace), in one table and spread over shard tables. (2) At 1,000 services, one service's update changes that service
 // only: its connections go to its new endpoint, the others' still to theirs, and the others'
 // chains are the same chains (same handles, counters kept: not rewritten). (3) A restarted
 // agent's full sync converges on what etcd holds: a service deleted meanwhile is gone.
@@ -26,11 +26,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-const [kernel, nl, rules, corpus] = await Promise.all(process.argv.slice(1).map((p) => import(p)));
-const c = corpus.corpus();
+const [kernel, nl, rules, corpus] = await Promise.all(process.argv.slice(1, 5).map((p) => import(p)));
+const shards = Number(process.argv[5]);
+const c = corpus.corpus(shards);
 const nft = (...a) => execFileSync('nft', a, { maxBuffer: 1 << 26 }).toString();
 // rules' handles differ, and elements are listed in hash order
-const norm = (s) => s.split('\\n').map((l) => l.replace(/^(ip6? kube-proxy \\S+)( \\d+)+$/, '$1')).sort().join('\\n');
+const norm = (s) => s.split('\\n').map((l) => l.replace(/^(ip6? kube-proxy(?:-shard-\\d+)? \\S+)( \\d+)+$/, '$1')).sort().join('\\n');
 const listing = () => norm(nft('--debug=netlink', 'list', 'ruleset')) + '\\n' + norm(nft('list', 'ruleset'));
 const dir = mkdtempSync(join(tmpdir(), 'px-eq-'));
 const out = { refused: [] };
@@ -42,14 +43,14 @@ try {
   out.nft = listing();
   nft('flush', 'ruleset');
   const w = new kernel.NetlinkWriter();
-  const types = nl.setTypesOf([...rules.skeleton(4), ...rules.skeleton(6)]);
+  const types = nl.setTypesOf([...rules.fullSyncHead(4, shards), ...rules.fullSyncHead(6, shards)]);
   out.refused.push(...(await w.send(nl.encodeBatch(c.full, new Map()))));
   out.refused.push(...(await w.send(nl.encodeBatch(c.update, new Map(types)))));
   out.commands = listing();
   nft('flush', 'ruleset');
   out.refused.push(...(await w.send(nl.encodeFullSync([
-    { family: 'ip', table: rules.TABLE, head: rules.fullSync([], 4), fragments: c.fragments4 },
-    { family: 'ip6', table: rules.TABLE, head: rules.fullSync([], 6), fragments: c.fragments6 },
+    { family: 'ip', table: rules.TABLE, head: rules.fullSync([], 4, shards), fragments: c.fragments4 },
+    { family: 'ip6', table: rules.TABLE, head: rules.fullSync([], 6, shards), fragments: c.fragments6 },
   ]))));
   out.refused.push(...(await w.send(nl.encodeBatch(c.update, new Map(types)))));
   out.fragments = listing();
@@ -103,31 +104,39 @@ const endpointsOf = (chains: Chain[], name: string) =>
     .sort();
 
 if (requireRoot(t)) {
-  t.test('the writer leaves the kernel with what nft makes of the same transactions', async (t) => {
-    const modules = [
-      'src/features/k8s/agent/kernel.js',
-      'src/features/k8s/agent/nft-netlink.js',
-      'src/features/k8s/agent/proxy-rules.js',
-      'test/lib/proxy-corpus.js',
-    ].map((p) => dist(p));
-    const { stdout } = await run(
-      'unshare',
-      ['--net', process.execPath, '--input-type=module', '-e', EQUIVALENCE, ...modules],
-      { maxBuffer: 1 << 26 },
+  for (const shards of [0, 4])
+    t.test(
+      `the writer leaves the kernel with what nft makes of the same transactions (${shards ? `${shards} shard tables` : 'one table'})`,
+      async (t) => {
+        const modules = [
+          'src/features/k8s/agent/kernel.js',
+          'src/features/k8s/agent/nft-netlink.js',
+          'src/features/k8s/agent/proxy-rules.js',
+          'test/lib/proxy-corpus.js',
+        ].map((p) => dist(p));
+        const { stdout } = await run(
+          'unshare',
+          ['--net', process.execPath, '--input-type=module', '-e', EQUIVALENCE, ...modules, String(shards)],
+          { maxBuffer: 1 << 26 },
+        );
+        const out = JSON.parse(stdout) as {
+          nft: string;
+          commands: string;
+          fragments: string;
+          refused: unknown[];
+        };
+        t.same(out.refused, [], 'the kernel took every message');
+        t.match(out.nft, /dynset update reg_key 1 set affinity-/, 'the corpus has affinity');
+        t.match(out.nft, /bitwise reg 1 = \( reg 1 & 0x00f0ffff \)/, 'and a /20 pod network');
+        t.match(out.nft, /nat dnat ip6 addr_min reg 1/, 'and IPv6');
+        if (shards)
+          for (let i = 0; i < shards; i++)
+            t.match(out.nft, new RegExp(`^table ip kube-proxy-shard-${i} \\{`, 'm'), `shard ${i} is there`);
+        else t.notMatch(out.nft, /kube-proxy-shard-/, 'one table: no shard tables');
+        t.equal(out.commands, out.nft, 'written from commands: the same expressions, chains, sets, elements');
+        t.equal(out.fragments, out.nft, 'full sync written from fragments: the same');
+      },
     );
-    const out = JSON.parse(stdout) as {
-      nft: string;
-      commands: string;
-      fragments: string;
-      refused: unknown[];
-    };
-    t.same(out.refused, [], 'the kernel took every message');
-    t.match(out.nft, /dynset update reg_key 1 set affinity-/, 'the corpus has affinity');
-    t.match(out.nft, /bitwise reg 1 = \( reg 1 & 0x00f0ffff \)/, 'and a /20 pod network');
-    t.match(out.nft, /nat dnat ip6 addr_min reg 1/, 'and IPv6');
-    t.equal(out.commands, out.nft, 'written from commands: the same expressions, chains, sets, elements');
-    t.equal(out.fragments, out.nft, 'full sync written from fragments: the same');
-  });
 
   t.test('one update at 1,000 services changes that service only', async (t) => {
     const model = modelFromYaml(`
@@ -263,7 +272,7 @@ nodes:
     t.equal(synced.chains.filter((c) => OURS.test(c.name)).length, N - 1, `${N - 1} services`);
     t.match(
       await w1.cmd(`cat ${w1.agentLog}`),
-      /full sync of \d+ services in \d+ ms \(render and encode \d+ ms, kernel \d+ ms via netlink\)/,
+      /full sync of \d+ services \(one table\) in \d+ ms \(render and encode \d+ ms, kernel \d+ ms via netlink\)/,
       "the restarted agent's full sync went through the writer",
     );
     t.same(new Set(await connect(client, vip(500), 12)), new Set(['e1', 'e2']), 's500 back on e1 and e2');

@@ -115,25 +115,27 @@ export interface Corpus {
   update: Command[];
 }
 
-export function corpus(): Corpus {
-  const fragments4 = v4().map(([s, e]) => renderService(s, e, ctx6, 4));
-  const fragments6 = v6().map(([s, e]) => renderService(s, e, ctx6, 6));
+/** `shards`: rendered for K shard tables (4: services a, b, c, d each in a shard of its own) */
+export function corpus(shards = 0): Corpus {
+  const ctx = { ...ctx6, shards };
+  const fragments4 = v4().map(([s, e]) => renderService(s, e, ctx, 4));
+  const fragments6 = v6().map(([s, e]) => renderService(s, e, ctx, 6));
   const a2 = renderService(
     service('a', '10.96.0.10', { affinity: true }),
     endpoints('a', ['10.244.1.2', '10.244.2.9']),
-    ctx6,
+    ctx,
     4,
   );
   const d2 = renderService(
     service('d', '10.96.0.13', { type: 'NodePort', nodePort: 30082 }),
     endpoints('d', ['10.244.1.7']),
-    ctx6,
+    ctx,
     4,
   );
   return {
     fragments4,
     fragments6,
-    full: [...fullSync(fragments4, 4), ...fullSync(fragments6, 6)],
+    full: [...fullSync(fragments4, 4, shards), ...fullSync(fragments6, 6, shards)],
     update: [
       ...diffFragments(fragments4[0], a2),
       ...diffFragments(fragments4[1], undefined),

@@ -6,7 +6,7 @@ import { formatIp, parseIp } from '../../util/ipv4.js';
 import { formatIp6 } from '../../util/ipv6.js';
 import { waitFor } from '../../util/wait.js';
 import { parseEndpointChain } from './agent/chain-names.js';
-import { TABLE } from './agent/proxy-rules.js';
+import { proxyObjects } from './agent/proxy-tables.js';
 import type { ClusterCore } from './cluster-core.js';
 import { unansweredNames } from './dns-answers.js';
 import { requireNamespace } from './namespaces.js';
@@ -75,12 +75,13 @@ export async function endpointCounters(
   const tables = c.workers.flatMap((w) => families.map((f) => [w, f] as const));
   await Promise.all(
     tables.map(async ([w, family]) => {
-      const r = await w.exec(`nft -j list table ${family} ${TABLE}`);
+      // kube-proxy's tables: one, or the main one and its shards above a number of services
+      const r = await w.exec(`nft -j list ruleset ${family}`);
       if (r.exitCode !== 0) return;
       const doc = JSON.parse(r.stdout) as {
         nftables: { rule?: { chain: string; expr: { counter?: { packets: number } }[] } }[];
       };
-      for (const x of doc.nftables) {
+      for (const x of proxyObjects(doc.nftables)) {
         const m = x.rule ? parseEndpointChain(x.rule.chain) : undefined;
         if (!m || m.namespace !== namespace || m.service !== name) continue;
         const counter = x.rule!.expr.find((e) => e.counter)?.counter;

@@ -7,6 +7,7 @@ import type { MetricFamily } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { Cached } from '../../util/cached.js';
 import { parseEndpointChain } from './agent/chain-names.js';
+import { proxyObjects } from './agent/proxy-tables.js';
 import { clustersOf } from './cluster.js';
 import { serviceRangesOf } from './services/schema.js';
 
@@ -65,13 +66,19 @@ function readersOf(sim: Simulation): Readers {
         // two shells, not a build's eight: this runs beside whatever the user does
         // a dual-stack cluster's workers also have table ip6 kube-proxy
         for (const family of serviceRangesOf(c.config).v6 ? ['ip', 'ip6'] : ['ip']) {
+          // every table of the family: kube-proxy's shards too, above a number of services
           const tables = await nftTables(
             c.workers.map((w) => w.ns),
             family,
-            'kube-proxy',
+            undefined,
             2,
           );
-          out.push(...endpointCounters(c.name, [...tables.values()]));
+          out.push(
+            ...endpointCounters(
+              c.name,
+              [...tables.values()].map((t) => proxyObjects(t)),
+            ),
+          );
         }
       }
       return out;

@@ -4,6 +4,7 @@
 import type { Settled } from '../../runtime/plugin.js';
 import type { Simulation } from '../../runtime/simulation.js';
 import { sleep } from '../../util/wait.js';
+import { proxyTablesText } from './agent/proxy-tables.js';
 import { clustersOf } from './cluster.js';
 import { unansweredNames } from './dns-answers.js';
 import { HEADLESS } from './services/objects.js';
@@ -19,12 +20,14 @@ export async function settleServices(sim: Simulation, timeoutMs: number): Promis
       svcs = await c.services().catch(() => []);
       const missing: string[] = [];
       for (const w of c.workers) {
-        const r = await sim.kernel.tool(w.ns, 'nft', ['list', 'table', 'ip', 'kube-proxy'], { check: false });
+        // kube-proxy's tables: one, or the main one and its shards above a number of services
+        const r = await sim.kernel.tool(w.ns, 'nft', ['list', 'ruleset', 'ip'], { check: false });
+        const tables = proxyTablesText(r.stdout);
         for (const s of svcs) {
           if (s.clusterIP === HEADLESS) continue; // no rules for a headless service
           const withEp = s.endpoints.length > 0;
           const needle = withEp ? `${s.clusterIP} . ` : s.clusterIP;
-          if (!r.stdout.includes(needle) || (withEp && !r.stdout.includes(`-${s.namespace}/${s.name}/`)))
+          if (!tables.includes(needle) || (withEp && !tables.includes(`-${s.namespace}/${s.name}/`)))
             missing.push(`${w.name}: ${s.namespace}/${s.name}`);
         }
       }

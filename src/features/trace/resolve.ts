@@ -10,6 +10,7 @@ import { serviceRef } from '../../model/expect.js';
 import type { NodeState } from '../../runtime/state.js';
 import { parseIp } from '../../util/ipv4.js';
 import { isIp6 } from '../../util/ipv6.js';
+import { serviceTableAmong, TABLE } from '../k8s/agent/proxy-tables.js';
 import { parseServiceIps, type ServiceEntry } from './explain/nat.js';
 import type { Family } from './family.js';
 import { inNs, type ToolRunner, type TraceNet } from './net.js';
@@ -22,19 +23,40 @@ export function nodeList(net: TraceNet): string {
   return `${names.slice(0, 15).join(', ')}${names.length > 15 ? ', ...' : ''}`;
 }
 
-/** Services kube-proxy programs on a worker, in the table of the family (ip, ip6 kube-proxy). */
+/**
+ * The entries of service `id` (`<namespace>/<name>`) kube-proxy programs on a worker, in the table
+ * of the family (ip, ip6 kube-proxy), or, above a number of services, in its shard table's.
+ */
 async function services(
   net: TraceNet,
   kernel: ToolRunner,
   worker: string,
   family: Family,
+  id: string,
 ): Promise<ServiceEntry[]> {
   const ns = net.node(worker)?.ns;
   if (!ns) return [];
-  const table = family === 6 ? 'ip6' : 'ip';
-  const r = await inNs(ns, 'nft', ['-j', 'list', 'map', table, 'kube-proxy', 'service-ips'], 10000, kernel);
-  if (r.code !== 0) return [];
-  return parseServiceIps(r.stdout);
+  const fam = family === 6 ? 'ip6' : 'ip';
+  const map = (table: string) =>
+    inNs(ns, 'nft', ['-j', 'list', 'map', fam, table, 'service-ips'], 10000, kernel);
+  let r = await map(TABLE);
+  if (r.code !== 0) {
+    // sharded: the main table has no service-ips map; the table names say how many shards
+    const t = await inNs(ns, 'nft', ['-j', 'list', 'tables', fam], 10000, kernel);
+    if (t.code !== 0) return [];
+    let names: string[];
+    try {
+      const doc = JSON.parse(t.stdout) as { nftables: { table?: { name: string } }[] };
+      names = doc.nftables.flatMap((o) => (o.table ? [o.table.name] : []));
+    } catch {
+      return [];
+    }
+    const shard = serviceTableAmong(id, names);
+    if (shard === TABLE) return [];
+    r = await map(shard);
+    if (r.code !== 0) return [];
+  }
+  return parseServiceIps(r.stdout).filter((s) => s.name === id);
 }
 
 /** The port a trace of this service probes, from its kube-proxy entries; throws when there is none. */
@@ -96,7 +118,7 @@ export async function resolveTarget(
     const workers = [srcNode?.parent, ...net.workers().map((w) => w.name)].filter((w): w is string => !!w);
     const full = `${ref.namespace}/${ref.name}`;
     for (const w of [...new Set(workers)].slice(0, 2)) {
-      const svcs = (await services(net, kernel, w, family)).filter((s) => s.name === full);
+      const svcs = await services(net, kernel, w, family, full);
       if (!svcs.length) continue;
       const pick = pickServicePort(full, svcs, opts.port);
       return { ip: pick.ip, port: pick.port, service: full };

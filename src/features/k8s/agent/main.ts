@@ -38,6 +38,7 @@ import { ensureVxlan, mtuOf, type RemoteVtep, setNftScratchDir, setVtepAddress }
 import { describe, type Lease, SubnetLeases } from './lease.js';
 import { PolicyAgent } from './policy.js';
 import { KubeProxy } from './proxy.js';
+import { shardingFromEnv } from './proxy-tables.js';
 import { Speaker } from './speaker.js';
 import { Vtep } from './vtep.js';
 
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
           ? { clusterCidr6: { addr: formatIp6(cfg.ipv6.network.net), len: cfg.ipv6.network.prefix } }
           : {}),
         node: opt.name,
+        sharding: shardingFromEnv(),
       },
       log,
     );

@@ -38,12 +38,15 @@ export type Command = Record<string, Record<string, unknown>>;
 
 /** A service's fragment (proxy-rules.ts), the parts the encoder reads. */
 export interface FragmentParts {
+  /** the table of its chains and sets (none: the table it is encoded for) */
+  table?: string;
   chains: Map<string, Obj[][]>;
   sets: Map<string, number>;
-  elements: Map<string, { map: string; key: unknown; value?: unknown }>;
+  /** `table`: the map's table (none: the fragment's) */
+  elements: Map<string, { map: string; key: unknown; value?: unknown; table?: string }>;
 }
 
-/** What a table's sets look like: the element encoder needs each key's field types. */
+/** What a table's sets look like, by `<family> <table> <name>`: the element encoder needs each key's field types. */
 export type SetTypes = Map<string, string[]>;
 
 /** Encodes commands one by one into one batch, tracking the set types that elements need. */
@@ -54,13 +57,16 @@ export class BatchEncoder {
   private seq = 0;
   /** NFTA_SET_ID: the kernel requires one on every new set, unique within the batch */
   private setId = 0;
-  /** message starts by `<family> <table>`, then by type and flags (open) */
-  private readonly templates = new Map<string, Map<number, Buffer>>();
+  /** message starts by family, table, then type and flags (open) */
+  private readonly templates: Record<Family, Map<string, Map<number, Buffer>>> = {
+    ip: new Map(),
+    ip6: new Map(),
+  };
   private tpl = new Map<number, Buffer>();
   private tplFam?: Family;
   private tplTable?: string;
 
-  /** `sets`: the types of sets that exist already, by `<family> <name>` (updated as sets come and go) */
+  /** `sets`: the types of sets that exist already, by `<family> <table> <name>` (updated as sets come and go) */
   constructor(
     private readonly sets: SetTypes = new Map(),
     sizeHint = 1 << 16,
@@ -98,7 +104,7 @@ export class BatchEncoder {
         this.msg(MSG.NEWTABLE, NLM_F_CREATE, fam, table);
         return;
       case 'delete table':
-        for (const k of [...this.sets.keys()]) if (k.startsWith(`${fam} `)) this.sets.delete(k);
+        for (const k of [...this.sets.keys()]) if (k.startsWith(`${fam} ${table} `)) this.sets.delete(k);
         this.msg(MSG.DELTABLE, 0, fam, table);
         return;
       case 'add chain':
@@ -117,11 +123,11 @@ export class BatchEncoder {
       case 'add map':
         this.msg(MSG.NEWSET, NLM_F_CREATE, fam, table, () => {
           this.w.str(2, String(o.name));
-          this.set(fam, o, kind === 'map');
+          this.set(fam, table, o, kind === 'map');
         });
         return;
       case 'delete set':
-        this.sets.delete(`${fam} ${o.name}`);
+        this.sets.delete(`${fam} ${table} ${o.name}`);
         this.msg(MSG.DELSET, 0, fam, table, () => this.w.str(2, String(o.name)));
         return;
       case 'add element':
@@ -129,7 +135,8 @@ export class BatchEncoder {
         const add = op === 'add';
         this.msg(add ? MSG.NEWSETELEM : MSG.DELSETELEM, add ? NLM_F_CREATE : 0, fam, table, () => {
           this.w.str(2, String(o.name));
-          this.elements(fam, String(o.name), o.elem as unknown[], add);
+          const set = String(o.name);
+          this.elements(this.typesOf(fam, table, set), set, o.elem as unknown[], add);
         });
         return;
       }
@@ -152,9 +159,13 @@ export class BatchEncoder {
    */
   private open(type: number, flags: number, fam: Family, table: string): number {
     if (fam !== this.tplFam || table !== this.tplTable) {
-      const key = `${fam} ${table}`;
-      const m = this.templates.get(key) ?? new Map<number, Buffer>();
-      this.templates.set(key, m);
+      // sharded, a service's elements alternate between its shard and the main table
+      const byTable = this.templates[fam];
+      let m = byTable.get(table);
+      if (!m) {
+        m = new Map();
+        byTable.set(table, m);
+      }
       [this.tplFam, this.tplTable, this.tpl] = [fam, table, m];
     }
     const k = (type << 16) | flags;
@@ -207,12 +218,13 @@ export class BatchEncoder {
    * Everything of one service's fragment, as `add` commands would write it (proxy-rules.ts
    * diffFragments from nothing): its sets, its chains, their rules, its map elements.
    */
-  fragment(f: FragmentParts, fam: Family, table: string): void {
+  fragment(f: FragmentParts, fam: Family, defaultTable: string): void {
     const addrType = fam === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
+    const table = f.table ?? defaultTable;
     for (const [name, timeout] of f.sets)
       this.msg(MSG.NEWSET, NLM_F_CREATE, fam, table, () => {
         this.w.str(2, name);
-        this.set(fam, { name, type: addrType, flags: ['timeout'], timeout }, false);
+        this.set(fam, table, { name, type: addrType, flags: ['timeout'], timeout }, false);
       });
     for (const c of f.chains.keys()) this.chain(fam, table, c);
     const w = this.w;
@@ -222,10 +234,11 @@ export class BatchEncoder {
       for (const r of rules) name = this.rule(fam, table, c, r, name);
     }
     for (const e of f.elements.values()) {
-      const at = this.open(MSG.NEWSETELEM, NLM_F_CREATE, fam, table);
+      const et = e.table ?? table;
+      const at = this.open(MSG.NEWSETELEM, NLM_F_CREATE, fam, et);
       w.str(2, e.map);
       const list = w.begin(3);
-      this.element(this.typesOf(fam, e.map), e.map, e.key, e.value, true);
+      writeElement(w, this.typesOf(fam, et, e.map), e.map, e.key, e.value);
       w.end(list);
       w.endMessage(at);
     }
@@ -245,29 +258,24 @@ export class BatchEncoder {
     w.str(7, String(o.type));
   }
 
-  private set(fam: Family, o: Obj, isMap: boolean): void {
-    this.sets.set(`${fam} ${o.name}`, writeSet(this.w, o, isMap, ++this.setId));
+  private set(fam: Family, table: string, o: Obj, isMap: boolean): void {
+    this.sets.set(`${fam} ${table} ${o.name}`, writeSet(this.w, o, isMap, ++this.setId));
   }
 
   /** The field types of a set's key. */
-  private typesOf(fam: Family, set: string): string[] {
-    const types = this.sets.get(`${fam} ${set}`);
-    if (!types) throw new Unsupported(`elements of unknown set ${set}`);
+  private typesOf(fam: Family, table: string, set: string): string[] {
+    const types = this.sets.get(`${fam} ${table} ${set}`);
+    if (!types) throw new Unsupported(`elements of unknown set ${table} ${set}`);
     return types;
   }
 
-  private elements(fam: Family, set: string, elems: unknown[], withData: boolean): void {
-    const types = this.typesOf(fam, set);
+  private elements(types: string[], set: string, elems: unknown[], withData: boolean): void {
     const list = this.w.begin(3);
     for (const e of elems) {
       const [key, value] = Array.isArray(e) ? e : [e, undefined];
-      this.element(types, set, key, value, withData);
+      writeElement(this.w, types, set, key, withData ? value : undefined);
     }
     this.w.end(list);
-  }
-
-  private element(types: string[], set: string, key: unknown, value: unknown, withData: boolean): void {
-    writeElement(this.w, types, set, key, withData ? value : undefined);
   }
 
   get size(): number {
@@ -289,12 +297,13 @@ export function encodeBatch(commands: Command[], sets: SetTypes): Buffer {
   return e.batch();
 }
 
-/** The key types of the sets and maps a transaction adds (the skeleton's), by `<family> <name>`. */
+/** The key types of the sets and maps a transaction adds (the skeleton's), by `<family> <table> <name>`. */
 export function setTypesOf(commands: Command[]): SetTypes {
   const out: SetTypes = new Map();
   for (const c of commands) {
     const o = (c.add?.set ?? c.add?.map) as Obj | undefined;
-    if (o) out.set(`${o.family} ${o.name}`, (Array.isArray(o.type) ? o.type : [o.type]).map(String));
+    if (o)
+      out.set(`${o.family} ${o.table} ${o.name}`, (Array.isArray(o.type) ? o.type : [o.type]).map(String));
   }
   return out;
 }

@@ -1,8 +1,10 @@
-// kube-proxy's nftables mode as libnftables JSON: the fixed skeleton of table `ip kube-proxy`
-// and, per Service, a fragment (its chains, sets and map elements). Updates are the
-// difference between a service's old and new fragment, so one change touches one service.
-// A dual-stack cluster has a second table, `ip6 kube-proxy`, of the same structure: every
-// function takes the family (default 4) and renders the service's ClusterIP and endpoints of it.
+// kube-proxy's nftables mode as libnftables JSON: per Service, a fragment (its chains, sets and
+// map elements) on top of the fixed skeleton of table `ip kube-proxy` (proxy-skeleton.ts).
+// Updates are the difference between a service's old and new fragment, so one change touches
+// one service. A dual-stack cluster has a second table, `ip6 kube-proxy`, of the same structure:
+// every function takes the family (default 4) and renders the service's ClusterIP and endpoints
+// of it. Above a number of services the fragments go to shard tables (proxy-tables.ts): a
+// fragment then names its table, and each element the table of its map.
 // Pure functions: the unit tests check the shapes without a kernel.
 import type { EndpointsObject, Family, ServiceObject, ServicePort } from '../services/objects.js';
 import {
@@ -16,63 +18,43 @@ import { affinitySet, endpointChain, endpointName, serviceChain } from './chain-
 import {
   counter,
   type Expr,
-  fibLocal as fibLocalOf,
   goto,
-  jump,
   l4proto,
   markForMasquerade,
   match,
-  meta,
   payload,
   type Rule,
   type StatementMemo,
   spread,
 } from './nft-expr.js';
 import { renderExternal, renderNoEndpoints } from './proxy-external.js';
+import { type Command, type FamilyShape, fullSyncHead, isPing, SHAPES } from './proxy-skeleton.js';
+import { elementTable, type ShardPolicy, serviceTable, TABLE } from './proxy-tables.js';
 
 export { endpointChain, externalChain, hashName, serviceChain } from './chain-names.js';
 export type { Rule } from './nft-expr.js';
-
-export const TABLE = 'kube-proxy';
-export const MASQ_MARK = 0x4000;
-
-/** What differs between the two tables: nft's family, the address type and the payload protocol. */
-export interface FamilyShape {
-  family: Family;
-  /** the table's family and the payload protocol of addresses: ip or ip6 */
-  nft: 'ip' | 'ip6';
-  addrType: 'ipv4_addr' | 'ipv6_addr';
-  /** the ICMP type of a reject */
-  icmp: 'icmp' | 'icmpv6';
-  loopback: { prefix: { addr: string; len: number } };
-}
-export const SHAPES: Record<Family, FamilyShape> = {
-  4: {
-    family: 4,
-    nft: 'ip',
-    addrType: 'ipv4_addr',
-    icmp: 'icmp',
-    loopback: { prefix: { addr: '127.0.0.0', len: 8 } },
-  },
-  6: {
-    family: 6,
-    nft: 'ip6',
-    addrType: 'ipv6_addr',
-    icmp: 'icmpv6',
-    loopback: { prefix: { addr: '::1', len: 128 } },
-  },
-};
-
-export type Command = Record<string, Record<string, unknown>>;
+export {
+  type Command,
+  type FamilyShape,
+  fullSyncHead,
+  MASQ_MARK,
+  SHAPES,
+  skeleton,
+} from './proxy-skeleton.js';
+export { TABLE } from './proxy-tables.js';
 
 export interface MapElement {
   map: string;
   key: unknown;
   /** a verdict for maps, none for plain sets */
   value?: unknown;
+  /** sharded: the table of the map (the main table's or the service's shard) */
+  table?: string;
 }
 
 export interface Fragment {
+  /** sharded: the shard table holding the service's chains, sets and dispatch elements */
+  table?: string;
   chains: Map<string, Rule[]>;
   /** dynamic sets of ClientIP affinity, by name */
   sets: Map<string, number>;
@@ -86,90 +68,10 @@ export interface ProxyContext {
   clusterCidr6?: { addr: string; len: number };
   /** this worker's name (endpoints' nodeName): traffic policy Local picks its endpoints */
   node?: string;
-}
-
-const tableOf = (family: Family) => ({ family: SHAPES[family].nft, table: TABLE });
-const fibLocal = fibLocalOf('daddr');
-const newConn = match({ ct: { key: 'state' } }, 'new', 'in');
-/** ping to a ClusterIP: `ip protocol icmp` / `meta l4proto ipv6-icmp` */
-const isPing = (s: FamilyShape) =>
-  s.family === 4 ? match(payload('ip', 'protocol'), 'icmp') : match(meta('l4proto'), 'ipv6-icmp');
-
-/** The table's fixed part: base chains hooked into netfilter, the dispatch maps, masquerading. */
-export function skeleton(family: Family = 4): Command[] {
-  const s = SHAPES[family];
-  const tbl = tableOf(family);
-  const serviceKey = [payload(s.nft, 'daddr'), meta('l4proto'), payload('th', 'dport')];
-  const notLoopback = match(payload(s.nft, 'daddr'), s.loopback, '!=');
-  const reject = { reject: { type: s.icmp, expr: 'port-unreachable' } };
-  const cmds: Command[] = [];
-  const add = (kind: string, obj: Record<string, unknown>) =>
-    cmds.push({ add: { [kind]: { ...tbl, ...obj } } });
-  const vmap3 = { type: [s.addrType, 'inet_proto', 'inet_service'], map: 'verdict' };
-  const vmap2 = { type: ['inet_proto', 'inet_service'], map: 'verdict' };
-  add('set', { name: 'cluster-ips', type: s.addrType });
-  add('map', { name: 'service-ips', ...vmap3 });
-  add('map', { name: 'service-nodeports', ...vmap2 });
-  add('map', { name: 'no-endpoint-services', ...vmap3 });
-  add('map', { name: 'no-endpoint-nodeports', ...vmap2 });
-  // netsim's own: ping to a ClusterIP answered by an endpoint (an option per service)
-  add('map', { name: 'service-icmp-ips', type: s.addrType, map: 'verdict' });
-  const chain = (name: string, rules: Rule[], hook?: { type: string; hook: string; prio: number }) => {
-    add('chain', hook ? { name, ...hook, policy: 'accept' } : { name });
-    for (const expr of rules) add('rule', { chain: name, expr });
-  };
-  chain('reject-chain', [[reject]]);
-  chain('mark-for-masquerade', [
-    [{ mangle: { key: meta('mark'), value: { '|': [meta('mark'), MASQ_MARK] } } }],
-  ]);
-  chain('masquerading', [
-    [match({ '&': [meta('mark'), MASQ_MARK] }, 0), { return: null }],
-    [{ mangle: { key: meta('mark'), value: { '^': [meta('mark'), MASQ_MARK] } } }],
-    [{ masquerade: { flags: 'fully-random' } }],
-  ]);
-  chain('services', [
-    [{ vmap: { key: { concat: serviceKey }, data: '@service-ips' } }],
-    [isPing(s), { vmap: { key: payload(s.nft, 'daddr'), data: '@service-icmp-ips' } }],
-    [
-      fibLocal,
-      notLoopback,
-      { vmap: { key: { concat: [meta('l4proto'), payload('th', 'dport')] }, data: '@service-nodeports' } },
-    ],
-  ]);
-  chain('service-endpoints-check', [
-    [{ vmap: { key: { concat: serviceKey }, data: '@no-endpoint-services' } }],
-    [
-      fibLocal,
-      notLoopback,
-      {
-        vmap: { key: { concat: [meta('l4proto'), payload('th', 'dport')] }, data: '@no-endpoint-nodeports' },
-      },
-    ],
-  ]);
-  // a ClusterIP only answers on its ports: anything else to it is refused
-  chain('cluster-ips-check', [[match(payload(s.nft, 'daddr'), '@cluster-ips'), reject]]);
-  const filter = (hook: string) => ({ type: 'filter', hook, prio: -110 });
-  chain('filter-input', [[newConn, jump('service-endpoints-check')]], filter('input'));
-  chain(
-    'filter-forward',
-    [
-      [newConn, jump('service-endpoints-check')],
-      [newConn, jump('cluster-ips-check')],
-    ],
-    filter('forward'),
-  );
-  chain('filter-output', [[newConn, jump('service-endpoints-check')]], filter('output'));
-  // a local process's packet is DNATed in nat-output: only after that (dstnat+10) can a
-  // ClusterIP that is still the destination be told apart from a service port being used
-  chain('filter-output-post-dnat', [[newConn, jump('cluster-ips-check')]], {
-    type: 'filter',
-    hook: 'output',
-    prio: -90,
-  });
-  chain('nat-prerouting', [[jump('services')]], { type: 'nat', hook: 'prerouting', prio: -100 });
-  chain('nat-output', [[jump('services')]], { type: 'nat', hook: 'output', prio: -100 });
-  chain('nat-postrouting', [[jump('masquerading')]], { type: 'nat', hook: 'postrouting', prio: 100 });
-  return cmds;
+  /** the layout rendered into: K shard tables (proxy-tables.ts), 0 or none for one table */
+  shards?: number;
+  /** when the agent shards (default: proxy-tables.ts SHARD_ABOVE and PER_SHARD) */
+  sharding?: ShardPolicy;
 }
 
 /** The endpoint IPs of a service (every subset's addresses), of one family when given. */
@@ -208,8 +110,14 @@ export function renderService(
     svc.spec.sessionAffinity === 'ClientIP'
       ? (svc.spec.sessionAffinityConfig?.clientIP.timeoutSeconds ?? 10800)
       : 0;
-  const element = (map: string, key: unknown, value?: unknown) =>
-    f.elements.set(`${map} ${JSON.stringify(key)}`, { map, key, value });
+  // sharded: the service's chains and dispatch in its shard, the rest in the main table
+  const table = ctx.shards ? serviceTable(`${svc.metadata.namespace}/${svc.metadata.name}`, ctx.shards) : '';
+  if (table) f.table = table;
+  const element = table
+    ? (map: string, key: unknown, value?: unknown) =>
+        f.elements.set(`${map} ${JSON.stringify(key)}`, { map, key, value, table: elementTable(map, table) })
+    : (map: string, key: unknown, value?: unknown) =>
+        f.elements.set(`${map} ${JSON.stringify(key)}`, { map, key, value });
   element('cluster-ips', vip);
   const at: PortContext = { s, vip, ips, clusterCidr, affinity, node: ctx.node, memo };
   for (const p of svc.spec.ports) renderPort(f, svc, p, eps, at, element);
@@ -323,15 +231,19 @@ export function diffFragments(
   after: Fragment | undefined,
   family: Family = 4,
 ): Command[] {
-  const tbl = tableOf(family);
+  const nft = SHAPES[family].nft;
   const a = before ?? EMPTY;
   const b = after ?? EMPTY;
+  // where the old and the new fragment's chains and sets are (the same table within a layout)
+  const ta = { family: nft, table: a.table ?? TABLE };
+  const tbl = { family: nft, table: b.table ?? TABLE };
   const out: Command[] = [];
   const elem = (op: 'add' | 'delete', e: MapElement, withValue: boolean) =>
     out.push({
       [op]: {
         element: {
-          ...tbl,
+          family: nft,
+          table: e.table ?? TABLE,
           name: e.map,
           elem: [withValue && e.value !== undefined ? [e.key, e.value] : e.key],
         },
@@ -346,7 +258,7 @@ export function diffFragments(
   // 2. chains that change or go lose their rules first (nothing refers to the old ones then)
   for (const c of a.chains.keys())
     if (!b.chains.has(c) || rulesOf(a.chains, c) !== rulesOf(b.chains, c))
-      out.push({ flush: { chain: { ...tbl, name: c } } });
+      out.push({ flush: { chain: { ...ta, name: c } } });
   // 3. new sets and chains, then the rules of new and changed chains
   // nft 1.0.6's JSON parser knows no "dynamic" flag (the whole transaction fails on it); nft
   // makes the set dynamic itself because a rule updates it from the packet path
@@ -360,8 +272,8 @@ export function diffFragments(
     if (!a.chains.has(c) || rulesOf(a.chains, c) !== rulesOf(b.chains, c))
       for (const expr of rules) out.push({ add: { rule: { ...tbl, chain: c, expr } } });
   // 4. what is gone
-  for (const c of a.chains.keys()) if (!b.chains.has(c)) out.push({ delete: { chain: { ...tbl, name: c } } });
-  for (const s of a.sets.keys()) if (!b.sets.has(s)) out.push({ delete: { set: { ...tbl, name: s } } });
+  for (const c of a.chains.keys()) if (!b.chains.has(c)) out.push({ delete: { chain: { ...ta, name: c } } });
+  for (const s of a.sets.keys()) if (!b.sets.has(s)) out.push({ delete: { set: { ...ta, name: s } } });
   // 5. elements that are new or changed
   for (const [k, e] of b.elements) {
     const o = a.elements.get(k);
@@ -370,15 +282,12 @@ export function diffFragments(
   return out;
 }
 
-/** Replaces whatever table is there by the skeleton plus every fragment, in one transaction. */
-export function fullSync(fragments: Iterable<Fragment>, family: Family = 4): Command[] {
-  const table = { family: SHAPES[family].nft, name: TABLE };
-  const cmds: Command[] = [
-    { add: { table } },
-    { delete: { table } },
-    { add: { table } },
-    ...skeleton(family),
-  ];
+/**
+ * Replaces whatever tables are there by the skeleton plus every fragment, in one transaction;
+ * `shards`: the layout the fragments were rendered for (0: one table).
+ */
+export function fullSync(fragments: Iterable<Fragment>, family: Family = 4, shards = 0): Command[] {
+  const cmds = fullSyncHead(family, shards);
   for (const f of fragments) cmds.push(...diffFragments(undefined, f, family));
   return cmds;
 }

@@ -13,7 +13,8 @@ import {
   setTypesOf,
   Unsupported,
 } from './nft-netlink.js';
-import { type Command, type Fragment, fullSync, SHAPES, skeleton, TABLE } from './proxy-rules.js';
+import { type Command, type Fragment, fullSync, fullSyncHead, SHAPES } from './proxy-rules.js';
+import { TABLE } from './proxy-tables.js';
 
 export type Via = 'netlink' | 'nft';
 /** a service's share of a full sync's batch, about (2,800 bytes with one port and two endpoints) */
@@ -22,8 +23,8 @@ const BYTES_PER_SERVICE = 3072;
 export class ProxyWriter {
   /** undefined: every transaction goes through the nft tool */
   private writer?: NetlinkWriter;
-  /** the key types of the skeleton's sets and maps (what element updates need) */
-  private readonly setTypes: SetTypes;
+  /** the key types of the skeleton's sets and maps in the tables of the current layout (what element updates need) */
+  private setTypes: SetTypes;
   /** the size of the last full sync's batch: the next one's buffer starts that big */
   private lastFull = 1 << 20;
 
@@ -32,8 +33,12 @@ export class ProxyWriter {
     private readonly log: (m: string) => void,
     netlink = true,
   ) {
-    this.setTypes = setTypesOf(families.flatMap((f) => skeleton(f)));
+    this.setTypes = this.typesOf(0);
     if (netlink) this.writer = new NetlinkWriter();
+  }
+
+  private typesOf(shards: number): SetTypes {
+    return setTypesOf(this.families.flatMap((f) => fullSyncHead(f, shards)));
   }
 
   private drop(e: Error): never {
@@ -82,20 +87,23 @@ export class ProxyWriter {
    * a family's fragments as they are rendered: each is encoded and dropped (nothing of 10,000
    * services is kept but the batch). Through nft (the same commands) when the writer is missing
    * or dies (a full sync replaces the table, so sending it again is safe). `services`: how many
-   * there are (the batch's buffer is sized from it).
+   * there are (the batch's buffer is sized from it). `shards`: the layout the fragments are
+   * rendered for (0: one table); later updates are encoded for it.
    */
   async writeFull(
     fragments: (family: Family) => Iterable<Fragment>,
     services = 0,
+    shards = 0,
   ): Promise<{ via: Via; encodeMs: number; sendMs: number }> {
     const t0 = performance.now();
+    this.setTypes = this.typesOf(shards);
     if (this.writer) {
       try {
         const batch = encodeFullSync(
           this.families.map((f) => ({
             family: SHAPES[f].nft,
             table: TABLE,
-            head: fullSync([], f),
+            head: fullSyncHead(f, shards),
             fragments: fragments(f),
           })),
           Math.max(this.lastFull, services * this.families.length * BYTES_PER_SERVICE),
@@ -109,7 +117,7 @@ export class ProxyWriter {
       }
     }
     const t1 = performance.now();
-    await nftJson(this.families.flatMap((f) => fullSync(fragments(f), f)));
+    await nftJson(this.families.flatMap((f) => fullSync(fragments(f), f, shards)));
     return { via: 'nft', encodeMs: 0, sendMs: performance.now() - t1 };
   }
 }

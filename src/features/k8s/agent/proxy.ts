@@ -4,7 +4,9 @@
 // transaction per burst of changes, with only the changed services' chains and elements.
 // Transactions go to the kernel as nf_tables netlink batches through a long-lived writer
 // (proxy-writer.ts); the `nft` tool dumps every chain of the namespace before each one, which
-// at 10,000 services costs more than the change.
+// at 10,000 services costs more than the change. Above a number of services the services'
+// dispatch is spread over shard tables (proxy-tables.ts): a count that crosses a boundary
+// resyncs in full into the new layout.
 import {
   ENDPOINTS_PREFIX,
   type EndpointsObject,
@@ -25,6 +27,7 @@ import {
   type ProxyContext,
   renderService,
 } from './proxy-rules.js';
+import { nextLayout } from './proxy-tables.js';
 import { ProxyWriter } from './proxy-writer.js';
 
 /** A service's objects, as its fragments were rendered from them. */
@@ -50,15 +53,39 @@ export class KubeProxy {
   private readonly memo = new StatementMemo();
   /** where transactions go (netlink or nft), from start() on */
   private writer?: ProxyWriter;
+  /** the context services are rendered in: the agent's, with the current layout (K shard tables, 0: one) */
+  private rctx: ProxyContext;
 
   constructor(
     private readonly etcd: EtcdHttp,
-    private readonly ctx: ProxyContext,
+    ctx: ProxyContext,
     private readonly log: (m: string) => void,
     /** false: every transaction through the nft tool (no netlink writer) */
     private readonly netlink = true,
   ) {
     this.families = ctx.clusterCidr6 ? [4, 6] : [4];
+    this.rctx = { ...ctx, shards: 0 };
+  }
+
+  private get shards(): number {
+    return this.rctx.shards ?? 0;
+  }
+
+  /** The layout for the services there are now; true when it differs from the one rendered. */
+  private relayout(): boolean {
+    const want = nextLayout(this.shards, this.services.size, this.rctx.sharding);
+    if (want === this.shards) return false;
+    this.rctx = { ...this.rctx, shards: want };
+    return true;
+  }
+
+  /** Every table replaced by the applied services, in the current layout. */
+  private writeFull() {
+    return this.writer!.writeFull((fam) => this.fragments(fam), this.applied.size, this.shards);
+  }
+
+  private get layoutName(): string {
+    return this.shards ? `${this.shards} shard tables` : 'one table';
   }
 
   /** `<ns>/<name>` of a Service or Endpoints key. */
@@ -92,7 +119,7 @@ export class KubeProxy {
   private render(r: Rendered | undefined, family: Family): Fragment | undefined {
     // a headless service has no ClusterIP: nothing for kube-proxy (cluster DNS answers its endpoints)
     if (!r || r.svc.spec.clusterIP === HEADLESS) return undefined;
-    const f = renderService(r.svc, r.eps, this.ctx, family, this.memo);
+    const f = renderService(r.svc, r.eps, this.rctx, family, this.memo);
     // a service without an address of this family has nothing in its table
     return f.elements.size ? f : undefined;
   }
@@ -113,9 +140,10 @@ export class KubeProxy {
     for (const kv of res.kvs) this.take(kv);
     const t0 = performance.now();
     for (const id of this.services.keys()) this.applied.set(id, this.current(id)!);
-    const w = await writer.writeFull((fam) => this.fragments(fam), this.applied.size);
+    this.relayout();
+    const w = await this.writeFull();
     this.log(
-      `kube-proxy: full sync of ${this.services.size} services in ${(performance.now() - t0).toFixed(0)} ms (render and encode ${w.encodeMs.toFixed(0)} ms, kernel ${w.sendMs.toFixed(0)} ms via ${w.via})`,
+      `kube-proxy: full sync of ${this.services.size} services (${this.layoutName}) in ${(performance.now() - t0).toFixed(0)} ms (render and encode ${w.encodeMs.toFixed(0)} ms, kernel ${w.sendMs.toFixed(0)} ms via ${w.via})`,
     );
     await watchAfter(this.etcd, SERVICES_PREFIX, res.revision, {
       put: (kv) => {
@@ -147,16 +175,30 @@ export class KubeProxy {
       // the objects as rendered now: what arrives while the transaction is on its way is the
       // next one's (it marks its service again)
       const next = ids.map((id) => [id, this.current(id)] as const);
-      const cmds: Command[] = [];
-      for (const fam of this.families)
-        for (const [id, r] of next)
-          cmds.push(...diffFragments(this.render(this.applied.get(id), fam), this.render(r, fam), fam));
       const keep = () => {
         for (const [id, r] of next) {
           if (r) this.applied.set(id, r);
           else this.applied.delete(id);
         }
       };
+      const from = this.layoutName;
+      if (this.relayout()) {
+        // the count crossed a boundary: every table rewritten in the new layout, the old
+        // layout's tables removed in the same transaction
+        keep();
+        const w = await this.writeFull().catch((e: Error) => {
+          this.log(`kube-proxy: full resync failed: ${e.message}`);
+        });
+        if (w)
+          this.log(
+            `kube-proxy: ${this.services.size} services: from ${from} to ${this.layoutName}, full resync in ${(performance.now() - t0).toFixed(0)} ms (kernel ${w.sendMs.toFixed(0)} ms via ${w.via})`,
+          );
+        continue;
+      }
+      const cmds: Command[] = [];
+      for (const fam of this.families)
+        for (const [id, r] of next)
+          cmds.push(...diffFragments(this.render(this.applied.get(id), fam), this.render(r, fam), fam));
       try {
         const w = cmds.length ? await this.writer!.write(cmds) : { via: 'nothing', kernelMs: 0 };
         keep();
@@ -167,9 +209,7 @@ export class KubeProxy {
         // the table may differ from what we think: start again from a full sync
         this.log(`kube-proxy: update failed (${(err as Error).message}): full resync`);
         keep();
-        await this.writer!.writeFull((fam) => this.fragments(fam), this.applied.size).catch((e: Error) =>
-          this.log(`kube-proxy: full resync failed: ${e.message}`),
-        );
+        await this.writeFull().catch((e: Error) => this.log(`kube-proxy: full resync failed: ${e.message}`));
       }
     }
     this.flushing = undefined;

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from 'node:path';
 import type { Watcher } from 'etcd3';
 import { waitFor } from '../../../util/wait.js';
+import { proxyTablesText } from '../agent/proxy-tables.js';
 import type { ClusterCore } from '../cluster-core.js';
 import type { PodRequest } from '../cluster-pods.js';
 import { listPrefix, watchAfter } from '../etcd-list.js';
@@ -140,10 +141,9 @@ export class IngressController {
       c.workers.map((w) =>
         waitFor(
           async () => {
-            const r = await c.sim.kernel.tool(w.ns, 'nft', ['list', 'table', 'ip', 'kube-proxy'], {
-              check: false,
-            });
-            return r.stdout.includes(dnat);
+            // kube-proxy's tables: one, or the main one and its shards above a number of services
+            const r = await c.sim.kernel.tool(w.ns, 'nft', ['list', 'ruleset', 'ip'], { check: false });
+            return proxyTablesText(r.stdout).includes(dnat);
           },
           { timeoutMs: 30000, what: `kube-proxy on ${w.name} to send NodePort 80 to ${this.pod!.name}` },
         ).catch((err: Error) => this.log(err.message)),

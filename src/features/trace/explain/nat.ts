@@ -1,11 +1,14 @@
 // The NAT layer: kube-proxy's nftables (the service-ips map that names each service, the
 // endpoint chain's DNAT), the conntrack entry that records which endpoint the DNAT chose,
 // and masquerading.
+import { isProxyTable, TABLE } from '../../k8s/agent/proxy-tables.js';
 import { familyOf, hostPort, splitHostPort } from '../family.js';
 import type { ProbeMatch, TraceEvent } from '../nft.js';
 import type { Pkt, Step } from '../types.js';
 
-export const KUBE_PROXY_TABLE = 'kube-proxy';
+export const KUBE_PROXY_TABLE = TABLE;
+/** kube-proxy's table, or one of its shard tables (above a number of services) */
+export const isKubeProxyTable = isProxyTable;
 
 export interface ServiceEntry {
   ip: string;
@@ -17,7 +20,8 @@ export interface ServiceEntry {
 
 /**
  * Services kube-proxy programs, from `nft -j list map ip kube-proxy service-ips` (or `ip6` for
- * IPv6 ClusterIPs: kube-proxy keeps one table per family, of the same structure): each element
+ * IPv6 ClusterIPs: kube-proxy keeps one table per family, of the same structure; above a number
+ * of services, the map of the service's shard table, `kube-proxy-shard-<i>`): each element
  * maps `vip . proto . port` to the service's chain, whose name carries "namespace/name".
  */
 export function parseServiceIps(stdout: string): ServiceEntry[] {

@@ -7,8 +7,8 @@ import type { Pass, Pkt, Step, StepKind } from '../types.js';
 import {
   type ConntrackEntry,
   explainDnat,
+  isKubeProxyTable,
   isMasqueradeCheck,
-  KUBE_PROXY_TABLE,
   masqueradeStep,
 } from './nat.js';
 import { dropReason, POLICY_TABLE, stopsProbe } from './policy.js';
@@ -58,7 +58,7 @@ export function interesting(events: TraceEvent[]): TraceEvent[] {
 }
 
 export function kindOfTable(table: string): StepKind {
-  if (table === KUBE_PROXY_TABLE) return 'nat';
+  if (isKubeProxyTable(table)) return 'nat';
   if (table === POLICY_TABLE) return 'policy';
   return 'filter';
 }
