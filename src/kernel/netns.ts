@@ -1,11 +1,12 @@
 // Namespaces as a set, for code that holds no Kernel (teardown from the ledger, `netsim
 // clean`): which exist, which processes are inside, and removing them. Kernel's static
 // methods of the same names delegate here.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { NETNS_DIR } from './enter.js';
 import { removeNodeNamespaces } from './nodens.js';
 import { KernelError, run } from './run.js';
+import { ensureTmpfs } from './tmpfs.js';
 
 export function listNamespaces(): string[] {
   try {
@@ -17,46 +18,12 @@ export function listNamespaces(): string[] {
 
 /**
  * /run/netns a shared mount point, as `ip netns add` makes it (a namespace bound there shows in
- * mount namespaces made later), and on a tmpfs of its own where it lies on a disk and holds no
- * namespace. Where /run is a tmpfs (systemd's), it already is. On a disk (ext4 here), each
- * namespace file is created in a directory that grows with every lab and never shrinks: 1,000
- * namespaces took 0.94-1.37 s there against 0.38-0.46 s on tmpfs, same runs. Like ip's own bind
- * mount, the mount stays; namespace files go at reboot either way. Another tool's namespaces
- * already there are left alone (a tmpfs would hide them).
+ * mount namespaces made later), on a tmpfs where it lies on a disk and holds no namespace yet
+ * (tmpfs.ts: on ext4 each namespace file is made in a directory that grows with every lab and
+ * never shrinks). Another tool's namespaces already there are left alone.
  */
 export async function ensureNetnsDir(): Promise<void> {
-  mkdirSync(NETNS_DIR, { recursive: true });
-  const top = topMount(NETNS_DIR);
-  if (top.fstype === 'tmpfs' && top.at === NETNS_DIR && top.shared) return;
-  // decided again under a lock on the directory: two simulations starting at once must not both
-  // mount a tmpfs (the second would hide the first's namespaces). One that waited for the lock
-  // finds the tmpfs there already.
-  const d = NETNS_DIR;
-  await run('flock', [
-    d,
-    'sh',
-    '-ec',
-    [
-      `if [ "$(findmnt -n -o FSTYPE -T ${d})" != tmpfs ] && [ -z "$(ls -A ${d})" ]; then mount -t tmpfs -o mode=0755 netns ${d}; fi`,
-      `mountpoint -q ${d} || mount --bind ${d} ${d}`,
-      `mount --make-shared ${d}`,
-    ].join('\n'),
-  ]);
-}
-
-/** The mount that holds `path` (the longest mount point above it): where, its type, shared or not. */
-function topMount(path: string): { at: string; fstype?: string; shared: boolean } {
-  let top = { at: '', fstype: undefined as string | undefined, shared: false };
-  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = l.split(' ');
-    const at = f[4];
-    if (!at || !(path === at || path.startsWith(at === '/' ? '/' : `${at}/`))) continue;
-    // the later of two mounts on one point is the one on top; optional fields sit before '-'
-    const dash = f.indexOf('-');
-    if (at.length >= top.at.length)
-      top = { at, fstype: f[dash + 1], shared: f.slice(6, dash).some((o) => o.startsWith('shared:')) };
-  }
-  return top;
+  await ensureTmpfs(NETNS_DIR, { mode: '0755', shared: true });
 }
 
 /**

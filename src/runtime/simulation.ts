@@ -19,7 +19,7 @@ import { runtimeOf } from './kind-runtime.js';
 import { type LearnedAddrs, learnAddrs } from './learned.js';
 import { SimNode } from './node.js';
 import { SimObjects } from './objects.js';
-import { makeSimDir, runDir, simDir } from './paths.js';
+import { ensureSimsDir, makeSimDir, runDir, simDir } from './paths.js';
 import { type MatrixResult, type PingTarget, pingModel, pingPairOf, pingTargetsOf } from './ping.js';
 import { clusterOf, ifaceState, isRunning, readState, type SimState, writeState } from './state.js';
 import { teardownSim } from './teardown.js';
@@ -83,6 +83,7 @@ export class Simulation {
 
   /** Builds the whole network. On any failure everything made so far is removed. */
   static async up(model: Model, opts: UpOptions = {}): Promise<Simulation> {
+    await ensureSimsDir();
     const existing = readState(model.name);
     if (isRunning(existing)) {
       throw new Error(
