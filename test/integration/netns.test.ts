@@ -1,12 +1,14 @@
 // `netsim clean --all` removes netsim-* namespaces that no ledger records. Run here on
 // namespaces of our own making (clean --all itself would also stop other people's simulations).
-import { statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { spawnIn } from '../../src/kernel/enter.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { Ledger } from '../../src/kernel/ledger.js';
 import { addNetworkNamespaces, deleteNamespaces, deleteNetworkNamespaces } from '../../src/kernel/netns.js';
 import { isRunning, processStartTime } from '../../src/kernel/proc.js';
+import { ensureTmpfs, topMount } from '../../src/kernel/tmpfs.js';
 import { waitFor } from '../../src/util/wait.js';
 import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
 
@@ -54,6 +56,37 @@ if (requireRoot(t)) {
       t.same(namespacesOf(sim).sort(), clash.slice(0, 2), 'the one before it made, none after');
     },
   );
+
+  t.test('ensureTmpfs: a tmpfs on an empty directory that lies on a disk, never over files', async (t) => {
+    const base = mkdtempSync('/var/tmp/netsim-tmpfs-');
+    const empty = join(base, 'empty');
+    const busy = join(base, 'busy');
+    mkdirSync(busy);
+    writeFileSync(join(busy, 'keep'), 'x');
+    t.teardown(async () => {
+      for (const d of [empty, busy]) while (topMount(d).at === d) await Kernel.tool(undefined, 'umount', [d]);
+      rmSync(base, { recursive: true, force: true });
+    });
+    if (topMount(base).fstype === 'tmpfs') {
+      t.skip(`${base} is on a tmpfs already: nothing to mount`);
+      return;
+    }
+    await ensureTmpfs(empty, { mode: '0755', shared: true });
+    const m = topMount(empty);
+    t.same([m.at, m.fstype, m.shared], [empty, 'tmpfs', true], 'empty: a shared tmpfs of its own');
+    await ensureTmpfs(empty, { mode: '0755', shared: true });
+    t.equal(
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[4] === empty).length,
+      1,
+      'asked again: still one mount',
+    );
+    await ensureTmpfs(busy, { mode: '0755', shared: true });
+    t.not(topMount(busy).fstype, 'tmpfs', 'a directory holding files is not covered');
+    t.ok(existsSync(join(busy, 'keep')), 'its file is still there');
+    t.same([topMount(busy).at, topMount(busy).shared], [busy, true], 'but a shared mount point of its own');
+  });
 
   t.test('Kernel.tool runs a read-only tool in a namespace without a Kernel instance', async (t) => {
     const sim = uniqueName('tool');
