@@ -68,7 +68,7 @@ if (requireRoot(t)) {
       rmSync(base, { recursive: true, force: true });
     });
     if (topMount(base).fstype === 'tmpfs') {
-      t.skip(`${base} is on a tmpfs already: nothing to mount`);
+      t.plan(0, `${base} is on a tmpfs already: nothing to mount`);
       return;
     }
     await ensureTmpfs(empty, { mode: '0755', shared: true });
