@@ -12,6 +12,10 @@ import { ensureTmpfs, topMount } from '../../src/kernel/tmpfs.js';
 import { waitFor } from '../../src/util/wait.js';
 import { namespacesOf, requireRoot, uniqueName } from '../lib/harness.js';
 
+/** The error of a netns add that met an existing namespace file (ip's words, then ip's own line). */
+const existsError = (ns: string) =>
+  new RegExp(`^netns add failed \\(exit 1\\): Cannot create namespace file "/run/netns/${ns}": File exists`);
+
 if (requireRoot(t)) {
   t.test('removeUnrecordedNamespaces kills what runs inside and deletes the namespaces', async (t) => {
     const sim = uniqueName('orph');
@@ -49,24 +53,14 @@ if (requireRoot(t)) {
       const clash = [`netsim-${sim}-x0`, `netsim-${sim}-x1`, `netsim-${sim}-x2`];
       t.teardown(() => deleteNamespaces(clash));
       await addNetworkNamespaces([clash[1]]);
-      const exists = `Cannot create namespace file "/run/netns/${clash[1]}": File exists`;
-      await t.rejects(addNetworkNamespaces(clash), {
-        message: new RegExp(
-          `^netns add failed \\(exit 1\\): ${exists.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`,
-        ),
-      });
+      await t.rejects(addNetworkNamespaces(clash), { message: existsError(clash[1]) });
       // one part for three names: it stops there, as `ip -batch` does (the ledger lists them all)
       t.same(namespacesOf(sim).sort(), clash.slice(0, 2), 'the one before it made, none after');
       // 600 names: two forked parts; the one that meets it stops with the same message
       const many = Array.from({ length: 600 }, (_, i) => `netsim-${sim}-y${i}`);
       t.teardown(() => deleteNamespaces(many));
       await addNetworkNamespaces([many[1]]);
-      const exists2 = `Cannot create namespace file "/run/netns/${many[1]}": File exists`;
-      await t.rejects(addNetworkNamespaces(many), {
-        message: new RegExp(
-          `^netns add failed \\(exit 1\\): ${exists2.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`,
-        ),
-      });
+      await t.rejects(addNetworkNamespaces(many), { message: existsError(many[1]) });
       t.ok(
         namespacesOf(sim).filter((n) => n.includes('-y')).length > 300,
         'the other part made its half (the ledger lists them all for teardown)',
