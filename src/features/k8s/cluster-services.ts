@@ -4,14 +4,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIp, parseIp } from '../../util/ipv4.js';
 import { formatIp6 } from '../../util/ipv6.js';
-import { waitFor } from '../../util/wait.js';
 import { parseEndpointChain } from './agent/chain-names.js';
 import { proxyObjects } from './agent/proxy-tables.js';
 import type { ClusterCore } from './cluster-core.js';
-import { unansweredNames } from './dns-answers.js';
 import { requireNamespace } from './namespaces.js';
 import { createService, dnsServiceIp, dnsServiceIp6, parseServiceSpec } from './services/api.js';
-import { ANNOTATION_IPS, HEADLESS, type ServiceObject, specKey } from './services/objects.js';
+import { ANNOTATION_IPS, type ServiceObject, specKey } from './services/objects.js';
 import { type ServiceSpec, serviceRangesOf } from './services/schema.js';
 import { AGENT_NODE_FLAGS, DNS_MAIN, type WorkerNode } from './worker.js';
 
@@ -141,26 +139,4 @@ export async function startDns(c: ClusterCore, w: WorkerNode, etcdUrls: string[]
     { annotations: { [ANNOTATION_IPS]: listen6 ? `${listen},${listen6}` : listen } },
   );
   c.endpointsController?.observe(specKey('kube-system', 'kube-dns'), svc);
-}
-
-/**
- * Until the cluster DNS answers `<name>.<namespace>.svc.cluster.local` with the service's
- * ClusterIP (asked from the DNS worker's namespace with dig), at most `timeoutMs`; false when
- * it did not (or the cluster has no DNS). A client that resolves a service by name right after
- * it was made needs the DNS process's watch to have seen it, not only kube-proxy's.
- */
-export async function waitDnsAnswers(
-  c: ClusterCore,
-  svc: { name: string; namespace: string; clusterIP: string },
-  timeoutMs = 10000,
-): Promise<boolean> {
-  if (!c.config.dns || !c.workers[0] || !svc.clusterIP || svc.clusterIP === HEADLESS) return false;
-  return waitFor(async () => (await unansweredNames(c, [svc])).length === 0, {
-    timeoutMs,
-    intervalMs: 100,
-    what: `${svc.name}.${svc.namespace} from the cluster DNS`,
-  }).then(
-    () => true,
-    () => false,
-  );
 }

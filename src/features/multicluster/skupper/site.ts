@@ -19,7 +19,6 @@ import { hostPort } from '../../../util/hostport.js';
 import { JsonLineError, type JsonObject, requestJsonLine } from '../../../util/jsonlines.js';
 import { waitFor } from '../../../util/wait.js';
 import type { Cluster } from '../../k8s/cluster.js';
-import { waitDnsAnswers } from '../../k8s/cluster-services.js';
 import { type ServiceObject, specKey } from '../../k8s/services/objects.js';
 import { settleServices } from '../../k8s/settle.js';
 import type { WorkerNode } from '../../k8s/worker.js';
@@ -351,12 +350,8 @@ export class SkupperSite {
     for (const s of this.reg.sites.values()) if (s !== this) await s.addListener(key, k);
     // the other sites' Services are written to etcd; a client may use them as soon as this
     // returns, so wait until every worker's kube-proxy has them (a loaded machine took >1 s)
+    // and every cluster's DNS answers their names (a client may resolve one at once)
     await settleServices(this.cluster.sim, 10000);
-    // and their cluster DNS answers the name (a client may resolve it at once)
-    for (const s of this.reg.sites.values())
-      if (s !== this)
-        for (const svc of await s.cluster.services())
-          if (svc.name === name && svc.namespace === 'default') await waitDnsAnswers(s.cluster, svc);
     return { key, listenerPort: k.listenerPort };
   }
 
