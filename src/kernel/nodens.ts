@@ -10,9 +10,10 @@
 // propagate back into that namespace; on tmpfs, like the namespaces, the files go at reboot,
 // and creating thousands of them stays cheap where /run is a disk (ext4 here: 1-2 ms a file
 // in a directory that once held thousands).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { mntFile, NODE_NS_DIR, nodeNsDir, rootDir, simOfNamespace, utsFile } from './enter.js';
 import { run } from './run.js';
+import { topMount } from './tmpfs.js';
 
 /** The kernel keeps at most this many bytes of a hostname. */
 const HOSTNAME_MAX = 64;
@@ -45,16 +46,8 @@ export async function ensureNodeNsDir(namespaces: Iterable<string> = []): Promis
 
 /** The file system type of the topmost mount on `path`, if it is a mount point. */
 function mountedFsType(path: string): string | undefined {
-  let fstype: string | undefined;
-  try {
-    for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const f = l.split(' ');
-      if (f[4] === path) fstype = f[f.indexOf('-') + 1];
-    }
-  } catch {
-    /* no /proc: not a mount point as far as we can tell */
-  }
-  return fstype;
+  const top = topMount(path);
+  return top.at === path ? top.fstype : undefined;
 }
 
 /**
