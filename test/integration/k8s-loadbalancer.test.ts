@@ -91,12 +91,13 @@ links:
       );
       const yaml = await run('kubectl get svc lb -o yaml');
       t.match(yaml.out, /loadBalancer:\s+ingress:\s+- ip: 192\.168\.67\.247/, 'status.loadBalancer.ingress');
-      const table = await workers[0].cmd('nft list map ip kube-proxy service-ips');
-      t.match(
-        table,
-        /192\.168\.67\.247 \. tcp \. 80 : goto external-[A-Z2-7]{8}-default\/lb\/tcp\/p80/,
-        "kube-proxy's service-ips map",
-      );
+      // endpoints in etcd come before the agent's transaction: await its table, then check it
+      const lbEntry = /192\.168\.67\.247 \. tcp \. 80 : goto external-[A-Z2-7]{8}-default\/lb\/tcp\/p80/;
+      const serviceIps = () => workers[0].cmd('nft list map ip kube-proxy service-ips');
+      await waitFor(async () => lbEntry.test(await serviceIps()), {
+        what: "lb in w1's kube-proxy service-ips map",
+      }).catch(() => {});
+      t.match(await serviceIps(), lbEntry, "kube-proxy's service-ips map");
     });
 
     t.test('a LoadBalancer service from a manifest; deleting it frees its address', async (t) => {
